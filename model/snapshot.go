@@ -1,0 +1,280 @@
+package model
+
+import (
+	"encoding/hex"
+	"sort"
+	"strings"
+	"time"
+)
+
+// PostState is one entry of the node's PostInfoService.PostStates.
+type PostState struct {
+	ID    []byte
+	State NodeState
+	Name  string // the key file name, e.g. post0.key
+}
+
+// SourceError is a failure of one source, named so the user knows where to look.
+type SourceError struct {
+	Source  string `json:"source"`
+	Message string `json:"message"`
+}
+
+// NodeView is everything the node said in one poll cycle. A part whose
+// listener is not configured or failed is marked by its Has flag being false.
+type NodeView struct {
+	Version       string
+	Synced        bool
+	TopLayer      uint32
+	Peers         uint64
+	HasStatus     bool
+	PostStates    []PostState
+	HasPostStates bool
+	SmesherIDs    [][]byte
+	HasSmesherIDs bool
+	Errors        []SourceError
+}
+
+// ServiceObs is one configured post-service as observed in one poll cycle.
+type ServiceObs struct {
+	Name     string
+	Dir      string
+	Operator string
+	Meta     *PostMetadata // nil when MetaErr is set
+	MetaErr  string
+	Status   OperatorStatus
+	// StatusErr is set when the operator endpoint could not be asked.
+	StatusErr string
+}
+
+// Inputs are the raw observations of one poll cycle, before the join.
+type Inputs struct {
+	Node     NodeView
+	Services []ServiceObs
+	Keys     []KeyFile
+	KeysErr  string
+	At       time.Time
+}
+
+// Progress of the current proving pass of a post-service.
+type Progress struct {
+	Pass      uint64  `json:"pass"`
+	Position  uint64  `json:"position"`
+	PassBytes uint64  `json:"pass_bytes"`
+	Percent   float64 `json:"percent"`
+	Phase     string  `json:"phase"` // "k2pow" while position is 0, "disk" after
+}
+
+// Row is one line of the identity table: an identity joined across sources,
+// or a source that could not be tied to an identity (bad key, no metadata).
+type Row struct {
+	Key          string // stable across cycles
+	Name         string // key file name as the node reports it, or the files found
+	ID           []byte
+	NodeState    NodeState
+	Service      string
+	Dir          string
+	Operator     string
+	ServiceState ServiceState
+	Status       OperatorStatus
+	Progress     *Progress
+	NumUnits     uint32
+	SizeBytes    uint64
+	Health       []Health
+	Errors       []SourceError
+}
+
+// IDHex is the identity's public key in hex, empty when unknown.
+func (r *Row) IDHex() string { return hex.EncodeToString(r.ID) }
+
+// Label is what names the row for a person: the key file, else the service.
+func (r *Row) Label() string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.Service
+}
+
+// Critical reports whether any of the row's flags is critical.
+func (r *Row) Critical() bool {
+	for _, h := range r.Health {
+		if h.Critical() {
+			return true
+		}
+	}
+	return false
+}
+
+// Snapshot is the joined result of one poll cycle.
+type Snapshot struct {
+	Node     NodeView
+	Rows     []Row
+	KeysErr  string
+	At       time.Time
+	Duration time.Duration
+}
+
+// group collects everything known about one public key.
+type group struct {
+	id        []byte
+	postState *PostState
+	onIDs     bool
+	keyFiles  []string
+	keyWarn   []string
+	services  []ServiceObs
+}
+
+// Join builds the rows over the union of the node's PostStates and
+// SmesherIDs, the configured services (by their metadata's NodeId) and the key
+// files, sorted by label.
+func Join(in Inputs) Snapshot {
+	groups := map[string]*group{}
+	get := func(id []byte) *group {
+		k := string(id)
+		g := groups[k]
+		if g == nil {
+			g = &group{id: id}
+			groups[k] = g
+		}
+		return g
+	}
+	for i := range in.Node.PostStates {
+		ps := &in.Node.PostStates[i]
+		get(ps.ID).postState = ps
+	}
+	for _, id := range in.Node.SmesherIDs {
+		get(id).onIDs = true
+	}
+	var rows []Row
+	for _, k := range in.Keys {
+		if k.Public == nil {
+			rows = append(rows, badKeyRow(k))
+			continue
+		}
+		g := get(k.Public)
+		g.keyFiles = append(g.keyFiles, k.Name)
+		if k.Problem != "" {
+			g.keyWarn = append(g.keyWarn, k.Name+": "+k.Problem)
+		}
+	}
+	for _, s := range in.Services {
+		if s.Meta == nil {
+			rows = append(rows, noMetadataRow(s))
+			continue
+		}
+		g := get(s.Meta.NodeID)
+		g.services = append(g.services, s)
+	}
+	nodeKnown := in.Node.HasPostStates || in.Node.HasSmesherIDs
+	for _, g := range groups {
+		rows = append(rows, g.rows(in.Node, nodeKnown)...)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return lessByName(&rows[i], &rows[j]) })
+	return Snapshot{Node: in.Node, Rows: rows, KeysErr: in.KeysErr, At: in.At}
+}
+
+func (g *group) rows(node NodeView, nodeKnown bool) []Row {
+	base := Row{ID: g.id, NodeState: NodeUnknown}
+	if node.HasPostStates {
+		base.NodeState = NodeAbsent
+	}
+	if g.postState != nil {
+		base.NodeState = g.postState.State
+		base.Name = g.postState.Name
+	}
+	if base.Name == "" {
+		base.Name = strings.Join(g.keyFiles, ", ")
+	}
+	for _, w := range g.keyWarn {
+		base.Errors = append(base.Errors, SourceError{Source: "key", Message: w})
+	}
+	facts := joinFacts{
+		nodeKnown:  nodeKnown,
+		onNode:     g.postState != nil || g.onIDs,
+		duplicates: len(g.services) > 1 || len(g.keyFiles) > 1,
+		hasKeyFile: len(g.keyFiles) > 0,
+		badKey:     len(g.keyWarn) > 0,
+	}
+	if len(g.services) == 0 {
+		r := base
+		r.Key = hex.EncodeToString(g.id)
+		r.Health = healthFor(&r, facts)
+		return []Row{r}
+	}
+	out := make([]Row, 0, len(g.services))
+	for _, s := range g.services {
+		r := base
+		r.Errors = append([]SourceError(nil), base.Errors...)
+		applyService(&r, s)
+		r.Key = hex.EncodeToString(g.id) + "/" + s.Name
+		r.Health = healthFor(&r, facts)
+		out = append(out, r)
+	}
+	return out
+}
+
+// applyService copies a service's observation into the row.
+func applyService(r *Row, s ServiceObs) {
+	r.Service, r.Dir, r.Operator = s.Name, s.Dir, s.Operator
+	r.Status = s.Status
+	r.ServiceState = s.Status.State
+	if s.StatusErr != "" {
+		r.ServiceState = ServiceUnreachable
+		r.Errors = append(r.Errors, SourceError{Source: "operator", Message: s.StatusErr})
+	}
+	if s.Meta != nil {
+		r.NumUnits = s.Meta.NumUnits
+		r.SizeBytes = s.Meta.PassBytes()
+		r.Progress = progressOf(r.ServiceState, s.Status, *s.Meta)
+	}
+}
+
+// progressOf derives the pass, percent and phase of a proving service.
+func progressOf(st ServiceState, os OperatorStatus, m PostMetadata) *Progress {
+	if st != ServiceProving || os.NonceEnd <= os.NonceStart {
+		return nil
+	}
+	perPass := os.NonceEnd - os.NonceStart
+	p := &Progress{
+		Pass:      os.NonceStart/perPass + 1,
+		Position:  os.Position,
+		PassBytes: m.PassBytes(),
+		Phase:     "k2pow",
+	}
+	if os.Position > 0 {
+		p.Phase = "disk"
+	}
+	if p.PassBytes > 0 {
+		p.Percent = min(100, 100*float64(os.Position)/float64(p.PassBytes))
+	}
+	return p
+}
+
+func badKeyRow(k KeyFile) Row {
+	return Row{
+		Key:       "key:" + k.Name,
+		Name:      k.Name,
+		NodeState: NodeUnknown,
+		Health:    []Health{HealthBadKey},
+		Errors:    []SourceError{{Source: "key", Message: k.Name + ": " + k.Problem}},
+	}
+}
+
+func noMetadataRow(s ServiceObs) Row {
+	r := Row{Key: "svc:" + s.Name, NodeState: NodeUnknown}
+	applyService(&r, s)
+	r.Errors = append(r.Errors, SourceError{Source: "metadata", Message: s.MetaErr})
+	r.Health = []Health{HealthNoMetadata}
+	return r
+}
+
+// lessByName orders rows by label, then service, then key: stable and total.
+func lessByName(a, b *Row) bool {
+	if la, lb := a.Label(), b.Label(); la != lb {
+		return la < lb
+	}
+	if a.Service != b.Service {
+		return a.Service < b.Service
+	}
+	return a.Key < b.Key
+}

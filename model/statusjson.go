@@ -1,0 +1,80 @@
+package model
+
+// StatusDoc is the `postdeck status --json` document. Its field names are a
+// public interface for scripts: change them only compatibly.
+type StatusDoc struct {
+	Node       NodeDoc       `json:"node"`
+	Identities []IdentityDoc `json:"identities"`
+}
+
+type NodeDoc struct {
+	Version  string        `json:"version"`
+	Synced   bool          `json:"synced"`
+	TopLayer uint32        `json:"top_layer"`
+	Peers    uint64        `json:"peers"`
+	Errors   []SourceError `json:"errors"`
+}
+
+type IdentityDoc struct {
+	Name         string        `json:"name"`
+	ID           string        `json:"id"`
+	NodeState    string        `json:"node_state"`
+	Service      string        `json:"service"`
+	ServiceState string        `json:"service_state"`
+	Progress     *Progress     `json:"progress"`
+	NumUnits     uint32        `json:"num_units"`
+	Health       []Health      `json:"health"`
+	Errors       []SourceError `json:"errors"`
+	RawStatus    string        `json:"raw_status,omitempty"`
+}
+
+// Doc renders the snapshot as the status document, rows sorted by name.
+func (s *Snapshot) Doc() StatusDoc {
+	d := StatusDoc{
+		Node: NodeDoc{
+			Version: s.Node.Version, Synced: s.Node.Synced, TopLayer: s.Node.TopLayer,
+			Peers: s.Node.Peers, Errors: nonNil(s.Node.Errors),
+		},
+		Identities: make([]IdentityDoc, 0, len(s.Rows)),
+	}
+	if s.KeysErr != "" {
+		d.Node.Errors = append(d.Node.Errors, SourceError{Source: "keys", Message: s.KeysErr})
+	}
+	for i := range s.Rows {
+		r := &s.Rows[i]
+		id := IdentityDoc{
+			Name: r.Name, ID: r.IDHex(), NodeState: r.NodeState.String(), Service: r.Service,
+			ServiceState: r.ServiceState.String(), Progress: r.Progress, NumUnits: r.NumUnits,
+			Health: nonNil(r.Health), Errors: nonNil(r.Errors),
+		}
+		if r.ServiceState == ServiceUnknown {
+			id.RawStatus = r.Status.Raw
+		}
+		d.Identities = append(d.Identities, id)
+	}
+	return d
+}
+
+// Exit codes of `postdeck status`.
+const (
+	ExitOK       = 0
+	ExitUsage    = 1
+	ExitCritical = 2
+)
+
+// ExitCode is 2 when any identity has a critical flag, else 0.
+func (s *Snapshot) ExitCode() int {
+	for i := range s.Rows {
+		if s.Rows[i].Critical() {
+			return ExitCritical
+		}
+	}
+	return ExitOK
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

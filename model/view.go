@@ -1,0 +1,141 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Column is a sortable column of the identity table.
+type Column int
+
+const (
+	ColName Column = iota
+	ColID
+	ColNode
+	ColService
+	ColState
+	ColProgress
+	ColSize
+	ColHealth
+	NumColumns
+)
+
+var columnTitles = [NumColumns]string{"NAME", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "HEALTH"}
+
+func (c Column) Title() string { return columnTitles[c] }
+
+// compare orders two rows on one column; ties fall back to the name order.
+func compare(a, b *Row, c Column) int {
+	var d int
+	switch c {
+	case ColName:
+		d = strings.Compare(a.Label(), b.Label())
+	case ColID:
+		d = strings.Compare(string(a.ID), string(b.ID))
+	case ColNode:
+		d = cmp.Compare(a.NodeState, b.NodeState)
+	case ColService:
+		d = strings.Compare(a.Service, b.Service)
+	case ColState:
+		d = cmp.Compare(a.ServiceState, b.ServiceState)
+	case ColProgress:
+		d = cmp.Compare(progressKey(a), progressKey(b))
+	case ColSize:
+		d = cmp.Compare(a.SizeBytes, b.SizeBytes)
+	case ColHealth:
+		d = cmp.Compare(healthKey(a), healthKey(b))
+	}
+	if d != 0 {
+		return d
+	}
+	if lessByName(a, b) {
+		return -1
+	}
+	if lessByName(b, a) {
+		return 1
+	}
+	return 0
+}
+
+func progressKey(r *Row) float64 {
+	if r.Progress == nil {
+		return -1
+	}
+	return float64(r.Progress.Pass-1)*100 + r.Progress.Percent
+}
+
+// healthKey sorts critical rows above warned rows above healthy ones.
+func healthKey(r *Row) int {
+	if r.Critical() {
+		return 2
+	}
+	if len(r.Health) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// Filter selects rows by a case-insensitive regular expression over a row's
+// text; a leading `!` inverts it (as in k9s).
+type Filter struct {
+	Expr   string
+	re     *regexp.Regexp
+	invert bool
+}
+
+// ParseFilter compiles a filter expression; the empty expression matches all.
+func ParseFilter(expr string) (Filter, error) {
+	f := Filter{Expr: expr}
+	body := expr
+	if strings.HasPrefix(body, "!") {
+		f.invert, body = true, body[1:]
+	}
+	if body == "" {
+		return f, nil
+	}
+	re, err := regexp.Compile("(?i)" + body)
+	if err != nil {
+		return Filter{}, fmt.Errorf("bad filter %q: %v", body, err)
+	}
+	f.re = re
+	return f, nil
+}
+
+// Match reports whether the row passes the filter.
+func (f Filter) Match(r *Row) bool {
+	if f.re == nil {
+		return true
+	}
+	return f.re.MatchString(r.SearchText()) != f.invert
+}
+
+// SearchText is what a filter is matched against.
+func (r *Row) SearchText() string {
+	parts := []string{r.Name, r.IDHex(), r.NodeState.String(), r.Service, r.ServiceState.String(), r.Dir}
+	for _, h := range r.Health {
+		parts = append(parts, string(h))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Index returns the positions of the rows that pass f, ordered by column c
+// (descending when desc). Rows are not copied: views reorder this index.
+func Index(rows []Row, f Filter, c Column, desc bool) []int {
+	idx := make([]int, 0, len(rows))
+	for i := range rows {
+		if f.Match(&rows[i]) {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortStableFunc(idx, func(i, j int) int {
+		d := compare(&rows[i], &rows[j], c)
+		if desc {
+			return -d
+		}
+		return d
+	})
+	return idx
+}
