@@ -1,0 +1,81 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"postdeck/model"
+)
+
+// LocalKeyName is the key file a node creates for itself when it finds no
+// keys; it makes the node a supervised single-identity node.
+const LocalKeyName = "local.key"
+
+// localBesideOthers is the Problem given to local.key when other keys exist.
+const localBesideOthers = "local.key beside other keys: the node refuses to start"
+
+// ReadKeyDir lists <dataFolder>/identities/*.key the way the node does
+// (non-recursive, exact lower-case ".key" suffix) and checks each file. A bad
+// file becomes a KeyFile with Public nil and Problem saying which rule failed;
+// a usable key the node would still reject (whitespace around the hex) keeps
+// its Public and carries the warning in Problem. Files are in name order.
+func ReadKeyDir(dataFolder string) ([]model.KeyFile, error) {
+	dir := filepath.Join(dataFolder, "identities")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no identities folder at %s: is %s the node's data folder?", dir, dataFolder)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot list identities folder %s: %v", dir, err)
+	}
+	var keys []model.KeyFile
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".key") {
+			continue
+		}
+		keys = append(keys, readKeyFile(dir, e.Name()))
+	}
+	flagLocalKey(keys)
+	return keys, nil
+}
+
+// readKeyFile reads and validates one key file; it never fails, the problem
+// goes into the KeyFile.
+func readKeyFile(dir, name string) model.KeyFile {
+	kf := model.KeyFile{Name: name}
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		kf.Problem = fmt.Sprintf("cannot read: %v", err)
+		return kf
+	}
+	k, err := model.ParseKey(b)
+	if err != nil {
+		kf.Problem = err.Error()
+		return kf
+	}
+	kf.Public = []byte(k.Public)
+	kf.Problem = k.Warning
+	return kf
+}
+
+// flagLocalKey marks local.key when other key files sit beside it: the node
+// refuses to start in that case.
+func flagLocalKey(keys []model.KeyFile) {
+	if len(keys) < 2 {
+		return
+	}
+	for i := range keys {
+		if keys[i].Name != LocalKeyName {
+			continue
+		}
+		if keys[i].Problem == "" {
+			keys[i].Problem = localBesideOthers
+		} else {
+			keys[i].Problem = localBesideOthers + "; " + keys[i].Problem
+		}
+	}
+}
