@@ -3,7 +3,14 @@
 // poller that joins them, key files, PoST metadata and the config file.
 package backend
 
-import "time"
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Config is postdeck's config file (TOML). Field tags are the file's keys.
 type Config struct {
@@ -13,6 +20,9 @@ type Config struct {
 	Poll     PollConfig      `toml:"poll"`
 	UI       UIConfig        `toml:"ui"`
 	Services []ServiceConfig `toml:"service"`
+	// Warnings are things LoadConfig found worth telling the user that do not
+	// stop postdeck (e.g. the node's post listener is on a random port).
+	Warnings []string `toml:"-"`
 }
 
 // NodeConfig says where the node's three gRPC listeners and data folder are.
@@ -30,6 +40,13 @@ type NodeConfig struct {
 	TLSCert       string `toml:"tls_cert"`
 	TLSKey        string `toml:"tls_key"`
 	TLSServerName string `toml:"tls_server_name"`
+
+	// Read from the node's JSON config when one is given; not in the TOML.
+	// Coinbase is smeshing.smeshing-coinbase: without it the node refuses
+	// every post-service. SmeshingStart is smeshing.smeshing-start (nil when
+	// the file does not say).
+	Coinbase      string `toml:"-"`
+	SmeshingStart *bool  `toml:"-"`
 }
 
 // PollConfig tunes the poller.
@@ -69,3 +86,137 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// problem is one thing wrong with a config's values, tied to the key so a
+// loader can point at its line.
+type problem struct {
+	table string
+	index int // which [[service]], from 0
+	key   string
+	msg   string
+}
+
+// problems checks the values: addresses are host:port, services are named,
+// unique and have a dir, durations and workers are positive, theme is known.
+func (c *Config) problems() []problem {
+	var ps []problem
+	add := func(table string, index int, key, format string, args ...any) {
+		ps = append(ps, problem{table, index, key, fmt.Sprintf(format, args...)})
+	}
+	for _, l := range []struct{ key, value string }{
+		{"post_listener", c.Node.PostListener},
+		{"private_listener", c.Node.PrivateListener},
+		{"public_listener", c.Node.PublicListener},
+	} {
+		if msg := listenerProblem(l.key, l.value); msg != "" {
+			add("node", 0, l.key, "%s", msg)
+		}
+	}
+	if (c.Node.TLSCert == "") != (c.Node.TLSKey == "") {
+		add("node", 0, "tls_cert", "tls_cert and tls_key go together: set both or neither")
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"interval", c.Poll.Interval.Duration}, {"timeout", c.Poll.Timeout.Duration}, {"node_timeout", c.Poll.NodeTimeout.Duration}} {
+		if d.v <= 0 {
+			add("poll", 0, d.key, "%s %q: must be more than 0, such as \"2s\"", d.key, d.v.String())
+		}
+	}
+	if c.Poll.Workers <= 0 {
+		add("poll", 0, "workers", "workers %d: must be at least 1 (default %d)", c.Poll.Workers, DefaultWorkers)
+	}
+	if c.UI.Theme != "dark" && c.UI.Theme != "light" {
+		add("ui", 0, "theme", "theme %q: expected \"dark\" or \"light\"", c.UI.Theme)
+	}
+	return append(ps, c.serviceProblems()...)
+}
+
+// serviceProblems checks each [[service]] and that no two share a name, a
+// dir or an operator address.
+func (c *Config) serviceProblems() []problem {
+	var ps []problem
+	add := func(index int, key, format string, args ...any) {
+		ps = append(ps, problem{"service", index, key, fmt.Sprintf(format, args...)})
+	}
+	names, dirs, ops := map[string]int{}, map[string]int{}, map[string]int{}
+	unique := func(seen map[string]int, i int, key, v, why string) {
+		if j, dup := seen[v]; dup {
+			add(i, key, "%s %q is also used by [[service]] #%d: %s", key, v, j+1, why)
+			return
+		}
+		seen[v] = i
+	}
+	for i, s := range c.Services {
+		if s.Name == "" {
+			add(i, "name", "name is empty: give each service a name, such as its data directory's name")
+		} else {
+			unique(names, i, "name", s.Name, "names must be unique")
+		}
+		if s.Dir == "" {
+			add(i, "dir", "dir is empty: set it to the --dir given to this post-service")
+		} else {
+			unique(dirs, i, "dir", filepath.Clean(s.Dir), "one PoST data directory can have only one service")
+		}
+		if s.Operator == "" {
+			continue // allowed: the service's state is then unknown
+		}
+		if msg := addrProblem(s.Operator); msg != "" {
+			add(i, "operator", "operator %q: %s", s.Operator, msg)
+		} else {
+			unique(ops, i, "operator", DialAddress(s.Operator), "each post-service needs its own --operator-address")
+		}
+	}
+	return ps
+}
+
+// listenerProblem checks one node listener; empty is allowed (unavailable).
+func listenerProblem(key, v string) string {
+	if v == "" {
+		return ""
+	}
+	if msg := addrProblem(v); msg != "" {
+		return fmt.Sprintf("%s %q: %s", key, v, msg)
+	}
+	if _, port, _ := net.SplitHostPort(v); port == "0" {
+		if key == "post_listener" {
+			return fmt.Sprintf("%s %q: port 0 makes the node pick a random port at each start; "+
+				"set api.grpc-post-listener to a fixed port (such as \"127.0.0.1:9094\") in the node's config and here", key, v)
+		}
+		return fmt.Sprintf("%s %q: port 0 is not a port postdeck can dial; use the node's fixed port", key, v)
+	}
+	return ""
+}
+
+// addrProblem says why v is not host:port, or "". The host may be empty
+// (":9092" listens everywhere), port 0 is accepted here.
+func addrProblem(v string) string {
+	if strings.Contains(v, "://") {
+		return "expected host:port without a scheme, such as 127.0.0.1:50051"
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil || strings.ContainsAny(host, "/ ") {
+		return "expected host:port, such as 127.0.0.1:9094"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "expected host:port with a port from 1 to 65535"
+	}
+	return ""
+}
+
+// DialAddress turns a listen address into one to dial: a node listening on
+// all interfaces (0.0.0.0, ::, or no host) is reached through loopback.
+// Anything that is not host:port is returned unchanged.
+func DialAddress(listener string) string {
+	host, port, err := net.SplitHostPort(listener)
+	if err != nil {
+		return listener
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,96 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// WriteConfigFile writes a config file for `postdeck init`: it refuses to
+// replace an existing file unless force, creates the parent folder (0700) and
+// writes atomically with mode 0600.
+func WriteConfigFile(path string, data []byte, force bool) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("cannot create the folder for %s: %v", path, err)
+	}
+	err := WriteFileAtomic(path, data, 0o600, force)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists: use --force to overwrite it", path)
+	}
+	return err
+}
+
+// WriteFileAtomic writes data to path so that a reader (or a crash) sees
+// either the old file or the complete new one: temp file in the same folder,
+// fsync, rename (or link, when it must not replace a file), fsync the
+// folder. Without overwrite an existing path is an error wrapping
+// fs.ErrExist, and that check is atomic too.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode, overwrite bool) error {
+	dir := filepath.Dir(path)
+	if !overwrite {
+		if _, err := os.Lstat(path); err == nil {
+			return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
+		}
+	}
+	tmp, err := writeTemp(dir, filepath.Base(path), data, perm)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	defer os.Remove(tmp) // a no-op once renamed; cleans up on failure
+	if overwrite {
+		err = os.Rename(tmp, path)
+	} else {
+		// link fails if path appeared since the check above: no clobbering.
+		// A filesystem without hard links gets the plain rename.
+		err = os.Link(tmp, path)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			err = os.Rename(tmp, path)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
+		}
+		return fmt.Errorf("cannot put %s in place: %v", path, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("wrote %s but could not sync its folder: %v", path, err)
+	}
+	return nil
+}
+
+// writeTemp writes data to a new hidden temp file in dir, synced and closed,
+// and returns its path.
+func writeTemp(dir, base string, data []byte, perm os.FileMode) (string, error) {
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	name := f.Name()
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

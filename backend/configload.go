@@ -1,0 +1,606 @@
+package backend
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	toml "github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// Defaults for keys the config file leaves out.
+const (
+	DefaultInterval    = 2 * time.Second
+	DefaultTimeout     = 1 * time.Second
+	DefaultWorkers     = 32
+	DefaultNodeTimeout = 3 * time.Second
+	DefaultTheme       = "dark"
+)
+
+// DefaultConfigPath is $XDG_CONFIG_HOME/postdeck/config.toml, falling back to
+// ~/.config/postdeck/config.toml, and to postdeck.toml in the current folder
+// when there is no home either.
+func DefaultConfigPath() string {
+	if x := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "postdeck", "config.toml")
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".config", "postdeck", "config.toml")
+	}
+	return "postdeck.toml"
+}
+
+// ConfigError is one problem in a config file, located for the user:
+// "config.toml:12: [[service]] #2 "data2": key "operater" is not known".
+type ConfigError struct {
+	File    string
+	Line    int    // 0 when unknown
+	Context string // "[node]", `[[service]] #2 "data2"`, or ""
+	Message string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Context != "" {
+		b.WriteString(e.Context + ": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// LoadConfig reads, checks and completes postdeck's TOML config. Every
+// problem found at one stage is reported (joined, in line order), each naming
+// the file, line and key and saying what is expected. Defaults fill keys the
+// file leaves out; if [node] config names the node's JSON config, it fills the
+// listeners and data folder left empty. Listeners come back dialable
+// (0.0.0.0 becomes 127.0.0.1).
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no config file at %s: run `postdeck init` to write one", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config file %s: %v", path, err)
+	}
+	idx, err := indexDoc(data)
+	if err != nil {
+		return nil, syntaxError(path, data)
+	}
+	if errs := idx.typeErrors(path); len(errs) > 0 {
+		return nil, joinConfigErrors(errs)
+	}
+	cfg := &Config{Path: path}
+	if err := decodeStrict(data, cfg); err != nil {
+		return nil, decodeError(path, idx, err)
+	}
+	applyDefaults(cfg, idx.has)
+	if errs := locate(path, idx, cfg.problems()); len(errs) > 0 {
+		return nil, joinConfigErrors(errs)
+	}
+	normalizeListeners(cfg)
+	if err := mergeJSONInto(cfg, idx); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Validate checks a config built in memory (by `postdeck init`, say) with the
+// same rules LoadConfig applies to a file.
+func (c *Config) Validate() error {
+	var errs []*ConfigError
+	for _, p := range c.problems() {
+		errs = append(errs, &ConfigError{File: "config", Context: c.context(p.table, p.index), Message: p.msg})
+	}
+	return joinConfigErrors(errs)
+}
+
+func decodeStrict(data []byte, cfg *Config) error {
+	return toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(cfg)
+}
+
+// syntaxError reports a file that is not TOML at all; the decoder's error
+// carries the position.
+func syntaxError(path string, data []byte) error {
+	var c Config
+	err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		return &ConfigError{File: path, Line: line, Message: "not valid TOML: " + strings.TrimPrefix(de.Error(), "toml: ")}
+	}
+	return &ConfigError{File: path, Message: fmt.Sprintf("not valid TOML: %v", err)}
+}
+
+// decodeError turns the decoder's errors into located ConfigErrors: unknown
+// keys get a suggestion, anything else its position and key.
+func decodeError(path string, idx *docIndex, err error) error {
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) {
+		var errs []*ConfigError
+		for i := range sm.Errors {
+			errs = append(errs, unknownKeyError(path, idx, &sm.Errors[i]))
+		}
+		return joinConfigErrors(errs)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if k := de.Key(); len(k) > 0 {
+			msg = fmt.Sprintf("key %q: %s", strings.Join(k, "."), msg)
+		}
+		return &ConfigError{File: path, Line: line, Message: msg}
+	}
+	return &ConfigError{File: path, Message: err.Error()}
+}
+
+// unknownKeyError words one key or table the config does not have.
+func unknownKeyError(path string, idx *docIndex, e *toml.DecodeError) *ConfigError {
+	line, _ := e.Position()
+	key := []string(e.Key())
+	ce := &ConfigError{File: path, Line: line}
+	if s := idx.sectionAt(line); s != nil && s.table != "" {
+		ce.Context = idx.sectionContext(s)
+	}
+	if len(key) == 0 {
+		ce.Message = strings.TrimPrefix(e.Error(), "toml: ")
+		return ce
+	}
+	if schemaTable(key[0]) == nil && (len(key) > 1 || !idx.rootHasKey(key[0])) {
+		ce.Message = fmt.Sprintf("table [%s] is not known%s", key[0], suggestTable(key[0]))
+		return ce
+	}
+	name := key[len(key)-1]
+	table := ""
+	if len(key) > 1 {
+		table = key[len(key)-2]
+	}
+	where := ""
+	if table == "" {
+		where = " at the top level"
+	}
+	ce.Message = fmt.Sprintf("key %q is not known%s%s", name, where, suggestKey(table, name))
+	return ce
+}
+
+// ApplyDefaults fills every poll and ui setting left at zero with its
+// default, for configs built in memory.
+func ApplyDefaults(c *Config) { applyDefaults(c, notPresent) }
+
+// applyDefaults fills the keys that are not present; present says whether
+// the file set a key (a value set to 0 in the file is an error, not a
+// request for the default).
+func applyDefaults(c *Config, present func(table, key string) bool) {
+	set := func(table, key string, isZero bool, fill func()) {
+		if isZero && !present(table, key) {
+			fill()
+		}
+	}
+	set("poll", "interval", c.Poll.Interval.Duration == 0, func() { c.Poll.Interval.Duration = DefaultInterval })
+	set("poll", "timeout", c.Poll.Timeout.Duration == 0, func() { c.Poll.Timeout.Duration = DefaultTimeout })
+	set("poll", "workers", c.Poll.Workers == 0, func() { c.Poll.Workers = DefaultWorkers })
+	set("poll", "node_timeout", c.Poll.NodeTimeout.Duration == 0, func() { c.Poll.NodeTimeout.Duration = DefaultNodeTimeout })
+	set("ui", "theme", c.UI.Theme == "", func() { c.UI.Theme = DefaultTheme })
+}
+
+func notPresent(string, string) bool { return false }
+
+// normalizeListeners makes every address dialable: a listener bound to all
+// interfaces is reached through loopback.
+func normalizeListeners(c *Config) {
+	for _, p := range []*string{&c.Node.PostListener, &c.Node.PrivateListener, &c.Node.PublicListener} {
+		*p = DialAddress(*p)
+	}
+	for i := range c.Services {
+		c.Services[i].Operator = DialAddress(c.Services[i].Operator)
+	}
+}
+
+// mergeJSONInto reads the node's JSON config named by [node] config (relative
+// to the TOML file's folder) and fills what the TOML left empty.
+func mergeJSONInto(cfg *Config, idx *docIndex) error {
+	if cfg.Node.JSONConfig == "" {
+		return nil
+	}
+	p := cfg.Node.JSONConfig
+	if !filepath.IsAbs(p) && cfg.Path != "" {
+		p = filepath.Join(filepath.Dir(cfg.Path), p)
+	}
+	js, err := ReadNodeJSONConfig(p)
+	if err != nil {
+		return &ConfigError{File: cfg.Path, Line: idx.line("node", 0, "config"), Context: "[node]",
+			Message: fmt.Sprintf("config %q: %v", cfg.Node.JSONConfig, err)}
+	}
+	cfg.Warnings = append(cfg.Warnings, mergeNodeJSON(&cfg.Node, js)...)
+	return nil
+}
+
+// locate turns problems into ConfigErrors at the line of their key.
+func locate(path string, idx *docIndex, ps []problem) []*ConfigError {
+	var errs []*ConfigError
+	for _, p := range ps {
+		errs = append(errs, &ConfigError{
+			File:    path,
+			Line:    idx.line(p.table, p.index, p.key),
+			Context: idx.context(p.table, p.index),
+			Message: p.msg,
+		})
+	}
+	return errs
+}
+
+// joinConfigErrors sorts errors by line and joins them; nil when there are none.
+func joinConfigErrors(errs []*ConfigError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	all := make([]error, len(errs))
+	for i, e := range errs {
+		all[i] = e
+	}
+	return errors.Join(all...)
+}
+
+// context names a section for a person when there is no file to point into.
+func (c *Config) context(table string, index int) string {
+	name := ""
+	if table == "service" && index < len(c.Services) {
+		name = c.Services[index].Name
+	}
+	return sectionName(table, index, name)
+}
+
+// sectionName is "[node]", or `[[service]] #2 "data2"` for the array.
+func sectionName(table string, index int, name string) string {
+	switch {
+	case table == "":
+		return ""
+	case table == "service" && name != "":
+		return fmt.Sprintf("[[service]] #%d %q", index+1, name)
+	case table == "service":
+		return fmt.Sprintf("[[service]] #%d", index+1)
+	}
+	return "[" + table + "]"
+}
+
+// The config's schema: tables, keys, what a key's value must look like. It
+// drives the type checks, the unknown-key suggestions and must match the
+// toml tags of Config (a test checks).
+type valueKind int
+
+const (
+	kindString valueKind = iota
+	kindDuration
+	kindInt
+)
+
+type schemaKey struct {
+	key    string
+	kind   valueKind
+	expect string // what a valid value looks like, for errors
+}
+
+type schemaTbl struct {
+	name  string
+	array bool
+	keys  []schemaKey
+}
+
+const (
+	expectAddr = `host:port in quotes, such as "127.0.0.1:9094"`
+	expectPath = "a path in quotes"
+	expectDur  = `a duration in quotes, such as "2s" or "500ms"`
+	expectText = "text in quotes"
+)
+
+var configSchema = []schemaTbl{
+	{name: "node", keys: []schemaKey{
+		{"post_listener", kindString, expectAddr},
+		{"private_listener", kindString, expectAddr},
+		{"public_listener", kindString, expectAddr},
+		{"data_folder", kindString, expectPath},
+		{"config", kindString, expectPath},
+		{"tls_ca_cert", kindString, expectPath},
+		{"tls_cert", kindString, expectPath},
+		{"tls_key", kindString, expectPath},
+		{"tls_server_name", kindString, expectText},
+	}},
+	{name: "poll", keys: []schemaKey{
+		{"interval", kindDuration, expectDur},
+		{"timeout", kindDuration, expectDur},
+		{"workers", kindInt, "a whole number without quotes, such as 32"},
+		{"node_timeout", kindDuration, expectDur},
+	}},
+	{name: "ui", keys: []schemaKey{
+		{"theme", kindString, `"dark" or "light"`},
+	}},
+	{name: "service", array: true, keys: []schemaKey{
+		{"name", kindString, expectText},
+		{"dir", kindString, expectPath},
+		{"operator", kindString, `host:port in quotes, such as "127.0.0.1:50051"`},
+	}},
+}
+
+func schemaTable(name string) *schemaTbl {
+	for i := range configSchema {
+		if configSchema[i].name == name {
+			return &configSchema[i]
+		}
+	}
+	return nil
+}
+
+func (t *schemaTbl) key(name string) *schemaKey {
+	for i := range t.keys {
+		if t.keys[i].key == name {
+			return &t.keys[i]
+		}
+	}
+	return nil
+}
+
+// docIndex is where each table and key sits in the file, read with
+// go-toml's parser, because the decoder only gives positions for errors it
+// finds itself and our checks come after decoding.
+type docIndex struct {
+	sections []*docSection // in file order; [0] is the part before any header
+}
+
+type docSection struct {
+	table string // "" for the top level
+	index int    // nth occurrence of this table name, from 0 ([[service]] #index+1)
+	line  int    // header line; 0 for the top level
+	keys  map[string]docKey
+}
+
+type docKey struct {
+	line  int
+	kind  unstable.Kind
+	value string // the decoded string for string values
+}
+
+// indexDoc parses the file for positions; a syntax error is returned as is.
+func indexDoc(data []byte) (*docIndex, error) {
+	d := &docIndex{sections: []*docSection{{keys: map[string]docKey{}}}}
+	seen := map[string]int{}
+	var p unstable.Parser
+	p.Reset(data)
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			name, first := keyPath(e.Key())
+			d.sections = append(d.sections, &docSection{
+				table: name, index: seen[name], keys: map[string]docKey{},
+				line: p.Shape(first.Raw).Start.Line,
+			})
+			seen[name]++
+		case unstable.KeyValue:
+			name, _ := keyPath(e.Key())
+			v := e.Value()
+			k := docKey{line: p.Shape(e.Raw).Start.Line, kind: v.Kind}
+			if v.Kind == unstable.String {
+				k.value = string(v.Data)
+			}
+			d.sections[len(d.sections)-1].keys[name] = k
+		}
+	}
+	return d, p.Error()
+}
+
+// keyPath joins a dotted key and returns its first part for its position.
+func keyPath(it unstable.Iterator) (string, *unstable.Node) {
+	var parts []string
+	var first *unstable.Node
+	for it.Next() {
+		if first == nil {
+			first = it.Node()
+		}
+		parts = append(parts, string(it.Node().Data))
+	}
+	return strings.Join(parts, "."), first
+}
+
+func (d *docIndex) section(table string, index int) *docSection {
+	for _, s := range d.sections {
+		if s.table == table && s.index == index {
+			return s
+		}
+	}
+	return nil
+}
+
+// line is the line of a key, else of its section's header, else 0.
+func (d *docIndex) line(table string, index int, key string) int {
+	s := d.section(table, index)
+	if s == nil {
+		return 0
+	}
+	if k, ok := s.keys[key]; ok {
+		return k.line
+	}
+	return s.line
+}
+
+// has reports whether the file sets table.key (first occurrence of table).
+func (d *docIndex) has(table, key string) bool {
+	s := d.section(table, 0)
+	if s == nil {
+		return false
+	}
+	_, ok := s.keys[key]
+	return ok
+}
+
+func (d *docIndex) rootHasKey(key string) bool {
+	_, ok := d.sections[0].keys[key]
+	return ok
+}
+
+// sectionAt is the section a line belongs to.
+func (d *docIndex) sectionAt(line int) *docSection {
+	var at *docSection
+	for _, s := range d.sections {
+		if s.line <= line {
+			at = s
+		}
+	}
+	return at
+}
+
+func (d *docIndex) context(table string, index int) string {
+	if s := d.section(table, index); s != nil {
+		return d.sectionContext(s)
+	}
+	return sectionName(table, index, "")
+}
+
+// sectionContext names a section as the user wrote it, with the service's
+// name when it has one.
+func (d *docIndex) sectionContext(s *docSection) string {
+	return sectionName(s.table, s.index, s.keys["name"].value)
+}
+
+// typeErrors checks each known key's value has the right TOML type (and
+// durations parse), so the user gets "expected ..." instead of a Go type name.
+func (d *docIndex) typeErrors(path string) []*ConfigError {
+	var errs []*ConfigError
+	for _, s := range d.sections {
+		t := schemaTable(s.table)
+		if t == nil {
+			continue
+		}
+		for name, k := range s.keys {
+			sk := t.key(name)
+			if sk == nil {
+				continue // unknown keys are the decoder's to report
+			}
+			if msg := sk.check(k); msg != "" {
+				errs = append(errs, &ConfigError{File: path, Line: k.line, Context: d.sectionContext(s), Message: msg})
+			}
+		}
+	}
+	return errs
+}
+
+// check says what is wrong with a value of this key, or "".
+func (sk *schemaKey) check(k docKey) string {
+	want := unstable.String
+	if sk.kind == kindInt {
+		want = unstable.Integer
+	}
+	if k.kind != want {
+		return fmt.Sprintf("%s: expected %s, found %s", sk.key, sk.expect, kindName(k.kind))
+	}
+	if sk.kind == kindDuration {
+		if _, err := time.ParseDuration(k.value); err != nil {
+			return fmt.Sprintf("%s %q: expected %s", sk.key, k.value, sk.expect)
+		}
+	}
+	return ""
+}
+
+func kindName(k unstable.Kind) string {
+	switch k {
+	case unstable.String:
+		return "text"
+	case unstable.Integer:
+		return "a number"
+	case unstable.Float:
+		return "a decimal number"
+	case unstable.Bool:
+		return "true/false"
+	case unstable.Array:
+		return "a list"
+	case unstable.InlineTable:
+		return "a table"
+	}
+	return "a date or time"
+}
+
+// suggestKey proposes the key the user probably meant: the same name in
+// another table, or a close spelling in this one.
+func suggestKey(table, name string) string {
+	if t := schemaTable(table); t != nil {
+		var names []string
+		for _, k := range t.keys {
+			names = append(names, k.key)
+		}
+		if best := closest(name, names); best != "" {
+			return fmt.Sprintf(" (did you mean %q?)", best)
+		}
+	}
+	for _, t := range configSchema {
+		if t.name != table && t.key(name) != nil {
+			if t.array {
+				return fmt.Sprintf(" (it belongs in a [[%s]] section)", t.name)
+			}
+			return fmt.Sprintf(" (it belongs in [%s])", t.name)
+		}
+	}
+	return ""
+}
+
+func suggestTable(name string) string {
+	var names []string
+	for _, t := range configSchema {
+		names = append(names, t.name)
+	}
+	best := closest(name, names)
+	if best == "" {
+		return " (the tables are [node], [poll], [ui] and [[service]])"
+	}
+	if schemaTable(best).array {
+		return fmt.Sprintf(" (did you mean [[%s]]?)", best)
+	}
+	return fmt.Sprintf(" (did you mean [%s]?)", best)
+}
+
+// closest is the candidate within a small edit distance of s, or "".
+func closest(s string, candidates []string) string {
+	s = strings.ToLower(s)
+	best, bestD := "", min(len(s)/3+1, 3)+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,131 @@
+package backend
+
+import (
+	"fmt"
+	"strings"
+)
+
+// RenderConfig writes cfg as a commented TOML file that LoadConfig reads
+// back to the same values. Unset optional keys are written commented out, so
+// the file shows everything that can be set. Defaults are written out.
+func RenderConfig(cfg *Config) []byte {
+	c := *cfg
+	applyDefaults(&c, notPresent)
+	var w tomlWriter
+	w.comment("postdeck configuration. Durations are written like \"2s\" or \"500ms\".")
+	w.comment("Check it with `postdeck --config <this file>`: errors name the line.")
+	w.blank()
+	renderNode(&w, &c.Node)
+	renderPoll(&w, &c.Poll)
+	w.table("ui", "Display preferences.")
+	w.key("theme", c.UI.Theme, `"dark" or "light": the colours that read best on your terminal.`)
+	w.blank()
+	renderServices(&w, c.Services)
+	return []byte(w.String())
+}
+
+func renderNode(w *tomlWriter, n *NodeConfig) {
+	w.table("node", "The go-spacemesh node: where its gRPC listeners and data folder are.",
+		"A listener left empty makes what it would show \"unavailable\"; it is not an error.",
+		"A listener bound to 0.0.0.0 is dialled on 127.0.0.1.")
+	w.key("post_listener", n.PostListener,
+		"api.grpc-post-listener: which identities the node wants proofs from now (PostStates).",
+		"Needs a fixed port: the node's default 127.0.0.1:0 is a new random port at each start.")
+	w.key("private_listener", n.PrivateListener,
+		"api.grpc-private-listener: the node's identities (SmesherIDs) and its event stream.")
+	w.key("public_listener", n.PublicListener,
+		"api.grpc-public-listener: version, sync status, peers.")
+	w.key("data_folder", n.DataFolder,
+		"main.data-folder: postdeck checks the key files in its identities/ folder.")
+	w.key("config", n.JSONConfig,
+		"The node's own JSON config (config.mainnet.json). Listeners and data_folder left",
+		"empty above are read from it each time postdeck starts; values set above win.")
+	w.key("tls_ca_cert", n.TLSCACert, "TLS for a node reached over the network; leave all four unset for plaintext.",
+		"CA certificate that signed the node's certificate.")
+	w.key("tls_cert", n.TLSCert, "Client certificate and its key (both or neither).")
+	w.key("tls_key", n.TLSKey)
+	w.key("tls_server_name", n.TLSServerName, "Name to expect in the node's certificate, if not the host dialled.")
+	w.blank()
+}
+
+func renderPoll(w *tomlWriter, p *PollConfig) {
+	w.table("poll", "How often and how patiently postdeck asks the node and the post-services.")
+	w.key("interval", p.Interval.String(), "Time between two polls.")
+	w.key("timeout", p.Timeout.String(), "How long to wait for one post-service's operator API.")
+	w.key("workers", p.Workers, "How many post-services are asked at the same time.")
+	w.key("node_timeout", p.NodeTimeout.String(), "How long to wait for each gRPC call to the node.")
+	w.blank()
+}
+
+func renderServices(w *tomlWriter, services []ServiceConfig) {
+	w.comment("One [[service]] per post-service, that is per PoST data directory.",
+		"  name     what the dashboard calls it; unique",
+		"  dir      the --dir given to the post-service (postdeck reads its postdata_metadata.json)",
+		"  operator the post-service's --operator-address; without it postdeck cannot see its state")
+	if len(services) == 0 {
+		w.comment("", "[[service]]", `name = "data1"`, `dir = "/mnt/d1/data1"`, `operator = "127.0.0.1:50051"`)
+		return
+	}
+	for _, s := range services {
+		w.blank()
+		w.line("[[service]]")
+		w.key("name", s.Name)
+		w.key("dir", s.Dir)
+		if s.Operator == "" {
+			w.comment("No --operator-address known: postdeck cannot see this service's state.")
+		}
+		w.key("operator", s.Operator)
+	}
+}
+
+// tomlWriter builds the file line by line.
+type tomlWriter struct{ strings.Builder }
+
+func (w *tomlWriter) line(s string) { w.WriteString(s + "\n") }
+func (w *tomlWriter) blank()        { w.line("") }
+
+func (w *tomlWriter) comment(lines ...string) {
+	for _, l := range lines {
+		w.line(strings.TrimRight("# "+l, " "))
+	}
+}
+
+func (w *tomlWriter) table(name string, doc ...string) {
+	w.comment(doc...)
+	w.line("[" + name + "]")
+}
+
+// key writes `key = value` after its comment lines; an empty string value
+// is written commented out, which reads back as empty.
+func (w *tomlWriter) key(key string, value any, doc ...string) {
+	w.comment(doc...)
+	switch v := value.(type) {
+	case string:
+		if v == "" {
+			w.line("# " + key + ` = ""`)
+			return
+		}
+		w.line(key + " = " + tomlString(v))
+	default:
+		w.line(fmt.Sprintf("%s = %v", key, v))
+	}
+}
+
+// tomlString quotes s as a TOML basic string.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
