@@ -1,0 +1,131 @@
+package backend
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cfWrite writes a file, creating its folders, and fails the test on error.
+func cfWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cfKey returns a deterministic key pair from one byte of seed and its hex
+// key file content.
+func cfKey(b byte) (ed25519.PublicKey, string) {
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, ed25519.SeedSize))
+	return priv.Public().(ed25519.PublicKey), hex.EncodeToString(priv)
+}
+
+func TestKeyDirRules(t *testing.T) {
+	pubA, hexA := cfKey(1)
+	_, hexB := cfKey(2)
+	mismatched := hexA[:64] + hexB[64:]
+	cases := []struct {
+		file, content string
+		valid         bool   // Public set
+		problem       string // substring of Problem, "" for none
+	}{
+		{"good.key", hexA, true, ""},
+		{"newline.key", hexA + "\n", true, "newline"},
+		{"crlf.key", hexA + "\r\n", true, "newline"},
+		{"upper.key", strings.ToUpper(hexA), true, ""},
+		{"short.key", hexA[:127], false, "exactly 128 hex characters, found 127"},
+		{"nonhex.key", "zz" + hexA[2:], false, "not hex"},
+		{"mismatch.key", mismatched, false, "does not match the seed"},
+		{"empty.key", "", false, "found 0"},
+	}
+	data := t.TempDir()
+	ids := filepath.Join(data, "identities")
+	for _, c := range cases {
+		cfWrite(t, filepath.Join(ids, c.file), c.content)
+	}
+	// Not key files for the node: wrong case, other suffix, a folder.
+	cfWrite(t, filepath.Join(ids, "OTHER.KEY"), hexA)
+	cfWrite(t, filepath.Join(ids, "foo.key.bak"), hexA)
+	cfWrite(t, filepath.Join(ids, "sub.key", "inner.key"), hexA)
+
+	got, err := ReadKeyDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]int{}
+	for i, k := range got {
+		byName[k.Name] = i
+	}
+	if len(got) != len(cases) {
+		t.Fatalf("got %d key files %v, want %d", len(got), byName, len(cases))
+	}
+	for _, c := range cases {
+		i, ok := byName[c.file]
+		if !ok {
+			t.Errorf("%s: not listed", c.file)
+			continue
+		}
+		k := got[i]
+		if (k.Public != nil) != c.valid {
+			t.Errorf("%s: Public set = %v, want %v (problem %q)", c.file, k.Public != nil, c.valid, k.Problem)
+		}
+		if c.problem == "" && k.Problem != "" || !strings.Contains(k.Problem, c.problem) {
+			t.Errorf("%s: Problem %q, want it to contain %q", c.file, k.Problem, c.problem)
+		}
+		if c.valid && !bytes.Equal(k.Public, pubA) {
+			t.Errorf("%s: wrong public key", c.file)
+		}
+	}
+}
+
+func TestKeyDirLocalKey(t *testing.T) {
+	_, hexA := cfKey(1)
+	_, hexB := cfKey(2)
+
+	alone := t.TempDir()
+	cfWrite(t, filepath.Join(alone, "identities", "local.key"), hexA)
+	got, err := ReadKeyDir(alone)
+	if err != nil || len(got) != 1 || got[0].Problem != "" {
+		t.Fatalf("local.key alone: %+v, %v; want one fine key", got, err)
+	}
+
+	beside := t.TempDir()
+	cfWrite(t, filepath.Join(beside, "identities", "local.key"), hexA+"\n")
+	cfWrite(t, filepath.Join(beside, "identities", "post1.key"), hexB)
+	got, err = ReadKeyDir(beside)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	local, post1 := got[0], got[1]
+	if local.Name != "local.key" || !strings.Contains(local.Problem, "local.key beside other keys: the node refuses to start") ||
+		!strings.Contains(local.Problem, "newline") || local.Public == nil {
+		t.Errorf("local.key: %+v", local)
+	}
+	if post1.Problem != "" {
+		t.Errorf("post1.key: unexpected problem %q", post1.Problem)
+	}
+}
+
+func TestKeyDirMissingFolder(t *testing.T) {
+	data := t.TempDir()
+	_, err := ReadKeyDir(data)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(data, "identities")) {
+		t.Fatalf("err = %v, want it to name the identities folder", err)
+	}
+	// An empty folder is not an error: the node would create local.key.
+	if err := os.Mkdir(filepath.Join(data, "identities"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadKeyDir(data)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("empty folder: %v, %v", got, err)
+	}
+}

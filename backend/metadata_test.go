@@ -1,0 +1,142 @@
+package backend
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"postdeck/model"
+)
+
+// cfMetadata writes a valid postdata_metadata.json for id into dir.
+func cfMetadata(t *testing.T, dir string, id []byte, units uint32) {
+	t.Helper()
+	m := model.PostMetadata{NodeID: id, CommitmentAtxID: bytes.Repeat([]byte{9}, 32),
+		LabelsPerUnit: 4294967296, NumUnits: units, MaxFileSize: 4294967296}
+	b, err := json.MarshalIndent(m, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfWrite(t, filepath.Join(dir, MetadataFile), string(b))
+}
+
+func TestMetadataRead(t *testing.T) {
+	id := bytes.Repeat([]byte{7}, 32)
+	good := t.TempDir()
+	cfMetadata(t, good, id, 4)
+	m, err := ReadMetadata(good)
+	if err != nil || !bytes.Equal(m.NodeID, id) || m.NumUnits != 4 {
+		t.Fatalf("good: %+v, %v", m, err)
+	}
+
+	empty := t.TempDir()
+	corrupt := t.TempDir()
+	cfWrite(t, filepath.Join(corrupt, MetadataFile), `{"NodeId": `)
+	shortID := t.TempDir()
+	cfWrite(t, filepath.Join(shortID, MetadataFile), `{"NodeId":"AAEC","LabelsPerUnit":1,"NumUnits":1}`)
+	gone := filepath.Join(t.TempDir(), "nope")
+	cases := []struct {
+		name, dir string
+		want      []string
+	}{
+		{"missing file", empty, []string{"no postdata_metadata.json in " + empty + ": is this a PoST data directory?"}},
+		{"missing dir", gone, []string{gone, "does not exist"}},
+		{"corrupt", corrupt, []string{filepath.Join(corrupt, MetadataFile), "not valid metadata JSON"}},
+		{"short NodeId", shortID, []string{filepath.Join(shortID, MetadataFile), "NodeId must be 32 bytes", "got 3"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ReadMetadata(c.dir)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMetadataCacheRereadsOnlyOnChange(t *testing.T) {
+	dir := t.TempDir()
+	idA, idB := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	cfMetadata(t, dir, idA, 4)
+	path := filepath.Join(dir, MetadataFile)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewMetadataCache()
+	if m, err := c.Get(dir); err != nil || !bytes.Equal(m.NodeID, idA) {
+		t.Fatalf("first Get: %v, %v", m.NodeID, err)
+	}
+
+	// Same size, mtime put back: the cache must not read the file again.
+	cfMetadata(t, dir, idB, 4)
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := c.Get(dir); !bytes.Equal(m.NodeID, idA) {
+		t.Fatal("cache re-read a file whose size and mtime did not change")
+	}
+
+	// A new mtime: read again.
+	later := fi.ModTime().Add(time.Second)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := c.Get(dir); !bytes.Equal(m.NodeID, idB) {
+		t.Fatal("cache did not re-read after the mtime changed")
+	}
+
+	// A new size with the same mtime: read again (and the error is cached too).
+	cfWrite(t, path, "{}")
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(dir); err == nil || !strings.Contains(err.Error(), "NodeId") {
+		t.Fatalf("want the corrupt file's error, got %v", err)
+	}
+
+	// Gone, then back.
+	os.Remove(path)
+	if _, err := c.Get(dir); err == nil || !strings.Contains(err.Error(), "no postdata_metadata.json") {
+		t.Fatalf("removed file: %v", err)
+	}
+	cfMetadata(t, dir, idA, 4)
+	if m, err := c.Get(dir); err != nil || !bytes.Equal(m.NodeID, idA) {
+		t.Fatalf("restored file: %v", err)
+	}
+}
+
+func TestMetadataCacheConcurrent(t *testing.T) {
+	dirs := make([]string, 8)
+	for i := range dirs {
+		dirs[i] = t.TempDir()
+		cfMetadata(t, dirs[i], bytes.Repeat([]byte{byte(i)}, 32), uint32(i+1))
+	}
+	c := NewMetadataCache()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 20; r++ {
+				for i, d := range dirs {
+					if m, err := c.Get(d); err != nil || m.NumUnits != uint32(i+1) {
+						t.Errorf("dir %d: %v %v", i, m.NumUnits, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
