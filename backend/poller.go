@@ -1,0 +1,251 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"postdeck/model"
+)
+
+// Poll defaults for a config that leaves them out.
+const (
+	DefaultPollInterval = 2 * time.Second
+	DefaultPollWorkers  = 32
+)
+
+// Poller gathers every source once per interval, joins them into a snapshot
+// and hands the newest snapshot to its subscribers. One poller serves every
+// view of a process.
+type Poller struct {
+	cfg     *Config
+	node    *NodeClient
+	ops     *OperatorClient
+	meta    *MetadataCache
+	backoff *backoffTable
+	now     func() time.Time // the backoff clock; tests move it
+
+	busy    atomic.Bool
+	cycles  atomic.Int64
+	skipped atomic.Int64
+
+	mu        sync.Mutex
+	subs      map[int]chan model.Snapshot
+	nextSub   int
+	latest    model.Snapshot
+	hasLatest bool
+}
+
+// NewPoller polls the node through node (nil = no node configured) and the
+// configured services' operator endpoints through ops.
+func NewPoller(cfg *Config, node *NodeClient, ops *OperatorClient) *Poller {
+	if node == nil {
+		node = &NodeClient{} // every listener reports "not configured"
+	}
+	p := &Poller{
+		cfg: cfg, node: node, ops: ops,
+		meta: NewMetadataCache(),
+		now:  time.Now,
+		subs: map[int]chan model.Snapshot{},
+	}
+	// The first retry skips about one cycle; later ones double up to the cap.
+	p.backoff = newBackoffTable(min(2*p.interval(), MaxOperatorBackoff), MaxOperatorBackoff)
+	return p
+}
+
+func (p *Poller) interval() time.Duration {
+	if d := p.cfg.Poll.Interval.Duration; d > 0 {
+		return d
+	}
+	return DefaultPollInterval
+}
+
+func (p *Poller) workers() int {
+	if n := p.cfg.Poll.Workers; n > 0 {
+		return n
+	}
+	return DefaultPollWorkers
+}
+
+// PollOnce gathers one cycle's inputs and joins them. The node, the key
+// folder and the services are asked concurrently; every call has its own
+// timeout, so the cycle lasts about as long as its slowest single call. It
+// does not publish: Run does.
+func (p *Poller) PollOnce(ctx context.Context) model.Snapshot {
+	start := time.Now()
+	in := model.Inputs{At: start}
+	var wg sync.WaitGroup
+	wg.Go(func() { in.Node = p.node.View(ctx) })
+	wg.Go(func() { in.Keys, in.KeysErr = p.keys() })
+	in.Services = p.services(ctx)
+	wg.Wait()
+	snap := model.Join(in)
+	snap.Duration = time.Since(start)
+	return snap
+}
+
+func (p *Poller) keys() ([]model.KeyFile, string) {
+	if p.cfg.Node.DataFolder == "" {
+		return nil, ""
+	}
+	keys, err := ReadKeyDir(p.cfg.Node.DataFolder)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return keys, ""
+}
+
+// services observes every configured service with at most workers() calls in
+// flight, results in config order.
+func (p *Poller) services(ctx context.Context) []model.ServiceObs {
+	svcs := p.cfg.Services
+	obs := make([]model.ServiceObs, len(svcs))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(p.workers(), len(svcs)) {
+		wg.Go(func() {
+			for i := range jobs {
+				obs[i] = p.observe(ctx, svcs[i])
+			}
+		})
+	}
+	for i := range svcs {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return obs
+}
+
+// observe reads one service's metadata (cached) and asks its operator API.
+func (p *Poller) observe(ctx context.Context, s ServiceConfig) model.ServiceObs {
+	o := model.ServiceObs{Name: s.Name, Dir: s.Dir, Operator: s.Operator}
+	if m, err := p.meta.Get(s.Dir); err != nil {
+		o.MetaErr = err.Error()
+	} else {
+		o.Meta = &m
+	}
+	o.Status, o.StatusErr = p.operatorStatus(ctx, s.Operator)
+	return o
+}
+
+// operatorStatus asks addr unless it is backing off; while it is, the last
+// error is reported again with the time to the next attempt, so the row never
+// looks fine.
+func (p *Poller) operatorStatus(ctx context.Context, addr string) (model.OperatorStatus, string) {
+	if addr == "" {
+		return model.OperatorStatus{}, "no operator address for this service — start post-service with --operator-address ip:port and set operator in postdeck's config"
+	}
+	if lastErr, in, waiting := p.backoff.wait(addr, p.now()); waiting {
+		return model.OperatorStatus{}, retrying(lastErr, in)
+	}
+	st, err := p.ops.Status(ctx, addr)
+	if err != nil {
+		if ctx.Err() != nil { // shutting down: not the endpoint's fault
+			return model.OperatorStatus{}, err.Error()
+		}
+		return model.OperatorStatus{}, retrying(err.Error(), p.backoff.failed(addr, err.Error(), p.now()))
+	}
+	p.backoff.succeeded(addr)
+	return st, ""
+}
+
+func retrying(msg string, in time.Duration) string {
+	return fmt.Sprintf("%s (retrying in %ds)", msg, int((in+time.Second-1)/time.Second))
+}
+
+// PollStats counts Run's cycles, for tests and the status line.
+type PollStats struct {
+	Cycles  int64 // cycles completed and published
+	Skipped int64 // ticks that found the previous cycle still running
+}
+
+// Stats returns the counters so far.
+func (p *Poller) Stats() PollStats {
+	return PollStats{Cycles: p.cycles.Load(), Skipped: p.skipped.Load()}
+}
+
+// Run polls at once and then every interval until ctx ends, publishing each
+// snapshot. A tick that finds the previous cycle still running is skipped,
+// never queued. Run returns after the cycle in flight has finished.
+func (p *Poller) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ticker := time.NewTicker(p.interval())
+	defer ticker.Stop()
+	p.tick(ctx, &wg)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			p.tick(ctx, &wg)
+		}
+	}
+}
+
+func (p *Poller) tick(ctx context.Context, wg *sync.WaitGroup) {
+	if !p.busy.CompareAndSwap(false, true) {
+		p.skipped.Add(1)
+		return
+	}
+	wg.Go(func() {
+		defer p.busy.Store(false)
+		snap := p.PollOnce(ctx)
+		if ctx.Err() != nil {
+			return // cut short by shutdown: not a true picture
+		}
+		p.publish(snap)
+		p.cycles.Add(1)
+	})
+}
+
+// Subscribe returns a channel that always holds the newest snapshot not yet
+// read: an unread older one is replaced, so a slow reader skips snapshots and
+// never holds up the poller. The latest snapshot, if any, is there at once.
+// Snapshots are shared between subscribers: treat them as read-only. The
+// returned func unsubscribes and closes the channel.
+func (p *Poller) Subscribe() (<-chan model.Snapshot, func()) {
+	ch := make(chan model.Snapshot, 1)
+	p.mu.Lock()
+	id := p.nextSub
+	p.nextSub++
+	p.subs[id] = ch
+	if p.hasLatest {
+		ch <- p.latest
+	}
+	p.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			p.mu.Lock()
+			delete(p.subs, id)
+			close(ch)
+			p.mu.Unlock()
+		})
+	}
+}
+
+// Latest returns the newest published snapshot, false before the first.
+func (p *Poller) Latest() (model.Snapshot, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.latest, p.hasLatest
+}
+
+func (p *Poller) publish(s model.Snapshot) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latest, p.hasLatest = s, true
+	for _, ch := range p.subs {
+		// Only publish sends, under p.mu: once an unread snapshot is taken
+		// out, the buffer of one is free and the send cannot block.
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- s
+	}
+}
