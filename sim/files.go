@@ -1,0 +1,113 @@
+package sim
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"postdeck/model"
+)
+
+// maxFileSize is post's default MaxFileSize.
+const maxFileSize = 4294967296
+
+func (s *Sim) dataFolder() string { return filepath.Join(s.opts.Dir, "node_data") }
+
+func (s *Sim) keyPath(id *ident) string {
+	return filepath.Join(s.dataFolder(), "identities", id.keyFile())
+}
+
+// createIdentities makes the keys and metadata (deterministic from Seed),
+// writes them to disk and registers the identities and their services.
+func (s *Sim) createIdentities() error {
+	if err := os.MkdirAll(filepath.Join(s.dataFolder(), "identities"), 0o700); err != nil {
+		return err
+	}
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:], uint64(s.opts.Seed))
+	src := rand.NewChaCha8(seed)
+	width := max(2, len(fmt.Sprint(s.opts.IDs)))
+	for i := 1; i <= s.opts.IDs; i++ {
+		id := s.newIdent(src, fmt.Sprintf("post%0*d", width, i))
+		if !s.demoWithoutService(i) {
+			name := fmt.Sprintf("data%0*d", width, i)
+			id.svc = &service{name: name, dir: filepath.Join(s.opts.Dir, "post", name), id: id}
+			s.svcs[name] = id.svc
+		}
+		if err := s.writeFiles(id); err != nil {
+			return err
+		}
+		s.ids = append(s.ids, id)
+		s.byID[string(id.pub)] = id
+	}
+	if s.opts.Demo && s.opts.IDs >= 4 {
+		s.markDemoCases()
+	}
+	return nil
+}
+
+func (s *Sim) demoWithoutService(i int) bool {
+	return s.opts.Demo && s.opts.IDs >= 4 && i == s.opts.IDs-2
+}
+
+func (s *Sim) newIdent(src *rand.ChaCha8, name string) *ident {
+	// NewKeyFromSeed rather than GenerateKey(src): crypto may ignore a
+	// caller's reader, and the keys must be the same for the same Seed.
+	var seed [ed25519.SeedSize]byte
+	src.Read(seed[:])
+	priv := ed25519.NewKeyFromSeed(seed[:])
+	pub := priv.Public().(ed25519.PublicKey)
+	atx := make([]byte, 32)
+	src.Read(atx)
+	return &ident{
+		name:   name,
+		priv:   priv,
+		pub:    pub,
+		onNode: true,
+		node:   model.NodeIdle,
+		meta: model.PostMetadata{
+			NodeID:          pub,
+			CommitmentAtxID: atx,
+			LabelsPerUnit:   s.opts.LabelsPerUnit,
+			NumUnits:        1 + uint32(src.Uint64()%8),
+			MaxFileSize:     maxFileSize,
+		},
+	}
+}
+
+// writeFiles writes the key file into the node's identities/ and, for an
+// identity with a service, its PoST dir with metadata and identity.key, as
+// postcli leaves it.
+func (s *Sim) writeFiles(id *ident) error {
+	key := []byte(hex.EncodeToString(id.priv)) // lower-case, no newline
+	if err := writePrivate(s.keyPath(id), key); err != nil {
+		return err
+	}
+	if id.svc == nil {
+		return nil
+	}
+	if err := os.MkdirAll(id.svc.dir, 0o700); err != nil {
+		return err
+	}
+	meta, err := json.MarshalIndent(id.meta, "", "\t")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(id.svc.dir, "postdata_metadata.json"), meta, 0o644); err != nil {
+		return err
+	}
+	return writePrivate(filepath.Join(id.svc.dir, "identity.key"), key)
+}
+
+// writePrivate writes a 0600 file, fixing the mode of one that existed.
+func writePrivate(path string, b []byte) error {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}

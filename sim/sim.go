@@ -1,0 +1,345 @@
+// Package sim is an embedded simulated go-spacemesh node with simulated
+// post-rs operator endpoints: the node's three gRPC listeners (served from
+// the compiled spacemesh.proto, with server reflection, like a real node), the
+// key files and PoST metadata on disk, and one GET /status endpoint per
+// post-service, all driven by a time-compressed proving cycle. It backs
+// `postdeck demo`, `postdeck sim`, integration tests and benchmarks.
+package sim
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"postdeck/model"
+)
+
+// Fault is a failure injected into one post-service's operator endpoint.
+type Fault int
+
+const (
+	FaultNone Fault = iota
+	// FaultHang: the operator accepts the request and never answers until the
+	// sim closes or the client gives up.
+	FaultHang
+	// FaultGarbage: it answers 200 with a body that is none of the three post-rs shapes.
+	FaultGarbage
+	// FaultDown: its listener is closed (connection refused) and open
+	// connections are dropped; restoring re-listens on the same port.
+	FaultDown
+)
+
+// Options configure a simulation. The zero value is a usable 12-identity sim.
+type Options struct {
+	IDs    int    // identities, default 12
+	Dir    string // folder for node data + PoST dirs; "" = a temp dir removed by Close
+	Manual bool   // freeze the automatic proving cycle; tests drive states with setters
+	Speed  float64
+	Seed   int64 // deterministic keys, metadata and staggering
+	// Demo turns the last three identities (when IDs >= 4) into interesting
+	// cases: one on the node with no post-service (node PROVING forever), one
+	// stuck DoneProving while the node is IDLE, and one whose key file the
+	// node has not loaded.
+	Demo          bool
+	LabelsPerUnit uint64 // default 1<<20 so passes are readable; NumUnits is 1..8 per identity
+}
+
+// Layout is where everything of a running sim lives, enough to write a
+// postdeck config.
+type Layout struct {
+	DataFolder                                   string // node data folder: identities/*.key live here
+	PostListener, PrivateListener, PublicListener string // "127.0.0.1:port"
+	Services                                     []ServiceLayout
+}
+
+// ServiceLayout is one simulated post-service.
+type ServiceLayout struct {
+	Name     string // e.g. data01
+	Dir      string // its PoST data directory
+	Operator string // operator API address, "127.0.0.1:port"
+	NodeID   []byte
+	KeyFile  string // path of its identity's key file in DataFolder/identities
+}
+
+// Sim is a running simulation. All methods are safe for concurrent use.
+type Sim struct {
+	opts    Options
+	schema  *schema
+	tempDir string
+	start   time.Time // real time of sim time 0
+	events  *eventLog
+	done    chan struct{}
+
+	mu     sync.Mutex // guards identity and service state, rng and closed
+	ids    []*ident
+	byID   map[string]*ident
+	svcs   map[string]*service
+	rng    *rand.Rand
+	closed bool
+	layout Layout
+
+	byPort map[int]*service // operator port → service; fixed after Start
+	http   *http.Server
+
+	nodeMu    sync.Mutex // guards the gRPC listeners' lifecycle
+	listeners []*listener
+
+	ticker    sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start writes the files, opens every listener and starts the cycle.
+// Cancelling ctx closes the sim, as Close does.
+func Start(ctx context.Context, opts Options) (*Sim, error) {
+	sc, err := loadSchema()
+	if err != nil {
+		return nil, err
+	}
+	opts = withDefaults(opts)
+	s := &Sim{
+		opts:   opts,
+		schema: sc,
+		events: newEventLog(),
+		done:   make(chan struct{}),
+		byID:   map[string]*ident{},
+		svcs:   map[string]*service{},
+		byPort: map[int]*service{},
+		rng:    rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed)),
+	}
+	if err := s.setup(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	context.AfterFunc(ctx, func() { s.Close() })
+	return s, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.IDs <= 0 {
+		o.IDs = 12
+	}
+	if o.Speed <= 0 {
+		o.Speed = 1
+	}
+	if o.LabelsPerUnit == 0 {
+		o.LabelsPerUnit = 1 << 20
+	}
+	return o
+}
+
+func (s *Sim) setup() error {
+	if s.opts.Dir == "" {
+		dir, err := os.MkdirTemp("", "postdeck-sim-")
+		if err != nil {
+			return err
+		}
+		s.tempDir, s.opts.Dir = dir, dir
+	}
+	if err := s.createIdentities(); err != nil {
+		return err
+	}
+	if err := s.startNode(); err != nil {
+		return err
+	}
+	if err := s.startOperators(); err != nil {
+		return err
+	}
+	s.layout = s.buildLayout()
+	s.start = time.Now()
+	if !s.opts.Manual {
+		s.mu.Lock()
+		s.stagger()
+		s.step(0)
+		s.mu.Unlock()
+		s.ticker.Add(1)
+		go s.runCycle()
+	}
+	return nil
+}
+
+// Layout returns where the node and the services are.
+func (s *Sim) Layout() Layout {
+	l := s.layout // fixed after Start
+	l.Services = append([]ServiceLayout(nil), l.Services...)
+	return l
+}
+
+func (s *Sim) buildLayout() Layout {
+	l := Layout{
+		DataFolder:      s.dataFolder(),
+		PublicListener:  s.listeners[lnPublic].addr,
+		PrivateListener: s.listeners[lnPrivate].addr,
+		PostListener:    s.listeners[lnPost].addr,
+	}
+	for _, id := range s.ids {
+		if id.svc == nil {
+			continue
+		}
+		l.Services = append(l.Services, ServiceLayout{
+			Name:     id.svc.name,
+			Dir:      id.svc.dir,
+			Operator: id.svc.addr,
+			NodeID:   append([]byte(nil), id.pub...),
+			KeyFile:  s.keyPath(id),
+		})
+	}
+	return l
+}
+
+// SetFault injects (or with FaultNone clears) a fault into a service's
+// operator endpoint. If the port cannot be listened on again after
+// FaultDown, the service stays down.
+func (s *Sim) SetFault(service string, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	svc := s.service(service)
+	if s.closed {
+		return
+	}
+	svc.fault = f
+	if f == FaultDown {
+		svc.down()
+		return
+	}
+	if svc.ln == nil {
+		s.relisten(svc)
+	}
+}
+
+// SetNodeState sets what PostStates reports for an identity. NodeAbsent (or
+// NodeUnknown) hides the identity from PostStates and SmesherIDs. Going to
+// PROVING emits post_start, leaving it emits post_complete. Without Manual
+// the cycle overrides it at the identity's next step.
+func (s *Sim) SetNodeState(id []byte, st model.NodeState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.byID[string(id)]
+	if it == nil {
+		panic(fmt.Sprintf("sim: SetNodeState: unknown identity %x", id))
+	}
+	it.onNode = st != model.NodeAbsent && st != model.NodeUnknown
+	if !it.onNode {
+		return
+	}
+	now := s.simNow()
+	if st == model.NodeProving && it.node != model.NodeProving {
+		it.challenge = s.randomBytes(32)
+		s.emit(it, now, evPostStart, false)
+	}
+	if st != model.NodeProving && it.node == model.NodeProving {
+		s.emit(it, now, evPostComplete, false)
+	}
+	it.node = st
+}
+
+// SetOperatorBody makes a service's /status answer exactly body; "" returns
+// to the body the cycle derives. Faults still take precedence.
+func (s *Sim) SetOperatorBody(service string, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.service(service).body = body
+}
+
+// StopNode closes all three gRPC listeners and drops their connections and
+// streams, like a node going down. The cycle and the operators go on.
+func (s *Sim) StopNode() error {
+	s.nodeMu.Lock()
+	defer s.nodeMu.Unlock()
+	for _, l := range s.listeners {
+		l.stop()
+	}
+	return nil
+}
+
+// StartNode brings the listeners back on the same addresses, with an empty
+// event buffer as a restarted node has.
+func (s *Sim) StartNode() error {
+	select {
+	case <-s.done:
+		return errors.New("sim: closed")
+	default:
+	}
+	s.nodeMu.Lock()
+	defer s.nodeMu.Unlock()
+	if s.listeners[0].srv == nil {
+		s.events.reset()
+	}
+	for _, l := range s.listeners {
+		if err := l.start(s.schema); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close stops everything and removes the temp dir if Start made one.
+func (s *Sim) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done) // wakes hanging operators and event streams
+		s.ticker.Wait()
+		s.StopNode()
+		s.mu.Lock()
+		s.closed = true
+		for _, svc := range s.svcs {
+			svc.down()
+		}
+		s.mu.Unlock()
+		if s.http != nil {
+			s.http.Close()
+		}
+		if s.tempDir != "" {
+			s.closeErr = os.RemoveAll(s.tempDir)
+		}
+	})
+	return s.closeErr
+}
+
+// service looks a service up by name; s.mu must be held. An unknown name is
+// a mistake in the calling test and panics.
+func (s *Sim) service(name string) *service {
+	svc := s.svcs[name]
+	if svc == nil {
+		panic(fmt.Sprintf("sim: unknown service %q", name))
+	}
+	return svc
+}
+
+// simNow is the compressed time since Start.
+func (s *Sim) simNow() time.Duration {
+	return time.Duration(float64(time.Since(s.start)) * s.opts.Speed)
+}
+
+// realTime is the wall-clock time of a sim time, for event timestamps.
+func (s *Sim) realTime(t time.Duration) time.Time {
+	return s.start.Add(time.Duration(float64(t) / s.opts.Speed))
+}
+
+func (s *Sim) randomBytes(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(s.rng.Uint32())
+	}
+	return b
+}
+
+// ident is one identity: its key, its PoST metadata, what the node says and
+// where its proving cycle is.
+type ident struct {
+	name   string // e.g. post01; the key file is name + ".key"
+	pub    ed25519.PublicKey
+	priv   ed25519.PrivateKey
+	meta   model.PostMetadata
+	svc    *service // nil: no post-service runs for it
+	onNode bool     // the node loaded its key
+	node   model.NodeState
+	cycle
+}
+
+func (id *ident) keyFile() string { return id.name + ".key" }
