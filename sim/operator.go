@@ -17,7 +17,7 @@ type service struct {
 	addr      string // operator address, fixed for the sim's life
 	id        *ident
 	fault     Fault
-	body      string        // exact /status body set by a test; "" = from the cycle
+	body      string         // exact /status body set by a test; "" = from the cycle
 	ln        *trackListener // nil while down
 	conns     map[*trackConn]struct{}
 }

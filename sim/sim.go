@@ -53,9 +53,9 @@ type Options struct {
 // Layout is where everything of a running sim lives, enough to write a
 // postdeck config.
 type Layout struct {
-	DataFolder                                   string // node data folder: identities/*.key live here
+	DataFolder                                    string // node data folder: identities/*.key live here
 	PostListener, PrivateListener, PublicListener string // "127.0.0.1:port"
-	Services                                     []ServiceLayout
+	Services                                      []ServiceLayout
 }
 
 // ServiceLayout is one simulated post-service.
