@@ -138,7 +138,9 @@ func decodeError(path string, idx *docIndex, err error) error {
 	if errors.As(err, &de) {
 		line, _ := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if k := de.Key(); len(k) > 0 {
+		if k := de.Key(); len(k) == 1 && schemaTable(k[0]) != nil {
+			msg = shapeMessage(schemaTable(k[0]))
+		} else if len(k) > 0 {
 			msg = fmt.Sprintf("key %q: %s", strings.Join(k, "."), msg)
 		}
 		return &ConfigError{File: path, Line: line, Message: msg}
@@ -146,14 +148,19 @@ func decodeError(path string, idx *docIndex, err error) error {
 	return &ConfigError{File: path, Message: err.Error()}
 }
 
+// shapeMessage explains a table written in the wrong form.
+func shapeMessage(t *schemaTbl) string {
+	if t.array {
+		return fmt.Sprintf("%q must be written as [[%s]] sections", t.name, t.name)
+	}
+	return fmt.Sprintf("%q must be written as one [%s] section", t.name, t.name)
+}
+
 // unknownKeyError words one key or table the config does not have.
 func unknownKeyError(path string, idx *docIndex, e *toml.DecodeError) *ConfigError {
 	line, _ := e.Position()
 	key := []string(e.Key())
 	ce := &ConfigError{File: path, Line: line}
-	if s := idx.sectionAt(line); s != nil && s.table != "" {
-		ce.Context = idx.sectionContext(s)
-	}
 	if len(key) == 0 {
 		ce.Message = strings.TrimPrefix(e.Error(), "toml: ")
 		return ce
@@ -161,6 +168,9 @@ func unknownKeyError(path string, idx *docIndex, e *toml.DecodeError) *ConfigErr
 	if schemaTable(key[0]) == nil && (len(key) > 1 || !idx.rootHasKey(key[0])) {
 		ce.Message = fmt.Sprintf("table [%s] is not known%s", key[0], suggestTable(key[0]))
 		return ce
+	}
+	if s := idx.sectionAt(line); s != nil && s.table != "" {
+		ce.Context = idx.sectionContext(s)
 	}
 	name := key[len(key)-1]
 	table := ""
