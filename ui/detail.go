@@ -1,0 +1,147 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/viewport"
+	"github.com/charmbracelet/x/ansi"
+
+	"postdeck/model"
+	"postdeck/themes"
+)
+
+// detail shows every field of one row, kept live as snapshots arrive.
+type detail struct {
+	key  string    // the row shown
+	row  model.Row // its latest copy; kept when the row leaves the snapshot
+	gone bool
+	vp   viewport.Model
+}
+
+const labelWidth = 15
+
+// open shows row r.
+func (d *detail) open(r *model.Row, width, height int, m *Model) {
+	d.key, d.row, d.gone = r.Key, *r, false
+	d.vp = viewport.New(viewport.WithWidth(width), viewport.WithHeight(height))
+	d.refresh(m)
+}
+
+// update follows a new snapshot: O(rows), but only on a snapshot.
+func (d *detail) update(rows []model.Row, m *Model) {
+	d.gone = true
+	for i := range rows {
+		if rows[i].Key == d.key {
+			d.row, d.gone = rows[i], false
+			break
+		}
+	}
+	d.refresh(m)
+}
+
+func (d *detail) setSize(width, height int, m *Model) {
+	if d.key == "" {
+		return // not opened yet; open sizes it
+	}
+	d.vp.SetWidth(width)
+	d.vp.SetHeight(height)
+	d.refresh(m)
+}
+
+// refresh re-renders the content, keeping the scroll position.
+func (d *detail) refresh(m *Model) {
+	y := d.vp.YOffset()
+	d.vp.SetContent(detailContent(&d.row, d.gone, m.snapNode(), d.vp.Width(), &m.theme))
+	d.vp.SetYOffset(y)
+}
+
+// detailContent lays out the row's fields, its health flags with what they
+// mean, and every error, wrapped to width.
+func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th *themes.Theme) string {
+	st := &th.Styles
+	var b strings.Builder
+	field := func(label, value string) {
+		b.WriteString(st.Label.Render(fit(label, labelWidth)))
+		b.WriteString(indent(wrap(printable(value, true), width-labelWidth), labelWidth))
+		b.WriteByte('\n')
+	}
+	section := func(title string) {
+		b.WriteString("\n" + st.Section.Render(title) + "\n")
+	}
+	if gone {
+		b.WriteString(st.Fg[themes.ToneWarn].Render(wrap("This row is not in the latest snapshot; showing its last known state.", width)) + "\n\n")
+	}
+	field("Name", orDash(r.Name))
+	field("ID", orDash(r.IDHex()))
+	field("Row key", r.Key)
+	field("Node state", withHelp(r.NodeState.String(), explainNode(r.NodeState)))
+	field("Service", orDash(r.Service))
+	field("Data dir", orDash(r.Dir))
+	field("Operator", orDash(r.Operator))
+	field("Service state", withHelp(r.ServiceState.String(), explainService(r.ServiceState)))
+	field("Raw /status", orDash(r.Status.Raw))
+	field("Progress", progressDetail(r.Progress))
+	field("NumUnits", fmt.Sprint(r.NumUnits))
+	field("Size", sizeDetail(r.SizeBytes))
+
+	section(fmt.Sprintf("Health (%d)", len(r.Health)))
+	if len(r.Health) == 0 {
+		b.WriteString("  no flags\n")
+	}
+	for _, h := range r.Health {
+		mark, tone, kind := "*", themes.ToneWarn, "warning"
+		if h.Critical() {
+			mark, tone, kind = "!", themes.ToneDanger, "critical"
+		}
+		b.WriteString(st.Fg[tone].Render(fmt.Sprintf("  %s %s (%s)", mark, h, kind)) + "\n")
+		b.WriteString(indent("    "+wrap(explainHealth(h), width-4), 4) + "\n")
+	}
+
+	section(fmt.Sprintf("Errors (%d)", len(r.Errors)))
+	if len(r.Errors) == 0 {
+		b.WriteString("  none\n")
+	}
+	for _, e := range r.Errors {
+		b.WriteString(indent("  "+wrap(printable(e.Source+": "+e.Message, true), width-2), 2) + "\n")
+	}
+	if node != nil && len(node.Errors) > 0 {
+		section("Node sources")
+		for _, e := range node.Errors {
+			b.WriteString(indent("  "+wrap(printable(e.Source+": "+e.Message, true), width-2), 2) + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func withHelp(v, help string) string {
+	if help == "" {
+		return v
+	}
+	return v + " — " + help
+}
+
+func progressDetail(p *model.Progress) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("pass %d · position %s of %s (%d of %d bytes) · %.1f%% · phase %s",
+		p.Pass, humanBytes(p.Position), humanBytes(p.PassBytes), p.Position, p.PassBytes, p.Percent, p.Phase)
+}
+
+func sizeDetail(n uint64) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%d bytes read per proving pass)", humanBytes(n), n)
+}
+
+// wrap breaks text at spaces, or anywhere for long unbroken text (JSON, hex).
+func wrap(s string, width int) string {
+	return ansi.Wrap(s, max(width, 10), "")
+}
+
+// indent prefixes every line after the first with n spaces.
+func indent(s string, n int) string {
+	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
+}

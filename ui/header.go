@@ -1,0 +1,201 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"postdeck/model"
+	"postdeck/themes"
+)
+
+// segment is one fact of the header. When a line is too narrow the segments
+// with the lowest priority leave first, so the age and the alarms stay.
+type segment struct {
+	text string
+	tone themes.Tone
+	prio int
+}
+
+const headerSep = " · "
+
+// headerView renders the two header lines.
+func (m *Model) headerView() string {
+	return m.fitSegments(m.statusSegments(), true) + "\n" +
+		m.fitSegments(m.countSegments(), false)
+}
+
+// statusSegments: title, node version, sync, layer, peers and freshness.
+func (m *Model) statusSegments() []segment {
+	segs := []segment{{text: m.title, prio: 1}}
+	if m.snap == nil {
+		segs = append(segs, segment{text: "waiting for the first poll…", tone: themes.ToneMuted, prio: 8})
+		return append(segs, m.feedSegments()...)
+	}
+	n := &m.snap.Node
+	if n.HasStatus || n.Version != "" {
+		if n.Version != "" {
+			segs = append(segs, segment{text: "node " + n.Version, prio: 3})
+		}
+		if n.Synced {
+			segs = append(segs, segment{text: "synced", tone: themes.ToneOK, prio: 5})
+		} else {
+			segs = append(segs, segment{text: "NOT SYNCED", tone: themes.ToneWarn, prio: 7})
+		}
+		segs = append(segs,
+			segment{text: fmt.Sprintf("layer %d", n.TopLayer), prio: 2},
+			segment{text: fmt.Sprintf("%d peers", n.Peers), prio: 2})
+	}
+	return append(segs, m.feedSegments()...)
+}
+
+// feedSegments say how fresh the data is: stale after three missed polls.
+func (m *Model) feedSegments() []segment {
+	if m.feedClosed {
+		return []segment{{text: "poller stopped", tone: themes.ToneWarn, prio: 9}}
+	}
+	if m.snap == nil {
+		return nil
+	}
+	d := m.ageOf()
+	if m.interval > 0 && d > 3*m.interval {
+		return []segment{{text: "updated " + age(d) + " ago (stale)", tone: themes.ToneWarn, prio: 9}}
+	}
+	return []segment{{text: "updated " + age(d) + " ago", tone: themes.ToneMuted, prio: 9}}
+}
+
+// countSegments: source errors, alarms, then identities per state.
+func (m *Model) countSegments() []segment {
+	if m.snap == nil {
+		return nil
+	}
+	var segs []segment
+	for _, e := range m.snap.Node.Errors {
+		segs = append(segs, segment{text: compactError(e), tone: themes.ToneWarn, prio: 8})
+	}
+	if m.snap.KeysErr != "" {
+		segs = append(segs, segment{text: "keys: " + firstClause(m.snap.KeysErr), tone: themes.ToneWarn, prio: 8})
+	}
+	c := &m.counts
+	if c.Critical > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d critical", c.Critical), tone: themes.ToneDanger, prio: 9})
+	}
+	if c.Warned > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d warning", c.Warned) + plural(c.Warned), tone: themes.ToneWarn, prio: 9})
+	}
+	segs = append(segs, segment{text: fmt.Sprintf("%d identities", c.Identities), prio: 3})
+	for _, s := range []struct {
+		st   model.NodeState
+		tone themes.Tone
+		prio int
+	}{
+		{model.NodeProving, themes.ToneAccent, 6}, {model.NodeIdle, themes.ToneText, 5},
+		{model.NodeUnused, themes.ToneMuted, 4}, {model.NodeAbsent, themes.ToneMuted, 4},
+		{model.NodeUnknown, themes.ToneMuted, 4},
+	} {
+		if n := c.Node[s.st]; n > 0 {
+			segs = append(segs, segment{text: fmt.Sprintf("%s %d", s.st, n), tone: s.tone, prio: s.prio})
+		}
+	}
+	for _, s := range []struct {
+		st   model.ServiceState
+		tone themes.Tone
+		prio int
+	}{
+		{model.ServiceProving, themes.ToneAccent, 6}, {model.ServiceDone, themes.ToneOK, 6},
+		{model.ServiceUnreachable, themes.ToneWarn, 7}, {model.ServiceUnknown, themes.ToneWarn, 5},
+	} {
+		if n := c.Service[s.st]; n > 0 {
+			segs = append(segs, segment{text: fmt.Sprintf("%s %d", s.st, n), tone: s.tone, prio: s.prio})
+		}
+	}
+	return segs
+}
+
+// fitSegments drops the lowest-priority segments until the line fits the
+// width, then styles each by its tone; titled styles the first as the title.
+func (m *Model) fitSegments(segs []segment, titled bool) string {
+	keep := make([]bool, len(segs))
+	width := -len(headerSep)
+	for i := range segs {
+		keep[i] = true
+		width += cellWidth(segs[i].text) + len(headerSep)
+	}
+	for width > m.width {
+		low := -1
+		for i := range segs {
+			if keep[i] && (low < 0 || segs[i].prio < segs[low].prio) {
+				low = i
+			}
+		}
+		if low < 0 || kept(keep) == 1 {
+			break
+		}
+		keep[low] = false
+		width -= cellWidth(segs[low].text) + len(headerSep)
+	}
+	st := &m.theme.Styles
+	var b strings.Builder
+	for i, s := range segs {
+		if !keep[i] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(st.Subtle.Render(headerSep))
+		}
+		text := truncate(s.text, m.width)
+		if i == 0 && titled {
+			b.WriteString(st.Title.Render(text))
+		} else {
+			b.WriteString(st.Fg[s.tone].Render(text))
+		}
+	}
+	return b.String()
+}
+
+func kept(keep []bool) int {
+	n := 0
+	for _, k := range keep {
+		if k {
+			n++
+		}
+	}
+	return n
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// compactError shortens a source error for the header: the part before the
+// advice (" — …"), with node sources named "node".
+func compactError(e model.SourceError) string {
+	msg := firstClause(e.Message)
+	if strings.HasPrefix(e.Source, "node") {
+		return "node: " + msg
+	}
+	if e.Source == "" {
+		return msg
+	}
+	return e.Source + ": " + msg
+}
+
+// firstClause is the text before an em-dash explanation.
+func firstClause(s string) string {
+	if i := strings.Index(s, " — "); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// ageOf is how old the shown snapshot is; a snapshot without a time counts
+// from when it arrived.
+func (m *Model) ageOf() time.Duration {
+	if m.snap.At.IsZero() {
+		return m.now().Sub(m.received)
+	}
+	return m.now().Sub(m.snap.At)
+}

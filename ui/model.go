@@ -1,0 +1,182 @@
+// Package ui is postdeck's terminal dashboard: Bubble Tea models that turn
+// snapshots and keys into state, and state into text. It gets its data over
+// a channel and never does I/O of its own.
+package ui
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+
+	"postdeck/model"
+	"postdeck/themes"
+)
+
+// Options configure the dashboard.
+type Options struct {
+	Snapshots <-chan model.Snapshot // latest-wins feed from the poller; may be closed
+	Theme     themes.Theme          // from themes.ByName
+	Interval  time.Duration         // poll interval: data older than 3× is stale
+	Title     string                // shown first in the header
+	// Now is the clock; nil means time.Now. Tests set it.
+	Now func() time.Time
+	// Keys overrides DefaultKeyMap when not nil.
+	Keys *KeyMap
+}
+
+// SnapshotMsg delivers a new snapshot to the dashboard.
+type SnapshotMsg struct{ model.Snapshot }
+
+// feedClosedMsg says the snapshot channel was closed: no more updates.
+type feedClosedMsg struct{}
+
+// tickMsg refreshes the "updated Ns ago" age once a second.
+type tickMsg time.Time
+
+// mode is which screen fills the body.
+type mode int
+
+const (
+	modeTable mode = iota
+	modeDetail
+	modeHelp
+)
+
+// Header and footer heights; the body gets the rest of the screen.
+const (
+	headerLines = 2
+	footerLines = 1
+)
+
+// Model is the dashboard. It implements tea.Model.
+type Model struct {
+	feed     <-chan model.Snapshot
+	theme    themes.Theme
+	interval time.Duration
+	title    string
+	now      func() time.Time
+	keys     KeyMap
+	help     help.Model
+
+	width, height int
+
+	snap       *model.Snapshot
+	counts     model.Counts // of snap, counted once per snapshot
+	received   time.Time
+	feedClosed bool
+
+	mode   mode
+	table  table
+	filter filterInput
+	detail detail
+}
+
+// New builds the dashboard; run it with tea.NewProgram(ui.New(opts)).
+func New(opts Options) *Model {
+	m := &Model{
+		feed:     opts.Snapshots,
+		theme:    opts.Theme,
+		interval: opts.Interval,
+		title:    opts.Title,
+		now:      opts.Now,
+		keys:     DefaultKeyMap(),
+		help:     help.New(),
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if opts.Keys != nil {
+		m.keys = *opts.Keys
+	}
+	if m.title == "" {
+		m.title = "postdeck"
+	}
+	st := &m.theme.Styles
+	m.help.Styles = help.Styles{
+		Ellipsis: st.HelpSep, ShortKey: st.HelpKey, ShortDesc: st.HelpDesc, ShortSeparator: st.HelpSep,
+		FullKey: st.HelpKey, FullDesc: st.HelpDesc, FullSeparator: st.HelpSep,
+	}
+	m.filter = newFilterInput(&m.theme)
+	m.setSize(80, 24) // until the terminal says otherwise
+	return m
+}
+
+// Init starts waiting for snapshots and the age ticker.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(waitSnapshot(m.feed), tick())
+}
+
+// waitSnapshot blocks (in its own goroutine, as every Cmd) until the poller
+// sends a snapshot; Update re-arms it after each one.
+func waitSnapshot(feed <-chan model.Snapshot) tea.Cmd {
+	if feed == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		s, ok := <-feed
+		if !ok {
+			return feedClosedMsg{}
+		}
+		return SnapshotMsg{s}
+	}
+}
+
+func tick() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// Update turns a message into state. It never blocks.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.setSize(msg.Width, msg.Height)
+	case SnapshotMsg:
+		m.setSnapshot(msg.Snapshot)
+		return m, waitSnapshot(m.feed)
+	case feedClosedMsg:
+		m.feedClosed = true
+	case tickMsg:
+		return m, tick()
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+	case tea.PasteMsg:
+		if m.filter.active {
+			return m, m.filterUpdate(msg)
+		}
+	}
+	return m, nil
+}
+
+// setSnapshot shows a new snapshot: the index is rebuilt once here.
+func (m *Model) setSnapshot(s model.Snapshot) {
+	m.snap = &s
+	m.counts = s.Count()
+	m.received = m.now()
+	m.table.setRows(s.Rows)
+	if m.mode == modeDetail {
+		m.detail.update(s.Rows, m)
+	}
+}
+
+// setSize lays the screen out again for a new terminal size.
+func (m *Model) setSize(w, h int) {
+	m.width, m.height = max(w, 20), max(h, headerLines+footerLines+2)
+	body := m.bodyHeight()
+	m.table.setSize(m.width, body)
+	m.detail.setSize(m.width, body-1, m)
+	m.filter.setWidth(m.width)
+	m.help.SetWidth(m.width)
+}
+
+func (m *Model) bodyHeight() int {
+	return m.height - headerLines - footerLines
+}
+
+// snapNode is the node view of the latest snapshot, nil before the first.
+func (m *Model) snapNode() *model.NodeView {
+	if m.snap == nil {
+		return nil
+	}
+	return &m.snap.Node
+}

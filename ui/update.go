@@ -1,0 +1,80 @@
+package ui
+
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"postdeck/model"
+)
+
+// handleKey routes a key to the filter input, the open screen or the table.
+func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(k, m.keys.ForceQuit) {
+		return tea.Quit
+	}
+	if m.filter.active {
+		return m.filterKey(k)
+	}
+	switch m.mode {
+	case modeHelp:
+		if key.Matches(k, m.keys.Help, m.keys.Back) {
+			m.mode = modeTable
+		}
+		return nil
+	case modeDetail:
+		if key.Matches(k, m.keys.Back) {
+			m.mode = modeTable
+			return nil
+		}
+		var cmd tea.Cmd
+		m.detail.vp, cmd = m.detail.vp.Update(k)
+		return cmd
+	}
+	return m.tableKey(k)
+}
+
+// tableKey handles a key on the table. Moving the cursor costs O(1): the
+// index is left alone and only the visible window is drawn.
+func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
+	t := &m.table
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return tea.Quit
+	case key.Matches(k, m.keys.Help):
+		m.mode = modeHelp
+	case key.Matches(k, m.keys.Up):
+		t.move(-1)
+	case key.Matches(k, m.keys.Down):
+		t.move(1)
+	case key.Matches(k, m.keys.PageUp):
+		t.move(-t.height)
+	case key.Matches(k, m.keys.PageDown):
+		t.move(t.height)
+	case key.Matches(k, m.keys.Top):
+		t.move(-len(t.idx))
+	case key.Matches(k, m.keys.Bottom):
+		t.move(len(t.idx))
+	case key.Matches(k, m.keys.Sort):
+		if c, ok := sortColumn(k.String()); ok {
+			t.sortBy(c)
+		}
+	case key.Matches(k, m.keys.Filter):
+		return m.openFilter()
+	case key.Matches(k, m.keys.ClearFilter):
+		m.clearFilter()
+	case key.Matches(k, m.keys.Detail):
+		if r := t.selected(); r != nil {
+			m.mode = modeDetail
+			m.detail.open(r, m.width, m.bodyHeight()-1, m)
+		}
+	}
+	return nil
+}
+
+// sortColumn maps the keys "1"… to the columns in table order.
+func sortColumn(s string) (model.Column, bool) {
+	if len(s) != 1 || s[0] < '1' || s[0] >= '1'+byte(model.NumColumns) {
+		return 0, false
+	}
+	return model.Column(s[0] - '1'), true
+}
