@@ -1,0 +1,145 @@
+package backend
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// cfProc adds a fake /proc/<pid> with argv (NUL-separated, trailing NUL
+// unless noTrailingNUL) and, if cwd is set, a cwd symlink.
+func cfProc(t *testing.T, root, pid string, argv []string, cwd string, noTrailingNUL bool) {
+	t.Helper()
+	content := strings.Join(argv, "\x00")
+	if len(argv) > 0 && !noTrailingNUL {
+		content += "\x00"
+	}
+	cfWrite(t, filepath.Join(root, pid, "cmdline"), content)
+	if cwd != "" {
+		if err := os.Symlink(cwd, filepath.Join(root, pid, "cwd")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestProcScanFakeTree(t *testing.T) {
+	root := t.TempDir()
+	cfProc(t, root, "1", []string{"/sbin/init"}, "", false)
+	cfProc(t, root, "100", []string{"/usr/local/bin/post-service", "--address", "http://127.0.0.1:9094",
+		"--dir", "/mnt/d1/data1", "--operator-address", "127.0.0.1:50051", "--threads", "1"}, "", false)
+	cfProc(t, root, "25", []string{"post-service", "-a=http://127.0.0.1:9094", "-d", "data2"}, "/mnt/d2", false)
+	cfProc(t, root, "300", []string{"./post-service", "--dir=/x/data3", "--address=https://node:443",
+		"--operator-address=0.0.0.0:50053"}, "", true)
+	cfProc(t, root, "301", []string{"/usr/bin/post-service-wrapper", "--dir", "/nope"}, "", false)
+	cfProc(t, root, "302", []string{"/bin/sh", "-c", "post-service --dir /nope"}, "", false)
+	cfProc(t, root, "303", nil, "", false) // kernel thread: empty cmdline
+	cfProc(t, root, "304", []string{"post-service", "-d/y/data4", "--", "--dir", "/not/this"}, "", false)
+	if err := os.MkdirAll(filepath.Join(root, "305"), 0o700); err != nil { // gone before we read it
+		t.Fatal(err)
+	}
+	cfProc(t, root, "self", []string{"post-service", "--dir", "/self"}, "", false)
+
+	got, err := ScanPostServices(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type short struct {
+		PID                    int
+		Dir, Address, Operator string
+	}
+	var gs []short
+	for _, p := range got {
+		gs = append(gs, short{p.PID, p.Dir, p.Address, p.Operator})
+	}
+	want := []short{
+		{25, "/mnt/d2/data2", "http://127.0.0.1:9094", ""},
+		{100, "/mnt/d1/data1", "http://127.0.0.1:9094", "127.0.0.1:50051"},
+		{300, "/x/data3", "https://node:443", "0.0.0.0:50053"},
+		{304, "/y/data4", "", ""},
+	}
+	if !reflect.DeepEqual(gs, want) {
+		t.Errorf("got  %+v\nwant %+v", gs, want)
+	}
+	if len(got) > 1 && !reflect.DeepEqual(got[1].Args[len(got[1].Args)-2:], []string{"--threads", "1"}) {
+		t.Errorf("Args not kept whole: %q", got[1].Args)
+	}
+	if _, err := ScanPostServices(filepath.Join(root, "none")); err == nil {
+		t.Error("missing proc root: no error")
+	}
+}
+
+func TestProcScanArgForms(t *testing.T) {
+	cases := []struct {
+		args                   []string
+		dir, address, operator string
+	}{
+		{[]string{"post-service", "--dir", "a"}, "a", "", ""},
+		{[]string{"post-service", "--dir=a"}, "a", "", ""},
+		{[]string{"post-service", "-d", "a"}, "a", "", ""},
+		{[]string{"post-service", "-d=a"}, "a", "", ""},
+		{[]string{"post-service", "-da"}, "a", "", ""},
+		{[]string{"post-service", "-a", "http://h:1", "--operator-address", "1.2.3.4:5"}, "", "http://h:1", "1.2.3.4:5"},
+		{[]string{"post-service", "--dir", "a", "--dir", "b"}, "b", "", ""},
+		{[]string{"post-service", "--threads", "--dir"}, "", "", ""}, // flag at the end has no value
+		{[]string{"post-service", "--directory", "a"}, "", "", ""},
+	}
+	for _, c := range cases {
+		p := parsePostServiceArgs(c.args)
+		if p.Dir != c.dir || p.Address != c.address || p.Operator != c.operator {
+			t.Errorf("%q: got dir %q address %q operator %q", c.args, p.Dir, p.Address, p.Operator)
+		}
+	}
+}
+
+// TestProcScanRealProcess starts a real process named post-service (/bin/sh
+// through a symlink, waiting on its stdin) and finds it in the real /proc. A
+// symlink rather than a copy: executing a file just written can fail with
+// "text file busy" while another test forks.
+func TestProcScanRealProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc on this system")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "post-service")
+	if err := os.Symlink("/bin/sh", bin); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(tmp, "work")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// sh -c 'read line' ARG0 ARGS…: the extra args only fill $0, $1…; the
+	// shell waits on stdin until the test closes it.
+	cmd := exec.Command(bin, "-c", "read line", "--dir", "data9", "--operator-address", "127.0.0.1:5")
+	cmd.Dir = work
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+
+	procs, err := ScanPostServices("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range procs {
+		if p.PID != cmd.Process.Pid {
+			continue
+		}
+		if p.Dir != filepath.Join(work, "data9") || p.Operator != "127.0.0.1:5" || p.Args[0] != bin {
+			t.Errorf("found %+v", p)
+		}
+		return
+	}
+	t.Fatalf("pid %d not found among %+v", cmd.Process.Pid, procs)
+}
