@@ -24,6 +24,10 @@ const localBesideOthers = "local.key beside other keys: the node refuses to star
 // a usable key the node would still reject (whitespace around the hex) keeps
 // its Public and carries the warning in Problem. Files are in name order.
 func ReadKeyDir(dataFolder string) ([]model.KeyFile, error) {
+	if dataFolder == "" {
+		// Not the current folder: an unset data folder must not read ./identities.
+		return nil, errors.New("no node data folder given: set data_folder in [node]")
+	}
 	dir := filepath.Join(dataFolder, "identities")
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -120,6 +120,9 @@ func TestKeyDirMissingFolder(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(data, "identities")) {
 		t.Fatalf("err = %v, want it to name the identities folder", err)
 	}
+	if _, err := ReadKeyDir(""); err == nil || !strings.Contains(err.Error(), "data_folder") {
+		t.Errorf("empty data folder: %v", err)
+	}
 	// An empty folder is not an error: the node would create local.key.
 	if err := os.Mkdir(filepath.Join(data, "identities"), 0o700); err != nil {
 		t.Fatal(err)
