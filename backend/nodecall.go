@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/jhump/protoreflect/grpcreflect"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -95,6 +97,26 @@ func (l *listener) call(ctx context.Context, r rpc) (protoreflect.Message, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
+	resp, err := l.attempt(ctx, r)
+	// Unavailable is often stale: gRPC fails a call at once while the
+	// connection is in transient failure (with the last attempt's error), and
+	// a call can land on a connection the node just closed. Try one fresh
+	// connection within the same deadline, and call again if it comes up, so
+	// a restarted node is seen by the very next call. The methods are
+	// read-only, so calling twice is harmless.
+	if status.Code(err) == codes.Unavailable && l.reconnect(ctx) {
+		resp, err = l.attempt(ctx, r)
+	}
+	if status.Code(err) == codes.Unimplemented {
+		// The node behind this address changed: re-learn its descriptors.
+		l.mu.Lock()
+		delete(l.services, r.service)
+		l.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (l *listener) attempt(ctx context.Context, r rpc) (protoreflect.Message, error) {
 	md, err := l.method(ctx, r)
 	if err != nil {
 		return nil, err
@@ -105,25 +127,31 @@ func (l *listener) call(ctx context.Context, r rpc) (protoreflect.Message, error
 	req := dynamicpb.NewMessage(md.Input())
 	resp := dynamicpb.NewMessage(md.Output())
 	if err := l.conn.Invoke(ctx, r.fullName(), req, resp); err != nil {
-		l.afterFailure(r, err)
 		return nil, err
 	}
 	return resp, nil
 }
 
-// afterFailure drops what a failure shows to be stale. Unimplemented: the node
-// behind this address changed, so its descriptors are re-learnt next time.
-// Unavailable: reconnect at the next call instead of waiting out gRPC's
-// connection backoff, so a restarted node is seen at the next poll.
-func (l *listener) afterFailure(r rpc, err error) {
-	switch status.Code(err) {
-	case codes.Unimplemented:
-		l.mu.Lock()
-		delete(l.services, r.service)
-		l.mu.Unlock()
-	case codes.Unavailable:
-		l.conn.ResetConnectBackoff()
+// reconnect reports whether a fresh connection to the listener came up
+// before ctx ended. gRPC's channel state stays in transient failure through
+// new attempts until one succeeds, so it cannot tell "still down" from
+// "coming up"; a plain TCP dial can, and a refused dial answers at once, so a
+// node that is down costs no more than before.
+func (l *listener) reconnect(ctx context.Context) bool {
+	var d net.Dialer
+	probe, err := d.DialContext(ctx, "tcp", l.addr)
+	if err != nil {
+		return false
 	}
+	probe.Close()
+	l.conn.ResetConnectBackoff()
+	l.conn.Connect()
+	for st := l.conn.GetState(); st != connectivity.Ready; st = l.conn.GetState() {
+		if st == connectivity.Shutdown || !l.conn.WaitForStateChange(ctx, st) {
+			return false
+		}
+	}
+	return true
 }
 
 // method returns the descriptor of r, from the cache or by reflection.
