@@ -134,20 +134,19 @@ func (m *Model) fitSegments(segs []segment, titled bool) string {
 		keep[low] = false
 		width -= cellWidth(segs[low].text) + len(headerSep)
 	}
-	st := &m.theme.Styles
 	var b strings.Builder
 	for i, s := range segs {
 		if !keep[i] {
 			continue
 		}
 		if b.Len() > 0 {
-			b.WriteString(st.Subtle.Render(headerSep))
+			b.WriteString(m.ink.subtle.paint(headerSep))
 		}
 		text := truncate(s.text, m.width)
 		if i == 0 && titled {
-			b.WriteString(st.Title.Render(text))
+			b.WriteString(m.ink.title.paint(text))
 		} else {
-			b.WriteString(st.Fg[s.tone].Render(text))
+			b.WriteString(m.ink.fg[s.tone].paint(text))
 		}
 	}
 	return b.String()

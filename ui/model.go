@@ -51,13 +51,15 @@ const (
 
 // Model is the dashboard. It implements tea.Model.
 type Model struct {
-	feed     <-chan model.Snapshot
-	theme    themes.Theme
-	interval time.Duration
-	title    string
-	now      func() time.Time
-	keys     KeyMap
-	help     help.Model
+	feed      <-chan model.Snapshot
+	theme     themes.Theme
+	ink       inks // the theme's hot-path styles
+	interval  time.Duration
+	title     string
+	now       func() time.Time
+	keys      KeyMap
+	help      help.Model
+	hintCache hintCache
 
 	width, height int
 
@@ -92,6 +94,7 @@ func New(opts Options) *Model {
 	if m.title == "" {
 		m.title = "postdeck"
 	}
+	m.ink = newInks(&m.theme.Styles)
 	st := &m.theme.Styles
 	m.help.Styles = help.Styles{
 		Ellipsis: st.HelpSep, ShortKey: st.HelpKey, ShortDesc: st.HelpDesc, ShortSeparator: st.HelpSep,

@@ -107,8 +107,8 @@ func (t *table) scroll() {
 }
 
 // view renders the column header and the visible rows.
-func (t *table) view(b *strings.Builder, st *themes.Styles) {
-	b.WriteString(st.ColumnHeader.Render(t.headerLine()))
+func (t *table) view(b *strings.Builder, k *inks) {
+	b.WriteString(k.columnHeader.paint(t.headerLine()))
 	end := min(t.offset+t.height, len(t.idx))
 	for pos := t.offset; pos < end; pos++ {
 		r := &t.rows[t.idx[pos]]
@@ -116,9 +116,9 @@ func (t *table) view(b *strings.Builder, st *themes.Styles) {
 		line := t.rowLine(r, pos == t.cursor)
 		b.WriteByte('\n')
 		if pos == t.cursor {
-			b.WriteString(st.Selected[tone].Render(line))
+			b.WriteString(k.selected[tone].paint(line))
 		} else {
-			b.WriteString(st.Row[tone].Render(line))
+			b.WriteString(k.row[tone].paint(line))
 		}
 	}
 }
@@ -163,6 +163,9 @@ func (t *table) rowLine(r *model.Row, selected bool) string {
 		} else {
 			b.WriteString(fit(cellText(r, c), c.width))
 		}
+	}
+	if gutter+totalWidth(t.cols) <= t.width {
+		return b.String() // every cell is fitted: the line is exactly wide enough
 	}
 	return truncate(b.String(), t.width)
 }

@@ -73,10 +73,10 @@ func (m *Model) tableBody(b *strings.Builder) {
 	case len(t.rows) == 0:
 		b.WriteString(muted.Render(truncate("  no identities: configure [[service]] entries or check the node", m.width)))
 	case len(t.idx) == 0:
-		t.view(b, st)
+		t.view(b, &m.ink)
 		b.WriteString("\n" + muted.Render(truncate(fmt.Sprintf("  no identities match filter %q (esc clears it)", t.filter.Expr), m.width)))
 	default:
-		t.view(b, st)
+		t.view(b, &m.ink)
 	}
 }
 
@@ -139,27 +139,63 @@ func (m *Model) footerView() string {
 		}
 		return ansiTruncate(line, m.width)
 	}
-	var hints []key.Binding
 	right := ""
 	switch m.mode {
 	case modeTable:
-		hints = m.keys.ShortHelp()
-		if m.table.filter.Expr != "" {
-			hints = append([]key.Binding{m.keys.ClearFilter}, hints...)
-		}
 		right = m.tableStatus()
 	case modeDetail:
-		hints = []key.Binding{m.keys.Back, m.keys.Up, m.keys.Down}
 		right = fmt.Sprintf("%3.0f%%", m.detail.vp.ScrollPercent()*100)
-	case modeHelp:
-		hints = []key.Binding{m.keys.Back, m.keys.ForceQuit}
 	}
 	rw := cellWidth(right)
+	left, lw := m.hints(max(0, m.width-rw-2))
+	gap := max(1, m.width-lw-rw)
+	line := left + strings.Repeat(" ", gap) + m.ink.subtle.paint(right)
+	if lw+gap+rw <= m.width {
+		return line
+	}
+	return ansiTruncate(line, m.width)
+}
+
+// hintKey is what the footer's key hints depend on.
+type hintKey struct {
+	mode     mode
+	filtered bool
+	width    int
+}
+
+// hintCache keeps the rendered key hints: they change only with the mode,
+// the filter being set and the width, not on every frame.
+type hintCache struct {
+	key   hintKey
+	text  string
+	width int
+	ok    bool
+}
+
+// hints renders the key hints for the current screen within width cells,
+// and says how wide they came out.
+func (m *Model) hints(width int) (string, int) {
+	k := hintKey{m.mode, m.table.filter.Expr != "", width}
+	if m.hintCache.ok && m.hintCache.key == k {
+		return m.hintCache.text, m.hintCache.width
+	}
+	var bindings []key.Binding
+	switch m.mode {
+	case modeTable:
+		bindings = m.keys.ShortHelp()
+		if k.filtered {
+			bindings = append([]key.Binding{m.keys.ClearFilter}, bindings...)
+		}
+	case modeDetail:
+		bindings = []key.Binding{m.keys.Back, m.keys.Up, m.keys.Down}
+	case modeHelp:
+		bindings = []key.Binding{m.keys.Back, m.keys.ForceQuit}
+	}
 	h := m.help
-	h.SetWidth(max(0, m.width-rw-2))
-	left := h.ShortHelpView(hints)
-	gap := max(1, m.width-lipgloss.Width(left)-rw)
-	return ansiTruncate(left+strings.Repeat(" ", gap)+st.Subtle.Render(right), m.width)
+	h.SetWidth(width)
+	text := h.ShortHelpView(bindings)
+	m.hintCache = hintCache{key: k, text: text, width: lipgloss.Width(text), ok: true}
+	return m.hintCache.text, m.hintCache.width
 }
 
 // tableStatus is the cursor position, the filter in force and the sort.
