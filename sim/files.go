@@ -39,14 +39,22 @@ func (s *Sim) createIdentities() error {
 			id.svc = &service{name: name, dir: filepath.Join(s.opts.Dir, "post", name), id: id}
 			s.svcs[name] = id.svc
 		}
-		if err := s.writeFiles(id); err != nil {
-			return err
-		}
 		s.ids = append(s.ids, id)
 		s.byID[string(id.pub)] = id
 	}
 	if s.opts.Demo && s.opts.IDs >= 4 {
 		s.markDemoCases()
+	}
+	return s.writeAll()
+}
+
+// writeAll writes every identity's files. Sequentially: creating small
+// files is bound by the file system, and parallel writers were slower.
+func (s *Sim) writeAll() error {
+	for _, id := range s.ids {
+		if err := s.writeFiles(id); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -81,8 +89,9 @@ func (s *Sim) newIdent(src *rand.ChaCha8, name string) *ident {
 }
 
 // writeFiles writes the key file into the node's identities/ and, for an
-// identity with a service, its PoST dir with metadata and identity.key, as
-// postcli leaves it.
+// identity with a service, its PoST dir with the metadata. No identity.key is
+// left in the PoST dir: operators move it into identities/ (and at 1000
+// identities every file costs start-up time).
 func (s *Sim) writeFiles(id *ident) error {
 	key := []byte(hex.EncodeToString(id.priv)) // lower-case, no newline
 	if err := writePrivate(s.keyPath(id), key); err != nil {
@@ -98,10 +107,7 @@ func (s *Sim) writeFiles(id *ident) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(id.svc.dir, "postdata_metadata.json"), meta, 0o644); err != nil {
-		return err
-	}
-	return writePrivate(filepath.Join(id.svc.dir, "identity.key"), key)
+	return os.WriteFile(filepath.Join(id.svc.dir, "postdata_metadata.json"), meta, 0o644)
 }
 
 // writePrivate writes a 0600 file, fixing the mode of one that existed.

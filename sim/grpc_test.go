@@ -165,8 +165,15 @@ func TestStopStartNodeKeepsAddresses(t *testing.T) {
 	}
 }
 
+type recvEvent struct {
+	kind    string // the details field: post_start, post_complete
+	failure bool
+	smesher []byte
+	at      time.Time
+}
+
 // eventsClient opens AdminService.EventsStream on the private listener.
-func eventsClient(t *testing.T, s *Sim, ctx context.Context) func() (kind string, failure bool, smesher []byte, err error) {
+func eventsClient(t *testing.T, s *Sim, ctx context.Context) func() (recvEvent, error) {
 	t.Helper()
 	cc := dial(t, s.Layout().PrivateListener)
 	desc := &s.listeners[lnPrivate].descs[1].Streams[0]
@@ -180,15 +187,20 @@ func eventsClient(t *testing.T, s *Sim, ctx context.Context) func() (kind string
 	if err := stream.CloseSend(); err != nil {
 		t.Fatal(err)
 	}
-	return func() (string, bool, []byte, error) {
+	return func() (recvEvent, error) {
 		ev := s.schema.msg("Event")
 		if err := stream.RecvMsg(ev); err != nil {
-			return "", false, nil, err
+			return recvEvent{}, err
 		}
-		od := ev.Descriptor().Oneofs().ByName("details")
-		fd := ev.WhichOneof(od)
+		fd := ev.WhichOneof(ev.Descriptor().Oneofs().ByName("details"))
 		d := ev.Get(fd).Message()
-		return string(fd.Name()), ev.Get(field(ev, "failure")).Bool(), d.Get(field(d, "smesher")).Bytes(), nil
+		ts := ev.Get(field(ev, "timestamp")).Message()
+		return recvEvent{
+			kind:    string(fd.Name()),
+			failure: ev.Get(field(ev, "failure")).Bool(),
+			smesher: d.Get(field(d, "smesher")).Bytes(),
+			at:      time.Unix(ts.Get(field(ts, "seconds")).Int(), ts.Get(field(ts, "nanos")).Int()),
+		}, nil
 	}
 }
 
@@ -197,14 +209,17 @@ func TestEventsReplayThenLive(t *testing.T) {
 	id := s.Layout().Services[0].NodeID
 	s.SetNodeState(id, model.NodeProving) // before subscribing: replayed
 	recv := eventsClient(t, s, ctxFor(t, 5*time.Second))
-	kind, failure, smesher, err := recv()
-	if err != nil || kind != "post_start" || failure || !bytes.Equal(smesher, id) {
-		t.Fatalf("replayed event: %s failure=%v %x %v", kind, failure, smesher, err)
+	ev, err := recv()
+	if err != nil || ev.kind != "post_start" || ev.failure || !bytes.Equal(ev.smesher, id) {
+		t.Fatalf("replayed event: %+v %v", ev, err)
 	}
 	s.SetNodeState(id, model.NodeIdle) // after: live
-	kind, failure, smesher, err = recv()
-	if err != nil || kind != "post_complete" || failure || !bytes.Equal(smesher, id) {
-		t.Fatalf("live event: %s failure=%v %x %v", kind, failure, smesher, err)
+	ev, err = recv()
+	if err != nil || ev.kind != "post_complete" || ev.failure || !bytes.Equal(ev.smesher, id) {
+		t.Fatalf("live event: %+v %v", ev, err)
+	}
+	if time.Since(ev.at) > time.Minute || time.Until(ev.at) > time.Second {
+		t.Errorf("event timestamp %v is not now", ev.at)
 	}
 }
 
@@ -217,14 +232,14 @@ func TestEventsReplayKeepsLast100(t *testing.T) {
 	}
 	recv := eventsClient(t, s, ctxFor(t, 5*time.Second))
 	for n := 0; ; n++ {
-		_, _, smesher, err := recv()
+		ev, err := recv()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n == 0 { // subscribed for sure: the next event is live
 			s.SetNodeState(marker, model.NodeProving)
 		}
-		if bytes.Equal(smesher, marker) {
+		if bytes.Equal(ev.smesher, marker) {
 			if n != 100 {
 				t.Errorf("replayed %d events, want 100", n)
 			}

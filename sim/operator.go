@@ -31,19 +31,27 @@ func (s *Sim) startOperators() error {
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       30 * time.Second, // pollers keep connections alive; reap stale ones
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	lns := map[*service]net.Listener{}
 	for _, id := range s.ids {
 		if id.svc == nil {
 			continue
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
 			return err
 		}
 		id.svc.addr = ln.Addr().String()
 		s.byPort[ln.Addr().(*net.TCPAddr).Port] = id.svc
-		s.serve(id.svc, ln)
+		lns[id.svc] = ln
+	}
+	// Serve only once byPort is complete: handlers read it without a lock.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for svc, ln := range lns {
+		s.serve(svc, ln)
 	}
 	return nil
 }
@@ -103,9 +111,11 @@ func (s *Sim) serveStatus(w http.ResponseWriter, r *http.Request) {
 	case FaultHang:
 		select {
 		case <-r.Context().Done():
+			return
 		case <-s.done:
+			// Drop the connection without an answer, as a killed process would.
+			panic(http.ErrAbortHandler)
 		}
-		return
 	case FaultGarbage:
 		body = garbageBody
 	}

@@ -135,6 +135,7 @@ func withDefaults(o Options) Options {
 }
 
 func (s *Sim) setup() error {
+	s.start = time.Now() // before any listener: handlers read it unlocked
 	if s.opts.Dir == "" {
 		dir, err := os.MkdirTemp("", "postdeck-sim-")
 		if err != nil {
@@ -152,11 +153,10 @@ func (s *Sim) setup() error {
 		return err
 	}
 	s.layout = s.buildLayout()
-	s.start = time.Now()
 	if !s.opts.Manual {
 		s.mu.Lock()
 		s.stagger()
-		s.step(0)
+		s.step(s.simNow())
 		s.mu.Unlock()
 		s.ticker.Add(1)
 		go s.runCycle()
