@@ -37,11 +37,11 @@ const (
 
 // Options configure a simulation. The zero value is a usable 12-identity sim.
 type Options struct {
-	IDs    int    // identities, default 12
-	Dir    string // folder for node data + PoST dirs; "" = a temp dir removed by Close
-	Manual bool   // freeze the automatic proving cycle; tests drive states with setters
-	Speed  float64
-	Seed   int64 // deterministic keys, metadata and staggering
+	IDs    int     // identities, default 12
+	Dir    string  // folder for node data + PoST dirs; "" = a temp dir removed by Close
+	Manual bool    // freeze the automatic proving cycle; tests drive states with setters
+	Speed  float64 // time compression of the cycle (1 = demo pace, 0 = 1)
+	Seed   int64   // deterministic keys, metadata and staggering
 	// Demo turns the last three identities (when IDs >= 4) into interesting
 	// cases: one on the node with no post-service (node PROVING forever), one
 	// stuck DoneProving while the node is IDLE, and one whose key file the
@@ -166,8 +166,11 @@ func (s *Sim) setup() error {
 
 // Layout returns where the node and the services are.
 func (s *Sim) Layout() Layout {
-	l := s.layout // fixed after Start
+	l := s.layout // fixed after Start; copied so callers cannot change it
 	l.Services = append([]ServiceLayout(nil), l.Services...)
+	for i := range l.Services {
+		l.Services[i].NodeID = append([]byte(nil), l.Services[i].NodeID...)
+	}
 	return l
 }
 
