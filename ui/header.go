@@ -27,7 +27,7 @@ func (m *Model) headerView() string {
 
 // statusSegments: title, node version, sync, layer, peers and freshness.
 func (m *Model) statusSegments() []segment {
-	segs := []segment{{text: m.title, prio: 1}}
+	segs := []segment{{text: m.title, prio: 2}}
 	if m.snap == nil {
 		segs = append(segs, segment{text: "waiting for the first poll…", tone: themes.ToneMuted, prio: 8})
 		return append(segs, m.feedSegments()...)
@@ -44,7 +44,7 @@ func (m *Model) statusSegments() []segment {
 		}
 		segs = append(segs,
 			segment{text: fmt.Sprintf("layer %d", n.TopLayer), prio: 2},
-			segment{text: fmt.Sprintf("%d peers", n.Peers), prio: 2})
+			segment{text: fmt.Sprintf("%d peers", n.Peers), prio: 1})
 	}
 	return append(segs, m.feedSegments()...)
 }
@@ -80,8 +80,10 @@ func (m *Model) countSegments() []segment {
 	if c.Critical > 0 {
 		segs = append(segs, segment{text: fmt.Sprintf("%d critical", c.Critical), tone: themes.ToneDanger, prio: 9})
 	}
-	if c.Warned > 0 {
-		segs = append(segs, segment{text: fmt.Sprintf("%d warning", c.Warned) + plural(c.Warned), tone: themes.ToneWarn, prio: 9})
+	// Not c.Warned: a proof awaiting fetch is flagged but is no cause for
+	// alarm, and the header agrees with the table's markers.
+	if n := m.warnings; n > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d warning", n) + plural(n), tone: themes.ToneWarn, prio: 9})
 	}
 	segs = append(segs, segment{text: fmt.Sprintf("%d identities", c.Identities), prio: 3})
 	for _, s := range []struct {

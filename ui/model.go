@@ -65,6 +65,7 @@ type Model struct {
 
 	snap       *model.Snapshot
 	counts     model.Counts // of snap, counted once per snapshot
+	warnings   int          // rows marked as warned in the table (see warned)
 	received   time.Time
 	feedClosed bool
 
@@ -155,6 +156,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) setSnapshot(s model.Snapshot) {
 	m.snap = &s
 	m.counts = s.Count()
+	m.warnings = 0
+	for i := range s.Rows {
+		if !s.Rows[i].Critical() && warned(&s.Rows[i]) {
+			m.warnings++
+		}
+	}
 	m.received = m.now()
 	m.table.setRows(s.Rows)
 	if m.mode == modeDetail {

@@ -18,7 +18,7 @@ func TestSnapshotShowsRowsAndHeader(t *testing.T) {
 	v := screen(m)
 	mustContain(t, v,
 		"postdeck test", "node v1.7.6", "synced", "layer 12345", "42 peers", "updated 1s ago",
-		"1 critical", "PROVING 3", "IDLE 3", "done 1", "unreachable 1",
+		"1 critical", "1 warning ", "PROVING 3", "IDLE 3", "done 1", "unreachable 1",
 		"NAME▲", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "HEALTH",
 		"post0.key", "post5.key", "svc0", hex.EncodeToString(idOf("post0.key"))[:8],
 		"38% p2", "256 GiB", "service-down-while-proving", "no-service",

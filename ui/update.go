@@ -22,8 +22,15 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case modeDetail:
-		if key.Matches(k, m.keys.Back) {
+		switch {
+		case key.Matches(k, m.keys.Back):
 			m.mode = modeTable
+			return nil
+		case key.Matches(k, m.keys.Top):
+			m.detail.vp.GotoTop()
+			return nil
+		case key.Matches(k, m.keys.Bottom):
+			m.detail.vp.GotoBottom()
 			return nil
 		}
 		var cmd tea.Cmd
