@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"postdeck/backend"
+	"postdeck/model"
+	"postdeck/sim"
+)
+
+// binary is the postdeck executable built once for the tests that run it as
+// a real child process.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "postdeck-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "postdeck")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startSim runs a simulator in manual mode and writes a config for it.
+func startSim(t *testing.T, ids int) (*sim.Sim, string) {
+	t.Helper()
+	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 7, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	path := filepath.Join(t.TempDir(), "postdeck.toml")
+	if err := backend.WriteConfigFile(path, backend.RenderConfig(configFromLayout(s.Layout())), false); err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+// postdeck runs the binary and returns stdout, stderr and the exit code.
+func postdeck(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestStatusJSONAgainstSimulator(t *testing.T) {
+	s, cfg := startSim(t, 5)
+	l := s.Layout()
+	proving := l.Services[2]
+	s.SetNodeState(proving.NodeID, model.NodeProving)
+	s.SetOperatorBody(proving.Name, `{"Proving":{"nonces":{"start":128,"end":256},"position":0}}`)
+
+	// Global flags after the subcommand, as scripts write them.
+	out, errOut, code := postdeck(t, "status", "--json", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0; stderr: %s", code, errOut)
+	}
+	var doc model.StatusDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(doc.Node.Version, "v") || !doc.Node.Synced {
+		t.Errorf("node %+v, want the simulator's version, synced", doc.Node)
+	}
+	if len(doc.Identities) != 5 {
+		t.Fatalf("%d identities, want 5", len(doc.Identities))
+	}
+	var names []string
+	for _, id := range doc.Identities {
+		names = append(names, id.Name)
+		if len(id.ID) != 64 {
+			t.Errorf("id %q is not 64 hex characters", id.ID)
+		}
+	}
+	if !slices.IsSorted(names) {
+		t.Errorf("identities not sorted by name: %v", names)
+	}
+	for _, id := range doc.Identities {
+		if id.Service != proving.Name {
+			continue
+		}
+		if id.NodeState != "PROVING" || id.ServiceState != "proving" || id.Progress == nil ||
+			id.Progress.Phase != "k2pow" || id.Progress.Pass != 2 {
+			t.Errorf("proving identity = %+v, progress %+v", id, id.Progress)
+		}
+	}
+}
+
+func TestStatusExitsTwoWhenAServiceIsDownWhileProving(t *testing.T) {
+	s, cfg := startSim(t, 3)
+	victim := s.Layout().Services[0]
+	s.SetNodeState(victim.NodeID, model.NodeProving)
+	s.SetFault(victim.Name, sim.FaultDown)
+
+	out, _, code := postdeck(t, "--config", cfg, "status")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, out)
+	}
+	if !strings.Contains(out, string(model.HealthServiceDown)) || !strings.Contains(out, victim.Operator) {
+		t.Errorf("table does not name the problem and the operator address:\n%s", out)
+	}
+}
+
+func TestStatusWithNodeDownStillShowsServices(t *testing.T) {
+	s, cfg := startSim(t, 2)
+	if err := s.StopNode(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := postdeck(t, "status", "--json", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d with the node down and no identity critical", code)
+	}
+	var doc model.StatusDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Node.Errors) == 0 {
+		t.Error("node down but no node error reported")
+	}
+	if len(doc.Identities) != 2 || doc.Identities[0].ServiceState != "idle" || doc.Identities[0].NodeState != "unknown" {
+		t.Errorf("identities %+v, want both services idle with the node state unknown", doc.Identities)
+	}
+}
+
+func TestConfigTypoIsAUsageError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(path, []byte("[node]\npost_listener = \"127.0.0.1:9094\"\n\n[[service]]\nname = \"data1\"\ndir = \"/tmp/d1\"\noperater = \"127.0.0.1:50051\"\n"), 0o600)
+	_, errOut, code := postdeck(t, "status", "--config", path)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"config.toml:7", "operater"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("error %q does not contain %q", errOut, want)
+		}
+	}
+}
+
+func TestMissingDefaultConfigSaysWhatToDo(t *testing.T) {
+	_, errOut, code := postdeck(t, "status")
+	if code != 1 || !strings.Contains(errOut, "postdeck init") {
+		t.Errorf("exit %d, stderr %q: want 1 and a pointer to `postdeck init`", code, errOut)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	_, errOut, code := postdeck(t, "stauts")
+	if code != 1 || !strings.Contains(errOut, `unknown command "stauts"`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

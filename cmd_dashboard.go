@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	tea "charm.land/bubbletea/v2"
+
+	"postdeck/backend"
+	"postdeck/themes"
+	"postdeck/ui"
+)
+
+// cmdDashboard opens the dashboard on the configured node.
+func cmdDashboard(g *globals, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("dashboard", g, stderr)
+	if err := fs.Parse(args); err != nil {
+		return exitForFlagErr(err)
+	}
+	cfg, err := loadConfig(g, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	return dashboard(cfg, "postdeck — "+cfg.Path, stderr)
+}
+
+// dashboard runs the poller and the TUI until the user quits.
+func dashboard(cfg *backend.Config, title string, stderr io.Writer) int {
+	s, err := openSession(cfg)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	feed, unsubscribe := s.poller.Subscribe()
+	defer unsubscribe()
+	go s.poller.Run(ctx)
+
+	m := ui.New(ui.Options{
+		Snapshots: feed,
+		Theme:     themes.ByName(cfg.UI.Theme, os.Getenv("NO_COLOR") != ""),
+		Interval:  cfg.Poll.Interval.Duration,
+		Title:     title,
+	})
+	if _, err := tea.NewProgram(m, tea.WithContext(ctx)).Run(); err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}

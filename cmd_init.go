@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"postdeck/backend"
+)
+
+// cmdInit writes a commented config file from the node's JSON config, the
+// identities folder and the post-services already running on this machine.
+func cmdInit(g *globals, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("init", g, stderr)
+	var o backend.InitOptions
+	fs.StringVar(&o.NodeJSONConfig, "node-config", "", "the node's JSON config (config.mainnet.json)")
+	fs.StringVar(&o.DataFolder, "data-folder", "", "the node's data folder (holds identities/)")
+	fs.StringVar(&o.PostListener, "post-listener", "", "the node's grpc-post-listener, e.g. 127.0.0.1:9094")
+	fs.StringVar(&o.PrivateListener, "private-listener", "", "the node's grpc-private-listener, e.g. 127.0.0.1:9093")
+	fs.StringVar(&o.PublicListener, "public-listener", "", "the node's grpc-public-listener, e.g. 127.0.0.1:9092")
+	force := fs.Bool("force", false, "overwrite an existing config file")
+	stdoutOnly := fs.Bool("print", false, "print the config instead of writing it")
+	if err := fs.Parse(args); err != nil {
+		return exitForFlagErr(err)
+	}
+	cfg, notes, err := backend.BuildInitConfig(o)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	data := backend.RenderConfig(cfg)
+	for _, n := range notes {
+		fmt.Fprintln(stderr, "note:", n)
+	}
+	if *stdoutOnly {
+		stdout.Write(data)
+		return 0
+	}
+	path := g.config
+	if path == "" {
+		path = backend.DefaultConfigPath()
+	}
+	if err := backend.WriteConfigFile(path, data, *force); err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(stdout, "wrote %s with %d post-service(s); check it, then run: postdeck --config %s\n", path, len(cfg.Services), path)
+	return 0
+}

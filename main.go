@@ -1,0 +1,105 @@
+// Command postdeck is a terminal dashboard for Spacemesh smeshers who run many
+// post-services against one go-spacemesh node. main.go holds only the command
+// line and the wiring; the work is in model/, backend/, ui/ and sim/.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+const usage = `postdeck — one dashboard for every PoST identity on your Spacemesh node
+
+Usage:
+  postdeck [flags]                  open the dashboard on the configured node
+  postdeck demo [flags]             open the dashboard on a built-in simulated node
+  postdeck status [--json] [flags]  print one snapshot; exit 2 when an identity is critical
+  postdeck init [init flags]        write a config file from the node's config and running services
+  postdeck sim [--ids N] [--dir D]  run the simulated node headless and write a config for it
+  postdeck version
+
+Flags (accepted before or after the subcommand):
+`
+
+// globals are the flags every subcommand takes.
+type globals struct {
+	config   string
+	interval time.Duration
+	timeout  time.Duration
+	theme    string
+}
+
+func (g *globals) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.config, "config", g.config, "config file (default $XDG_CONFIG_HOME/postdeck/config.toml)")
+	fs.DurationVar(&g.interval, "interval", g.interval, "poll interval (default 2s, or the config's)")
+	fs.DurationVar(&g.timeout, "timeout", g.timeout, "per-call timeout for operator endpoints (default 1s, or the config's)")
+	fs.StringVar(&g.theme, "theme", g.theme, "colour theme: dark or light (NO_COLOR turns colour off)")
+}
+
+// errUsage marks an error whose message is already complete for the user.
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses the command line and dispatches; it returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	g := &globals{}
+	top := newFlagSet("postdeck", g, stderr)
+	if err := top.Parse(args); err != nil {
+		return exitForFlagErr(err)
+	}
+	rest := top.Args()
+	cmd := ""
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	commands := map[string]func(*globals, []string, io.Writer, io.Writer) int{
+		"":       cmdDashboard,
+		"demo":   cmdDemo,
+		"status": cmdStatus,
+		"init":   cmdInit,
+		"sim":    cmdSim,
+		"version": func(*globals, []string, io.Writer, io.Writer) int {
+			fmt.Fprintln(stdout, "postdeck", version)
+			return 0
+		},
+		"help": func(*globals, []string, io.Writer, io.Writer) int { top.SetOutput(stdout); top.Usage(); return 0 },
+	}
+	f, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "postdeck: unknown command %q (try: postdeck help)\n", cmd)
+		return 1
+	}
+	return f(g, rest, stdout, stderr)
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func newFlagSet(name string, g *globals, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	g.register(fs)
+	fs.Usage = func() {
+		if name == "postdeck" {
+			fmt.Fprint(fs.Output(), usage)
+		} else {
+			fmt.Fprintf(fs.Output(), "Usage of postdeck %s:\n", name)
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func exitForFlagErr(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 1
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// term is a real terminal: a tmux session running postdeck.
+type term struct {
+	t    *testing.T
+	name string
+}
+
+// newTerm starts cmdline in a detached tmux session of the given size. Where
+// CI runs, tmux is installed by .ci/run, so a missing tmux fails there.
+func newTerm(t *testing.T, w, h int, cmdline string) *term {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tmux is missing in CI: .ci/run should install it")
+		}
+		t.Skip("tmux not installed")
+	}
+	tm := &term{t: t, name: fmt.Sprintf("postdeck-test-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	tm.tmux("new-session", "-d", "-s", tm.name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmdline)
+	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", tm.name).Run() })
+	return tm
+}
+
+func (tm *term) tmux(args ...string) string {
+	tm.t.Helper()
+	out, err := exec.Command("tmux", args...).CombinedOutput()
+	if err != nil {
+		tm.t.Fatalf("tmux %v: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+// keys types keys one at a time, so Esc is never read as Alt+next key.
+func (tm *term) keys(keys ...string) {
+	tm.t.Helper()
+	for _, k := range keys {
+		tm.tmux("send-keys", "-t", tm.name, k)
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+func (tm *term) screen() string { return tm.tmux("capture-pane", "-p", "-t", tm.name) }
+
+// waitFor polls the screen until cond holds, failing with the last screen.
+func (tm *term) waitFor(what string, cond func(screen string) bool) string {
+	tm.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var s string
+	for time.Now().Before(deadline) {
+		s = tm.screen()
+		if cond(s) {
+			return s
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tm.t.Fatalf("timed out waiting for %s; screen:\n%s", what, s)
+	return ""
+}
+
+func contains(subs ...string) func(string) bool {
+	return func(s string) bool {
+		for _, sub := range subs {
+			if !strings.Contains(s, sub) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// tableRows are the screen lines that show an identity row.
+func tableRows(screen string) []string {
+	var rows []string
+	for _, l := range strings.Split(screen, "\n") {
+		if regexp.MustCompile(`post\d+\.key\s+[0-9a-f]{8}`).MatchString(l) {
+			rows = append(rows, l)
+		}
+	}
+	return rows
+}
+
+func TestDemoDashboardInTmux(t *testing.T) {
+	tm := newTerm(t, 100, 30, fmt.Sprintf("env XDG_STATE_HOME=%s %s demo --speed 3; echo postdeck-exited-$?; sleep 60", t.TempDir(), binary))
+	tm.waitFor("the table with proving identities", contains("post01.key", "PROVING", "NAME"))
+
+	// Filter with a regex, live.
+	tm.keys("/", "^post0[12]", "Enter")
+	s := tm.waitFor("the filtered table", func(s string) bool { return len(tableRows(s)) == 2 })
+	if !strings.Contains(s, "post01.key") || !strings.Contains(s, "post02.key") {
+		t.Fatalf("filter ^post0[12] shows:\n%s", s)
+	}
+	// Esc clears the filter; `!` inverts.
+	tm.keys("Escape")
+	tm.waitFor("all 12 rows back", func(s string) bool { return len(tableRows(s)) == 12 })
+	tm.keys("/", "!^post0", "Enter")
+	s = tm.waitFor("the inverted filter", func(s string) bool { return len(tableRows(s)) == 3 })
+	if strings.Contains(s, "post01.key") {
+		t.Fatalf("inverted filter still shows post01:\n%s", s)
+	}
+	tm.keys("Escape")
+
+	// Same sort key again reverses: name descending puts post12 first.
+	tm.keys("1")
+	s = tm.waitFor("reversed name order", func(s string) bool {
+		rows := tableRows(s)
+		return len(rows) == 12 && strings.Contains(rows[0], "post12.key")
+	})
+
+	// Enter opens the detail view with the full id; Esc goes back.
+	tm.keys("Enter")
+	tm.waitFor("the detail view", func(s string) bool { return regexp.MustCompile(`ID\s+[0-9a-f]{64}`).MatchString(s) })
+	tm.keys("Escape")
+	tm.waitFor("the table again", func(s string) bool { return len(tableRows(s)) == 12 })
+
+	// Help is built from the keymap.
+	tm.keys("?")
+	tm.waitFor("help", contains("Sort keys", "filter"))
+	tm.keys("?")
+	tm.waitFor("the table after help", func(s string) bool { return len(tableRows(s)) == 12 })
+
+	// Resize to 80×24: still usable, nothing wider than the terminal.
+	tm.tmux("resize-window", "-t", tm.name, "-x", "80", "-y", "24")
+	s = tm.waitFor("the table at 80 columns", func(s string) bool {
+		return strings.Contains(s, "post") && strings.Contains(s, "synced") && widest(s) <= 80
+	})
+
+	tm.keys("q")
+	tm.waitFor("postdeck to exit cleanly", contains("postdeck-exited-0"))
+}
+
+func widest(screen string) int {
+	w := 0
+	for _, l := range strings.Split(screen, "\n") {
+		w = max(w, len([]rune(strings.TrimRight(l, " "))))
+	}
+	return w
+}
