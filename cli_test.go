@@ -176,3 +176,35 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+func TestInitWritesAConfigThatStatusReads(t *testing.T) {
+	s, _ := startSim(t, 3)
+	l := s.Layout()
+	cfg := filepath.Join(t.TempDir(), "pd", "config.toml")
+	args := []string{"init", "--config", cfg, "--data-folder", l.DataFolder, "--post-listener", l.PostListener,
+		"--private-listener", l.PrivateListener, "--public-listener", l.PublicListener}
+	if _, errOut, code := postdeck(t, args...); code != 0 {
+		t.Fatalf("init exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := postdeck(t, args...); code != 1 || !strings.Contains(errOut, "--force") {
+		t.Errorf("second init: exit %d, stderr %q; want a refusal that mentions --force", code, errOut)
+	}
+	out, errOut, code := postdeck(t, "status", "--json", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("status exit %d: %s", code, errOut)
+	}
+	var doc model.StatusDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	// No post-service runs on this machine, so init found none: every
+	// identity the node has shows up without a service.
+	if len(doc.Identities) != 3 {
+		t.Fatalf("identities %+v, want the node's 3", doc.Identities)
+	}
+	for _, id := range doc.Identities {
+		if !slices.Contains(id.Health, model.HealthNoService) {
+			t.Errorf("%s health %v, want no-service", id.Name, id.Health)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"postdeck/backend"
 )
@@ -22,6 +23,13 @@ func cmdInit(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitForFlagErr(err)
 	}
+	path := g.config
+	if path == "" {
+		path = backend.DefaultConfigPath()
+	}
+	if _, err := os.Stat(path); err == nil && !*force && !*stdoutOnly {
+		return fail(stderr, fmt.Errorf("%s already exists: use --force to overwrite it, or --print to see what init would write", path))
+	}
 	cfg, notes, err := backend.BuildInitConfig(o)
 	if err != nil {
 		return fail(stderr, err)
@@ -34,10 +42,7 @@ func cmdInit(g *globals, args []string, stdout, stderr io.Writer) int {
 		stdout.Write(data)
 		return 0
 	}
-	path := g.config
-	if path == "" {
-		path = backend.DefaultConfigPath()
-	}
+	// WriteConfigFile re-checks: a file that appeared meanwhile is not overwritten.
 	if err := backend.WriteConfigFile(path, data, *force); err != nil {
 		return fail(stderr, err)
 	}
