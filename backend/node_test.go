@@ -240,3 +240,23 @@ func TestNodeNeverCallsRegister(t *testing.T) {
 		})
 	}
 }
+
+func TestNodeTLSOptionsAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		tls  NodeTLS
+		want string
+	}{
+		{NodeTLS{Cert: "client.pem"}, "tls_cert and tls_key go together"},
+		{NodeTLS{CACert: filepath.Join(t.TempDir(), "missing.pem")}, "CA certificate"},
+	} {
+		_, err := NewNodeClient(NodeOptions{PublicListener: "127.0.0.1:9092", TLS: tc.tls})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: err = %v, want %q", tc.tls, err, tc.want)
+		}
+	}
+	c, err := NewNodeClient(NodeOptions{PublicListener: "127.0.0.1:9092", TLS: NodeTLS{ServerName: "node.example"}})
+	if err != nil {
+		t.Fatalf("TLS with system roots: %v", err)
+	}
+	c.Close()
+}
