@@ -201,13 +201,13 @@ func cellText(r *model.Row, c column) string {
 }
 
 // toneOf is the colour role of a row: danger for critical flags, warn for
-// other flags, accent while proving, ok when a proof is ready, muted when
+// other flags and for a service that cannot be read, accent while proving, ok when a proof is ready, muted when
 // there is nothing to watch.
 func toneOf(r *model.Row) themes.Tone {
 	switch {
 	case r.Critical():
 		return themes.ToneDanger
-	case warned(r):
+	case warned(r), r.ServiceState == model.ServiceUnreachable, r.ServiceState == model.ServiceUnknown:
 		return themes.ToneWarn
 	case r.ServiceState == model.ServiceProving:
 		return themes.ToneAccent

@@ -266,6 +266,11 @@ func TestFits80x24(t *testing.T) {
 	for _, sz := range [][2]int{{60, 15}, {40, 10}, {120, 40}} {
 		m.Update(sizeMsg(sz[0], sz[1]))
 		assertFits(t, m, sz[0], sz[1])
+		press(m, "esc", "?")
+		assertFits(t, m, sz[0], sz[1])
+		press(m, "?", "/", "abc")
+		assertFits(t, m, sz[0], sz[1])
+		press(m, "esc", "down", "enter")
 		press(m, "esc")
 		assertFits(t, m, sz[0], sz[1])
 		press(m, "enter")
@@ -334,4 +339,32 @@ func TestFeedClosed(t *testing.T) {
 	close(ch)
 	m.Update(next())
 	mustContain(t, screen(m), "poller stopped", "post0.key")
+}
+
+func TestZeroOptionsRender(t *testing.T) {
+	m := New(Options{})
+	if m.Init() == nil {
+		t.Error("Init starts no ticker")
+	}
+	s := demo()
+	m.Update(SnapshotMsg{s})
+	mustContain(t, screen(m), "postdeck", "post0.key")
+}
+
+func TestRowTones(t *testing.T) {
+	s := demo()
+	want := map[string]themes.Tone{
+		"post0.key": themes.ToneAccent, // proving
+		"post1.key": themes.ToneText,   // idle
+		"post2.key": themes.ToneOK,     // proof awaiting fetch: normal
+		"post3.key": themes.ToneDanger, // service down while proving
+		"post4.key": themes.ToneWarn,   // no service
+		"post5.key": themes.ToneWarn,   // unknown status body: shown, never trusted
+	}
+	for i := range s.Rows {
+		r := &s.Rows[i]
+		if got := toneOf(r); got != want[r.Name] {
+			t.Errorf("%s: tone %d, want %d", r.Name, got, want[r.Name])
+		}
+	}
 }

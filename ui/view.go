@@ -90,8 +90,19 @@ func (m *Model) detailBody(b *strings.Builder) {
 	b.WriteString(m.detail.vp.View())
 }
 
-// helpBody is the full help from the keymap, plus what the markers mean.
+// helpBody is the help text cut to the width on narrow screens.
 func (m *Model) helpBody(b *strings.Builder) {
+	for i, line := range strings.Split(m.helpText(), "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(ansiTruncate(line, m.width))
+	}
+}
+
+// helpText is the full help from the keymap, plus what the markers mean.
+func (m *Model) helpText() string {
+	var b strings.Builder
 	st := &m.theme.Styles
 	b.WriteString(st.Section.Render("Keys") + "\n\n")
 	b.WriteString(m.fullHelp(m.keys.FullHelp()) + "\n\n")
@@ -105,6 +116,7 @@ func (m *Model) helpBody(b *strings.Builder) {
 	b.WriteString(wrap("A case-insensitive regular expression over name, id, states, service, dir and health flags; a leading ! keeps the rows that do not match. Rows filter as you type; enter keeps the filter, esc clears it.", m.width) + "\n\n")
 	b.WriteString(st.Section.Render("Row markers") + "\n")
 	b.WriteString(wrap("> cursor   ! critical: rewards lost or ban risk now   * warning: needs a look   (enter shows what each flag means)", m.width))
+	return b.String()
 }
 
 // fullHelp renders the help columns, wrapping whole columns onto more rows
