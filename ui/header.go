@@ -70,11 +70,17 @@ func (m *Model) countSegments() []segment {
 		return nil
 	}
 	var segs []segment
-	for _, e := range m.snap.Node.Errors {
-		segs = append(segs, segment{text: compactError(e), tone: themes.ToneWarn, prio: 8})
+	// One segment for all node errors, so the first (the post listener's,
+	// the one that matters most) is never dropped in favour of another.
+	if errs := m.snap.Node.Errors; len(errs) > 0 {
+		text := compactError(errs[0])
+		if len(errs) > 1 {
+			text += fmt.Sprintf(" (+%d more)", len(errs)-1)
+		}
+		segs = append(segs, segment{text: text, tone: themes.ToneWarn, prio: 8})
 	}
 	if m.snap.KeysErr != "" {
-		segs = append(segs, segment{text: "keys: " + firstClause(m.snap.KeysErr), tone: themes.ToneWarn, prio: 8})
+		segs = append(segs, segment{text: "keys: " + printable(firstClause(m.snap.KeysErr), false), tone: themes.ToneWarn, prio: 8})
 	}
 	c := &m.counts
 	if c.Critical > 0 {
@@ -174,7 +180,7 @@ func plural(n int) string {
 // compactError shortens a source error for the header: the part before the
 // advice (" — …"), with node sources named "node".
 func compactError(e model.SourceError) string {
-	msg := firstClause(e.Message)
+	msg := printable(firstClause(e.Message), false)
 	if strings.HasPrefix(e.Source, "node") {
 		return "node: " + msg
 	}

@@ -46,8 +46,16 @@ func TestEmptyStates(t *testing.T) {
 	mustContain(t, screen(m), "waiting for the first poll…")
 
 	empty := snapshotOf()
+	empty.Node.Errors = []model.SourceError{
+		{Source: "node/post", Message: "post listener 127.0.0.1:1: connection refused — is the node running?"},
+		{Source: "node/public", Message: "public listener not configured — set it"},
+	}
 	m.Update(SnapshotMsg{empty})
-	mustContain(t, screen(m), "no identities: configure [[service]] entries or check the node")
+	v := screen(m)
+	mustContain(t, v, "no identities: configure [[service]] entries or check the node",
+		"node: post listener 127.0.0.1:1: connection refused (+1 more)",
+		"node/post: post listener 127.0.0.1:1: connection refused — is the node running?",
+		"node/public: public listener not configured — set it")
 
 	s := demo()
 	m.Update(SnapshotMsg{s})

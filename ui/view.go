@@ -72,11 +72,28 @@ func (m *Model) tableBody(b *strings.Builder) {
 		b.WriteString(muted.Render(truncate("  waiting for the first poll…", m.width)))
 	case len(t.rows) == 0:
 		b.WriteString(muted.Render(truncate("  no identities: configure [[service]] entries or check the node", m.width)))
+		m.sourceErrors(b)
 	case len(t.idx) == 0:
 		t.view(b, &m.ink)
 		b.WriteString("\n" + muted.Render(truncate(fmt.Sprintf("  no identities match filter %q (esc clears it)", t.filter.Expr), m.width)))
 	default:
 		t.view(b, &m.ink)
+	}
+}
+
+// sourceErrors lists the node's and the key folder's errors in full: with no
+// rows there is no detail view to read them in.
+func (m *Model) sourceErrors(b *strings.Builder) {
+	warn := m.theme.Styles.Fg[themes.ToneWarn]
+	errs := m.snap.Node.Errors
+	if m.snap.KeysErr != "" {
+		errs = append(slices.Clone(errs), model.SourceError{Source: "keys", Message: m.snap.KeysErr})
+	}
+	for _, e := range errs {
+		text := wrap(printable(e.Source+": "+e.Message, false), m.width-4)
+		for line := range strings.SplitSeq(text, "\n") {
+			b.WriteString("\n    " + warn.Render(line))
+		}
 	}
 }
 
