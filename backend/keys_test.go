@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -131,4 +132,49 @@ func TestKeyDirMissingFolder(t *testing.T) {
 	if err != nil || len(got) != 0 {
 		t.Fatalf("empty folder: %v, %v", got, err)
 	}
+}
+
+func TestKeyDirCacheSeesChangesAndRemovals(t *testing.T) {
+	data := t.TempDir()
+	ids := filepath.Join(data, "identities")
+	if err := os.Mkdir(ids, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(ids, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := NewKeyDirCache()
+	good := keyHexForCache(1)
+	write("a.key", good)
+	write("b.key", "nothex")
+	keys, err := c.Read(data)
+	if err != nil || len(keys) != 2 || keys[0].Public == nil || keys[1].Public != nil {
+		t.Fatalf("first read = %+v, %v", keys, err)
+	}
+	// Fix b.key (new size): the cache must re-check it.
+	write("b.key", keyHexForCache(2))
+	keys, _ = c.Read(data)
+	if keys[1].Public == nil {
+		t.Fatalf("fixed key still reported bad: %+v", keys[1])
+	}
+	// Remove a.key: it must disappear, and local.key rules still apply.
+	os.Remove(filepath.Join(ids, "a.key"))
+	write("local.key", good)
+	keys, _ = c.Read(data)
+	if len(keys) != 2 || keys[0].Name != "b.key" || keys[1].Name != "local.key" || keys[1].Problem == "" {
+		t.Fatalf("after removal = %+v", keys)
+	}
+	want, _ := ReadKeyDir(data)
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("cache %+v differs from ReadKeyDir %+v", keys, want)
+	}
+}
+
+func keyHexForCache(seed byte) string {
+	s := make([]byte, ed25519.SeedSize)
+	s[0] = seed
+	return hex.EncodeToString(ed25519.NewKeyFromSeed(s))
 }

@@ -24,6 +24,7 @@ type Poller struct {
 	node    *NodeClient
 	ops     *OperatorClient
 	meta    *MetadataCache
+	keys    *KeyDirCache
 	backoff *backoffTable
 	now     func() time.Time // the backoff clock; tests move it
 
@@ -47,6 +48,7 @@ func NewPoller(cfg *Config, node *NodeClient, ops *OperatorClient) *Poller {
 	p := &Poller{
 		cfg: cfg, node: node, ops: ops,
 		meta: NewMetadataCache(),
+		keys: NewKeyDirCache(),
 		now:  time.Now,
 		subs: map[int]chan model.Snapshot{},
 	}
@@ -78,7 +80,7 @@ func (p *Poller) PollOnce(ctx context.Context) model.Snapshot {
 	in := model.Inputs{At: start}
 	var wg sync.WaitGroup
 	wg.Go(func() { in.Node = p.node.View(ctx) })
-	wg.Go(func() { in.Keys, in.KeysErr = p.keys() })
+	wg.Go(func() { in.Keys, in.KeysErr = p.keyFiles() })
 	in.Services = p.services(ctx)
 	wg.Wait()
 	snap := model.Join(in)
@@ -86,11 +88,11 @@ func (p *Poller) PollOnce(ctx context.Context) model.Snapshot {
 	return snap
 }
 
-func (p *Poller) keys() ([]model.KeyFile, string) {
+func (p *Poller) keyFiles() ([]model.KeyFile, string) {
 	if p.cfg.Node.DataFolder == "" {
 		return nil, ""
 	}
-	keys, err := ReadKeyDir(p.cfg.Node.DataFolder)
+	keys, err := p.keys.Read(p.cfg.Node.DataFolder)
 	if err != nil {
 		return nil, err.Error()
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -122,7 +124,7 @@ func (l *listener) start(sc *schema) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenRetry(addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
@@ -130,6 +132,20 @@ func (l *listener) start(sc *schema) error {
 	l.srv = newGRPCServer(sc, l.descs...)
 	go l.srv.Serve(ln) //nolint:errcheck // Serve returns when stop closes it
 	return nil
+}
+
+// listenRetry listens on addr; a fixed port that was ours a moment ago can
+// be briefly taken (an ephemeral port of some outgoing connection), so a
+// restart retries for up to two seconds before giving up.
+func listenRetry(addr string) (net.Listener, error) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil || strings.HasSuffix(addr, ":0") || time.Now().After(deadline) {
+			return ln, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // stop drops every connection and stream at once, like a node going down.
