@@ -45,6 +45,12 @@ type ServiceObs struct {
 	Status   OperatorStatus
 	// StatusErr is set when the operator endpoint could not be asked.
 	StatusErr string
+	// Proc is the service's process as the supervisor sees it.
+	Proc ProcInfo
+	// Disk is the proving group: services on one disk should not prove at once.
+	Disk string
+	// PendingStop: the user asked to stop it as soon as that is safe.
+	PendingStop bool
 }
 
 // Inputs are the raw observations of one poll cycle, before the join.
@@ -82,6 +88,9 @@ type Row struct {
 	SizeBytes    uint64
 	Health       []Health
 	Errors       []SourceError
+	Proc         ProcInfo
+	Disk         string
+	PendingStop  bool
 }
 
 // IDHex is the identity's public key in hex, empty when unknown.
@@ -112,6 +121,8 @@ type Snapshot struct {
 	KeysErr  string
 	At       time.Time
 	Duration time.Duration
+	// Scheduler is what automatic proving is doing, set by the controller.
+	Scheduler SchedulerStatus
 }
 
 // group collects everything known about one public key.
@@ -216,6 +227,7 @@ func (g *group) rows(node NodeView, nodeKnown bool) []Row {
 // applyService copies a service's observation into the row.
 func applyService(r *Row, s ServiceObs) {
 	r.Service, r.Dir, r.Operator = s.Name, s.Dir, s.Operator
+	r.Proc, r.Disk, r.PendingStop = s.Proc, s.Disk, s.PendingStop
 	r.Status = s.Status
 	r.ServiceState = s.Status.State
 	if s.StatusErr != "" {

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,24 +13,7 @@ import (
 )
 
 // humanBytes formats a size in binary units: "512 B", "1.5 KiB", "256 GiB".
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	v, i := float64(n)/unit, 0
-	for v >= unit && i < len(units)-1 {
-		v /= unit
-		i++
-	}
-	switch {
-	case v == math.Trunc(v) || v >= 100:
-		return fmt.Sprintf("%.0f %s", v, units[i])
-	default:
-		return fmt.Sprintf("%.1f %s", v, units[i])
-	}
-}
+func humanBytes(n uint64) string { return model.HumanBytes(n) }
 
 // progressBar draws percent (0–100) as a bar of width cells.
 func progressBar(percent float64, width int) string {

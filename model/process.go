@@ -1,0 +1,60 @@
+package model
+
+import "time"
+
+// ProcState is what postdeck knows about a post-service's process.
+type ProcState int
+
+const (
+	// ProcUnknown: postdeck does not manage or see the process (e.g. it runs
+	// on another machine); the operator API is the only evidence.
+	ProcUnknown ProcState = iota
+	// ProcStopped: postdeck manages it and no process runs.
+	ProcStopped
+	// ProcRunning: a process serves this data directory.
+	ProcRunning
+)
+
+var procStateNames = [...]string{"unknown", "stopped", "running"}
+
+func (s ProcState) String() string {
+	if int(s) < len(procStateNames) {
+		return procStateNames[s]
+	}
+	return "unknown"
+}
+
+// Manager says who started a service's process.
+type Manager string
+
+const (
+	ManagerNone     Manager = ""         // not managed (no bin or unit configured)
+	ManagerPostdeck Manager = "postdeck" // started by postdeck's supervisor
+	ManagerSystemd  Manager = "systemd"  // a systemd unit
+	ManagerExternal Manager = "external" // started by other means; found by its --dir
+)
+
+// ProcInfo is the process side of a row: the table's pid, uptime, last exit
+// and restarts columns.
+type ProcInfo struct {
+	State    ProcState
+	Manager  Manager
+	PID      int
+	Started  time.Time // zero when unknown
+	LastExit string    // e.g. "exit status 1", "killed by SIGKILL"; empty when none seen
+	Restarts int
+	// Startable: postdeck has launch settings (bin or systemd_unit) for it.
+	Startable bool
+}
+
+// Running reports whether the service may be running: a process is seen, or
+// postdeck cannot see processes and the operator API answers.
+func (r *Row) Running() bool {
+	switch r.Proc.State {
+	case ProcRunning:
+		return true
+	case ProcStopped:
+		return false
+	}
+	return r.ServiceState != ServiceNone && r.ServiceState != ServiceUnreachable
+}

@@ -1,0 +1,121 @@
+package model
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Limits bound automatic proving: proving reads the whole PoST data once per
+// pass, so two services on one disk slow each other down, and each fast-mode
+// service needs about 2 GiB of RAM.
+type Limits struct {
+	MaxPerDisk int // 0 = no limit
+	MaxTotal   int // 0 = no limit
+}
+
+// ActionKind is what the scheduler wants done to a service.
+type ActionKind int
+
+const (
+	ActionStart ActionKind = iota
+	ActionStop
+)
+
+func (k ActionKind) String() string { return [...]string{"start", "stop"}[k] }
+
+// Action is one decision of the scheduler, with its reason in words.
+type Action struct {
+	Kind    ActionKind
+	Service string
+	Reason  string
+}
+
+// Wait is a service the node wants a proof from that the scheduler holds back.
+type Wait struct {
+	Service string
+	Reason  string
+}
+
+// SchedulerStatus is shown in the header: whether automatic proving is on,
+// what it last did and why services wait.
+type SchedulerStatus struct {
+	Auto    bool
+	Actions []Action
+	Waits   []Wait
+}
+
+// Summary is one line for the header.
+func (s SchedulerStatus) Summary() string {
+	if !s.Auto {
+		return "auto off"
+	}
+	parts := []string{"auto on"}
+	for _, a := range s.Actions {
+		parts = append(parts, a.Kind.String()+" "+a.Service)
+	}
+	if n := len(s.Waits); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d waiting (%s: %s)", n, s.Waits[0].Service, s.Waits[0].Reason))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Schedule decides, from one snapshot, which services automatic proving
+// starts and stops, as Spacemesh's orchestration demo does: start a stopped
+// service when the node is PROVING for its identity, within the per-disk and
+// overall limits; stop a running one once the node shows IDLE again and the
+// stop is safe (the proof was fetched). Only services postdeck can start are
+// touched; rows are visited in name order so decisions are stable.
+func Schedule(rows []Row, lim Limits) SchedulerStatus {
+	st := SchedulerStatus{Auto: true}
+	perDisk := map[string][]string{}
+	total := 0
+	var candidates []*Row
+	for i := range rows {
+		r := &rows[i]
+		if !r.Proc.Startable {
+			continue
+		}
+		busy := r.Running() && (r.NodeState == NodeProving || r.ServiceState == ServiceProving || r.ServiceState == ServiceDone)
+		switch {
+		case busy:
+			perDisk[r.Disk] = append(perDisk[r.Disk], r.Service)
+			total++
+		case r.Running() && r.NodeState == NodeIdle && !r.PendingStop && StopVerdict(r).Safe:
+			st.Actions = append(st.Actions, Action{ActionStop, r.Service, "the node fetched its proof (IDLE)"})
+		case !r.Running() && r.NodeState == NodeProving && !hasFlag(r, HealthDuplicate):
+			candidates = append(candidates, r)
+		}
+	}
+	sort.SliceStable(candidates, func(i, j int) bool { return lessByName(candidates[i], candidates[j]) })
+	for _, r := range candidates {
+		if why := blocked(r.Disk, perDisk, total, lim); why != "" {
+			st.Waits = append(st.Waits, Wait{r.Service, why})
+			continue
+		}
+		st.Actions = append(st.Actions, Action{ActionStart, r.Service, "the node wants a proof from " + r.Label()})
+		perDisk[r.Disk] = append(perDisk[r.Disk], r.Service)
+		total++
+	}
+	return st
+}
+
+// blocked says why a service on disk may not start now, or "" if it may.
+func blocked(disk string, perDisk map[string][]string, total int, lim Limits) string {
+	if busy := perDisk[disk]; lim.MaxPerDisk > 0 && len(busy) >= lim.MaxPerDisk {
+		return fmt.Sprintf("disk %s is busy with %s (max_proving_per_disk = %d)", disk, strings.Join(busy, ", "), lim.MaxPerDisk)
+	}
+	if lim.MaxTotal > 0 && total >= lim.MaxTotal {
+		return fmt.Sprintf("%d services are proving (max_proving = %d)", total, lim.MaxTotal)
+	}
+	return ""
+}
+
+func hasFlag(r *Row, h Health) bool {
+	for _, x := range r.Health {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,92 @@
+package model
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func schedRow(name, disk string, node NodeState, svc ServiceState, running bool) Row {
+	r := Row{Name: name + ".key", Service: name, Disk: disk, NodeState: node, ServiceState: svc,
+		Proc: ProcInfo{State: ProcStopped, Startable: true}}
+	if running {
+		r.Proc.State = ProcRunning
+	}
+	return r
+}
+
+func actions(st SchedulerStatus) []string {
+	var out []string
+	for _, a := range st.Actions {
+		out = append(out, a.Kind.String()+" "+a.Service)
+	}
+	return out
+}
+
+func TestScheduleOnePerDisk(t *testing.T) {
+	rows := []Row{
+		schedRow("a1", "diskA", NodeProving, ServiceNone, false),
+		schedRow("a2", "diskA", NodeProving, ServiceNone, false),
+		schedRow("b1", "diskB", NodeProving, ServiceNone, false),
+		schedRow("c1", "diskC", NodeIdle, ServiceNone, false), // node does not need it
+	}
+	st := Schedule(rows, Limits{MaxPerDisk: 1})
+	if got, want := actions(st), []string{"start a1", "start b1"}; !slices.Equal(got, want) {
+		t.Fatalf("actions %v, want %v", got, want)
+	}
+	if len(st.Waits) != 1 || st.Waits[0].Service != "a2" || !strings.Contains(st.Waits[0].Reason, "diskA is busy with a1") {
+		t.Errorf("waits %+v, want a2 waiting for a1 on diskA", st.Waits)
+	}
+	// Two per disk lets a2 start too.
+	if got := actions(Schedule(rows, Limits{MaxPerDisk: 2})); !slices.Equal(got, []string{"start a1", "start a2", "start b1"}) {
+		t.Errorf("with 2 per disk: %v", got)
+	}
+}
+
+func TestScheduleCountsRunningProvers(t *testing.T) {
+	rows := []Row{
+		schedRow("a1", "diskA", NodeProving, ServiceProving, true), // already proving on diskA
+		schedRow("a2", "diskA", NodeProving, ServiceNone, false),
+		schedRow("b1", "diskB", NodeProving, ServiceNone, false),
+		schedRow("c1", "diskC", NodeProving, ServiceNone, false),
+	}
+	st := Schedule(rows, Limits{MaxPerDisk: 1, MaxTotal: 2})
+	if got := actions(st); !slices.Equal(got, []string{"start b1"}) {
+		t.Fatalf("actions %v, want only b1 (a2's disk busy, then max_proving 2 reached)", got)
+	}
+	if len(st.Waits) != 2 || !strings.Contains(st.Waits[1].Reason, "max_proving = 2") {
+		t.Errorf("waits %+v", st.Waits)
+	}
+	if !strings.Contains(st.Summary(), "auto on · start b1 · 2 waiting") {
+		t.Errorf("summary %q", st.Summary())
+	}
+}
+
+func TestScheduleStopsOnlyWhenProofFetched(t *testing.T) {
+	rows := []Row{
+		schedRow("done", "d1", NodeIdle, ServiceIdle, true),       // proof fetched: stop
+		schedRow("await", "d2", NodeProving, ServiceDone, true),   // not fetched yet: keep
+		schedRow("stuck", "d3", NodeIdle, ServiceDone, true),      // stuck DoneProving: not safe, keep
+		schedRow("pending", "d4", NodeIdle, ServiceIdle, true),    // user's pending stop handles it
+		schedRow("remote", "d5", NodeIdle, ServiceIdle, false),    // not running
+		schedRow("dark", "d6", NodeUnknown, ServiceIdle, true),    // node unknown: keep
+		schedRow("proving", "d7", NodeProving, ServiceIdle, true), // about to prove: keep
+	}
+	rows[3].PendingStop = true
+	if got := actions(Schedule(rows, Limits{MaxPerDisk: 1})); !slices.Equal(got, []string{"stop done"}) {
+		t.Errorf("actions %v, want only stop done", got)
+	}
+}
+
+func TestScheduleLeavesUnmanagedAndDuplicates(t *testing.T) {
+	ext := schedRow("ext", "d1", NodeProving, ServiceNone, false)
+	ext.Proc.Startable = false
+	dup := schedRow("dup", "d2", NodeProving, ServiceNone, false)
+	dup.Health = []Health{HealthDuplicate}
+	if got := Schedule([]Row{ext, dup}, Limits{}).Actions; len(got) != 0 {
+		t.Errorf("actions %+v, want none: no launch settings / equivocation risk", got)
+	}
+	if s := (SchedulerStatus{}).Summary(); s != "auto off" {
+		t.Errorf("summary %q", s)
+	}
+}
