@@ -19,6 +19,7 @@ type Config struct {
 	Node     NodeConfig      `toml:"node"`
 	Poll     PollConfig      `toml:"poll"`
 	UI       UIConfig        `toml:"ui"`
+	Proving  ProvingConfig   `toml:"proving"`
 	Services []ServiceConfig `toml:"service"`
 	// Warnings are things LoadConfig found worth telling the user that do not
 	// stop postdeck (e.g. the node's post listener is on a random port).
@@ -63,12 +64,37 @@ type UIConfig struct {
 	Theme string `toml:"theme"` // "dark" (default) or "light"
 }
 
-// ServiceConfig is one post-service: its PoST data directory and its
-// --operator-address.
+// ProvingConfig governs starting and stopping post-services.
+type ProvingConfig struct {
+	// Auto turns automatic proving on at start (the `a` key toggles it).
+	Auto bool `toml:"auto"`
+	// MaxPerDisk bounds proving services per disk group (default 1).
+	MaxPerDisk int `toml:"max_proving_per_disk"`
+	// MaxTotal bounds proving services overall; 0 = no limit. Fast RandomX
+	// mode needs about 2 GiB of RAM per service.
+	MaxTotal int `toml:"max_proving"`
+	// StopGrace is how long a stopped service gets after SIGTERM before
+	// SIGKILL (default 10s).
+	StopGrace Duration `toml:"stop_grace"`
+}
+
+// ServiceConfig is one post-service: its PoST data directory, its
+// --operator-address and, optionally, how postdeck launches it: either from
+// Bin and the fields after it, or through a systemd unit.
 type ServiceConfig struct {
 	Name     string `toml:"name"`
 	Dir      string `toml:"dir"`
 	Operator string `toml:"operator"`
+
+	Bin         string            `toml:"bin"`          // the post-service executable
+	Threads     *int              `toml:"threads"`      // --threads (post-service default 1; 0 = all cores)
+	Nonces      int               `toml:"nonces"`       // --nonces, multiple of 16, at most 4096 (default 128)
+	RandomXMode string            `toml:"randomx_mode"` // --randomx-mode fast|light
+	Address     string            `toml:"address"`      // --address; default http://<node post_listener>
+	ExtraArgs   []string          `toml:"extra_args"`   // appended as given (TLS files, --max-retries …)
+	Env         map[string]string `toml:"env"`          // added to the environment (RUST_LOG …)
+	Disk        string            `toml:"disk"`         // proving group; default the data dir's device
+	SystemdUnit string            `toml:"systemd_unit"` // start/stop through systemctl instead of Bin
 }
 
 // Duration is a time.Duration written in the config as a string ("2s", "500ms").

@@ -49,3 +49,21 @@ func workDone(r *Row) string {
 	}
 	return fmt.Sprintf("pass %d, %.1f%% read, %s of %s", p.Pass, p.Percent, HumanBytes(p.Position), HumanBytes(p.PassBytes))
 }
+
+// StopMode is how the user asked to stop a service.
+type StopMode int
+
+const (
+	// StopIfSafe stops now if the verdict, re-checked at that moment, is safe.
+	StopIfSafe StopMode = iota
+	// StopWhenSafe queues the stop; it runs by itself once the verdict turns safe.
+	StopWhenSafe
+	// StopForce stops regardless of the verdict.
+	StopForce
+	// StopCancel drops a queued stop.
+	StopCancel
+)
+
+func (m StopMode) String() string {
+	return [...]string{"stop", "stop when safe", "force stop", "cancel pending stop"}[m]
+}
