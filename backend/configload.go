@@ -298,6 +298,9 @@ const (
 	kindString valueKind = iota
 	kindDuration
 	kindInt
+	kindBool
+	kindStringList  // ["a", "b"]
+	kindStringTable // { KEY = "value" }
 )
 
 type schemaKey struct {
@@ -340,10 +343,25 @@ var configSchema = []schemaTbl{
 	{name: "ui", keys: []schemaKey{
 		{"theme", kindString, `"dark" or "light"`},
 	}},
+	{name: "proving", keys: []schemaKey{
+		{"auto", kindBool, "true or false"},
+		{"max_proving_per_disk", kindInt, "a whole number without quotes, such as 1 (0 = no limit)"},
+		{"max_proving", kindInt, "a whole number without quotes, such as 4 (0 = no limit)"},
+		{"stop_grace", kindDuration, expectDur},
+	}},
 	{name: "service", array: true, keys: []schemaKey{
 		{"name", kindString, expectText},
 		{"dir", kindString, expectPath},
 		{"operator", kindString, `host:port in quotes, such as "127.0.0.1:50051"`},
+		{"bin", kindString, expectPath},
+		{"threads", kindInt, "a whole number without quotes, such as 1 (0 = all cores)"},
+		{"nonces", kindInt, "a whole number without quotes, such as 128"},
+		{"randomx_mode", kindString, `"fast" or "light"`},
+		{"address", kindString, `a URL in quotes, such as "http://127.0.0.1:9094"`},
+		{"extra_args", kindStringList, `a list of texts, such as ["--max-retries", "10"]`},
+		{"env", kindStringTable, `a table of texts, such as { RUST_LOG = "info" }`},
+		{"disk", kindString, expectText},
+		{"systemd_unit", kindString, `a unit name in quotes, such as "post-data1.service"`},
 	}},
 }
 
@@ -383,6 +401,9 @@ type docKey struct {
 	line  int
 	kind  unstable.Kind
 	value string // the decoded string for string values
+	// nonString is the kind of the first element (array) or value (inline
+	// table) that is not a string; Invalid when all are strings.
+	nonString unstable.Kind
 }
 
 // indexDoc parses the file for positions; a syntax error is returned as is.
@@ -408,10 +429,29 @@ func indexDoc(data []byte) (*docIndex, error) {
 			if v.Kind == unstable.String {
 				k.value = string(v.Data)
 			}
+			k.nonString = firstNonString(v)
 			d.sections[len(d.sections)-1].keys[name] = k
 		}
 	}
 	return d, p.Error()
+}
+
+// firstNonString is the kind of the first element of an array, or value of
+// an inline table, that is not a string (Invalid when there is none).
+func firstNonString(v *unstable.Node) unstable.Kind {
+	if v.Kind != unstable.Array && v.Kind != unstable.InlineTable {
+		return unstable.Invalid
+	}
+	for it := v.Children(); it.Next(); {
+		n := it.Node()
+		if n.Kind == unstable.KeyValue {
+			n = n.Value()
+		}
+		if n.Kind != unstable.String {
+			return n.Kind
+		}
+	}
+	return unstable.Invalid
 }
 
 // keyPath joins a dotted key and returns its first part for its position.
@@ -512,11 +552,21 @@ func (d *docIndex) typeErrors(path string) []*ConfigError {
 // check says what is wrong with a value of this key, or "".
 func (sk *schemaKey) check(k docKey) string {
 	want := unstable.String
-	if sk.kind == kindInt {
+	switch sk.kind {
+	case kindInt:
 		want = unstable.Integer
+	case kindBool:
+		want = unstable.Bool
+	case kindStringList:
+		want = unstable.Array
+	case kindStringTable:
+		want = unstable.InlineTable
 	}
 	if k.kind != want {
 		return fmt.Sprintf("%s: expected %s, found %s", sk.key, sk.expect, kindName(k.kind))
+	}
+	if k.nonString != unstable.Invalid {
+		return fmt.Sprintf("%s: expected %s, found %s in it", sk.key, sk.expect, kindName(k.nonString))
 	}
 	if sk.kind == kindDuration {
 		if _, err := time.ParseDuration(k.value); err != nil {
@@ -574,7 +624,7 @@ func suggestTable(name string) string {
 	}
 	best := closest(name, names)
 	if best == "" {
-		return " (the tables are [node], [poll], [ui] and [[service]])"
+		return " (the tables are [node], [poll], [ui], [proving] and [[service]])"
 	}
 	if schemaTable(best).array {
 		return fmt.Sprintf(" (did you mean [[%s]]?)", best)

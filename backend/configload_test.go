@@ -197,9 +197,10 @@ func TestConfigSchemaMatchesStruct(t *testing.T) {
 		"node":    tags(NodeConfig{}),
 		"poll":    tags(PollConfig{}),
 		"ui":      tags(UIConfig{}),
+		"proving": tags(ProvingConfig{}),
 		"service": tags(ServiceConfig{}),
 	}
-	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"node", "poll", "ui", "service"}) {
+	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"node", "poll", "ui", "proving", "service"}) {
 		t.Fatalf("Config has tables %v: update configSchema", top)
 	}
 	for _, tbl := range configSchema {
