@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"postdeck/model"
@@ -95,7 +96,14 @@ func (s *Sim) step(now time.Duration) {
 	}
 }
 
+// never is a step time that is never due.
+const never = time.Duration(math.MaxInt64)
+
 func (s *Sim) advance(id *ident, t time.Duration) {
+	if s.opts.RealServices {
+		s.advanceReal(id, t)
+		return
+	}
 	next := phIdle
 	var d time.Duration
 	switch id.phase {
@@ -122,6 +130,28 @@ func (s *Sim) advance(id *ident, t time.Duration) {
 	id.phase, id.phaseAt, id.nextAt = next, t, t+d
 }
 
+// advanceReal is the cycle when the services are real processes: only the
+// node's half. An idle identity turns PROVING and stays so until its proof
+// arrives over Register (proofReceived schedules the next round).
+func (s *Sim) advanceReal(id *ident, t time.Duration) {
+	if id.node != model.NodeProving {
+		id.node = model.NodeProving
+		id.challenge = s.randomBytes(32)
+		s.emit(id, t, evPostStart, false)
+		id.kick()
+	}
+	id.phase, id.phaseAt, id.nextAt = phRequested, t, never
+}
+
+// proofReceived: the node has the proof, the identity is IDLE until its next
+// round; s.mu must be held.
+func (s *Sim) proofReceived(id *ident) {
+	now := s.simNow()
+	id.node = model.NodeIdle
+	s.emit(id, now, evPostComplete, false)
+	id.phase, id.phaseAt, id.nextAt = phIdle, now, now+s.draw(idleFor)
+}
+
 // endPass starts the next pass, finishes the proof, or fails it: the node
 // reports the failure and asks again, and the service starts over.
 func (s *Sim) endPass(id *ident, t time.Duration) (phase, time.Duration) {
@@ -146,7 +176,11 @@ func (s *Sim) markDemoCases() {
 	noService.frozen, noService.node, noService.phase = true, model.NodeProving, phRequested
 	noService.challenge = s.randomBytes(32)
 	// The proof failed; post-rs shows DoneProving until it is restarted.
-	stuck.frozen, stuck.phase = true, phDone
+	// Only a real service could show that: with RealServices it is an
+	// ordinary identity.
+	if !s.opts.RealServices {
+		stuck.frozen, stuck.phase = true, phDone
+	}
 	// Key copied in after the node started: the node does not list it.
 	notLoaded.frozen, notLoaded.onNode = true, false
 }

@@ -78,6 +78,7 @@ func (s *Sim) newIdent(src *rand.ChaCha8, name string) *ident {
 		pub:    pub,
 		onNode: true,
 		node:   model.NodeIdle,
+		wake:   make(chan struct{}, 1),
 		meta: model.PostMetadata{
 			NodeID:          pub,
 			CommitmentAtxID: atx,

@@ -46,8 +46,9 @@ func (s *Sim) startNode() error {
 		}},
 		lnPost: {descs: []*grpc.ServiceDesc{
 			serviceDesc(sc.service("PostInfoService"), impl{unary: map[string]unaryFunc{"PostStates": s.postStates}}),
-			// Register (the post-service side) answers Unimplemented for now.
-			serviceDesc(sc.service("PostService"), impl{}),
+			// Register answers Unimplemented unless the services are real
+			// processes (RealServices): the in-process ones never dial it.
+			serviceDesc(sc.service("PostService"), s.postServiceImpl()),
 		}},
 	}
 	return s.StartNode()

@@ -48,6 +48,18 @@ type Options struct {
 	// node has not loaded.
 	Demo          bool
 	LabelsPerUnit uint64 // default 1<<20 so passes are readable; NumUnits is 1..8 per identity
+	// RealServices: the post-services are external processes (`postdeck
+	// sim-service`, or post-rs itself) that dial PostService.Register on the
+	// post listener. The sim writes the same files and reserves a free
+	// operator port per service in the Layout, but serves no operator
+	// endpoints; each identity's node state is IDLE for a while, then PROVING
+	// until its proof arrives over Register. SetFault and SetOperatorBody do
+	// nothing in this mode, and the Demo's stuck-DoneProving case is left out
+	// (only a real service could show it).
+	RealServices bool
+	// ProofRequestInterval is how often the node sends GenProofRequest to a
+	// registered service while it is PROVING, in real time; default 2 s.
+	ProofRequestInterval time.Duration
 }
 
 // Layout is where everything of a running sim lives, enough to write a
@@ -85,6 +97,7 @@ type Sim struct {
 	layout Layout
 
 	byPort map[int]*service // operator port → service; fixed after Start
+	regSeq uint64           // last Register token handed out; guarded by mu
 	http   *http.Server
 
 	nodeMu    sync.Mutex // guards the gRPC listeners' lifecycle
@@ -131,6 +144,9 @@ func withDefaults(o Options) Options {
 	if o.LabelsPerUnit == 0 {
 		o.LabelsPerUnit = 1 << 20
 	}
+	if o.ProofRequestInterval <= 0 {
+		o.ProofRequestInterval = 2 * time.Second
+	}
 	return o
 }
 
@@ -146,10 +162,16 @@ func (s *Sim) setup() error {
 	if err := s.createIdentities(); err != nil {
 		return err
 	}
-	if err := s.startNode(); err != nil {
+	err := s.startNode()
+	if err != nil {
 		return err
 	}
-	if err := s.startOperators(); err != nil {
+	if s.opts.RealServices {
+		err = s.reservePorts()
+	} else {
+		err = s.startOperators()
+	}
+	if err != nil {
 		return err
 	}
 	s.layout = s.buildLayout()
@@ -198,12 +220,12 @@ func (s *Sim) buildLayout() Layout {
 
 // SetFault injects (or with FaultNone clears) a fault into a service's
 // operator endpoint. If the port cannot be listened on again after
-// FaultDown, the service stays down.
+// FaultDown, the service stays down. With RealServices it does nothing.
 func (s *Sim) SetFault(service string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	svc := s.service(service)
-	if s.closed {
+	if s.closed || s.opts.RealServices {
 		return
 	}
 	svc.fault = f
@@ -219,7 +241,9 @@ func (s *Sim) SetFault(service string, f Fault) {
 // SetNodeState sets what PostStates reports for an identity. NodeAbsent (or
 // NodeUnknown) hides the identity from PostStates and SmesherIDs. Going to
 // PROVING emits post_start, leaving it emits post_complete. Without Manual
-// the cycle overrides it at the identity's next step.
+// the cycle overrides it at the identity's next step; with RealServices and
+// without Manual the identity's schedule restarts from the new state (PROVING
+// until a proof arrives, IDLE for a while).
 func (s *Sim) SetNodeState(id []byte, st model.NodeState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -240,10 +264,21 @@ func (s *Sim) SetNodeState(id []byte, st model.NodeState) {
 		s.emit(it, now, evPostComplete, false)
 	}
 	it.node = st
+	if s.opts.RealServices {
+		if !s.opts.Manual {
+			if st == model.NodeProving {
+				it.phase, it.phaseAt, it.nextAt = phRequested, now, never
+			} else {
+				it.phase, it.phaseAt, it.nextAt = phIdle, now, now+s.draw(idleFor)
+			}
+		}
+		it.kick()
+	}
 }
 
 // SetOperatorBody makes a service's /status answer exactly body; "" returns
-// to the body the cycle derives. Faults still take precedence.
+// to the body the cycle derives. Faults still take precedence. With
+// RealServices the sim serves no /status and this has no effect.
 func (s *Sim) SetOperatorBody(service string, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -251,13 +286,19 @@ func (s *Sim) SetOperatorBody(service string, body string) {
 }
 
 // StopNode closes all three gRPC listeners and drops their connections and
-// streams, like a node going down. The cycle and the operators go on.
+// streams, like a node going down: registered post-services are forgotten.
+// The cycle and the operators go on.
 func (s *Sim) StopNode() error {
 	s.nodeMu.Lock()
 	defer s.nodeMu.Unlock()
 	for _, l := range s.listeners {
 		l.stop()
 	}
+	s.mu.Lock()
+	for _, id := range s.ids {
+		id.reg = 0 // the handlers, cancelled by stop, may return a little later
+	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -343,6 +384,19 @@ type ident struct {
 	onNode bool     // the node loaded its key
 	node   model.NodeState
 	cycle
+	// reg is the token of the Register stream serving this identity, 0 when
+	// none is connected (RealServices).
+	reg uint64
+	// wake tells the identity's Register handler that its state changed.
+	wake chan struct{}
+}
+
+// kick wakes the identity's Register handler, if any, without blocking.
+func (id *ident) kick() {
+	select {
+	case id.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (id *ident) keyFile() string { return id.name + ".key" }
