@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,6 +23,8 @@ const (
 	DefaultWorkers     = 32
 	DefaultNodeTimeout = 3 * time.Second
 	DefaultTheme       = "dark"
+	DefaultMaxPerDisk  = 1
+	DefaultStopGrace   = 10 * time.Second
 )
 
 // DefaultConfigPath is $XDG_CONFIG_HOME/postdeck/config.toml, falling back to
@@ -86,7 +89,7 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, decodeError(path, idx, err)
 	}
 	applyDefaults(cfg, idx.has)
-	if errs := locate(path, idx, cfg.problems()); len(errs) > 0 {
+	if errs := locate(path, idx, cfg.allProblems(idx.hasAt)); len(errs) > 0 {
 		return nil, joinConfigErrors(errs)
 	}
 	normalizeListeners(cfg)
@@ -100,7 +103,7 @@ func LoadConfig(path string) (*Config, error) {
 // same rules LoadConfig applies to a file.
 func (c *Config) Validate() error {
 	var errs []*ConfigError
-	for _, p := range c.problems() {
+	for _, p := range c.allProblems(nil) {
 		errs = append(errs, &ConfigError{File: "config", Context: c.context(p.table, p.index), Message: p.msg})
 	}
 	return joinConfigErrors(errs)
@@ -203,6 +206,64 @@ func applyDefaults(c *Config, present func(table, key string) bool) {
 	set("poll", "workers", c.Poll.Workers == 0, func() { c.Poll.Workers = DefaultWorkers })
 	set("poll", "node_timeout", c.Poll.NodeTimeout.Duration == 0, func() { c.Poll.NodeTimeout.Duration = DefaultNodeTimeout })
 	set("ui", "theme", c.UI.Theme == "", func() { c.UI.Theme = DefaultTheme })
+	set("proving", "max_proving_per_disk", c.Proving.MaxPerDisk == 0, func() { c.Proving.MaxPerDisk = DefaultMaxPerDisk })
+	set("proving", "stop_grace", c.Proving.StopGrace.Duration == 0, func() { c.Proving.StopGrace.Duration = DefaultStopGrace })
+}
+
+// allProblems is problems plus the checks of the launch settings. present
+// says whether the file sets a key of the index-th table of that name (nil
+// for a config built in memory): "nonces = 0" written out is an error,
+// while a missing nonces means the post-service's default.
+func (c *Config) allProblems(present func(table string, index int, key string) bool) []problem {
+	if present == nil {
+		present = func(string, int, string) bool { return false }
+	}
+	return append(c.problems(), c.launchProblems(present)...)
+}
+
+// launchProblems checks [proving] and each service's launch settings against
+// what post-service accepts, so a bad value is caught here and not by a
+// post-service that exits at once.
+func (c *Config) launchProblems(present func(table string, index int, key string) bool) []problem {
+	var ps []problem
+	add := func(table string, index int, key, format string, args ...any) {
+		ps = append(ps, problem{table, index, key, fmt.Sprintf(format, args...)})
+	}
+	p := c.Proving
+	if p.MaxPerDisk < 0 {
+		add("proving", 0, "max_proving_per_disk", "max_proving_per_disk %d: must be 0 (no limit) or more (default %d)", p.MaxPerDisk, DefaultMaxPerDisk)
+	}
+	if p.MaxTotal < 0 {
+		add("proving", 0, "max_proving", "max_proving %d: must be 0 (no limit) or more", p.MaxTotal)
+	}
+	if p.StopGrace.Duration <= 0 {
+		add("proving", 0, "stop_grace", "stop_grace %q: must be more than 0, such as \"10s\"", p.StopGrace.String())
+	}
+	for i, s := range c.Services {
+		if s.Bin != "" && s.SystemdUnit != "" {
+			add("service", i, "systemd_unit", "bin and systemd_unit are both set: postdeck launches a service one way; keep one")
+		}
+		if s.Threads != nil && *s.Threads < 0 {
+			add("service", i, "threads", "threads %d: must be 0 (all cores) or more", *s.Threads)
+		}
+		if (s.Nonces != 0 || present("service", i, "nonces")) && (s.Nonces < 16 || s.Nonces > 4096 || s.Nonces%16 != 0) {
+			add("service", i, "nonces", "nonces %d: must be a multiple of 16 from 16 to 4096 (post-service's default is 128)", s.Nonces)
+		}
+		if s.RandomXMode != "" && s.RandomXMode != "fast" && s.RandomXMode != "light" {
+			add("service", i, "randomx_mode", "randomx_mode %q: expected \"fast\" (about 2 GiB of RAM) or \"light\" (about 256 MiB)", s.RandomXMode)
+		}
+		if s.Address != "" {
+			if u, err := url.Parse(s.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add("service", i, "address", "address %q: expected the node's post listener as a URL, such as \"http://127.0.0.1:9094\"", s.Address)
+			}
+		}
+		for k := range s.Env {
+			if k == "" || strings.ContainsAny(k, "=\x00") {
+				add("service", i, "env", "env %q: not a valid environment variable name", k)
+			}
+		}
+	}
+	return ps
 }
 
 func notPresent(string, string) bool { return false }
@@ -486,6 +547,16 @@ func (d *docIndex) line(table string, index int, key string) int {
 		return k.line
 	}
 	return s.line
+}
+
+// hasAt reports whether the file sets key in the index-th table of that name.
+func (d *docIndex) hasAt(table string, index int, key string) bool {
+	s := d.section(table, index)
+	if s == nil {
+		return false
+	}
+	_, ok := s.keys[key]
+	return ok
 }
 
 // has reports whether the file sets table.key (first occurrence of table).

@@ -96,6 +96,55 @@ operator = "0.0.0.0:50051"
 		{"several unknown keys", "[node]\nfoo = 1\n[poll]\nbar = 2\n", []string{
 			`config.toml:2: [node]: key "foo" is not known`,
 			`config.toml:4: [poll]: key "bar" is not known`}},
+		{"launch settings", `[proving]
+max_proving_per_disk = -1
+max_proving = -2
+stop_grace = "0s"
+[[service]]
+name = "a"
+dir = "/d1"
+bin = "/opt/post-service"
+threads = -1
+nonces = 100
+randomx_mode = "medium"
+address = "127.0.0.1:9094"
+systemd_unit = "post-a.service"
+[[service]]
+name = "b"
+dir = "/d2"
+nonces = 0
+env = { "A=B" = "x" }
+`, []string{
+			`config.toml:2: [proving]: max_proving_per_disk -1: must be 0 (no limit) or more (default 1)`,
+			`config.toml:3: [proving]: max_proving -2: must be 0 (no limit) or more`,
+			`config.toml:4: [proving]: stop_grace "0s": must be more than 0, such as "10s"`,
+			`config.toml:9: [[service]] #1 "a": threads -1: must be 0 (all cores) or more`,
+			`config.toml:10: [[service]] #1 "a": nonces 100: must be a multiple of 16 from 16 to 4096 (post-service's default is 128)`,
+			`config.toml:11: [[service]] #1 "a": randomx_mode "medium": expected "fast" (about 2 GiB of RAM) or "light" (about 256 MiB)`,
+			`config.toml:12: [[service]] #1 "a": address "127.0.0.1:9094": expected the node's post listener as a URL, such as "http://127.0.0.1:9094"`,
+			`config.toml:13: [[service]] #1 "a": bin and systemd_unit are both set: postdeck launches a service one way; keep one`,
+			`config.toml:17: [[service]] #2 "b": nonces 0: must be a multiple of 16 from 16 to 4096 (post-service's default is 128)`,
+			`config.toml:18: [[service]] #2 "b": env "A=B": not a valid environment variable name`}},
+		{"nonces too many", "[[service]]\nname = \"a\"\ndir = \"/d\"\nnonces = 4112\n",
+			[]string{`config.toml:4: [[service]] #1 "a": nonces 4112: must be a multiple of 16 from 16 to 4096 (post-service's default is 128)`}},
+		{"launch value types", `[proving]
+auto = "yes"
+[[service]]
+name = "a"
+dir = "/d"
+extra_args = "--x"
+env = { A = 1 }
+threads = "2"
+[[service]]
+name = "b"
+dir = "/d2"
+extra_args = ["--max-retries", 10]
+`, []string{
+			`config.toml:2: [proving]: auto: expected true or false, found text`,
+			`config.toml:6: [[service]] #1 "a": extra_args: expected a list of texts, such as ["--max-retries", "10"], found text`,
+			`config.toml:7: [[service]] #1 "a": env: expected a table of texts, such as { RUST_LOG = "info" }, found a number in it`,
+			`config.toml:8: [[service]] #1 "a": threads: expected a whole number without quotes, such as 1 (0 = all cores), found text`,
+			`config.toml:12: [[service]] #2 "b": extra_args: expected a list of texts, such as ["--max-retries", "10"], found a number in it`}},
 		{"syntax error", "[node]\npost_listener = \"x\n",
 			[]string{"config.toml:2: not valid TOML: ..."}},
 		{"wrong shape for service", "service = 3\n",
@@ -139,6 +188,9 @@ func TestConfigDefaults(t *testing.T) {
 	want := PollConfig{Interval: Duration{2 * time.Second}, Timeout: Duration{time.Second}, Workers: 32, NodeTimeout: Duration{3 * time.Second}}
 	if cfg.Poll != want || cfg.UI.Theme != "dark" {
 		t.Fatalf("defaults: %+v %+v", cfg.Poll, cfg.UI)
+	}
+	if p := (ProvingConfig{MaxPerDisk: 1, StopGrace: Duration{10 * time.Second}}); cfg.Proving != p {
+		t.Fatalf("proving defaults: %+v", cfg.Proving)
 	}
 	if cfg.Node.PostListener != "" || len(cfg.Services) != 0 || len(cfg.Warnings) != 0 {
 		t.Fatalf("empty config came back with %+v", cfg)

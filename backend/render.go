@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ func RenderConfig(cfg *Config) []byte {
 	w.table("ui", "Display preferences.")
 	w.key("theme", c.UI.Theme, `"dark" or "light": the colours that read best on your terminal.`)
 	w.blank()
+	renderProving(&w, &c.Proving)
 	renderServices(&w, c.Services)
 	return []byte(w.String())
 }
@@ -57,13 +59,38 @@ func renderPoll(w *tomlWriter, p *PollConfig) {
 	w.blank()
 }
 
+func renderProving(w *tomlWriter, p *ProvingConfig) {
+	w.table("proving", "Starting and stopping post-services. A service that is proving, or whose proof",
+		"the node has not fetched yet, is only stopped when you force it.")
+	w.key("auto", p.Auto, "Automatic proving at start (the a key toggles it): start a stopped service when the",
+		"node wants a proof from its identity, stop it once the node has fetched the proof.")
+	w.key("max_proving_per_disk", p.MaxPerDisk, "Services proving at once on one disk (the service's disk); 0 = no limit.",
+		"Proving reads all the data: two on one disk only slow each other down.")
+	w.key("max_proving", p.MaxTotal, "Services proving at once overall; 0 = no limit.",
+		"RAM: randomx_mode fast needs about 2 GiB per service, light about 256 MiB.")
+	w.key("stop_grace", p.StopGrace.String(), "How long a stopped service gets after SIGTERM before SIGKILL.")
+	w.blank()
+}
+
 func renderServices(w *tomlWriter, services []ServiceConfig) {
 	w.comment("One [[service]] per post-service, that is per PoST data directory.",
 		"  name     what the dashboard calls it; unique",
 		"  dir      the --dir given to the post-service (postdeck reads its postdata_metadata.json)",
-		"  operator the post-service's --operator-address; without it postdeck cannot see its state")
+		"  operator the post-service's --operator-address; without it postdeck cannot see its state",
+		"To let postdeck start and stop it, set either bin (postdeck runs it detached, logs under",
+		"~/.local/state/postdeck/logs) or systemd_unit (postdeck calls systemctl start/stop):",
+		"  bin          the post-service executable; its arguments come from the keys below",
+		"  threads      --threads (post-service's default 1; 0 = all cores)",
+		"  nonces       --nonces, a multiple of 16 up to 4096 (default 128)",
+		`  randomx_mode --randomx-mode "fast" (about 2 GiB of RAM) or "light" (about 256 MiB)`,
+		"  address      --address; default http:// and [node] post_listener",
+		`  extra_args   added after the others, such as ["--max-retries", "10"] or TLS files`,
+		`  env          added to the environment, such as { RUST_LOG = "info" }`,
+		"  disk         proving group for max_proving_per_disk; default the data dir's device",
+		"  systemd_unit a systemd unit that runs this post-service, instead of bin")
 	if len(services) == 0 {
-		w.comment("", "[[service]]", `name = "data1"`, `dir = "/mnt/d1/data1"`, `operator = "127.0.0.1:50051"`)
+		w.comment("", "[[service]]", `name = "data1"`, `dir = "/mnt/d1/data1"`, `operator = "127.0.0.1:50051"`,
+			`bin = "/opt/post/post-service"`, "threads = 1", "nonces = 128", `randomx_mode = "fast"`)
 		return
 	}
 	for _, s := range services {
@@ -75,6 +102,65 @@ func renderServices(w *tomlWriter, services []ServiceConfig) {
 			w.comment("No --operator-address known: postdeck cannot see this service's state.")
 		}
 		w.key("operator", s.Operator)
+		renderLaunch(w, &s)
+	}
+}
+
+// renderLaunch writes a service's launch keys. A service postdeck cannot
+// start gets the two ways to let it, commented; a bin service also gets its
+// unset argument keys commented with post-service's defaults.
+func renderLaunch(w *tomlWriter, s *ServiceConfig) {
+	if s.Bin == "" && s.SystemdUnit == "" {
+		w.line(`# bin = ""            # or systemd_unit = "": to let postdeck start and stop it`)
+	}
+	if s.Bin != "" {
+		w.key("bin", s.Bin)
+		if s.Threads != nil {
+			w.key("threads", *s.Threads)
+		} else {
+			w.line("# threads = 1")
+		}
+		if s.Nonces != 0 {
+			w.key("nonces", s.Nonces)
+		} else {
+			w.line("# nonces = 128")
+		}
+		if s.RandomXMode != "" {
+			w.key("randomx_mode", s.RandomXMode)
+		} else {
+			w.line(`# randomx_mode = "fast"`)
+		}
+		if s.Address != "" {
+			w.key("address", s.Address)
+		} else {
+			w.line(`# address = ""       # default: http:// and [node] post_listener`)
+		}
+	} else {
+		// Kept even without bin, so nothing set is lost.
+		if s.Threads != nil {
+			w.key("threads", *s.Threads)
+		}
+		if s.Nonces != 0 {
+			w.key("nonces", s.Nonces)
+		}
+		if s.RandomXMode != "" {
+			w.key("randomx_mode", s.RandomXMode)
+		}
+		if s.Address != "" {
+			w.key("address", s.Address)
+		}
+	}
+	if len(s.ExtraArgs) > 0 {
+		w.line("extra_args = " + tomlStringList(s.ExtraArgs))
+	}
+	if len(s.Env) > 0 {
+		w.line("env = " + tomlStringTable(s.Env))
+	}
+	if s.Disk != "" {
+		w.key("disk", s.Disk)
+	}
+	if s.SystemdUnit != "" {
+		w.key("systemd_unit", s.SystemdUnit)
 	}
 }
 
@@ -109,6 +195,43 @@ func (w *tomlWriter) key(key string, value any, doc ...string) {
 	default:
 		w.line(fmt.Sprintf("%s = %v", key, v))
 	}
+}
+
+// tomlStringList writes ["a", "b"].
+func tomlStringList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = tomlString(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// tomlStringTable writes { A = "x", B = "y" } with the keys sorted, so the
+// file does not change between two renders of the same config.
+func tomlStringTable(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = tomlKey(k) + " = " + tomlString(m[k])
+	}
+	return "{ " + strings.Join(q, ", ") + " }"
+}
+
+// tomlKey writes a key bare when TOML allows it, else quoted.
+func tomlKey(k string) string {
+	for _, r := range k {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return tomlString(k)
+		}
+	}
+	if k == "" {
+		return `""`
+	}
+	return k
 }
 
 // tomlString quotes s as a TOML basic string.

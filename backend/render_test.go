@@ -29,6 +29,7 @@ func TestRenderRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	cfWrite(t, filepath.Join(dir, "node.json"), cfNodeJSON)
 	no := false
+	zero := 0
 	full := &Config{
 		Node: NodeConfig{
 			PostListener: "127.0.0.1:9094", PrivateListener: "127.0.0.1:9093", PublicListener: "10.0.0.2:9092",
@@ -38,11 +39,16 @@ func TestRenderRoundTrip(t *testing.T) {
 		},
 		Poll: PollConfig{Interval: Duration{1500 * time.Millisecond}, Timeout: Duration{700 * time.Millisecond},
 			Workers: 8, NodeTimeout: Duration{5 * time.Second}},
-		UI: UIConfig{Theme: "light"},
+		UI:      UIConfig{Theme: "light"},
+		Proving: ProvingConfig{Auto: true, MaxPerDisk: 2, MaxTotal: 3, StopGrace: Duration{30 * time.Second}},
 		Services: []ServiceConfig{
-			{Name: "data1", Dir: "/mnt/d1/data1", Operator: "127.0.0.1:50051"},
+			{Name: "data1", Dir: "/mnt/d1/data1", Operator: "127.0.0.1:50051",
+				Bin: "/opt/post/post-service", Threads: &zero, Nonces: 288, RandomXMode: "light",
+				Address: "https://10.0.0.2:9094", ExtraArgs: []string{"--max-retries", "10", `we "ird"`},
+				Env: map[string]string{"RUST_LOG": "info", "odd key": `v"1`}, Disk: "disk1"},
 			{Name: `odd "name" \ é`, Dir: "/mnt/with space/tab\there", Operator: ""},
-			{Name: "data3", Dir: "/mnt/d3/data3", Operator: "[::1]:50053"},
+			{Name: "data3", Dir: "/mnt/d3/data3", Operator: "[::1]:50053", SystemdUnit: "post-data3.service"},
+			{Name: "data4", Dir: "/mnt/d4/data4", Operator: "127.0.0.1:50054", Bin: "post-service"},
 		},
 	}
 	got, data := cfRoundTrip(t, dir, full)
@@ -50,7 +56,9 @@ func TestRenderRoundTrip(t *testing.T) {
 		t.Errorf("round trip changed the config:\n got  %+v\n want %+v\n%s", got, full, data)
 	}
 	text := string(data)
-	for _, want := range []string{"# api.grpc-post-listener", "[[service]]", "No --operator-address known", "\n# operator = \"\"\n"} {
+	for _, want := range []string{"# api.grpc-post-listener", "[[service]]", "No --operator-address known", "\n# operator = \"\"\n",
+		"[proving]", "\nstop_grace = \"30s\"\n", "\n# bin = \"\"", "\n# threads = 1\n", "\n# nonces = 128\n",
+		`env = { RUST_LOG = "info", "odd key" = "v\"1" }`, `extra_args = ["--max-retries", "10", "we \"ird\""]`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("rendered file lacks %q:\n%s", want, text)
 		}
