@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -20,6 +21,9 @@ Usage:
   postdeck status [--json] [flags]  print one snapshot; exit 2 when an identity is critical
   postdeck init [init flags]        write a config file from the node's config and running services
   postdeck sim [--ids N] [--dir D]  run the simulated node headless and write a config for it
+  postdeck sim-service --address URL --dir D [--operator-address A] [post-service flags] [--speed X]
+                                    run one simulated post-service (post-rs's command line);
+                                    postdeck started under the name post-service does the same
   postdeck version
 
 Flags (accepted before or after the subcommand):
@@ -44,7 +48,14 @@ func (g *globals) register(fs *flag.FlagSet) {
 var errUsage = errors.New("usage")
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	// Started under the name post-service (the demo links <tmp>/bin/post-service
+	// to postdeck), postdeck is a simulated post-service taking post-rs's
+	// arguments, so the process looks exactly like a real one in /proc and ps.
+	if filepath.Base(os.Args[0]) == "post-service" {
+		args = append([]string{"sim-service"}, args...)
+	}
+	os.Exit(run(args, os.Stdout, os.Stderr))
 }
 
 // run parses the command line and dispatches; it returns the process exit code.
@@ -60,11 +71,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd, rest = rest[0], rest[1:]
 	}
 	commands := map[string]func(*globals, []string, io.Writer, io.Writer) int{
-		"":       cmdDashboard,
-		"demo":   cmdDemo,
-		"status": cmdStatus,
-		"init":   cmdInit,
-		"sim":    cmdSim,
+		"":            cmdDashboard,
+		"demo":        cmdDemo,
+		"status":      cmdStatus,
+		"init":        cmdInit,
+		"sim":         cmdSim,
+		"sim-service": cmdSimService,
 		"version": func(*globals, []string, io.Writer, io.Writer) int {
 			fmt.Fprintln(stdout, "postdeck", version)
 			return 0

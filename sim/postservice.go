@@ -194,7 +194,7 @@ func grpcTarget(address string) (string, error) {
 func (p *postService) loadMeta() (model.PostMetadata, error) {
 	b, err := os.ReadFile(p.metaPath)
 	if err != nil {
-		return model.PostMetadata{}, fmt.Errorf("loading metadata. Is POST initialized? %w", err)
+		return model.PostMetadata{}, fmt.Errorf("loading metadata (is POST initialized?): %w", err)
 	}
 	m, err := model.ParseMetadata(b)
 	if err != nil {
@@ -253,7 +253,6 @@ func (p *postService) session(ctx context.Context) (connected bool, err error) {
 	defer cc.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p.logf("post_service::client", "DEBUG", "connecting to the node on %s", p.o.Address)
 	cs, err := cc.NewStream(ctx, registerDesc, "/spacemesh.v1.PostService/Register")
 	if err != nil {
 		return false, err

@@ -205,3 +205,15 @@ func kind(m *dynamicpb.Message) string {
 	}
 	return string(fd.Name())
 }
+
+// NodeState is what PostStates reports for the identity now (NodeAbsent
+// when the node has not loaded it), without a gRPC round trip.
+func (s *Sim) NodeState(id []byte) model.NodeState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.byID[string(id)]
+	if it == nil || !it.onNode {
+		return model.NodeAbsent
+	}
+	return it.node
+}
