@@ -23,6 +23,10 @@ type Palette struct {
 	Danger color.Color // rewards are being lost or a ban is at risk
 	// Selection is the background of the cursor row.
 	Selection color.Color
+	// Marked is the background of rows selected for a bulk action.
+	Marked color.Color
+	// Highlight is the background of search matches.
+	Highlight color.Color
 }
 
 // Tone is the semantic role of a piece of text.
@@ -45,6 +49,8 @@ type Styles struct {
 	// Row is a table row in a tone; Selected is the same row under the cursor.
 	Row      [NumTones]lipgloss.Style
 	Selected [NumTones]lipgloss.Style
+	// Marked is a row selected for a bulk action (not under the cursor).
+	Marked [NumTones]lipgloss.Style
 
 	Title        lipgloss.Style // the app title in the header
 	Subtle       lipgloss.Style // separators and secondary text
@@ -55,6 +61,12 @@ type Styles struct {
 	HelpKey      lipgloss.Style
 	HelpDesc     lipgloss.Style
 	HelpSep      lipgloss.Style
+
+	Match  lipgloss.Style // a search match in the logs view
+	Dialog lipgloss.Style // the border of a dialog box
+	// Button is a dialog button; Focused the one enter activates; Disabled
+	// one that cannot be chosen now.
+	Button, ButtonFocused, ButtonDisabled lipgloss.Style
 }
 
 // Theme is a named palette and the styles built from it.
@@ -98,6 +110,8 @@ func Dark() Theme {
 		Warn:      lipgloss.Color("#FFD75F"),
 		Danger:    lipgloss.Color("#FF5F5F"),
 		Selection: lipgloss.Color("#3A3A3A"),
+		Marked:    lipgloss.Color("#2A3A4A"),
+		Highlight: lipgloss.Color("#FFD75F"),
 	})
 }
 
@@ -112,6 +126,8 @@ func Light() Theme {
 		Warn:      lipgloss.Color("#AF5F00"),
 		Danger:    lipgloss.Color("#D70000"),
 		Selection: lipgloss.Color("#D0D0D0"),
+		Marked:    lipgloss.Color("#D7E7F7"),
+		Highlight: lipgloss.Color("#FFD75F"),
 	})
 }
 
@@ -121,10 +137,11 @@ func Plain() Theme {
 	plain := lipgloss.NewStyle()
 	var s Styles
 	for t := range NumTones {
-		s.Fg[t], s.Row[t], s.Selected[t] = plain, plain, plain
+		s.Fg[t], s.Row[t], s.Selected[t], s.Marked[t] = plain, plain, plain, plain
 	}
 	s.Title, s.Subtle, s.ColumnHeader, s.Label, s.Section = plain, plain, plain, plain, plain
 	s.Prompt, s.HelpKey, s.HelpDesc, s.HelpSep = plain, plain, plain, plain
+	s.Match, s.Dialog, s.Button, s.ButtonFocused, s.ButtonDisabled = plain, plain, plain, plain, plain
 	return Theme{Name: "plain", NoColor: true, Styles: s}
 }
 
@@ -140,6 +157,7 @@ func build(name string, p Palette) Theme {
 		s.Fg[t] = fg(c)
 		s.Row[t] = fg(c)
 		s.Selected[t] = fg(c).Background(p.Selection).Bold(true)
+		s.Marked[t] = fg(c).Background(p.Marked)
 	}
 	s.Title = fg(p.Accent).Bold(true)
 	s.Subtle = fg(p.Subtle)
@@ -150,5 +168,10 @@ func build(name string, p Palette) Theme {
 	s.HelpKey = fg(p.Accent)
 	s.HelpDesc = fg(p.Subtle)
 	s.HelpSep = fg(p.Muted)
+	s.Match = lipgloss.NewStyle().Foreground(lipgloss.Color("#000000")).Background(p.Highlight)
+	s.Dialog = fg(p.Accent)
+	s.Button = fg(p.Text)
+	s.ButtonFocused = fg(p.Text).Background(p.Selection).Bold(true).Underline(true)
+	s.ButtonDisabled = fg(p.Muted)
 	return Theme{Name: name, Palette: p, Styles: s}
 }

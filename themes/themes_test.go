@@ -28,9 +28,10 @@ func TestByName(t *testing.T) {
 func TestPlainHasNoEscapes(t *testing.T) {
 	st := Plain().Styles
 	all := []string{st.Title.Render("t"), st.Subtle.Render("s"), st.ColumnHeader.Render("h"), st.Label.Render("l"),
-		st.Section.Render("x"), st.Prompt.Render("p"), st.HelpKey.Render("k"), st.HelpDesc.Render("d"), st.HelpSep.Render("-")}
+		st.Section.Render("x"), st.Prompt.Render("p"), st.HelpKey.Render("k"), st.HelpDesc.Render("d"), st.HelpSep.Render("-"),
+		st.Match.Render("m"), st.Dialog.Render("b"), st.Button.Render("u"), st.ButtonFocused.Render("u"), st.ButtonDisabled.Render("u")}
 	for tone := range NumTones {
-		all = append(all, st.Fg[tone].Render("f"), st.Row[tone].Render("r"), st.Selected[tone].Render("c"))
+		all = append(all, st.Fg[tone].Render("f"), st.Row[tone].Render("r"), st.Selected[tone].Render("c"), st.Marked[tone].Render("m"))
 	}
 	for _, s := range all {
 		if strings.ContainsRune(s, '\x1b') {
@@ -50,6 +51,9 @@ func TestColourThemesDistinguishTones(t *testing.T) {
 			seen[r] = tone
 			if th.Styles.Selected[tone].Render("x") == r {
 				t.Errorf("%s: the cursor row looks like any other in tone %d", th.Name, tone)
+			}
+			if m := th.Styles.Marked[tone].Render("x"); m == r || m == th.Styles.Selected[tone].Render("x") {
+				t.Errorf("%s: a selected row looks like another row in tone %d", th.Name, tone)
 			}
 		}
 	}
