@@ -1,0 +1,863 @@
+package backend
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"postdeck/model"
+)
+
+// The supervisor starts post-services detached from postdeck, re-adopts
+// them after postdeck restarts, recognises post-services started by other
+// means and stops any of them. Files under the state folder:
+//
+//	services/<name>.json  what postdeck knows of the process it started (pid, start ticks, argv, ...)
+//	logs/<name>.log       the service's stdout and stderr, capped (see Maintain)
+//	logs/<name>.log.1     the previous part of the log
+//
+// A process is identified by its pid AND its start time in clock ticks
+// (/proc/<pid>/stat field 22): a pid the kernel reused for another process
+// has another start time, so it is never taken for the service, and never
+// signalled.
+
+// ErrNotRunning is wrapped by Stop's error when there is nothing to stop.
+var ErrNotRunning = errors.New("not running")
+
+const (
+	// DefaultLogCap is the size at which a service's log is rotated.
+	DefaultLogCap = 10 << 20
+	// startWait is how long Start watches a new process for an immediate
+	// exit (bad arguments, unreadable data) before calling it started.
+	startWait = time.Second
+	// killWait bounds the wait for a process to vanish after SIGKILL.
+	killWait = 5 * time.Second
+	// maintainEvery is how often Procs runs Maintain by itself.
+	maintainEvery = 10 * time.Second
+	// exitedUnseen is the last exit of a service whose process ended while
+	// no postdeck was running.
+	exitedUnseen = "exited while postdeck was not running (status unknown)"
+)
+
+// DefaultStateDir is $XDG_STATE_HOME/postdeck, falling back to
+// ~/.local/state/postdeck.
+func DefaultStateDir() string {
+	if x := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "postdeck")
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".local", "state", "postdeck")
+	}
+	return ".postdeck-state"
+}
+
+// Supervisor manages the configured services' processes. It is safe for
+// concurrent use; Start and Stop of one service exclude each other.
+type Supervisor struct {
+	cfg       *Config
+	stateDir  string
+	procs     *procScanner
+	meta      *MetadataCache
+	logCap    int64
+	startWait time.Duration
+
+	mu           sync.Mutex
+	svcs         map[string]*service
+	lastMaintain time.Time
+}
+
+// service is one configured service and what the supervisor knows of it.
+type service struct {
+	conf ServiceConfig
+	dir  string // conf.Dir, absolute and clean: how processes are matched
+	file string // file name stem for its state and log files
+	st   svcState
+	mod  fileMod // of the state file when last read or written
+
+	// While this postdeck is the process's parent: the child, its pid and a
+	// channel closed once it has been reaped.
+	proc     *os.Process
+	childPID int
+	done     chan struct{}
+
+	busy string // "starting" or "stopping" while Start or Stop runs
+
+	disk      string
+	diskKnown bool
+}
+
+// svcState is services/<name>.json.
+type svcState struct {
+	Name       string    `json:"name"`
+	PID        int       `json:"pid,omitempty"`
+	StartTicks uint64    `json:"start_ticks,omitempty"` // /proc/<pid>/stat field 22
+	Argv       []string  `json:"argv,omitempty"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	Restarts   int       `json:"restarts"` // starts after the first
+	LastExit   string    `json:"last_exit,omitempty"`
+	ExitedAt   time.Time `json:"exited_at,omitzero"`
+}
+
+// fileMod tells whether a file changed: WriteFileAtomic renames a new file
+// into place, so each write gives a new inode.
+type fileMod struct {
+	ino  uint64
+	size int64
+	mod  time.Time
+}
+
+func statMod(path string) (fileMod, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileMod{}, false
+	}
+	m := fileMod{size: fi.Size(), mod: fi.ModTime()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		m.ino = st.Ino
+	}
+	return m, true
+}
+
+// NewSupervisor reads the state files under stateDir (created 0700 if
+// needed) and re-adopts the processes they name, each only if /proc shows
+// the same start time and the same --dir: a pid reused by another process
+// is dropped, and the service shows as exited.
+func NewSupervisor(cfg *Config, stateDir string) (*Supervisor, error) {
+	for _, d := range []string{stateDir, filepath.Join(stateDir, "logs"), filepath.Join(stateDir, "services")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("cannot create postdeck's state folder: %v", err)
+		}
+	}
+	s := &Supervisor{
+		cfg:       cfg,
+		stateDir:  stateDir,
+		procs:     newProcScanner("/proc"),
+		meta:      NewMetadataCache(),
+		logCap:    DefaultLogCap,
+		startWait: startWait,
+		svcs:      map[string]*service{},
+	}
+	for _, c := range cfg.Services {
+		sv := &service{conf: c, dir: absClean(c.Dir), file: fileStem(c.Name)}
+		sv.st.Name = c.Name
+		s.refreshLocked(sv)
+		if sv.st.PID != 0 && !s.adoptable(sv) {
+			sv.st.PID, sv.st.StartTicks = 0, 0
+			sv.st.LastExit = exitedUnseen
+			s.saveLocked(sv)
+		}
+		s.svcs[c.Name] = sv
+	}
+	return s, nil
+}
+
+// adoptable: the recorded pid is alive with the recorded start time and
+// serves this service's data dir.
+func (s *Supervisor) adoptable(sv *service) bool {
+	e, ok := s.procs.lookup(sv.st.PID)
+	return ok && e.start == sv.st.StartTicks && !e.zombie && s.procs.dirOf(e) == sv.dir
+}
+
+func absClean(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(dir); err == nil {
+		return a
+	}
+	return filepath.Clean(dir)
+}
+
+// fileStem makes a service name safe as a file name; a name that had to be
+// changed gets a hash of the original so two names never share files.
+func fileStem(name string) string {
+	safe := []byte(name)
+	changed := name == "" || name[0] == '.'
+	for i, c := range safe {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			safe[i], changed = '_', true
+		}
+	}
+	if !changed {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return strings.TrimLeft(string(safe), ".") + "-" + hex.EncodeToString(sum[:4])
+}
+
+func (s *Supervisor) statePath(sv *service) string {
+	return filepath.Join(s.stateDir, "services", sv.file+".json")
+}
+
+// refreshLocked reloads the state file when another postdeck (a `postdeck
+// start` next to the dashboard, say) wrote it since we last did.
+func (s *Supervisor) refreshLocked(sv *service) {
+	path := s.statePath(sv)
+	m, ok := statMod(path)
+	if !ok || m == sv.mod {
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var st svcState
+	if json.Unmarshal(b, &st) != nil {
+		return // damaged: keep what we have; the next save replaces it
+	}
+	st.Name = sv.conf.Name
+	sv.st, sv.mod = st, m
+}
+
+// saveLocked writes the state file atomically.
+func (s *Supervisor) saveLocked(sv *service) error {
+	b, err := json.MarshalIndent(sv.st, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := s.statePath(sv)
+	if err := WriteFileAtomic(path, append(b, '\n'), 0o600, true); err != nil {
+		return err
+	}
+	sv.mod, _ = statMod(path)
+	return nil
+}
+
+// noteExitLocked records that the tracked process is gone.
+func (s *Supervisor) noteExitLocked(sv *service, why string) {
+	sv.st.PID, sv.st.StartTicks = 0, 0
+	sv.st.LastExit, sv.st.ExitedAt = why, time.Now()
+	s.saveLocked(sv)
+}
+
+func (sv *service) startable() bool { return sv.conf.Bin != "" || sv.conf.SystemdUnit != "" }
+
+// Procs reports every configured service's process. Cost per call: one
+// read of /proc, one small read per process, a stat of each state file and,
+// when systemd units are configured, one `systemctl show` for all of them.
+// It also runs Maintain every 10 seconds.
+func (s *Supervisor) Procs() map[string]model.ProcInfo {
+	s.maybeMaintain()
+	table, scanErr := s.procs.scan()
+	units := s.unitStates(context.Background())
+	byDir := map[string]*procEntry{}
+	for _, e := range table {
+		if e.post != nil && !e.zombie && e.post.Dir != "" {
+			if o := byDir[e.post.Dir]; o == nil || e.pid < o.pid {
+				byDir[e.post.Dir] = e
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]model.ProcInfo, len(s.svcs))
+	for name, sv := range s.svcs {
+		out[name] = s.infoLocked(sv, table, byDir, units, scanErr)
+	}
+	return out
+}
+
+func (s *Supervisor) infoLocked(sv *service, table map[int]*procEntry, byDir map[string]*procEntry,
+	units map[string]unitState, scanErr error) model.ProcInfo {
+	s.refreshLocked(sv)
+	info := model.ProcInfo{Startable: sv.startable(), Restarts: sv.st.Restarts, LastExit: sv.st.LastExit}
+	if sv.conf.SystemdUnit != "" {
+		return unitInfo(info, units[sv.conf.Name], table)
+	}
+	if scanErr != nil {
+		info.State = model.ProcUnknown
+		return info
+	}
+	if pid := sv.st.PID; pid != 0 {
+		e := table[pid]
+		if e == nil || e.start != sv.st.StartTicks || e.zombie {
+			// The scan may predate a start recorded since: ask /proc again.
+			e, _ = s.procs.lookup(pid)
+		}
+		if e != nil && e.start == sv.st.StartTicks && !e.zombie {
+			info.State, info.Manager, info.PID, info.Started = model.ProcRunning, model.ManagerPostdeck, pid, sv.st.StartedAt
+			return info
+		}
+		if sv.childPID != pid {
+			// Not our child, so no exit status: it was adopted, or started
+			// by another postdeck.
+			s.noteExitLocked(sv, "exited (status unknown: not started by this postdeck)")
+			info.LastExit = sv.st.LastExit
+		} // else our reaper records the status in a moment
+	}
+	if e := byDir[sv.dir]; e != nil && e.pid != sv.st.PID {
+		info.State, info.Manager, info.PID, info.Started = model.ProcRunning, model.ManagerExternal, e.pid, startTime(e.start)
+		return info
+	}
+	info.State = model.ProcStopped
+	if !info.Startable {
+		info.State = model.ProcUnknown // may run on another machine
+	}
+	return info
+}
+
+// Disk is the service's proving group: its configured disk, else its data
+// dir's device (named by where the device is mounted), "" when unknown.
+func (s *Supervisor) Disk(name string) string {
+	s.mu.Lock()
+	sv := s.svcs[name]
+	if sv == nil {
+		s.mu.Unlock()
+		return ""
+	}
+	if sv.conf.Disk != "" || sv.diskKnown {
+		defer s.mu.Unlock()
+		if sv.conf.Disk != "" {
+			return sv.conf.Disk
+		}
+		return sv.disk
+	}
+	dir := sv.dir
+	s.mu.Unlock()
+	d := deviceName(dir)
+	if d != "" {
+		s.mu.Lock()
+		sv.disk, sv.diskKnown = d, true
+		s.mu.Unlock()
+	}
+	return d
+}
+
+// deviceName names the device holding dir: the first mount point of that
+// device in /proc/self/mountinfo (so bind mounts of one disk share a name),
+// else "dev:MAJ:MIN"; "" when dir cannot be stat'ed.
+func deviceName(dir string) string {
+	var st syscall.Stat_t
+	if dir == "" || syscall.Stat(dir, &st) != nil {
+		return ""
+	}
+	dev := uint64(st.Dev)
+	major := (dev>>8)&0xfff | (dev>>32)&^uint64(0xfff)
+	minor := dev&0xff | (dev>>12)&^uint64(0xff)
+	id := fmt.Sprintf("%d:%d", major, minor)
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			// id parent MAJ:MIN root mountpoint ...
+			if f := strings.Fields(line); len(f) > 4 && f[2] == id {
+				return f[4]
+			}
+		}
+	}
+	return "dev:" + id
+}
+
+// Args is the argv Start runs for a bin service.
+func (s *Supervisor) Args(name string) ([]string, error) {
+	s.mu.Lock()
+	sv := s.svcs[name]
+	s.mu.Unlock()
+	if sv == nil {
+		return nil, unknownService(name)
+	}
+	return s.args(sv)
+}
+
+func (s *Supervisor) args(sv *service) ([]string, error) {
+	c := sv.conf
+	switch {
+	case c.SystemdUnit != "":
+		return nil, fmt.Errorf("%s runs as systemd unit %s: systemd builds its command line", c.Name, c.SystemdUnit)
+	case c.Bin == "":
+		return nil, fmt.Errorf("%s has neither bin nor systemd_unit in its [[service]]: postdeck does not know how to start it; "+
+			"set bin to the post-service executable", c.Name)
+	}
+	addr := c.Address
+	if addr == "" {
+		if s.cfg.Node.PostListener == "" {
+			return nil, fmt.Errorf("%s: no address for the node: set address in its [[service]] or post_listener in [node]", c.Name)
+		}
+		addr = "http://" + s.cfg.Node.PostListener
+	}
+	argv := []string{c.Bin, "--address", addr, "--dir", sv.dir}
+	if c.Operator != "" {
+		argv = append(argv, "--operator-address", c.Operator)
+	}
+	if c.Threads != nil {
+		argv = append(argv, "--threads", strconv.Itoa(*c.Threads))
+	}
+	if c.Nonces != 0 {
+		argv = append(argv, "--nonces", strconv.Itoa(c.Nonces))
+	}
+	if c.RandomXMode != "" {
+		argv = append(argv, "--randomx-mode", c.RandomXMode)
+	}
+	return append(argv, c.ExtraArgs...), nil
+}
+
+func unknownService(name string) error {
+	return fmt.Errorf("no service named %q in the config", name)
+}
+
+// begin marks a service busy for one Start or Stop.
+func (s *Supervisor) begin(name, what string) (*service, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sv := s.svcs[name]
+	if sv == nil {
+		return nil, unknownService(name)
+	}
+	if sv.busy != "" {
+		return nil, fmt.Errorf("%s is already %s: try again when that is done", name, sv.busy)
+	}
+	sv.busy = what
+	return sv, nil
+}
+
+func (s *Supervisor) end(sv *service) {
+	s.mu.Lock()
+	sv.busy = ""
+	s.mu.Unlock()
+}
+
+// Start checks that the service can start (see startChecks) and launches
+// it: detached, in its own session, stdin from /dev/null, stdout and stderr
+// appended to its log file. Then it watches for up to a second: a process
+// that exits at once is an error carrying its last log lines.
+func (s *Supervisor) Start(ctx context.Context, name string) error {
+	sv, err := s.begin(name, "starting")
+	if err != nil {
+		return err
+	}
+	defer s.end(sv)
+	if sv.conf.SystemdUnit != "" {
+		return s.startUnit(ctx, sv)
+	}
+	argv, err := s.args(sv)
+	if err != nil {
+		return err
+	}
+	if err := s.startChecks(sv); err != nil {
+		return err
+	}
+	bin, err := checkBin(sv.conf.Name, argv[0])
+	if err != nil {
+		return err
+	}
+	return s.launch(ctx, sv, bin, argv)
+}
+
+// checkBin finds the executable and says plainly why it cannot run.
+func checkBin(name, bin string) (string, error) {
+	path := bin
+	if !strings.Contains(bin, "/") {
+		p, err := exec.LookPath(bin)
+		if err != nil {
+			return "", fmt.Errorf("%s: bin %q is not found in PATH: set bin to the post-service executable's full path", name, bin)
+		}
+		path = p
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("%s: bin %s does not exist: set bin to the post-service executable (from the post-rs release)", name, bin)
+	case err != nil:
+		return "", fmt.Errorf("%s: bin %s: %v", name, bin, err)
+	case fi.IsDir():
+		return "", fmt.Errorf("%s: bin %s is a directory: set bin to the post-service executable inside it", name, bin)
+	case syscall.Access(path, 1 /* X_OK */) != nil:
+		return "", fmt.Errorf("%s: bin %s is not executable: chmod +x it (and check the mount allows exec)", name, bin)
+	}
+	return path, nil
+}
+
+// runningProc is a post-service process running on this machine.
+type runningProc struct {
+	pid      int
+	dir      string
+	operator string
+}
+
+// running lists post-service processes: those /proc shows by name, and those
+// this postdeck tracks whatever their executable's name.
+func (s *Supervisor) running(table map[int]*procEntry) []runningProc {
+	var out []runningProc
+	seen := map[int]bool{}
+	for _, e := range table {
+		if e.post != nil && !e.zombie {
+			out = append(out, runningProc{e.pid, e.post.Dir, e.post.Operator})
+			seen[e.pid] = true
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sv := range s.svcs {
+		if e := table[sv.st.PID]; sv.st.PID != 0 && !seen[sv.st.PID] && e != nil && e.start == sv.st.StartTicks && !e.zombie {
+			out = append(out, runningProc{e.pid, sv.dir, sv.conf.Operator})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].pid < out[j].pid })
+	return out
+}
+
+// describe names a running post-service for an error message.
+func (s *Supervisor) describe(p runningProc) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sv := range s.svcs {
+		if sv.dir == p.dir {
+			return fmt.Sprintf("pid %d (service %s, --dir %s)", p.pid, sv.conf.Name, p.dir)
+		}
+	}
+	return fmt.Sprintf("pid %d (--dir %s)", p.pid, p.dir)
+}
+
+// startChecks refuses a start that cannot work or would do harm: the
+// service already running, another process on its data dir or its identity,
+// its data dir or metadata missing, its operator port taken.
+func (s *Supervisor) startChecks(sv *service) error {
+	name := sv.conf.Name
+	s.mu.Lock()
+	s.refreshLocked(sv)
+	pid, ticks := sv.st.PID, sv.st.StartTicks
+	s.mu.Unlock()
+	if pid != 0 {
+		if e, ok := s.procs.lookup(pid); ok && e.start == ticks && !e.zombie {
+			return fmt.Errorf("%s is already running (pid %d)", name, pid)
+		}
+	}
+	table, err := s.procs.scan()
+	if err != nil {
+		return fmt.Errorf("cannot list processes to check nothing else serves %s: %v", sv.dir, err)
+	}
+	others := s.running(table)
+	for _, o := range others {
+		if o.dir == sv.dir {
+			return fmt.Errorf("%s: data dir %s is already served by %s, started outside postdeck: "+
+				"stop that process first (stopping %s in postdeck stops it)", name, sv.dir, s.describe(o), name)
+		}
+	}
+	meta, err := ReadMetadata(sv.dir)
+	if err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	for _, o := range others {
+		if m, err := s.meta.Get(o.dir); err == nil && string(m.NodeID) == string(meta.NodeID) {
+			return fmt.Errorf("%s: identity %s (NodeId in %s) is already being proven by %s: "+
+				"a second connection for one identity is refused by the node and wastes RAM; stop that one first",
+				name, hex.EncodeToString(meta.NodeID[:4]), MetadataFile, s.describe(o))
+		}
+	}
+	if sv.conf.Operator != "" {
+		if err := operatorPortFree(sv.conf.Operator, others, s.describe); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+	}
+	return nil
+}
+
+// launch starts the process and records it.
+func (s *Supervisor) launch(ctx context.Context, sv *service, bin string, argv []string) error {
+	name := sv.conf.Name
+	logPath := s.logPath(sv)
+	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("%s: cannot open its log file: %v", name, err)
+	}
+	fmt.Fprintf(f, "--- postdeck %s: starting %s\n", time.Now().Format(time.RFC3339), quoteArgs(argv))
+	cmd := &exec.Cmd{
+		Path: bin,
+		Args: argv,
+		Env:  serviceEnv(sv.conf.Env),
+		// Stdin nil is /dev/null. The log file itself, not a pipe, is the
+		// child's stdout and stderr: with a pipe, a postdeck that quit or
+		// crashed would leave the child to die of SIGPIPE on its next line.
+		Stdout: f,
+		Stderr: f,
+		// Its own session: no controlling terminal, so a closed terminal or
+		// a lost SSH connection (SIGHUP to the session) does not reach it.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	err = cmd.Start()
+	f.Close() // the child has its own descriptor
+	if err != nil {
+		return fmt.Errorf("%s: cannot start %s: %v", name, bin, err)
+	}
+	pid := cmd.Process.Pid
+	// Our unreaped child: its pid cannot be reused, so this read is safe.
+	st, _ := readProcStat(s.procs.root, pid, nil)
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.refreshLocked(sv)
+	if !sv.st.StartedAt.IsZero() {
+		sv.st.Restarts++
+	}
+	sv.st.PID, sv.st.StartTicks, sv.st.Argv, sv.st.StartedAt = pid, st.start, argv, time.Now()
+	sv.proc, sv.childPID, sv.done = cmd.Process, pid, done
+	saveErr := s.saveLocked(sv)
+	s.mu.Unlock()
+	go s.reap(sv, cmd, done)
+
+	timer := time.NewTimer(s.startWait)
+	defer timer.Stop()
+	select {
+	case <-done:
+		s.mu.Lock()
+		status := sv.st.LastExit
+		s.mu.Unlock()
+		return fmt.Errorf("%s exited at once (%s); the last lines of %s:\n%s",
+			name, status, logPath, strings.Join(s.LogTail(name, 10), "\n"))
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if saveErr != nil {
+		return fmt.Errorf("%s started (pid %d) but its state file could not be written, so a new postdeck will show it as external: %v",
+			name, pid, saveErr)
+	}
+	return nil
+}
+
+// reap waits for our child, records how it ended and notes it in its log.
+func (s *Supervisor) reap(sv *service, cmd *exec.Cmd, done chan struct{}) {
+	err := cmd.Wait()
+	status := exitText(cmd.ProcessState, err)
+	pid := cmd.Process.Pid
+	appendLine(s.logPath(sv), fmt.Sprintf("--- postdeck %s: pid %d ended: %s", time.Now().Format(time.RFC3339), pid, status))
+	s.mu.Lock()
+	s.refreshLocked(sv)
+	if sv.st.PID == pid {
+		s.noteExitLocked(sv, status)
+	}
+	if sv.childPID == pid {
+		sv.proc, sv.childPID = nil, 0
+	}
+	s.mu.Unlock()
+	close(done)
+}
+
+// serviceEnv is postdeck's environment plus the service's env table (later
+// entries win in os/exec).
+func serviceEnv(extra map[string]string) []string {
+	env := os.Environ()
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+extra[k])
+	}
+	return env
+}
+
+func quoteArgs(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$") {
+			a = strconv.Quote(a)
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
+// exitText words a process's end: "exit status 1", "killed by SIGKILL".
+func exitText(ps *os.ProcessState, err error) string {
+	if ps == nil {
+		return fmt.Sprintf("unknown (%v)", err)
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case !ok:
+		return ps.String()
+	case ws.Exited():
+		return fmt.Sprintf("exit status %d", ws.ExitStatus())
+	case ws.Signaled() && ws.CoreDump():
+		return "killed by " + signalName(ws.Signal()) + " (core dumped)"
+	case ws.Signaled():
+		return "killed by " + signalName(ws.Signal())
+	}
+	return ps.String()
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT", syscall.SIGILL: "SIGILL",
+	syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT", syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE",
+	syscall.SIGKILL: "SIGKILL", syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
+	syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
+}
+
+func signalName(sig syscall.Signal) string {
+	if n, ok := signalNames[sig]; ok {
+		return n
+	}
+	return fmt.Sprintf("signal %d", int(sig))
+}
+
+// target is a process Stop acts on, identified by pid and start ticks.
+type target struct {
+	pid      int
+	start    uint64
+	proc     *os.Process   // set when it is our child
+	done     chan struct{} // closed when our child was reaped
+	external bool
+	adopted  bool // tracked in the state file, not our child
+}
+
+// Stop ends the service's process, whoever started it: SIGTERM, then
+// SIGKILL when it is still there after [proving] stop_grace. It does not
+// judge whether stopping is safe: the caller did. Nothing running is an
+// error wrapping ErrNotRunning, and nothing is signalled.
+func (s *Supervisor) Stop(ctx context.Context, name string) error {
+	sv, err := s.begin(name, "stopping")
+	if err != nil {
+		return err
+	}
+	defer s.end(sv)
+	if sv.conf.SystemdUnit != "" {
+		return s.stopUnit(ctx, sv)
+	}
+	t, ok := s.findTarget(sv)
+	if !ok {
+		return fmt.Errorf("%s is %w: nothing to stop", name, ErrNotRunning)
+	}
+	if err := s.signal(t, syscall.SIGTERM); err != nil {
+		if errors.Is(err, os.ErrProcessDone) {
+			return fmt.Errorf("%s is %w: it ended before it was signalled", name, ErrNotRunning)
+		}
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	grace := s.cfg.Proving.StopGrace.Duration
+	if grace <= 0 {
+		grace = DefaultStopGrace
+	}
+	if s.waitGone(ctx, t, grace) {
+		s.noteStopped(sv, t, "stopped by postdeck with SIGTERM")
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: stop cancelled after SIGTERM; pid %d may still be running: %w", name, t.pid, ctx.Err())
+	}
+	if err := s.signal(t, syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	if s.waitGone(context.WithoutCancel(ctx), t, killWait) {
+		s.noteStopped(sv, t, fmt.Sprintf("killed by postdeck with SIGKILL after %s", grace))
+		return nil
+	}
+	return fmt.Errorf("%s: pid %d is still there %s after SIGKILL (stuck in the kernel, such as on a dead disk?)", name, t.pid, killWait)
+}
+
+// findTarget is the running process of a service: the one postdeck tracks,
+// else an external post-service on its data dir.
+func (s *Supervisor) findTarget(sv *service) (target, bool) {
+	s.mu.Lock()
+	s.refreshLocked(sv)
+	pid, ticks := sv.st.PID, sv.st.StartTicks
+	t := target{pid: pid, start: ticks, adopted: true}
+	if sv.childPID == pid && pid != 0 {
+		t.proc, t.done, t.adopted = sv.proc, sv.done, false
+	}
+	s.mu.Unlock()
+	if pid != 0 && s.alive(t) {
+		return t, true
+	}
+	table, err := s.procs.scan()
+	if err != nil {
+		return target{}, false
+	}
+	var found *procEntry
+	for _, e := range table {
+		if e.post != nil && !e.zombie && e.post.Dir == sv.dir && (found == nil || e.pid < found.pid) {
+			found = e
+		}
+	}
+	if found == nil {
+		return target{}, false
+	}
+	return target{pid: found.pid, start: found.start, external: true}, true
+}
+
+// alive: the process is still there, not a zombie, with its start time.
+func (s *Supervisor) alive(t target) bool {
+	if t.done != nil {
+		select {
+		case <-t.done:
+			return false
+		default:
+		}
+	}
+	st, err := readProcStat(s.procs.root, t.pid, nil)
+	return err == nil && st.start == t.start && !st.zombie
+}
+
+// signal sends sig to exactly the target process. For a process that is not
+// our child it takes a pidfd first and then checks the start time: the
+// pidfd keeps pointing at that process even if its pid is reused later, so a
+// process that merely inherited the pid is never signalled.
+func (s *Supervisor) signal(t target, sig syscall.Signal) error {
+	p := t.proc
+	if p == nil {
+		var err error
+		if p, err = os.FindProcess(t.pid); err != nil {
+			return os.ErrProcessDone
+		}
+		defer p.Release()
+		if !s.alive(t) {
+			return os.ErrProcessDone
+		}
+	}
+	err := p.Signal(sig)
+	if errors.Is(err, syscall.EPERM) {
+		return fmt.Errorf("permission denied sending %s to pid %d: it belongs to another user; stop it as that user or as root",
+			signalName(sig), t.pid)
+	}
+	return err
+}
+
+// waitGone polls until the target is gone or d has passed.
+func (s *Supervisor) waitGone(ctx context.Context, t target, d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if !s.alive(t) {
+			return true
+		}
+		select {
+		case <-deadline.C:
+			return !s.alive(t)
+		case <-ctx.Done():
+			return !s.alive(t)
+		case <-tick.C:
+		case <-t.done: // nil unless our child: never ready then
+		}
+	}
+}
+
+// noteStopped records a stop of a process that is not our child (for our
+// child the reaper records its real exit status).
+func (s *Supervisor) noteStopped(sv *service, t target, why string) {
+	if t.proc != nil {
+		<-t.done // reaped right after it ended; bounded by the reaper
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshLocked(sv)
+	if t.external {
+		sv.st.LastExit, sv.st.ExitedAt = why+" (external)", time.Now()
+		s.saveLocked(sv)
+		return
+	}
+	if sv.st.PID == t.pid {
+		s.noteExitLocked(sv, why)
+	}
+}
