@@ -272,7 +272,7 @@ func TestServiceReconnectsAfterNodeRestart(t *testing.T) {
 	s := startReal(t, 1, 50*time.Millisecond)
 	svc := s.Layout().Services[0]
 	o := serviceFor(s, svc)
-	o.Speed = 4
+	o.Speed = 8 // slow enough to be mid-proof when the node goes down
 	r := runService(t, o)
 	waitFor(t, 5*time.Second, "registration", func() bool { return s.Connected(svc.NodeID) })
 	s.SetNodeState(svc.NodeID, model.NodeProving)
