@@ -4,6 +4,10 @@
 // key files and PoST metadata on disk, and one GET /status endpoint per
 // post-service, all driven by a time-compressed proving cycle. It backs
 // `postdeck demo`, `postdeck sim`, integration tests and benchmarks.
+//
+// With Options.RealServices the post-services are separate processes instead:
+// the node serves PostService.Register (register.go) and RunService
+// (postservice.go, `postdeck sim-service`) plays post-rs on the other end.
 package sim
 
 import (
