@@ -52,6 +52,7 @@ func parseMetadataFile(dir string, b []byte) (model.PostMetadata, error) {
 type MetadataCache struct {
 	mu      sync.Mutex
 	entries map[string]metaEntry
+	good    map[string]model.PostMetadata // the last good read per dir, kept through errors
 }
 
 // metaEntry is one cached read, keyed by the file's size and mtime at the time.
@@ -64,7 +65,7 @@ type metaEntry struct {
 
 // NewMetadataCache returns an empty cache.
 func NewMetadataCache() *MetadataCache {
-	return &MetadataCache{entries: map[string]metaEntry{}}
+	return &MetadataCache{entries: map[string]metaEntry{}, good: map[string]model.PostMetadata{}}
 }
 
 // Get returns the metadata of dir, reading the file only if it changed since
@@ -87,8 +88,20 @@ func (c *MetadataCache) Get(dir string) (model.PostMetadata, error) {
 	e.meta, e.err = ReadMetadata(dir)
 	c.mu.Lock()
 	c.entries[dir] = e
+	if e.err == nil {
+		c.good[dir] = e.meta
+	}
 	c.mu.Unlock()
 	return e.meta, e.err
+}
+
+// LastGood returns the last metadata read without error from dir: whose
+// identity a data directory holds does not change when its file goes bad.
+func (c *MetadataCache) LastGood(dir string) (model.PostMetadata, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.good[dir]
+	return m, ok
 }
 
 func (c *MetadataCache) forget(dir string) {

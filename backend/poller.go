@@ -20,19 +20,30 @@ const (
 // and hands the newest snapshot to its subscribers. One poller serves every
 // view of a process.
 type Poller struct {
-	cfg     *Config
-	node    *NodeClient
-	ops     *OperatorClient
-	meta    *MetadataCache
-	keys    *KeyDirCache
-	backoff *backoffTable
-	now     func() time.Time // the backoff clock; tests move it
+	cfg  *Config
+	node *NodeClient
+	ops  *OperatorClient
+	meta *MetadataCache
+	keys *KeyDirCache
+	fsg  *fsGuard
+	// lastKeys is the last good read of the identities folder, shown while
+	// the folder does not answer; only the poll cycle touches it.
+	lastKeys []model.KeyFile
+	backoff  *backoffTable
+	now      func() time.Time // the backoff clock; tests move it
 
 	busy    atomic.Bool
 	cycles  atomic.Int64
 	skipped atomic.Int64
 
+	// decorate adds what the poller does not observe itself (processes,
+	// disk groups, pending stops); hook sees each snapshot before it is
+	// published. Both are set once before Run.
+	decorate func([]model.ServiceObs)
+	hook     func(*model.Snapshot)
+
 	mu        sync.Mutex
+	urgent    map[string]bool // operator addresses asked despite backoff
 	subs      map[int]chan model.Snapshot
 	nextSub   int
 	latest    model.Snapshot
@@ -49,6 +60,7 @@ func NewPoller(cfg *Config, node *NodeClient, ops *OperatorClient) *Poller {
 		cfg: cfg, node: node, ops: ops,
 		meta: NewMetadataCache(),
 		keys: NewKeyDirCache(),
+		fsg:  newFSGuard(),
 		now:  time.Now,
 		subs: map[int]chan model.Snapshot{},
 	}
@@ -83,19 +95,90 @@ func (p *Poller) PollOnce(ctx context.Context) model.Snapshot {
 	wg.Go(func() { in.Keys, in.KeysErr = p.keyFiles() })
 	in.Services = p.services(ctx)
 	wg.Wait()
+	if p.decorate != nil {
+		p.decorate(in.Services)
+	}
 	snap := model.Join(in)
 	snap.Duration = time.Since(start)
+	p.noteUrgent(&snap)
 	return snap
+}
+
+// noteUrgent remembers the operator endpoints of identities the node wants a
+// proof from: those are asked every cycle even while backing off, so a
+// service that comes back is seen at once, not up to 30 s later.
+func (p *Poller) noteUrgent(s *model.Snapshot) {
+	urgent := map[string]bool{}
+	for i := range s.Rows {
+		if r := &s.Rows[i]; r.NodeState == model.NodeProving && r.Operator != "" {
+			urgent[r.Operator] = true
+		}
+	}
+	p.mu.Lock()
+	p.urgent = urgent
+	p.mu.Unlock()
+}
+
+func (p *Poller) isUrgent(addr string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.urgent[addr]
+}
+
+// SetDecorator installs d, called with each cycle's service observations
+// before the join. Call it before Run.
+func (p *Poller) SetDecorator(d func([]model.ServiceObs)) { p.decorate = d }
+
+// SetHook installs h, called with each snapshot Run is about to publish, in
+// the poller's goroutine: h must not block. Call it before Run.
+func (p *Poller) SetHook(h func(*model.Snapshot)) { p.hook = h }
+
+// PollService observes one service afresh — the node's view and its operator
+// API now, ignoring any backoff — and returns its row. Used to re-check a
+// verdict at the moment of acting on it, not from a snapshot seconds old.
+func (p *Poller) PollService(ctx context.Context, name string) (model.Row, error) {
+	var svc *ServiceConfig
+	for i := range p.cfg.Services {
+		if p.cfg.Services[i].Name == name {
+			svc = &p.cfg.Services[i]
+		}
+	}
+	if svc == nil {
+		return model.Row{}, fmt.Errorf("no service %q in the config", name)
+	}
+	in := model.Inputs{At: time.Now(), Node: p.node.View(ctx)}
+	o := p.metadata(*svc)
+	if svc.Operator == "" {
+		o.StatusErr = noOperatorMsg
+	} else if st, err := p.ops.Status(ctx, svc.Operator); err != nil {
+		o.StatusErr = err.Error()
+	} else {
+		o.Status = st
+	}
+	in.Services = []model.ServiceObs{o}
+	if p.decorate != nil {
+		p.decorate(in.Services)
+	}
+	for _, r := range model.Join(in).Rows {
+		if r.Service == name {
+			return r, nil
+		}
+	}
+	return model.Row{}, fmt.Errorf("service %q did not come out of the join", name)
 }
 
 func (p *Poller) keyFiles() ([]model.KeyFile, string) {
 	if p.cfg.Node.DataFolder == "" {
 		return nil, ""
 	}
-	keys, err := p.keys.Read(p.cfg.Node.DataFolder)
+	folder := p.cfg.Node.DataFolder
+	keys, err := guarded(p.fsg, "keys", "identities folder in "+folder, p.fileTimeout(), func() ([]model.KeyFile, error) {
+		return p.keys.Read(folder)
+	})
 	if err != nil {
-		return nil, err.Error()
+		return p.lastKeys, err.Error()
 	}
+	p.lastKeys = keys
 	return keys, ""
 }
 
@@ -123,14 +206,35 @@ func (p *Poller) services(ctx context.Context) []model.ServiceObs {
 
 // observe reads one service's metadata (cached) and asks its operator API.
 func (p *Poller) observe(ctx context.Context, s ServiceConfig) model.ServiceObs {
-	o := model.ServiceObs{Name: s.Name, Dir: s.Dir, Operator: s.Operator}
-	if m, err := p.meta.Get(s.Dir); err != nil {
-		o.MetaErr = err.Error()
-	} else {
-		o.Meta = &m
-	}
+	o := p.metadata(s)
 	o.Status, o.StatusErr = p.operatorStatus(ctx, s.Operator)
 	return o
+}
+
+// metadata reads a service's metadata within the file timeout. When it
+// cannot, the last good read still tells whose data the directory holds.
+func (p *Poller) metadata(s ServiceConfig) model.ServiceObs {
+	o := model.ServiceObs{Name: s.Name, Dir: s.Dir, Operator: s.Operator}
+	m, err := guarded(p.fsg, "meta:"+s.Dir, MetadataFile+" in "+s.Dir, p.fileTimeout(), func() (model.PostMetadata, error) {
+		return p.meta.Get(s.Dir)
+	})
+	if err == nil {
+		o.Meta = &m
+		return o
+	}
+	o.MetaErr = err.Error()
+	if last, ok := p.meta.LastGood(s.Dir); ok {
+		o.Meta = &last
+	}
+	return o
+}
+
+// fileTimeout bounds each file read of a cycle, like an operator call.
+func (p *Poller) fileTimeout() time.Duration {
+	if d := p.cfg.Poll.Timeout.Duration; d > 0 {
+		return d
+	}
+	return DefaultOperatorTimeout
 }
 
 // operatorStatus asks addr unless it is backing off; while it is, the last
@@ -138,21 +242,23 @@ func (p *Poller) observe(ctx context.Context, s ServiceConfig) model.ServiceObs 
 // looks fine.
 func (p *Poller) operatorStatus(ctx context.Context, addr string) (model.OperatorStatus, string) {
 	if addr == "" {
-		return model.OperatorStatus{}, "no operator address for this service — start post-service with --operator-address ip:port and set operator in postdeck's config"
+		return model.OperatorStatus{}, noOperatorMsg
 	}
-	if lastErr, in, waiting := p.backoff.wait(addr, p.now()); waiting {
+	if lastErr, in, waiting := p.backoff.wait(addr, p.now()); waiting && !p.isUrgent(addr) {
 		return model.OperatorStatus{}, retrying(lastErr, in)
 	}
 	st, err := p.ops.Status(ctx, addr)
 	if err != nil {
-		if ctx.Err() != nil { // shutting down: not the endpoint's fault
-			return model.OperatorStatus{}, err.Error()
+		if ctx.Err() == nil { // shutting down is not the endpoint's fault
+			p.backoff.failed(addr, err.Error(), p.now())
 		}
-		return model.OperatorStatus{}, retrying(err.Error(), p.backoff.failed(addr, err.Error(), p.now()))
+		return model.OperatorStatus{}, err.Error()
 	}
 	p.backoff.succeeded(addr)
 	return st, ""
 }
+
+const noOperatorMsg = "no operator address for this service — start post-service with --operator-address ip:port and set operator in postdeck's config"
 
 func retrying(msg string, in time.Duration) string {
 	return fmt.Sprintf("%s (retrying in %ds)", msg, int((in+time.Second-1)/time.Second))
@@ -198,6 +304,9 @@ func (p *Poller) tick(ctx context.Context, wg *sync.WaitGroup) {
 		snap := p.PollOnce(ctx)
 		if ctx.Err() != nil {
 			return // cut short by shutdown: not a true picture
+		}
+		if p.hook != nil {
+			p.hook(&snap)
 		}
 		p.publish(snap)
 		p.cycles.Add(1)

@@ -75,8 +75,41 @@ func TestPollerJoinsSim(t *testing.T) {
 	if h := snap.Rows[2].Health; len(h) != 1 || h[0] != model.HealthAwaitingFetch {
 		t.Errorf("done while proving: health %v", h)
 	}
-	if e := snap.Rows[3].Errors; len(e) != 1 || !strings.Contains(e[0].Message, "connection refused") || !strings.Contains(e[0].Message, "retrying in") {
+	if e := snap.Rows[3].Errors; len(e) != 1 || !strings.Contains(e[0].Message, "connection refused") {
 		t.Errorf("down service: %+v", e)
+	}
+	// Asked again at once, it is backing off, and says so.
+	if e := rowOf(t, p.PollOnce(context.Background()), svc[3].Name).Errors; len(e) != 1 || !strings.Contains(e[0].Message, "retrying in") {
+		t.Errorf("down service while backing off: %+v", e)
+	}
+}
+
+// TestPollerAsksUrgentEndpointsDespiteBackoff: while the node wants a proof
+// from an identity, its service is asked every cycle, so a service that
+// comes back clears the critical flag at once.
+func TestPollerAsksUrgentEndpointsDespiteBackoff(t *testing.T) {
+	s := startSim(t, 1)
+	p, l := simPoller(t, s, 2*time.Second)
+	down := newCountingServer(t, "")
+	p.cfg.Services[0].Operator = down.addr
+	ctx := context.Background()
+
+	p.PollOnce(ctx) // node IDLE: the failure starts a backoff
+	p.PollOnce(ctx)
+	if got := down.calls.Load(); got != 1 {
+		t.Fatalf("%d calls while idle and backing off, want 1", got)
+	}
+	s.SetNodeState(l.Services[0].NodeID, model.NodeProving)
+	p.PollOnce(ctx) // learns the node is PROVING (still backing off this time)
+	for range 3 {
+		p.PollOnce(ctx)
+	}
+	if got := down.calls.Load(); got != 4 {
+		t.Fatalf("%d calls, want 4: asked on every cycle once the node is PROVING", got)
+	}
+	down.body.Store(`"Idle"`)
+	if r := rowOf(t, p.PollOnce(ctx), l.Services[0].Name); r.ServiceState != model.ServiceIdle || len(r.Health) != 0 {
+		t.Errorf("recovered service: %v %v", r.ServiceState, r.Health)
 	}
 }
 

@@ -40,7 +40,7 @@ func healthFor(r *Row, f joinFacts) []Health {
 		}
 	}
 	add(f.duplicates, HealthDuplicate)
-	add(r.NodeState == NodeProving && r.ServiceState == ServiceUnreachable, HealthServiceDown)
+	add(r.NodeState == NodeProving && r.ServiceState == ServiceUnreachable && !f.anyUp, HealthServiceDown)
 	add(r.ServiceState == ServiceDone && r.NodeState == NodeProving, HealthAwaitingFetch)
 	add(r.ServiceState == ServiceDone && r.NodeState == NodeIdle, HealthStuckDone)
 	add(f.nodeKnown && !f.onNode && r.Service != "", HealthNotOnNode)
@@ -59,4 +59,5 @@ type joinFacts struct {
 	hasKeyFile  bool
 	badKey      bool
 	badMetadata bool
+	anyUp       bool // some service of this identity answers its operator API
 }

@@ -36,7 +36,7 @@ func ParseKey(content []byte) (Key, error) {
 	}
 	k := Key{Private: derived, Public: ed25519.PublicKey(public)}
 	if len(trimmed) != len(content) {
-		k.Warning = "has whitespace or a newline around the hex: the node will fail to start; rewrite it without"
+		k.Warning = "has whitespace or a newline around the hex: the node will fail to start; rewrite the file with only the 128 hex characters"
 	}
 	return k, nil
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -156,7 +157,7 @@ func Join(in Inputs) Snapshot {
 	for _, id := range in.Node.SmesherIDs {
 		get(id).onIDs = true
 	}
-	var rows []Row
+	var rows, orphans []Row
 	for _, k := range in.Keys {
 		if k.Public == nil {
 			rows = append(rows, badKeyRow(k))
@@ -170,16 +171,18 @@ func Join(in Inputs) Snapshot {
 	}
 	for _, s := range in.Services {
 		if s.Meta == nil {
-			rows = append(rows, noMetadataRow(s))
+			orphans = append(orphans, noMetadataRow(s))
 			continue
 		}
 		g := get(s.Meta.NodeID)
 		g.services = append(g.services, s)
 	}
 	nodeKnown := in.Node.HasPostStates || in.Node.HasSmesherIDs
+	start := len(rows)
 	for _, g := range groups {
 		rows = append(rows, g.rows(in.Node, nodeKnown)...)
 	}
+	rows = append(rows, blameOrphans(rows[start:], orphans)...)
 	sort.SliceStable(rows, func(i, j int) bool { return lessByName(&rows[i], &rows[j]) })
 	return Snapshot{Node: in.Node, Rows: rows, KeysErr: in.KeysErr, At: in.At}
 }
@@ -199,12 +202,18 @@ func (g *group) rows(node NodeView, nodeKnown bool) []Row {
 	for _, w := range g.keyWarn {
 		base.Errors = append(base.Errors, SourceError{Source: "key", Message: w})
 	}
+	if len(g.keyFiles) > 1 {
+		base.Errors = append(base.Errors, SourceError{Source: "key", Message: fmt.Sprintf(
+			"one identity in %d key files: %s — keep one, move the others out of identities/ before the node restarts",
+			len(g.keyFiles), strings.Join(g.keyFiles, ", "))})
+	}
 	facts := joinFacts{
 		nodeKnown:  nodeKnown,
 		onNode:     g.postState != nil || g.onIDs,
 		duplicates: len(g.services) > 1 || len(g.keyFiles) > 1,
 		hasKeyFile: len(g.keyFiles) > 0,
 		badKey:     len(g.keyWarn) > 0,
+		anyUp:      g.anyServiceAnswers(),
 	}
 	if len(g.services) == 0 {
 		r := base
@@ -218,10 +227,52 @@ func (g *group) rows(node NodeView, nodeKnown bool) []Row {
 		r.Errors = append([]SourceError(nil), base.Errors...)
 		applyService(&r, s)
 		r.Key = hex.EncodeToString(g.id) + "/" + s.Name
+		facts.badMetadata = s.MetaErr != ""
 		r.Health = healthFor(&r, facts)
 		out = append(out, r)
 	}
 	return out
+}
+
+// anyServiceAnswers reports whether some service of the identity answers its
+// operator API: then the identity is served, whatever its duplicates say.
+func (g *group) anyServiceAnswers() bool {
+	for _, s := range g.services {
+		if s.StatusErr == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// blameOrphans ties services whose metadata is unreadable (so whose identity
+// is unknown) to what the node says: an identity on the node without a
+// service may well be served by one of them. The rows without a service get
+// a note naming them, and an orphan that does not answer while such an
+// identity is PROVING is critical: a proof may be lost.
+func blameOrphans(rows, orphans []Row) []Row {
+	if len(orphans) == 0 {
+		return nil
+	}
+	names := make([]string, len(orphans))
+	for i := range orphans {
+		names[i] = orphans[i].Service
+	}
+	note := SourceError{Source: "service", Message: "no configured service matches this identity, but the metadata of " +
+		strings.Join(names, ", ") + " is unreadable: if one of them serves it, fix its postdata_metadata.json"}
+	provingUnserved := false
+	for i := range rows {
+		if r := &rows[i]; r.Service == "" && (r.NodeState != NodeAbsent && r.NodeState != NodeUnknown) {
+			r.Errors = append(r.Errors, note)
+			provingUnserved = provingUnserved || r.NodeState == NodeProving
+		}
+	}
+	for i := range orphans {
+		if o := &orphans[i]; provingUnserved && o.ServiceState == ServiceUnreachable {
+			o.Health = append(o.Health, HealthServiceDown)
+		}
+	}
+	return orphans
 }
 
 // applyService copies a service's observation into the row.
@@ -233,6 +284,11 @@ func applyService(r *Row, s ServiceObs) {
 	if s.StatusErr != "" {
 		r.ServiceState = ServiceUnreachable
 		r.Errors = append(r.Errors, SourceError{Source: "operator", Message: s.StatusErr})
+	}
+	if s.MetaErr != "" && s.Meta != nil {
+		// A file that went bad after a good read: the last good read still
+		// tells whose data it is.
+		r.Errors = append(r.Errors, SourceError{Source: "metadata", Message: s.MetaErr + " (showing the last good read)"})
 	}
 	if s.Meta != nil {
 		r.NumUnits = s.Meta.NumUnits

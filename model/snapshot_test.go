@@ -2,6 +2,7 @@ package model
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -242,4 +243,68 @@ func TestJoinK2powPhaseAndSortedRows(t *testing.T) {
 	if doc.Identities[0].Health == nil || doc.Node.Errors == nil {
 		t.Error("empty lists must encode as [] for scripts, not null")
 	}
+}
+
+func TestJoinServiceDownIsJudgedPerIdentity(t *testing.T) {
+	// A stray second service for a served identity must not raise the alarm
+	// (and advise starting the stray): the identity is served.
+	s := Join(Inputs{
+		Node: nodeWith(PostState{ID: id(1), State: NodeProving, Name: "a.key"}),
+		Services: []ServiceObs{
+			{Name: "data1", Meta: meta(1, 1), Status: status(provingBody)},
+			{Name: "stray", Meta: meta(1, 1), StatusErr: "connection refused"},
+		},
+	})
+	for _, r := range s.Rows {
+		if slices.Contains(r.Health, HealthServiceDown) {
+			t.Errorf("%s flagged service-down although data1 proves for the identity", r.Key)
+		}
+		if !slices.Contains(r.Health, HealthDuplicate) {
+			t.Errorf("%s not flagged duplicate", r.Key)
+		}
+	}
+}
+
+func TestJoinNamesEveryFileOfADuplicateKey(t *testing.T) {
+	s := Join(Inputs{
+		Node: nodeWith(PostState{ID: id(7), State: NodeIdle, Name: "post07.key"}),
+		Keys: []KeyFile{{Name: "copy07.key", Public: id(7)}, {Name: "post07.key", Public: id(7)}},
+	})
+	r := s.Rows[0]
+	if r.Name != "post07.key" || !slices.Contains(r.Health, HealthDuplicate) {
+		t.Fatalf("row %+v", r)
+	}
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "copy07.key, post07.key") {
+		t.Errorf("errors %v do not name both files", r.Errors)
+	}
+}
+
+func TestJoinUnreadableMetadata(t *testing.T) {
+	t.Run("never read: the identity's row points at the service", func(t *testing.T) {
+		s := Join(Inputs{
+			Node:     nodeWith(PostState{ID: id(3), State: NodeProving, Name: "post03.key"}),
+			Services: []ServiceObs{{Name: "data03", MetaErr: "corrupt", StatusErr: "connection refused"}},
+		})
+		ident := findRow(t, s, hexID(3))
+		if len(ident.Errors) != 1 || !strings.Contains(ident.Errors[0].Message, "data03") {
+			t.Errorf("identity row errors %v do not name data03", ident.Errors)
+		}
+		svc := findRow(t, s, "svc:data03")
+		if !slices.Contains(svc.Health, HealthServiceDown) || s.ExitCode() != ExitCritical {
+			t.Errorf("down service with unreadable metadata while an identity is unserved and PROVING: health %v, exit %d", svc.Health, s.ExitCode())
+		}
+	})
+	t.Run("went bad after a good read: stays on its identity", func(t *testing.T) {
+		s := Join(Inputs{
+			Node:     nodeWith(PostState{ID: id(3), State: NodeProving, Name: "post03.key"}),
+			Services: []ServiceObs{{Name: "data03", Meta: meta(3, 1), MetaErr: "corrupt", Status: status(provingBody)}},
+		})
+		if len(s.Rows) != 1 {
+			t.Fatalf("rows %v, want the one identity row", rowKeys(s))
+		}
+		r := s.Rows[0]
+		if r.Service != "data03" || !slices.Contains(r.Health, HealthNoMetadata) || slices.Contains(r.Health, HealthNoService) {
+			t.Errorf("row %+v", r)
+		}
+	})
 }

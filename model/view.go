@@ -96,9 +96,12 @@ func ParseFilter(expr string) (Filter, error) {
 	if body == "" {
 		return f, nil
 	}
+	if _, err := regexp.Compile(body); err != nil { // report the user's text, not ours
+		return Filter{}, fmt.Errorf("bad filter %q: %s", body, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
 	re, err := regexp.Compile("(?i)" + body)
 	if err != nil {
-		return Filter{}, fmt.Errorf("bad filter %q: %v", body, err)
+		return Filter{}, fmt.Errorf("bad filter %q: %s", body, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
 	f.re = re
 	return f, nil

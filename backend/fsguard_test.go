@@ -1,0 +1,72 @@
+package backend
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"postdeck/model"
+)
+
+// hangingFile replaces path with a FIFO: opening it blocks until a writer
+// comes, as a read from a dead disk or hung mount blocks. Cleanup releases it.
+func hangingFile(t *testing.T, path string) {
+	t.Helper()
+	os.Remove(path)
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Open for writing (non-blocking) to release the stuck reader.
+		if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+}
+
+func TestPollerSurvivesAHungDisk(t *testing.T) {
+	s := startSim(t, 3)
+	p, l := simPoller(t, s, 300*time.Millisecond)
+	ctx := context.Background()
+	p.PollOnce(ctx) // a good read first: its identity is remembered
+
+	hung := l.Services[1]
+	hangingFile(t, filepath.Join(hung.Dir, MetadataFile))
+	hangingFile(t, filepath.Join(l.DataFolder, "identities", filepath.Base(l.Services[2].KeyFile)))
+	// The metadata cache re-reads only changed files; the FIFO is new.
+	start := time.Now()
+	snap := p.PollOnce(ctx)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("poll took %v with one hung file", took)
+	}
+	r := rowOf(t, snap, hung.Name)
+	if len(r.ID) == 0 || !hasHealth(&r, model.HealthNoMetadata) {
+		t.Errorf("hung service row %+v: want it kept on its identity (last good read) and flagged", r)
+	}
+	if !strings.Contains(errorsText(r), "did not answer") {
+		t.Errorf("errors %q do not say the disk did not answer", errorsText(r))
+	}
+	if !strings.Contains(snap.KeysErr, "identities folder") {
+		t.Errorf("keys error %q", snap.KeysErr)
+	}
+	if len(snap.Rows) != 3 || rowOf(t, snap, l.Services[0].Name).ServiceState != model.ServiceIdle {
+		t.Errorf("the other rows must stay up to date: %+v", snap.Rows)
+	}
+	// The next cycle starts no second read of the stuck file.
+	r = rowOf(t, p.PollOnce(ctx), hung.Name)
+	if !strings.Contains(errorsText(r), "has not answered for") {
+		t.Errorf("second cycle errors %q", errorsText(r))
+	}
+}
+
+func errorsText(r model.Row) string {
+	var parts []string
+	for _, e := range r.Errors {
+		parts = append(parts, e.Message)
+	}
+	return strings.Join(parts, "; ")
+}
