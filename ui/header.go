@@ -82,6 +82,9 @@ func (m *Model) countSegments() []segment {
 	if m.snap.KeysErr != "" {
 		segs = append(segs, segment{text: "keys: " + printable(firstClause(m.snap.KeysErr), false), tone: themes.ToneWarn, prio: 8})
 	}
+	if m.pending > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d stop%s pending", m.pending, plural(m.pending)), tone: themes.ToneWarn, prio: 8})
+	}
 	c := &m.counts
 	if c.Critical > 0 {
 		segs = append(segs, segment{text: fmt.Sprintf("%d critical", c.Critical), tone: themes.ToneDanger, prio: 9})
@@ -116,6 +119,14 @@ func (m *Model) countSegments() []segment {
 		if n := c.Service[s.st]; n > 0 {
 			segs = append(segs, segment{text: fmt.Sprintf("%s %d", s.st, n), tone: s.tone, prio: s.prio})
 		}
+	}
+	// What automatic proving does and why services wait.
+	if sc := &m.snap.Scheduler; m.actions != nil || sc.Auto {
+		tone := themes.ToneMuted
+		if sc.Auto {
+			tone = themes.ToneAccent
+		}
+		segs = append(segs, segment{text: printable(sc.Summary(), false), tone: tone, prio: 6})
 	}
 	return segs
 }

@@ -22,6 +22,8 @@ type ident struct {
 	body      string // its /status body
 	statusErr string // set when the operator did not answer
 	units     uint32
+	proc      model.ProcInfo // the supervisor's view of its process
+	pending   bool           // a stop is queued
 }
 
 // labelsPerUnit is mainnet's: one unit is 64 GiB.
@@ -55,9 +57,11 @@ func snapshotOf(ids ...ident) model.Snapshot {
 		units := max(id.units, 1)
 		in.Services = append(in.Services, model.ServiceObs{
 			Name: id.svc, Dir: "/data/" + id.svc, Operator: "127.0.0.1:50051",
-			Meta:      &model.PostMetadata{NodeID: pk, LabelsPerUnit: labelsPerUnit, NumUnits: units},
-			Status:    model.ParseStatus([]byte(id.body)),
-			StatusErr: id.statusErr,
+			Meta:        &model.PostMetadata{NodeID: pk, LabelsPerUnit: labelsPerUnit, NumUnits: units},
+			Status:      model.ParseStatus([]byte(id.body)),
+			StatusErr:   id.statusErr,
+			Proc:        id.proc,
+			PendingStop: id.pending,
 		})
 	}
 	return model.Join(in)
@@ -105,7 +109,7 @@ func newTest(t testing.TB, w, h int, snap *model.Snapshot) *Model {
 var specialKeys = map[string]rune{
 	"enter": tea.KeyEnter, "esc": tea.KeyEscape, "up": tea.KeyUp, "down": tea.KeyDown,
 	"pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown, "home": tea.KeyHome, "end": tea.KeyEnd,
-	"backspace": tea.KeyBackspace,
+	"backspace": tea.KeyBackspace, "tab": tea.KeyTab, "left": tea.KeyLeft, "right": tea.KeyRight,
 }
 
 // keyMsg makes a key press from its name ("enter", "down") or its text ("j").
@@ -116,6 +120,9 @@ func keyMsg(k string) tea.KeyPressMsg {
 	if k == "ctrl+c" {
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	}
+	if k == "shift+tab" {
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	}
 	r := []rune(k)[0]
 	return tea.KeyPressMsg{Code: r, Text: k}
 }
@@ -124,7 +131,7 @@ func keyMsg(k string) tea.KeyPressMsg {
 func press(m *Model, keys ...string) tea.Cmd {
 	var cmd tea.Cmd
 	for _, k := range keys {
-		if _, ok := specialKeys[k]; ok || k == "ctrl+c" || len([]rune(k)) == 1 {
+		if _, ok := specialKeys[k]; ok || k == "ctrl+c" || k == "shift+tab" || len([]rune(k)) == 1 {
 			_, cmd = m.Update(keyMsg(k))
 			continue
 		}

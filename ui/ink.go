@@ -34,15 +34,19 @@ func (k ink) paint(s string) string {
 // inks are the theme's hot-path styles, made once per theme.
 type inks struct {
 	fg, row, selected [themes.NumTones]ink
+	marked            [themes.NumTones]ink
 	title, subtle     ink
 	columnHeader      ink
+	match             ink // a search match in the logs view
 }
 
 func newInks(st *themes.Styles) inks {
 	var k inks
 	for t := range themes.NumTones {
 		k.fg[t], k.row[t], k.selected[t] = inkOf(st.Fg[t]), inkOf(st.Row[t]), inkOf(st.Selected[t])
+		k.marked[t] = inkOf(st.Marked[t])
 	}
 	k.title, k.subtle, k.columnHeader = inkOf(st.Title), inkOf(st.Subtle), inkOf(st.ColumnHeader)
+	k.match = inkOf(st.Match)
 	return k
 }

@@ -29,6 +29,33 @@ type KeyMap struct {
 	Quit key.Binding
 	// ForceQuit works everywhere, even while typing a filter.
 	ForceQuit key.Binding
+
+	// Actions on post-services. They apply to the selected rows, or to the
+	// cursor row when none is selected. Every one of them needs Actions: see
+	// DisableDanger.
+	Select      key.Binding // space toggles the cursor row
+	SelectAll   key.Binding // every row the filter shows
+	ClearSelect key.Binding
+	Start       key.Binding
+	Stop        key.Binding
+	Restart     key.Binding
+	Logs        key.Binding
+	Auto        key.Binding
+
+	// Dialog keys: focus moves over the buttons, enter presses the focused one.
+	NextButton key.Binding
+	PrevButton key.Binding
+	Press      key.Binding
+	Dismiss    key.Binding
+
+	// Logs view keys; Up, Down, PageUp, PageDown, Top and Back work there too.
+	Follow   key.Binding // to the end, and follow the tail again
+	Search   key.Binding
+	NextHit  key.Binding
+	PrevHit  key.Binding
+	ScrollLR key.Binding // ←/→ shift long lines sideways (help only)
+	Left     key.Binding
+	Right    key.Binding
 }
 
 // DefaultKeyMap returns the dashboard's bindings.
@@ -37,7 +64,7 @@ func DefaultKeyMap() KeyMap {
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f", "space"), key.WithHelp("pgdn", "page down")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
 		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "first row")),
 		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "last row")),
 
@@ -55,12 +82,59 @@ func DefaultKeyMap() KeyMap {
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+
+		Select:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select row")),
+		SelectAll:   key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select all shown")),
+		ClearSelect: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear selection")),
+		Start:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start")),
+		Stop:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop…")),
+		Restart:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restart")),
+		Logs:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "logs")),
+		Auto:        key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "auto proving on/off")),
+
+		NextButton: key.NewBinding(key.WithKeys("tab", "right"), key.WithHelp("tab/→", "next button")),
+		PrevButton: key.NewBinding(key.WithKeys("shift+tab", "left"), key.WithHelp("shift+tab/←", "previous button")),
+		Press:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
+		Dismiss:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+
+		Follow:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "follow the tail")),
+		Search:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search log")),
+		NextHit:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next match")),
+		PrevHit:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous match")),
+		ScrollLR: key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "scroll sideways")),
+		Left:     key.NewBinding(key.WithKeys("left", "h")),
+		Right:    key.NewBinding(key.WithKeys("right", "l")),
 	}
+}
+
+// danger lists, in this one place, every binding that acts on post-services
+// or needs Actions to work: a view-only dashboard has none of them.
+func (k *KeyMap) danger() []*key.Binding {
+	return []*key.Binding{&k.Select, &k.SelectAll, &k.ClearSelect, &k.Start, &k.Stop, &k.Restart, &k.Auto,
+		&k.Logs, &k.Follow, &k.Search, &k.NextHit, &k.PrevHit, &k.ScrollLR, &k.Left, &k.Right}
+}
+
+// DisableDanger turns off every action binding, so the keys do nothing and
+// vanish from the help and the footer. New calls it when Options.Actions is nil.
+func (k *KeyMap) DisableDanger() {
+	for _, b := range k.danger() {
+		b.SetEnabled(false)
+	}
+}
+
+// ActionsEnabled reports whether any action binding is on.
+func (k *KeyMap) ActionsEnabled() bool {
+	for _, b := range k.danger() {
+		if b.Enabled() {
+			return true
+		}
+	}
+	return false
 }
 
 // ShortHelp is the footer's hint line on the table.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Down, k.Detail, k.Filter, k.Sort, k.Help, k.Quit}
+	return []key.Binding{k.Down, k.Detail, k.Select, k.Start, k.Stop, k.Logs, k.Filter, k.Help, k.Quit, k.Sort}
 }
 
 // FullHelp is the help screen: one column per group.
@@ -69,5 +143,25 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Sort, k.Filter, k.ClearFilter, k.Accept},
 		{k.Detail, k.Back, k.Help, k.Quit},
+		{k.Select, k.SelectAll, k.ClearSelect, k.Start, k.Stop, k.Restart, k.Auto},
+		{k.Logs, k.Follow, k.Search, k.NextHit, k.PrevHit, k.ScrollLR},
 	}
+}
+
+// dialogHelp is the footer's hint line while a dialog is open.
+func (k KeyMap) dialogHelp() []key.Binding {
+	return []key.Binding{k.NextButton, k.Press, k.Dismiss}
+}
+
+// confirmHelp is the footer's hint line while a confirmation is typed.
+func (k KeyMap) confirmHelp() []key.Binding {
+	press, back := k.Press, k.Dismiss
+	press.SetHelp(press.Help().Key, "confirm")
+	back.SetHelp(back.Help().Key, "back to the buttons")
+	return []key.Binding{press, back}
+}
+
+// logsHelp is the footer's hint line in the logs view.
+func (k KeyMap) logsHelp() []key.Binding {
+	return []key.Binding{k.Back, k.Up, k.Follow, k.Search, k.NextHit, k.PrevHit}
 }

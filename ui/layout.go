@@ -38,10 +38,25 @@ var colSpecs = [model.NumColumns]colSpec{
 // shrinkOrder is which flexible column gives up width first.
 var shrinkOrder = []model.Column{model.ColHealth, model.ColService, model.ColName}
 
-// column is one visible column and its width.
+// column is one visible column and its width: a model column, or a process
+// column when proc is set.
 type column struct {
 	col   model.Column
+	proc  procCol
 	width int
+}
+
+// title is the column's name in the header line.
+func (c column) title() string {
+	if c.proc != procNone {
+		return procTitles[c.proc]
+	}
+	return c.col.Title()
+}
+
+// right reports whether the column's cells align right (numbers).
+func (c column) right() bool {
+	return c.proc == procPID || c.proc == procRestarts || (c.proc == procNone && c.col == model.ColSize)
 }
 
 // naturalWidths measures the widths the columns would like for these rows.
@@ -58,6 +73,9 @@ func naturalWidths(rows []model.Row) [model.NumColumns]int {
 	grow(model.ColProgress, progressWidth)
 	for i := range rows {
 		r := &rows[i]
+		if r.PendingStop {
+			grow(model.ColState, cellWidth(stateText(r)))
+		}
 		grow(model.ColName, cellWidth(r.Label()))
 		grow(model.ColService, cellWidth(r.Service))
 		grow(model.ColHealth, cellWidth(healthText(r.Health)))

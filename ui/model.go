@@ -23,6 +23,9 @@ type Options struct {
 	Now func() time.Time
 	// Keys overrides DefaultKeyMap when not nil.
 	Keys *KeyMap
+	// Actions start and stop services; nil makes the dashboard view-only:
+	// every action key is disabled and missing from the help and footer.
+	Actions Actions
 }
 
 // SnapshotMsg delivers a new snapshot to the dashboard.
@@ -41,6 +44,7 @@ const (
 	modeTable mode = iota
 	modeDetail
 	modeHelp
+	modeLogs
 )
 
 // Header and footer heights; the body gets the rest of the screen.
@@ -73,6 +77,16 @@ type Model struct {
 	table  table
 	filter filterInput
 	detail detail
+
+	actions  Actions
+	selected map[string]bool // row keys selected for a bulk action
+	pending  int             // rows with a stop pending in the snapshot
+	dialog   *stopDialog     // the stop dialog over the table, nil when closed
+	ops      []*op           // operations in flight, oldest first
+	opSeq    int
+	sem      chan struct{} // bounds the Actions calls running at once
+	status   status
+	logs     logView
 }
 
 // New builds the dashboard; run it with tea.NewProgram(ui.New(opts)).
@@ -85,12 +99,18 @@ func New(opts Options) *Model {
 		now:      opts.Now,
 		keys:     DefaultKeyMap(),
 		help:     help.New(),
+		actions:  opts.Actions,
+		selected: map[string]bool{},
+		sem:      make(chan struct{}, actionWorkers),
 	}
 	if m.now == nil {
 		m.now = time.Now
 	}
 	if opts.Keys != nil {
 		m.keys = *opts.Keys
+	}
+	if m.actions == nil {
+		m.keys.DisableDanger()
 	}
 	if m.title == "" {
 		m.title = "postdeck"
@@ -145,9 +165,24 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
 	case tea.PasteMsg:
-		if m.filter.active {
+		switch {
+		case m.dialog != nil:
+			return m, m.dialogPaste(msg)
+		case m.filter.active:
 			return m, m.filterUpdate(msg)
+		case m.logs.searching:
+			return m, m.logs.searchUpdate(msg)
 		}
+	case actionResultMsg:
+		m.actionResult(msg)
+	case autoMsg:
+		if msg.on {
+			m.setStatus("automatic proving on: services start when the node wants a proof and stop once it is fetched", themes.ToneOK)
+		} else {
+			m.setStatus("automatic proving off", themes.ToneOK)
+		}
+	case logPathMsg, logDataMsg, logTickMsg:
+		return m, m.logsMsg(msg)
 	}
 	return m, nil
 }
@@ -163,9 +198,19 @@ func (m *Model) setSnapshot(s model.Snapshot) {
 		}
 	}
 	m.received = m.now()
+	m.pending = 0
+	for i := range s.Rows {
+		if s.Rows[i].PendingStop {
+			m.pending++
+		}
+	}
 	m.table.setRows(s.Rows)
+	m.pruneSelection(s.Rows)
 	if m.mode == modeDetail {
 		m.detail.update(s.Rows, m)
+	}
+	if m.dialog != nil {
+		m.dialog.refresh(s.Rows)
 	}
 }
 
@@ -177,6 +222,7 @@ func (m *Model) setSize(w, h int) {
 	m.detail.setSize(m.width, body-1, m)
 	m.filter.setWidth(m.width)
 	m.help.SetWidth(m.width)
+	m.logs.setSize(m.width, body)
 }
 
 func (m *Model) bodyHeight() int {

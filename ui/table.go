@@ -2,6 +2,7 @@ package ui
 
 import (
 	"strings"
+	"time"
 
 	"postdeck/model"
 	"postdeck/themes"
@@ -24,6 +25,7 @@ type table struct {
 	height int // rows that fit below the column header
 
 	natural [model.NumColumns]int
+	proc    [numProcCols]int // natural widths of the process columns; 0 = none
 	cols    []column
 }
 
@@ -33,14 +35,15 @@ func (t *table) setRows(rows []model.Row) {
 	key := t.selectedKey()
 	t.rows = rows
 	t.natural = naturalWidths(rows)
-	t.cols = layoutColumns(t.natural, t.width)
+	t.proc = procWidths(rows)
+	t.cols = layoutTable(t.natural, t.proc, t.width)
 	t.reindex(key)
 }
 
 // setSize sets the table's area: width and height include the column header.
 func (t *table) setSize(width, height int) {
 	t.width, t.height = width, max(1, height-1)
-	t.cols = layoutColumns(t.natural, width)
+	t.cols = layoutTable(t.natural, t.proc, width)
 	t.scroll()
 }
 
@@ -106,18 +109,23 @@ func (t *table) scroll() {
 	t.offset = clamp(t.offset, 0, len(t.idx)-t.height)
 }
 
-// view renders the column header and the visible rows.
-func (t *table) view(b *strings.Builder, k *inks) {
+// view renders the column header and the visible rows; sel holds the keys
+// of the rows selected for an action, now measures uptimes.
+func (t *table) view(b *strings.Builder, k *inks, sel map[string]bool, now time.Time) {
 	b.WriteString(k.columnHeader.paint(t.headerLine()))
 	end := min(t.offset+t.height, len(t.idx))
 	for pos := t.offset; pos < end; pos++ {
 		r := &t.rows[t.idx[pos]]
 		tone := toneOf(r)
-		line := t.rowLine(r, pos == t.cursor)
+		marked := len(sel) > 0 && sel[r.Key]
+		line := t.rowLine(r, pos == t.cursor, marked, now)
 		b.WriteByte('\n')
-		if pos == t.cursor {
+		switch {
+		case pos == t.cursor:
 			b.WriteString(k.selected[tone].paint(line))
-		} else {
+		case marked:
+			b.WriteString(k.marked[tone].paint(line))
+		default:
 			b.WriteString(k.row[tone].paint(line))
 		}
 	}
@@ -131,11 +139,11 @@ func (t *table) headerLine() string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		title := c.col.Title()
-		if c.col == t.sortCol {
+		title := c.title()
+		if c.proc == procNone && c.col == t.sortCol {
 			title += arrow(t.desc)
 		}
-		if c.col == model.ColSize {
+		if c.right() {
 			b.WriteString(fitRight(title, c.width))
 		} else {
 			b.WriteString(fit(title, c.width))
@@ -144,13 +152,19 @@ func (t *table) headerLine() string {
 	return truncate(b.String(), t.width)
 }
 
-// rowLine is one row as plain text, exactly the table's width.
-func (t *table) rowLine(r *model.Row, selected bool) string {
+// rowLine is one row as plain text, exactly the table's width. The first
+// gutter cell is the cursor (>), a selected row (+) or both (»).
+func (t *table) rowLine(r *model.Row, cursor, marked bool, now time.Time) string {
 	var b strings.Builder
 	b.Grow(t.width + 16)
-	if selected {
+	switch {
+	case cursor && marked:
+		b.WriteString("»")
+	case cursor:
 		b.WriteByte('>')
-	} else {
+	case marked:
+		b.WriteByte('+')
+	default:
 		b.WriteByte(' ')
 	}
 	b.WriteString(marker(r))
@@ -158,10 +172,16 @@ func (t *table) rowLine(r *model.Row, selected bool) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		if c.col == model.ColSize {
-			b.WriteString(fitRight(cellText(r, c), c.width))
+		text := ""
+		if c.proc != procNone {
+			text = procText(r, c.proc, now)
 		} else {
-			b.WriteString(fit(cellText(r, c), c.width))
+			text = cellText(r, c)
+		}
+		if c.right() {
+			b.WriteString(fitRight(text, c.width))
+		} else {
+			b.WriteString(fit(text, c.width))
 		}
 	}
 	if gutter+totalWidth(t.cols) <= t.width {
@@ -182,7 +202,7 @@ func cellText(r *model.Row, c column) string {
 	case model.ColService:
 		return orDash(printable(r.Service, false))
 	case model.ColState:
-		return r.ServiceState.String()
+		return stateText(r)
 	case model.ColProgress:
 		bar := 0
 		if c.width >= progressWidth {

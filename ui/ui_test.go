@@ -180,7 +180,7 @@ func TestDetailFollowsSnapshots(t *testing.T) {
 
 func TestHelpListsKeymap(t *testing.T) {
 	s := demo()
-	m := newTest(t, 100, 40, &s)
+	m, _, _ := newActionTest(t, 100, 60, &s) // view-only hides the action keys
 	press(m, "?")
 	v := screen(m)
 	for _, group := range DefaultKeyMap().FullHelp() {

@@ -12,10 +12,15 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.ForceQuit) {
 		return tea.Quit
 	}
+	if m.dialog != nil {
+		return m.dialogKey(k)
+	}
 	if m.filter.active {
 		return m.filterKey(k)
 	}
 	switch m.mode {
+	case modeLogs:
+		return m.logsKey(k)
 	case modeHelp:
 		if key.Matches(k, m.keys.Help, m.keys.Back) {
 			m.mode = modeTable
@@ -67,8 +72,24 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(k, m.keys.Filter):
 		return m.openFilter()
+	case key.Matches(k, m.keys.ClearSelect) && len(m.selected) > 0:
+		clear(m.selected)
 	case key.Matches(k, m.keys.ClearFilter):
 		m.clearFilter()
+	case key.Matches(k, m.keys.Select):
+		m.toggleSelect()
+	case key.Matches(k, m.keys.SelectAll):
+		m.selectAll()
+	case key.Matches(k, m.keys.Start):
+		return m.startKey()
+	case key.Matches(k, m.keys.Stop):
+		return m.stopKey()
+	case key.Matches(k, m.keys.Restart):
+		return m.restartKey()
+	case key.Matches(k, m.keys.Logs):
+		return m.openLogs()
+	case key.Matches(k, m.keys.Auto):
+		return m.toggleAuto()
 	case key.Matches(k, m.keys.Detail):
 		if r := t.selected(); r != nil {
 			m.mode = modeDetail

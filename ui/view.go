@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"postdeck/model"
 	"postdeck/themes"
@@ -29,20 +31,84 @@ func (m *Model) View() tea.View {
 		m.detailBody(&body)
 	case modeHelp:
 		m.helpBody(&body)
+	case modeLogs:
+		m.logsBody(&body)
 	}
-	writeLines(&b, body.String(), m.bodyHeight())
+	var cursor *tea.Cursor
+	if m.dialog != nil {
+		cursor = m.overlayDialog(&b, body.String())
+	} else {
+		writeLines(&b, body.String(), m.bodyHeight())
+	}
 	b.WriteString(m.footerView())
 
 	v := tea.NewView(b.String())
 	v.AltScreen = true
 	v.WindowTitle = m.title
-	if m.filter.active {
-		if c := m.filter.input.Cursor(); c != nil {
+	var input *textinput.Model
+	switch {
+	case m.filter.active:
+		input = &m.filter.input
+	case m.mode == modeLogs && m.logs.searching:
+		input = &m.logs.input
+	}
+	if input != nil {
+		if c := input.Cursor(); c != nil {
 			c.Y = m.height - 1
-			v.Cursor = c
+			cursor = c
 		}
 	}
+	v.Cursor = cursor
 	return v
+}
+
+// overlayDialog writes the body with the dialog box drawn over its middle,
+// and returns where the terminal cursor goes (the confirmation input).
+func (m *Model) overlayDialog(b *strings.Builder, body string) *tea.Cursor {
+	h := m.bodyHeight()
+	lines := make([]string, 0, h)
+	for line := range strings.SplitSeq(body, "\n") {
+		if len(lines) == h {
+			break
+		}
+		lines = append(lines, line)
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	box, bw, cursor := m.dialogBox(m.width - 2)
+	x, y := max(0, (m.width-bw)/2), max(0, (h-len(box))/2)
+	for i, l := range box {
+		if y+i >= h {
+			break
+		}
+		lines[y+i] = overlayLine(lines[y+i], l, x, bw)
+	}
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	if cursor != nil {
+		cursor.X += x
+		cursor.Y += headerLines + y
+	}
+	return cursor
+}
+
+// overlayLine draws fg (w cells wide) over bg from column x, keeping what
+// shows on both sides.
+func overlayLine(bg, fg string, x, w int) string {
+	left := ansi.Truncate(bg, x, "")
+	right := ansi.TruncateLeft(bg, x+w, "")
+	var b strings.Builder
+	b.WriteString(left)
+	if strings.Contains(left, "\x1b") {
+		b.WriteString(ansi.ResetStyle)
+	}
+	b.WriteString(strings.Repeat(" ", max(0, x-ansi.StringWidth(left))))
+	b.WriteString(fg)
+	b.WriteString(right)
+	return b.String()
 }
 
 // writeLines writes exactly n lines of s, cutting or padding with blank lines,
@@ -74,10 +140,10 @@ func (m *Model) tableBody(b *strings.Builder) {
 		b.WriteString(muted.Render(truncate("  no identities: configure [[service]] entries or check the node", m.width)))
 		m.sourceErrors(b)
 	case len(t.idx) == 0:
-		t.view(b, &m.ink)
+		t.view(b, &m.ink, m.selected, m.now())
 		b.WriteString("\n" + muted.Render(truncate(fmt.Sprintf("  no identities match filter %q (esc clears it)", t.filter.Expr), m.width)))
 	default:
-		t.view(b, &m.ink)
+		t.view(b, &m.ink, m.selected, m.now())
 	}
 }
 
@@ -133,6 +199,11 @@ func (m *Model) helpText() string {
 	b.WriteString(wrap("A case-insensitive regular expression over name, id, states, service, dir and health flags; a leading ! keeps the rows that do not match. Rows filter as you type; enter keeps the filter, esc clears it.", m.width) + "\n\n")
 	b.WriteString(st.Section.Render("Row markers") + "\n")
 	b.WriteString(wrap("> cursor   ! critical: rewards lost or ban risk now   * warning: needs a look   (enter shows what each flag means)", m.width))
+	if m.actions != nil {
+		b.WriteString("\n" + wrap("+ selected for the next action   » the cursor on a selected row   ⏸ after the state: a stop is pending and runs by itself once stopping is safe   ext in PID: started outside postdeck", m.width))
+		b.WriteString("\n\n" + st.Section.Render("Stopping safely") + "\n")
+		b.WriteString(wrap("Stopping a service that is proving throws its work away, and one whose proof the node has not fetched yet throws the proof away. x asks first and shows why a stop is not safe: Stop works only when it is safe (checked again at that moment), Stop when safe queues it, Force stop asks you to type the identity's name. Actions apply to the selected rows (space, A; esc clears), else to the cursor row.", m.width))
+	}
 	return b.String()
 }
 
@@ -168,12 +239,27 @@ func (m *Model) footerView() string {
 		}
 		return ansiTruncate(line, m.width)
 	}
+	if m.mode == modeLogs && m.logs.searching {
+		return ansiTruncate(m.logs.input.View(), m.width)
+	}
 	right := ""
 	switch m.mode {
 	case modeTable:
 		right = m.tableStatus()
 	case modeDetail:
 		right = fmt.Sprintf("%3.0f%%", m.detail.vp.ScrollPercent()*100)
+	case modeLogs:
+		right = m.logsStatus()
+	}
+	if text, tone, ok := m.statusLine(); ok && m.dialog == nil {
+		// A result or progress replaces the key hints; it may take the
+		// whole line, the position comes back when it is gone.
+		text = truncate(text, m.width)
+		tw := cellWidth(text)
+		if tw+2+cellWidth(right) > m.width {
+			return m.ink.fg[tone].paint(text)
+		}
+		return m.ink.fg[tone].paint(text) + strings.Repeat(" ", m.width-tw-cellWidth(right)) + m.ink.subtle.paint(right)
 	}
 	rw := cellWidth(right)
 	left, lw := m.hints(max(0, m.width-rw-2))
@@ -189,6 +275,7 @@ func (m *Model) footerView() string {
 type hintKey struct {
 	mode     mode
 	filtered bool
+	dialog   int // 0 none, 1 buttons, 2 typing a confirmation
 	width    int
 }
 
@@ -204,33 +291,71 @@ type hintCache struct {
 // hints renders the key hints for the current screen within width cells,
 // and says how wide they came out.
 func (m *Model) hints(width int) (string, int) {
-	k := hintKey{m.mode, m.table.filter.Expr != "", width}
+	k := hintKey{m.mode, m.table.filter.Expr != "", 0, width}
+	if m.dialog != nil {
+		k.dialog = 1
+		if m.dialog.confirming {
+			k.dialog = 2
+		}
+	}
 	if m.hintCache.ok && m.hintCache.key == k {
 		return m.hintCache.text, m.hintCache.width
 	}
 	var bindings []key.Binding
-	switch m.mode {
-	case modeTable:
+	switch {
+	case k.dialog == 1:
+		bindings = m.keys.dialogHelp()
+	case k.dialog == 2:
+		bindings = m.keys.confirmHelp()
+	case m.mode == modeLogs:
+		bindings = m.keys.logsHelp()
+	case m.mode == modeTable:
 		bindings = m.keys.ShortHelp()
 		if k.filtered {
 			bindings = append([]key.Binding{m.keys.ClearFilter}, bindings...)
 		}
-	case modeDetail:
+	case m.mode == modeDetail:
 		bindings = []key.Binding{m.keys.Back, m.keys.Up, m.keys.Down}
-	case modeHelp:
+	case m.mode == modeHelp:
 		bindings = []key.Binding{m.keys.Back, m.keys.ForceQuit}
 	}
-	h := m.help
-	h.SetWidth(width)
-	text := h.ShortHelpView(bindings)
+	text := m.shortHelp(bindings, width)
 	m.hintCache = hintCache{key: k, text: text, width: lipgloss.Width(text), ok: true}
 	return m.hintCache.text, m.hintCache.width
+}
+
+// shortHelp renders the enabled bindings that fit in width, marking a cut
+// with "…". (help's own truncation adds items that do not fit when the
+// ellipsis does not fit either.)
+func (m *Model) shortHelp(bindings []key.Binding, width int) string {
+	h := m.help
+	h.SetWidth(0)
+	on := make([]key.Binding, 0, len(bindings))
+	for _, b := range bindings {
+		if b.Enabled() {
+			on = append(on, b)
+		}
+	}
+	text := h.ShortHelpView(on)
+	if lipgloss.Width(text) <= width {
+		return text
+	}
+	for k := len(on) - 1; k > 0; k-- {
+		text = h.ShortHelpView(on[:k])
+		if lipgloss.Width(text)+2 <= width {
+			return text + " " + m.theme.Styles.HelpSep.Render("…")
+		}
+	}
+	return ""
 }
 
 // tableStatus is the cursor position, the filter in force and the sort.
 func (m *Model) tableStatus() string {
 	t := &m.table
 	var parts []string
+	if n := len(m.selected); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d selected", n))
+	}
 	if t.filter.Expr != "" {
 		parts = append(parts, "filter "+t.filter.Expr)
 	}
