@@ -92,7 +92,8 @@ type service struct {
 	childPID int
 	done     chan struct{}
 
-	busy string // "starting" or "stopping" while Start or Stop runs
+	busy string   // "starting" or "stopping" while Start or Stop runs
+	lock *os.File // services/<name>.lock, flock'ed meanwhile
 
 	disk      string
 	diskKnown bool
@@ -405,7 +406,10 @@ func unknownService(name string) error {
 	return fmt.Errorf("no service named %q in the config", name)
 }
 
-// begin marks a service busy for one Start or Stop.
+// begin marks a service busy for one Start or Stop, in this postdeck and,
+// through a lock file, in any other postdeck on the same state folder (the
+// dashboard and a `postdeck start` in a script): two starts racing past the
+// checks would run two processes on one data dir.
 func (s *Supervisor) begin(name, what string) (*service, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -416,13 +420,26 @@ func (s *Supervisor) begin(name, what string) (*service, error) {
 	if sv.busy != "" {
 		return nil, fmt.Errorf("%s is already %s: try again when that is done", name, sv.busy)
 	}
-	sv.busy = what
+	f, err := os.OpenFile(filepath.Join(s.stateDir, "services", sv.file+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot open its lock file: %v", name, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is being started or stopped by another postdeck: try again when that is done", name)
+		}
+		return nil, fmt.Errorf("%s: cannot lock its lock file: %v", name, err)
+	}
+	sv.busy, sv.lock = what, f
 	return sv, nil
 }
 
 func (s *Supervisor) end(sv *service) {
 	s.mu.Lock()
 	sv.busy = ""
+	sv.lock.Close() // releases the flock
+	sv.lock = nil
 	s.mu.Unlock()
 }
 
@@ -431,6 +448,9 @@ func (s *Supervisor) end(sv *service) {
 // appended to its log file. Then it watches for up to a second: a process
 // that exits at once is an error carrying its last log lines.
 func (s *Supervisor) Start(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	sv, err := s.begin(name, "starting")
 	if err != nil {
 		return err

@@ -787,3 +787,27 @@ func BenchmarkProcs100(b *testing.B) {
 	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(perOp/2e9*100, "%core@2s")
 }
+
+// Two postdecks on one state folder do not start or stop one service at once.
+func TestSupervisorOneActionAtATime(t *testing.T) {
+	t.Parallel()
+	w := newSupWorld(t)
+	w.service("data1", 1, nil)
+	s1, s2 := w.sup(), w.sup()
+	sv, err := s1.begin("data1", "starting")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, s1.Start(context.Background(), "data1"), "data1 is already starting")
+	wantErr(t, s2.Start(context.Background(), "data1"), "data1 is being started or stopped by another postdeck")
+	wantErr(t, s2.Stop(context.Background(), "data1"), "data1 is being started or stopped by another postdeck")
+	s1.end(sv)
+	if err := s2.Stop(context.Background(), "data1"); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("after the other finished: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s2.Start(ctx, "data1"); !errors.Is(err, context.Canceled) {
+		t.Errorf("start with a cancelled context: %v", err)
+	}
+}
