@@ -597,6 +597,13 @@ func TestProcessColumns(t *testing.T) {
 	mustContain(t, v, "NAME", "STATE", "HEALTH", "post0.key")
 	assertFits(t, m, 80, 24)
 
+	// The detail view has all of it, also when the columns are gone.
+	m.Update(sizeMsg(80, 40))
+	press(m, "down", "enter")
+	v = screen(m)
+	mustContain(t, v, "started outside postdeck", "pid 777", "up 3h12m", "safe now: the service is idle")
+	press(m, "esc")
+
 	// A dashboard without a supervisor shows no process columns at all.
 	d := demo()
 	m.Update(sizeMsg(200, 30))

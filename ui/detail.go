@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/viewport"
 	"github.com/charmbracelet/x/ansi"
@@ -52,13 +53,13 @@ func (d *detail) setSize(width, height int, m *Model) {
 // refresh re-renders the content, keeping the scroll position.
 func (d *detail) refresh(m *Model) {
 	y := d.vp.YOffset()
-	d.vp.SetContent(detailContent(&d.row, d.gone, m.snapNode(), d.vp.Width(), &m.theme))
+	d.vp.SetContent(detailContent(&d.row, d.gone, m.snapNode(), d.vp.Width(), &m.theme, m.now()))
 	d.vp.SetYOffset(y)
 }
 
 // detailContent lays out the row's fields, its health flags with what they
 // mean, and every error, wrapped to width.
-func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th *themes.Theme) string {
+func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th *themes.Theme, now time.Time) string {
 	st := &th.Styles
 	var b strings.Builder
 	field := func(label, value string) {
@@ -84,6 +85,14 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 	field("Progress", progressDetail(r.Progress))
 	field("NumUnits", fmt.Sprint(r.NumUnits))
 	field("Size", sizeDetail(r.SizeBytes))
+	if hasProc(&r.Proc) || r.PendingStop || r.Disk != "" {
+		section("Process")
+		field("State", procDetail(&r.Proc, now))
+		field("Last exit", orDash(r.Proc.LastExit))
+		field("Restarts", fmt.Sprint(r.Proc.Restarts))
+		field("Disk group", orDash(r.Disk))
+		field("Stop", stopDetail(r))
+	}
 
 	section(fmt.Sprintf("Health (%d)", len(r.Health)))
 	if len(r.Health) == 0 {
@@ -112,6 +121,41 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// procDetail is the process line: state, who manages it, pid and uptime.
+func procDetail(p *model.ProcInfo, now time.Time) string {
+	s := p.State.String()
+	switch p.Manager {
+	case model.ManagerExternal:
+		s += " · started outside postdeck (found by its --dir)"
+	case model.ManagerNone:
+		if !p.Startable {
+			s += " · no launch settings: postdeck cannot start it"
+		}
+	default:
+		s += " · managed by " + string(p.Manager)
+	}
+	if p.PID > 0 && p.State == model.ProcRunning {
+		s += fmt.Sprintf(" · pid %d", p.PID)
+	}
+	if !p.Started.IsZero() && p.State == model.ProcRunning {
+		s += " · up " + age(now.Sub(p.Started)) + " (since " + p.Started.Format(time.DateTime) + ")"
+	}
+	return s
+}
+
+// stopDetail is the safe-stop verdict in words, and a pending stop.
+func stopDetail(r *model.Row) string {
+	v := model.StopVerdict(r)
+	s := "safe now: " + v.Reason
+	if !v.Safe {
+		s = "NOT safe now: " + v.Reason
+	}
+	if r.PendingStop {
+		s = "pending: stops by itself once safe · " + s
+	}
+	return s
 }
 
 func withHelp(v, help string) string {

@@ -335,3 +335,16 @@ func TestLogsKeepAtMostMaxLines(t *testing.T) {
 	mustContain(t, v, "PAUSED", fmt.Sprintf("line %03d", 601))
 	mustNotContain(t, v, "line 001")
 }
+
+func TestLogsFitSmallScreens(t *testing.T) {
+	m, _ := logTest(t, numbered(1, 50)+strings.Repeat("wide ", 100)+"\n")
+	for _, sz := range [][2]int{{80, 24}, {60, 15}, {40, 10}, {20, 6}} {
+		m.Update(sizeMsg(sz[0], sz[1]))
+		assertFits(t, m, sz[0], sz[1])
+		press(m, "right", "up")
+		assertFits(t, m, sz[0], sz[1])
+		press(m, "/", "wide", "enter")
+		assertFits(t, m, sz[0], sz[1])
+		press(m, "left", "G")
+	}
+}

@@ -43,3 +43,25 @@ func waitFor(t *testing.T, tm *teatest.TestModel, sub string) {
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(sub)) },
 		teatest.WithDuration(3*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 }
+
+// TestBulkStartFlow runs a bulk start of 100 services in a real program:
+// the calls run in Cmds, the progress and the summary reach the screen.
+func TestBulkStartFlow(t *testing.T) {
+	feed := make(chan model.Snapshot, 1)
+	defer close(feed)
+	fa := &fakeActions{}
+	m := New(Options{Snapshots: feed, Theme: themes.Dark(), Interval: time.Second, Title: "flow", Actions: fa})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 30))
+
+	feed <- many(100)
+	waitFor(t, tm, "post0000.key")
+	tm.Type("A")
+	waitFor(t, tm, "100 selected")
+	tm.Type("s")
+	waitFor(t, tm, "started 100")
+	tm.Type("q")
+	tm.FinalModel(t, teatest.WithFinalTimeout(3*time.Second))
+	if n := len(fa.got()); n != 100 {
+		t.Errorf("%d Start calls, want 100", n)
+	}
+}
