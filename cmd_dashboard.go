@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -15,8 +17,8 @@ import (
 // cmdDashboard opens the dashboard on the configured node.
 func cmdDashboard(g *globals, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("dashboard", g, stderr)
-	if err := fs.Parse(args); err != nil {
-		return exitForFlagErr(err)
+	if _, code, ok := parseArgs(fs, g, args, false); !ok {
+		return code
 	}
 	cfg, err := loadConfig(g, stderr)
 	if err != nil {
@@ -45,6 +47,9 @@ func dashboard(cfg *backend.Config, title string, stderr io.Writer) int {
 		Title:     title,
 	})
 	if _, err := tea.NewProgram(m, tea.WithContext(ctx)).Run(); err != nil {
+		if strings.Contains(err.Error(), "TTY") {
+			err = fmt.Errorf("the dashboard needs a terminal (%v); in scripts use `postdeck status`", err)
+		}
 		return fail(stderr, err)
 	}
 	return 0

@@ -20,8 +20,8 @@ func cmdInit(g *globals, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.PublicListener, "public-listener", "", "the node's grpc-public-listener, e.g. 127.0.0.1:9092")
 	force := fs.Bool("force", false, "overwrite an existing config file")
 	stdoutOnly := fs.Bool("print", false, "print the config instead of writing it")
-	if err := fs.Parse(args); err != nil {
-		return exitForFlagErr(err)
+	if _, code, ok := parseArgs(fs, g, args, false); !ok {
+		return code
 	}
 	path := g.config
 	if path == "" {
@@ -33,6 +33,12 @@ func cmdInit(g *globals, args []string, stdout, stderr io.Writer) int {
 	cfg, notes, err := backend.BuildInitConfig(o)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if n := cfg.Node; n.PostListener == "" && n.PrivateListener == "" && n.PublicListener == "" && n.DataFolder == "" && len(cfg.Services) == 0 {
+		for _, n := range notes {
+			fmt.Fprintln(stderr, "note:", n)
+		}
+		return fail(stderr, fmt.Errorf("found nothing to configure: give --node-config with the node's JSON config, or --data-folder and the --*-listener flags"))
 	}
 	data := backend.RenderConfig(cfg)
 	for _, n := range notes {

@@ -18,8 +18,11 @@ func cmdSim(g *globals, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("config-out", "", "where to write the config (default DIR/postdeck.toml)")
 	speed := fs.Float64("speed", 1, "how fast the simulated proving cycle runs")
 	demo := fs.Bool("demo", false, "add the demo's problem cases (no service, stuck proof, unloaded key)")
-	if err := fs.Parse(args); err != nil {
-		return exitForFlagErr(err)
+	if _, code, ok := parseArgs(fs, g, args, false); !ok {
+		return code
+	}
+	if err := checkSimFlags(*ids, *speed); err != nil {
+		return fail(stderr, err)
 	}
 	ctx, stop := signalContext()
 	defer stop()

@@ -17,8 +17,8 @@ import (
 func cmdStatus(g *globals, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", g, stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
-		return exitForFlagErr(err)
+	if _, code, ok := parseArgs(fs, g, args, false); !ok {
+		return code
 	}
 	cfg, err := loadConfig(g, stderr)
 	if err != nil {
@@ -58,11 +58,15 @@ func printStatus(w io.Writer, s *model.Snapshot) {
 		fmt.Fprintf(w, "keys: %s\n", s.KeysErr)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tID\tNODE\tSERVICE\tSTATE\tPROGRESS\tHEALTH")
+	fmt.Fprintln(tw, "NAME\tID\tNODE\tSERVICE\tSTATE\tPROGRESS\tSIZE\tHEALTH")
 	for i := range s.Rows {
 		r := &s.Rows[i]
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Name), dash(shortID(r)), r.NodeState,
-			dash(r.Service), r.ServiceState, progressText(r.Progress), dash(healthText(r.Health)))
+		size := ""
+		if r.SizeBytes > 0 {
+			size = model.HumanBytes(r.SizeBytes)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Name), dash(shortID(r)), r.NodeState, dash(r.Service),
+			r.ServiceState, dash(strings.TrimSpace(model.ProgressCell(r.Progress))), dash(size), dash(healthText(r.Health)))
 	}
 	tw.Flush()
 	for i := range s.Rows {
@@ -78,16 +82,6 @@ func shortID(r *model.Row) string {
 		return h[:12]
 	}
 	return h
-}
-
-func progressText(p *model.Progress) string {
-	if p == nil {
-		return "-"
-	}
-	if p.Phase == "k2pow" {
-		return fmt.Sprintf("pass %d k2pow", p.Pass)
-	}
-	return fmt.Sprintf("pass %d %.1f%%", p.Pass, p.Percent)
 }
 
 func healthText(hs []model.Health) string {

@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"postdeck/themes"
 )
 
 const usage = `postdeck — one dashboard for every PoST identity on your Spacemesh node
@@ -20,6 +23,11 @@ Usage:
   postdeck demo [flags]             open the dashboard on a built-in simulated node
   postdeck status [--json] [flags]  print one snapshot; exit 2 when an identity is critical
   postdeck init [init flags]        write a config file from the node's config and running services
+  postdeck start NAME…               start post-services (NAME: service or key file name)
+  postdeck stop NAME… [--when-safe|--force]
+                                    stop post-services; refuses (exit 3) when that would throw away a proof
+  postdeck restart NAME…             stop (only if safe) and start again
+  postdeck logs NAME [-f] [-n N]     print a service's log; -f follows it
   postdeck sim [--ids N] [--dir D]  run the simulated node headless and write a config for it
   postdeck sim-service --address URL --dir D [--operator-address A] [post-service flags] [--speed X]
                                     run one simulated post-service (post-rs's command line);
@@ -77,6 +85,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"init":        cmdInit,
 		"sim":         cmdSim,
 		"sim-service": cmdSimService,
+		"start":       cmdStart,
+		"stop":        cmdStop,
+		"restart":     cmdRestart,
+		"logs":        cmdLogs,
 		"version": func(*globals, []string, io.Writer, io.Writer) int {
 			fmt.Fprintln(stdout, "postdeck", version)
 			return 0
@@ -107,6 +119,46 @@ func newFlagSet(name string, g *globals, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// parseArgs parses a subcommand's arguments and checks the global flags'
+// values. Words that are not flags are names when the command takes names
+// (flags may come before, between or after them); otherwise a stray word is
+// an error, since every flag after it would silently be ignored. It returns
+// the names, or ok=false with the exit code.
+func parseArgs(fs *flag.FlagSet, g *globals, args []string, takesNames bool) (names []string, code int, ok bool) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, exitForFlagErr(err), false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if !takesNames {
+			fmt.Fprintf(fs.Output(), "postdeck %s: unexpected argument %q (flags start with --; see --help)\n", fs.Name(), fs.Arg(0))
+			return nil, 1, false
+		}
+		names = append(names, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if err := g.validate(); err != nil {
+		fmt.Fprintf(fs.Output(), "postdeck %s: %v\n", fs.Name(), err)
+		return nil, 1, false
+	}
+	return names, 0, true
+}
+
+// validate checks the global flags, naming the flag at fault.
+func (g *globals) validate() error {
+	switch {
+	case g.interval < 0:
+		return fmt.Errorf("--interval %s: must be positive, like 2s", g.interval)
+	case g.timeout < 0:
+		return fmt.Errorf("--timeout %s: must be positive, like 1s", g.timeout)
+	case g.theme != "" && !themes.Valid(g.theme):
+		return fmt.Errorf("--theme %q: choose one of %s", g.theme, strings.Join(themes.Names(), ", "))
+	}
+	return nil
 }
 
 func exitForFlagErr(err error) int {

@@ -62,6 +62,17 @@ func openSession(cfg *backend.Config) (*session, error) {
 
 func (s *session) Close() { s.node.Close() }
 
+// control adds the supervisor and the controller to a session, for the
+// commands that start and stop services.
+func (s *session) control(ctx context.Context, cfg *backend.Config) (*backend.Controller, error) {
+	stateDir := backend.DefaultStateDir()
+	sup, err := backend.NewSupervisor(cfg, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	return backend.NewController(ctx, cfg, sup, s.poller, stateDir)
+}
+
 // fail prints an error for the user and returns the usage/config exit code.
 func fail(stderr io.Writer, err error) int {
 	fmt.Fprintln(stderr, "postdeck:", err)

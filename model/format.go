@@ -25,3 +25,16 @@ func HumanBytes(n uint64) string {
 		return fmt.Sprintf("%.1f %s", v, units[i])
 	}
 }
+
+// ProgressCell is the compact progress of a pass: "k2pow p1" while in the
+// proof-of-work phase, else the share read and the pass, "62% p2". The
+// percent is rounded down: 100% only when the pass is read to the end.
+func ProgressCell(p *Progress) string {
+	if p == nil {
+		return ""
+	}
+	if p.Phase == "k2pow" || p.Position == 0 {
+		return fmt.Sprintf("k2pow p%d", p.Pass)
+	}
+	return fmt.Sprintf("%3.0f%% p%d", math.Floor(p.Percent), p.Pass)
+}
