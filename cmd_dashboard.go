@@ -24,11 +24,12 @@ func cmdDashboard(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	return dashboard(cfg, "postdeck — "+cfg.Path, stderr)
+	return dashboard(cfg, "postdeck — "+cfg.Path, backend.DefaultStateDir(), stderr)
 }
 
-// dashboard runs the poller and the TUI until the user quits.
-func dashboard(cfg *backend.Config, title string, stderr io.Writer) int {
+// dashboard runs the poller, the controller and the TUI until the user
+// quits. Services it started keep running after it: they are detached.
+func dashboard(cfg *backend.Config, title, stateDir string, stderr io.Writer) int {
 	s, err := openSession(cfg)
 	if err != nil {
 		return fail(stderr, err)
@@ -36,6 +37,11 @@ func dashboard(cfg *backend.Config, title string, stderr io.Writer) int {
 	defer s.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	ctl, err := s.control(ctx, cfg, stateDir)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer ctl.Wait()
 	feed, unsubscribe := s.poller.Subscribe()
 	defer unsubscribe()
 	go s.poller.Run(ctx)
@@ -45,6 +51,7 @@ func dashboard(cfg *backend.Config, title string, stderr io.Writer) int {
 		Theme:     themes.ByName(cfg.UI.Theme, os.Getenv("NO_COLOR") != ""),
 		Interval:  cfg.Poll.Interval.Duration,
 		Title:     title,
+		Actions:   ctl,
 	})
 	if _, err := tea.NewProgram(m, tea.WithContext(ctx)).Run(); err != nil {
 		if strings.Contains(err.Error(), "TTY") {

@@ -4,13 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 
 	"postdeck/backend"
 	"postdeck/sim"
 )
 
-// cmdDemo runs the simulator in-process and opens the dashboard on it: no
-// config, no files the user has to make.
+// cmdDemo runs a simulated node in-process and opens the dashboard on it: no
+// config, no files the user has to make. The post-services are real
+// processes (this binary acting as post-service), started and stopped by
+// postdeck's supervisor with automatic proving on, so every action works.
 func cmdDemo(g *globals, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", g, stderr)
 	ids := fs.Int("ids", 12, "number of simulated identities")
@@ -21,14 +26,53 @@ func cmdDemo(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err := checkSimFlags(*ids, *speed); err != nil {
 		return fail(stderr, err)
 	}
-	s, err := sim.Start(context.Background(), sim.Options{IDs: *ids, Speed: *speed, Demo: true, Seed: 1})
+	s, err := sim.Start(context.Background(), sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1})
 	if err != nil {
 		return fail(stderr, err)
 	}
 	defer s.Close()
-	cfg := configFromLayout(s.Layout())
+	l := s.Layout()
+	self, err := os.Executable()
+	if err != nil {
+		return fail(stderr, fmt.Errorf("cannot find postdeck's own binary to run as the simulated post-service: %v", err))
+	}
+	cfg, err := realServicesConfig(l, self, *speed, os.Getpid())
+	if err != nil {
+		return fail(stderr, err)
+	}
 	applyGlobals(cfg, g)
-	return dashboard(cfg, "postdeck — demo (simulated node)", stderr)
+	// The demo's state (pid files, logs) lives in the sim's temp folder, never
+	// in the user's own state folder.
+	return dashboard(cfg, "postdeck — demo (simulated node)", filepath.Join(filepath.Dir(l.DataFolder), "state"), stderr)
+}
+
+// realServicesConfig points a config at a simulator whose post-services are
+// real processes: the postdeck binary self under the name post-service,
+// which makes it behave as one. With watchPID set, the services exit with
+// that process (the demo's services must not outlive the demo). Automatic
+// proving is on, with the services spread over four simulated disks.
+func realServicesConfig(l sim.Layout, self string, speed float64, watchPID int) (*backend.Config, error) {
+	bin := filepath.Join(filepath.Dir(l.DataFolder), "bin", "post-service")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Symlink(self, bin); err != nil && !os.IsExist(err) {
+		return nil, err
+	}
+	cfg := configFromLayout(l)
+	cfg.Proving.Auto = true
+	cfg.Proving.MaxPerDisk = 1
+	for i := range cfg.Services {
+		svc := &cfg.Services[i]
+		svc.Bin = bin
+		svc.Disk = fmt.Sprintf("disk%d", i%4+1)
+		svc.RandomXMode = "light"
+		svc.Env = map[string]string{"POSTDECK_SIM_SPEED": strconv.FormatFloat(speed, 'f', -1, 64)}
+		if watchPID > 0 {
+			svc.ExtraArgs = []string{"--watch-pid", strconv.Itoa(watchPID)}
+		}
+	}
+	return cfg, nil
 }
 
 // checkSimFlags rejects simulator sizes and speeds that mean nothing.

@@ -214,7 +214,7 @@ func openControl(g *globals, names []string, stderr io.Writer) (*control, func()
 		return nil, nil, fail(stderr, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ctl, err := s.control(ctx, cfg)
+	ctl, err := s.control(ctx, cfg, backend.DefaultStateDir())
 	if err != nil {
 		cancel()
 		s.Close()

@@ -64,8 +64,7 @@ func (s *session) Close() { s.node.Close() }
 
 // control adds the supervisor and the controller to a session, for the
 // commands that start and stop services.
-func (s *session) control(ctx context.Context, cfg *backend.Config) (*backend.Controller, error) {
-	stateDir := backend.DefaultStateDir()
+func (s *session) control(ctx context.Context, cfg *backend.Config, stateDir string) (*backend.Controller, error) {
 	sup, err := backend.NewSupervisor(cfg, stateDir)
 	if err != nil {
 		return nil, err

@@ -83,10 +83,11 @@ func (c *Controller) onSnapshot(s *model.Snapshot) {
 		}
 	}
 	if !c.auto.Load() {
-		s.Scheduler = model.SchedulerStatus{}
+		s.ApplySchedule(model.SchedulerStatus{})
 		return
 	}
 	st := model.Schedule(s.Rows, c.limits)
+	s.ApplySchedule(st)
 	for _, a := range st.Actions {
 		switch a.Kind {
 		case model.ActionStart:
@@ -95,7 +96,6 @@ func (c *Controller) onSnapshot(s *model.Snapshot) {
 			c.background(a.Service, func(ctx context.Context) { c.Stop(ctx, a.Service, model.StopIfSafe) })
 		}
 	}
-	s.Scheduler = st
 }
 
 // background runs f for service unless an action for it is under way.

@@ -23,6 +23,9 @@ const (
 	HealthBadKey Health = "bad-key-file"
 	// HealthNoMetadata: a service whose postdata_metadata.json is missing or corrupt.
 	HealthNoMetadata Health = "no-metadata"
+	// HealthWaiting: the node wants a proof, and automatic proving holds the
+	// stopped service back for a free slot (its disk is busy, or max_proving).
+	HealthWaiting Health = "waiting-for-slot"
 )
 
 // Critical reports whether the flag means rewards are being lost or an
@@ -40,7 +43,8 @@ func healthFor(r *Row, f joinFacts) []Health {
 		}
 	}
 	add(f.duplicates, HealthDuplicate)
-	add(r.NodeState == NodeProving && r.ServiceState == ServiceUnreachable && !f.anyUp, HealthServiceDown)
+	down := r.ServiceState == ServiceUnreachable || r.ServiceState == ServiceStopped
+	add(r.NodeState == NodeProving && down && !f.anyUp, HealthServiceDown)
 	add(r.ServiceState == ServiceDone && r.NodeState == NodeProving, HealthAwaitingFetch)
 	add(r.ServiceState == ServiceDone && r.NodeState == NodeIdle, HealthStuckDone)
 	add(f.nodeKnown && !f.onNode && r.Service != "", HealthNotOnNode)

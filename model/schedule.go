@@ -119,3 +119,30 @@ func hasFlag(r *Row, h Health) bool {
 	}
 	return false
 }
+
+// ApplySchedule records what automatic proving decided on the snapshot. A
+// service it is starting, or holds back for a free slot, is not down: its
+// service-down-while-proving flag becomes the waiting-for-slot warning.
+func (s *Snapshot) ApplySchedule(st SchedulerStatus) {
+	s.Scheduler = st
+	handled := map[string]bool{}
+	for _, w := range st.Waits {
+		handled[w.Service] = true
+	}
+	for _, a := range st.Actions {
+		if a.Kind == ActionStart {
+			handled[a.Service] = true
+		}
+	}
+	for i := range s.Rows {
+		r := &s.Rows[i]
+		if !handled[r.Service] {
+			continue
+		}
+		for j, h := range r.Health {
+			if h == HealthServiceDown {
+				r.Health[j] = HealthWaiting
+			}
+		}
+	}
+}

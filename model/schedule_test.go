@@ -90,3 +90,36 @@ func TestScheduleLeavesUnmanagedAndDuplicates(t *testing.T) {
 		t.Errorf("summary %q", s)
 	}
 }
+
+func TestApplyScheduleTurnsWaitingServicesIntoWarnings(t *testing.T) {
+	s := Join(Inputs{
+		Node: nodeWith(
+			PostState{ID: id(1), State: NodeProving, Name: "a.key"},
+			PostState{ID: id(2), State: NodeProving, Name: "b.key"},
+			PostState{ID: id(3), State: NodeProving, Name: "c.key"},
+		),
+		Services: []ServiceObs{
+			{Name: "a", Meta: meta(1, 1), StatusErr: "refused", Proc: ProcInfo{State: ProcStopped, Startable: true}, Disk: "d"},
+			{Name: "b", Meta: meta(2, 1), StatusErr: "refused", Proc: ProcInfo{State: ProcStopped, Startable: true}, Disk: "d"},
+			{Name: "c", Meta: meta(3, 1), StatusErr: "refused", Proc: ProcInfo{State: ProcStopped}}, // not startable
+		},
+	})
+	for _, r := range s.Rows {
+		if r.ServiceState != ServiceStopped && r.Service != "c" {
+			t.Fatalf("%s: state %v, want stopped (the supervisor says no process runs)", r.Service, r.ServiceState)
+		}
+		if !slices.Contains(r.Health, HealthServiceDown) {
+			t.Fatalf("%s: health %v, want service-down before scheduling", r.Service, r.Health)
+		}
+	}
+	s.ApplySchedule(Schedule(s.Rows, Limits{MaxPerDisk: 1}))
+	want := map[string]Health{"a": HealthWaiting, "b": HealthWaiting, "c": HealthServiceDown}
+	for _, r := range s.Rows {
+		if !slices.Equal(r.Health, []Health{want[r.Service]}) {
+			t.Errorf("%s: health %v, want %v", r.Service, r.Health, want[r.Service])
+		}
+	}
+	if s.ExitCode() != ExitCritical {
+		t.Error("c cannot be started by postdeck and the node wants its proof: still critical")
+	}
+}

@@ -281,7 +281,11 @@ func applyService(r *Row, s ServiceObs) {
 	r.Proc, r.Disk, r.PendingStop = s.Proc, s.Disk, s.PendingStop
 	r.Status = s.Status
 	r.ServiceState = s.Status.State
-	if s.StatusErr != "" {
+	switch {
+	case s.Proc.State == ProcStopped && s.StatusErr != "":
+		// Not running, as the supervisor knows: not answering is expected.
+		r.ServiceState = ServiceStopped
+	case s.StatusErr != "":
 		r.ServiceState = ServiceUnreachable
 		r.Errors = append(r.Errors, SourceError{Source: "operator", Message: s.StatusErr})
 	}

@@ -53,9 +53,11 @@ const (
 	ServiceUnreachable
 	// ServiceUnknown: it answered something that is not one of the three post-rs shapes.
 	ServiceUnknown
+	// ServiceStopped: postdeck manages the service and no process runs.
+	ServiceStopped
 )
 
-var serviceStateNames = [...]string{"none", "idle", "proving", "done", "unreachable", "unknown"}
+var serviceStateNames = [...]string{"none", "idle", "proving", "done", "unreachable", "unknown", "stopped"}
 
 func (s ServiceState) String() string {
 	if int(s) < len(serviceStateNames) {

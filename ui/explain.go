@@ -22,6 +22,8 @@ var healthHelp = map[model.Health]string{
 		"Rewrite it as 128 hex characters with no trailing newline.",
 	model.HealthNoMetadata: "The service's postdata_metadata.json is missing or corrupt, so its identity is unknown. " +
 		"Check the service's dir setting and the file.",
+	model.HealthWaiting: "The node wants a proof and automatic proving holds this stopped service back until a slot " +
+		"is free (its disk is busy, or max_proving is reached); the header says why. It starts by itself.",
 }
 
 // explainHealth is healthHelp with a fallback for flags added later.
@@ -49,6 +51,7 @@ var serviceStateHelp = [...]string{
 	model.ServiceDone:        "a proof is ready and waits for the node to fetch it; do not stop",
 	model.ServiceUnreachable: "the operator endpoint did not answer",
 	model.ServiceUnknown:     "the operator endpoint answered something unexpected (see the raw body)",
+	model.ServiceStopped:     "postdeck manages this service and it is not running",
 }
 
 func explainNode(s model.NodeState) string {

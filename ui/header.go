@@ -115,6 +115,7 @@ func (m *Model) countSegments() []segment {
 	}{
 		{model.ServiceProving, themes.ToneAccent, 6}, {model.ServiceDone, themes.ToneOK, 6},
 		{model.ServiceUnreachable, themes.ToneWarn, 7}, {model.ServiceUnknown, themes.ToneWarn, 5},
+		{model.ServiceStopped, themes.ToneMuted, 4},
 	} {
 		if n := c.Service[s.st]; n > 0 {
 			segs = append(segs, segment{text: fmt.Sprintf("%s %d", s.st, n), tone: s.tone, prio: s.prio})

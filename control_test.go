@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"postdeck/backend"
+	"postdeck/model"
+	"postdeck/sim"
+)
+
+// rig is a simulated node whose post-services are real processes (the
+// postdeck binary as post-service), with a real supervisor and controller.
+type rig struct {
+	t        *testing.T
+	sim      *sim.Sim
+	cfg      *backend.Config
+	stateDir string
+	ctl      *backend.Controller
+	poller   *backend.Poller
+	cancel   context.CancelFunc
+}
+
+// newRig starts a manual simulator with ids identities and a controller
+// over it; disks names each service's disk group (round robin).
+func newRig(t *testing.T, ids int, auto bool, disks ...string) *rig {
+	t.Helper()
+	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, RealServices: true, Seed: 3,
+		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cfg, err := realServicesConfig(s.Layout(), binary, 25, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Proving.Auto = auto
+	cfg.Proving.StopGrace.Duration = 3 * time.Second
+	cfg.Poll.Interval.Duration = 200 * time.Millisecond
+	for i := range cfg.Services {
+		if len(disks) > 0 {
+			cfg.Services[i].Disk = disks[i%len(disks)]
+		}
+	}
+	r := &rig{t: t, sim: s, cfg: cfg, stateDir: filepath.Join(t.TempDir(), "state")}
+	r.open()
+	t.Cleanup(r.stopAll)
+	return r
+}
+
+// open builds a fresh session and controller over the same state folder, as
+// a newly started postdeck would.
+func (r *rig) open() {
+	sess, err := openSession(r.cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ctl, err := sess.control(ctx, r.cfg, r.stateDir)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.ctl, r.poller = ctl, sess.poller
+	r.cancel = func() { cancel(); ctl.Wait(); sess.Close() }
+	r.t.Cleanup(r.cancel)
+}
+
+// run polls in the background, so pending stops and the scheduler act.
+func (r *rig) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	go r.poller.Run(ctx)
+	r.t.Cleanup(cancel)
+}
+
+// stopAll force-stops whatever the test left running.
+func (r *rig) stopAll() {
+	for _, s := range r.cfg.Services {
+		r.ctl.Stop(context.Background(), s.Name, model.StopForce)
+	}
+}
+
+func (r *rig) svc(i int) sim.ServiceLayout { return r.sim.Layout().Services[i] }
+
+// row observes one service afresh.
+func (r *rig) row(name string) model.Row {
+	r.t.Helper()
+	row, err := r.poller.PollService(context.Background(), name)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return row
+}
+
+// waitFor polls cond until it holds, failing with what it waited for.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestStopIsRefusedWhileProvingAndQueuedStopFiresOnceTheProofIsFetched(t *testing.T) {
+	r := newRig(t, 2, false)
+	svc := r.svc(0)
+	ctx := context.Background()
+	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
+		t.Fatal(err)
+	}
+	pid := r.row(svc.Name).Proc.PID
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	waitFor(t, "the service to prove", func() bool { return r.row(svc.Name).ServiceState == model.ServiceProving })
+
+	_, err := r.ctl.Stop(ctx, svc.Name, model.StopIfSafe)
+	var unsafe *backend.UnsafeStopError
+	if !errors.As(err, &unsafe) || !strings.Contains(unsafe.Reason, "proving") {
+		t.Fatalf("stop while proving: %v, want a refusal saying it is proving", err)
+	}
+	note, err := r.ctl.Stop(ctx, svc.Name, model.StopWhenSafe)
+	if err != nil || !strings.Contains(note, "as soon as it is safe") {
+		t.Fatalf("stop when safe: %q, %v", note, err)
+	}
+	r.run()
+	// The stop must wait for the proof: the node is IDLE (it has the proof)
+	// before the process goes, never the other way round.
+	waitFor(t, "the service to stop", func() bool {
+		row := r.row(svc.Name)
+		if row.Proc.State != model.ProcRunning && r.sim.NodeState(svc.NodeID) != model.NodeIdle {
+			t.Fatalf("service stopped while the node still waits for its proof (node %v)", r.sim.NodeState(svc.NodeID))
+		}
+		return row.Proc.State == model.ProcStopped
+	})
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("process %d still alive", pid)
+	}
+	if p := r.ctl.Pending(); len(p) != 0 {
+		t.Errorf("pending stops %v after the stop ran", p)
+	}
+}
+
+func TestStopVerdictIsRecheckedAtStopTime(t *testing.T) {
+	r := newRig(t, 1, false)
+	svc := r.svc(0)
+	ctx := context.Background()
+	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the service to answer", func() bool { return r.row(svc.Name).ServiceState == model.ServiceIdle })
+	seen := r.row(svc.Name)
+	if v := model.StopVerdict(&seen); !v.Safe {
+		t.Fatalf("idle service on an idle node judged unsafe: %s", v.Reason)
+	}
+	// What the user saw was safe; by the time the stop runs the node wants a proof.
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	_, err := r.ctl.Stop(ctx, svc.Name, model.StopIfSafe)
+	var unsafe *backend.UnsafeStopError
+	if !errors.As(err, &unsafe) {
+		t.Fatalf("stop after the node turned PROVING: %v, want a refusal", err)
+	}
+	if r.row(svc.Name).Proc.State != model.ProcRunning {
+		t.Error("the service was stopped anyway")
+	}
+}
+
+func TestPendingStopAndAdoptionSurviveARestartOfPostdeck(t *testing.T) {
+	r := newRig(t, 1, false)
+	svc := r.svc(0)
+	ctx := context.Background()
+	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
+		t.Fatal(err)
+	}
+	pid := r.row(svc.Name).Proc.PID
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	waitFor(t, "the service to prove", func() bool { return r.row(svc.Name).ServiceState == model.ServiceProving })
+	if _, err := r.ctl.Stop(ctx, svc.Name, model.StopWhenSafe); err != nil {
+		t.Fatal(err)
+	}
+	r.cancel() // postdeck quits; the service keeps proving
+
+	r.open()
+	row := r.row(svc.Name)
+	if row.Proc.State != model.ProcRunning || row.Proc.PID != pid || row.Proc.Manager != model.ManagerPostdeck {
+		t.Fatalf("after restart: %+v, want pid %d re-adopted", row.Proc, pid)
+	}
+	if !row.PendingStop {
+		t.Fatal("the queued stop was lost with the restart")
+	}
+	r.run()
+	waitFor(t, "the queued stop to run after the proof", func() bool { return r.row(svc.Name).Proc.State == model.ProcStopped })
+	if st := r.sim.NodeState(svc.NodeID); st != model.NodeIdle {
+		t.Errorf("node state %v after the stop: the proof was not delivered first", st)
+	}
+}
+
+func TestAutomaticProvingKeepsOneProverPerDisk(t *testing.T) {
+	r := newRig(t, 3, true, "diskA", "diskA", "diskB")
+	for i := range 3 {
+		r.sim.SetNodeState(r.svc(i).NodeID, model.NodeProving)
+	}
+	r.run()
+	a1, a2, b := r.svc(0), r.svc(1), r.svc(2)
+	// The limit is on proving: a service whose proof was fetched may still be
+	// on its way out while the next one on its disk starts.
+	sawBothDisks := false
+	waitFor(t, "every proof delivered and every service stopped again", func() bool {
+		proving := map[string]bool{}
+		running := false
+		for _, s := range []sim.ServiceLayout{a1, a2, b} {
+			row := r.row(s.Name)
+			proving[s.Name] = row.ServiceState == model.ServiceProving || row.ServiceState == model.ServiceDone
+			running = running || row.Proc.State == model.ProcRunning
+		}
+		if proving[a1.Name] && proving[a2.Name] {
+			t.Fatalf("two services proving on diskA at once")
+		}
+		sawBothDisks = sawBothDisks || (proving[b.Name] && (proving[a1.Name] || proving[a2.Name]))
+		for _, s := range []sim.ServiceLayout{a1, a2, b} {
+			if r.sim.NodeState(s.NodeID) != model.NodeIdle {
+				return false
+			}
+		}
+		return !running
+	})
+	if !sawBothDisks {
+		t.Error("diskA and diskB never proved at the same time: disks should prove in parallel")
+	}
+}
+
+// TestServicesOutliveTheDashboardsTerminal: the operator's SSH session dies
+// (the terminal is killed) while a service postdeck started is proving; the
+// service keeps running and delivers its proof.
+func TestServicesOutliveTheDashboardsTerminal(t *testing.T) {
+	r := newRig(t, 2, true)
+	r.cancel() // the in-test controller steps aside: the dashboard acts
+	svc := r.svc(0)
+	path := filepath.Join(t.TempDir(), "postdeck.toml")
+	if err := backend.WriteConfigFile(path, backend.RenderConfig(r.cfg), false); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	tm := newTerm(t, 120, 30, "env XDG_STATE_HOME="+state+" "+binary+" --config "+path)
+	tm.waitFor("the dashboard", contains("post01.key", "auto on"))
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	tm.waitFor("automatic proving to start the service", contains("data01   proving"))
+	tm.tmux("kill-session", "-t", tm.name)
+
+	// A fresh postdeck over the dashboard's state folder finds it.
+	r.stateDir = filepath.Join(state, "postdeck")
+	r.open()
+	row := r.row(svc.Name)
+	if row.Proc.State != model.ProcRunning || row.Proc.Manager != model.ManagerPostdeck {
+		t.Fatalf("after the terminal died: %+v, want the service still running and adopted", row.Proc)
+	}
+	waitFor(t, "the proof to reach the node", func() bool { return r.sim.NodeState(svc.NodeID) == model.NodeIdle })
+	if err := syscall.Kill(row.Proc.PID, 0); err != nil {
+		t.Errorf("service process %d gone after delivering: %v", row.Proc.PID, err)
+	}
+}
