@@ -54,10 +54,18 @@ func startSim(t *testing.T, ids int) (*sim.Sim, string) {
 // postdeck runs the binary and returns stdout, stderr and the exit code.
 func postdeck(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return postdeckEnv(t, nil, args...)
+}
+
+// postdeckEnv is postdeck with extra environment variables. The config and
+// state folders are the test's own unless env says otherwise.
+func postdeckEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

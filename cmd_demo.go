@@ -32,11 +32,7 @@ func cmdDemo(g *globals, args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	l := s.Layout()
-	self, err := os.Executable()
-	if err != nil {
-		return fail(stderr, fmt.Errorf("cannot find postdeck's own binary to run as the simulated post-service: %v", err))
-	}
-	cfg, err := realServicesConfig(l, self, *speed, os.Getpid())
+	cfg, err := realServicesConfig(l, selfBinary(), *speed, os.Getpid())
 	if err != nil {
 		return fail(stderr, err)
 	}

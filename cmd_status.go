@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"postdeck/backend"
 	"postdeck/model"
 )
 
@@ -29,6 +30,11 @@ func cmdStatus(g *globals, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	defer s.Close()
+	// The controller only adds process facts here (pid, stopped): status
+	// polls once and never runs the scheduler or queued stops.
+	if _, err := s.control(context.Background(), cfg, backend.DefaultStateDir()); err != nil {
+		fmt.Fprintln(stderr, "postdeck: warning: process state unavailable:", err)
+	}
 	// The poller bounds every call; this only guards against a bug there.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -265,3 +265,83 @@ func TestServicesOutliveTheDashboardsTerminal(t *testing.T) {
 		t.Errorf("service process %d gone after delivering: %v", row.Proc.PID, err)
 	}
 }
+
+// TestStartStopLogsCommands drives the command line as a script would.
+func TestStartStopLogsCommands(t *testing.T) {
+	r := newRig(t, 2, false)
+	r.cancel()
+	path := filepath.Join(t.TempDir(), "postdeck.toml")
+	if err := backend.WriteConfigFile(path, backend.RenderConfig(r.cfg), false); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	run := func(args ...string) (string, string, int) {
+		t.Helper()
+		return postdeckEnv(t, []string{"XDG_STATE_HOME=" + state}, append(args, "--config", path)...)
+	}
+	svc := r.svc(0)
+	if out, errOut, code := run("start", svc.Name); code != 0 || !strings.Contains(out, svc.Name+": started") {
+		t.Fatalf("start: exit %d, %q %q", code, out, errOut)
+	}
+	if _, errOut, code := run("start", svc.Name); code != 1 || !strings.Contains(errOut, "already running") {
+		t.Errorf("second start: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := run("start", "nosuch"); code != 1 || !strings.Contains(errOut, `no service or key file named "nosuch"`) {
+		t.Errorf("unknown name: exit %d, %q", code, errOut)
+	}
+
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	r.stateDir = filepath.Join(state, "postdeck")
+	r.open()
+	waitFor(t, "the service to prove", func() bool { return r.row(svc.Name).ServiceState == model.ServiceProving })
+	// By key file name, as the node reports it.
+	_, errOut, code := run("stop", "post01.key")
+	if code != exitUnsafe || !strings.Contains(errOut, "proving") {
+		t.Fatalf("unsafe stop: exit %d, %q; want %d and the reason", code, errOut, exitUnsafe)
+	}
+	out, errOut, code := run("stop", "--when-safe", svc.Name)
+	if code != 0 || !strings.Contains(out, "waiting: ") || !strings.Contains(out, svc.Name+": stopped") {
+		t.Fatalf("stop --when-safe: exit %d, %q %q", code, out, errOut)
+	}
+	if st := r.sim.NodeState(svc.NodeID); st != model.NodeIdle {
+		t.Errorf("stop --when-safe returned with the node %v: the proof was not fetched first", st)
+	}
+	if out, _, code := run("logs", svc.Name, "-n", "200"); code != 0 || !strings.Contains(out, "proof is valid") {
+		t.Errorf("logs: exit %d, %q", code, out)
+	}
+	if _, errOut, code := run("stop", svc.Name); code != 0 {
+		t.Errorf("stopping a stopped service: exit %d, %q", code, errOut)
+	}
+}
+
+// TestAutomaticProvingHoldsOffAServiceThatFailsToStart: a broken service is
+// not started again every cycle, the header says why, and it stays critical.
+func TestAutomaticProvingHoldsOffAServiceThatFailsToStart(t *testing.T) {
+	r := newRig(t, 1, true)
+	r.cancel()
+	r.cfg.Services[0].Bin = filepath.Join(t.TempDir(), "no-such-post-service")
+	r.open()
+	svc := r.svc(0)
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	feed, unsubscribe := r.poller.Subscribe()
+	defer unsubscribe()
+	r.run()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case snap := <-feed:
+			w := snap.Scheduler.Waits
+			if len(w) == 1 && w[0].Failed && strings.Contains(w[0].Reason, "no-such-post-service") {
+				if snap.ExitCode() != model.ExitCritical {
+					t.Errorf("a service that cannot start while the node wants its proof must stay critical")
+				}
+				if !strings.Contains(snap.Scheduler.Summary(), "start failed") {
+					t.Errorf("header summary %q does not say the start failed", snap.Scheduler.Summary())
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no snapshot ever said the start failed")
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"postdeck/model"
 )
@@ -35,8 +36,19 @@ type Controller struct {
 	ctx      context.Context // background actions end with it
 	bg       sync.WaitGroup
 	mu       sync.Mutex
-	inflight map[string]bool // services with an action under way
+	inflight map[string]bool         // services with an action under way
+	failed   map[string]startFailure // automatic starts that failed, held off for a while
 }
+
+// startFailure holds automatic proving off a service whose start failed, so
+// a broken service is not started again every cycle.
+type startFailure struct {
+	until time.Time
+	err   string
+}
+
+// startRetry is how long automatic proving waits after a failed start.
+const startRetry = 30 * time.Second
 
 // NewController wires itself into poller: every cycle's services get their
 // process, disk and pending-stop facts, and every snapshot is shown to the
@@ -51,6 +63,7 @@ func NewController(ctx context.Context, cfg *Config, sup *Supervisor, poller *Po
 		cfg: cfg, sup: sup, poller: poller, pending: pending, ctx: ctx,
 		limits:   model.Limits{MaxPerDisk: cfg.Proving.MaxPerDisk, MaxTotal: cfg.Proving.MaxTotal},
 		inflight: map[string]bool{},
+		failed:   map[string]startFailure{},
 	}
 	c.auto.Store(cfg.Proving.Auto)
 	poller.SetDecorator(c.decorate)
@@ -86,12 +99,12 @@ func (c *Controller) onSnapshot(s *model.Snapshot) {
 		s.ApplySchedule(model.SchedulerStatus{})
 		return
 	}
-	st := model.Schedule(s.Rows, c.limits)
+	st := c.holdFailed(model.Schedule(s.Rows, c.limits))
 	s.ApplySchedule(st)
 	for _, a := range st.Actions {
 		switch a.Kind {
 		case model.ActionStart:
-			c.background(a.Service, func(ctx context.Context) { c.sup.Start(ctx, a.Service) })
+			c.background(a.Service, func(ctx context.Context) { c.autoStart(ctx, a.Service) })
 		case model.ActionStop:
 			c.background(a.Service, func(ctx context.Context) { c.Stop(ctx, a.Service, model.StopIfSafe) })
 		}
@@ -115,6 +128,38 @@ func (c *Controller) background(service string, f func(context.Context)) {
 		}()
 		f(c.ctx)
 	})
+}
+
+// holdFailed turns the starts of services whose last automatic start failed
+// recently into waits that say why.
+func (c *Controller) holdFailed(st model.SchedulerStatus) model.SchedulerStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	actions := st.Actions[:0:0]
+	for _, a := range st.Actions {
+		f, ok := c.failed[a.Service]
+		if a.Kind != model.ActionStart || !ok || now.After(f.until) {
+			actions = append(actions, a)
+			continue
+		}
+		st.Waits = append(st.Waits, model.Wait{Service: a.Service, Failed: true,
+			Reason: fmt.Sprintf("start failed: %s (retrying in %ds)", f.err, int(f.until.Sub(now).Seconds())+1)})
+	}
+	st.Actions = actions
+	return st
+}
+
+// autoStart starts a service for automatic proving and remembers a failure.
+func (c *Controller) autoStart(ctx context.Context, service string) {
+	err := c.sup.Start(ctx, service)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil && ctx.Err() == nil {
+		c.failed[service] = startFailure{until: time.Now().Add(startRetry), err: err.Error()}
+		return
+	}
+	delete(c.failed, service)
 }
 
 // firePending stops a queued service if the fresh verdict is safe.

@@ -35,6 +35,9 @@ type Action struct {
 type Wait struct {
 	Service string
 	Reason  string
+	// Failed: it is held back because starting it failed, not for a slot;
+	// the node still gets no proof, so its row stays critical.
+	Failed bool
 }
 
 // SchedulerStatus is shown in the header: whether automatic proving is on,
@@ -90,7 +93,7 @@ func Schedule(rows []Row, lim Limits) SchedulerStatus {
 	sort.SliceStable(candidates, func(i, j int) bool { return lessByName(candidates[i], candidates[j]) })
 	for _, r := range candidates {
 		if why := blocked(r.Disk, perDisk, total, lim); why != "" {
-			st.Waits = append(st.Waits, Wait{r.Service, why})
+			st.Waits = append(st.Waits, Wait{Service: r.Service, Reason: why})
 			continue
 		}
 		st.Actions = append(st.Actions, Action{ActionStart, r.Service, "the node wants a proof from " + r.Label()})
@@ -127,7 +130,7 @@ func (s *Snapshot) ApplySchedule(st SchedulerStatus) {
 	s.Scheduler = st
 	handled := map[string]bool{}
 	for _, w := range st.Waits {
-		handled[w.Service] = true
+		handled[w.Service] = !w.Failed
 	}
 	for _, a := range st.Actions {
 		if a.Kind == ActionStart {
