@@ -75,7 +75,6 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 	}
 	field("Name", orDash(r.Name))
 	field("ID", orDash(r.IDHex()))
-	field("Row key", r.Key)
 	field("Node state", withHelp(r.NodeState.String(), explainNode(r.NodeState)))
 	field("Service", orDash(r.Service))
 	field("Data dir", orDash(r.Dir))

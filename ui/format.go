@@ -48,14 +48,8 @@ func age(d time.Duration) string {
 // progressText is the PROGRESS cell: the phase while in k2pow, else a bar
 // with the percent of the current pass; barWidth 0 leaves the bar out.
 func progressText(p *model.Progress, barWidth int) string {
-	if p == nil {
-		return ""
-	}
-	if p.Phase == "k2pow" || p.Position == 0 {
-		return fmt.Sprintf("k2pow p%d", p.Pass)
-	}
-	s := fmt.Sprintf("%3.0f%% p%d", p.Percent, p.Pass)
-	if barWidth > 0 {
+	s := model.ProgressCell(p)
+	if barWidth > 0 && p != nil && p.Phase != "k2pow" && p.Position > 0 {
 		s = progressBar(p.Percent, barWidth) + " " + s
 	}
 	return s

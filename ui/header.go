@@ -44,7 +44,7 @@ func (m *Model) statusSegments() []segment {
 		}
 		segs = append(segs,
 			segment{text: fmt.Sprintf("layer %d", n.TopLayer), prio: 2},
-			segment{text: fmt.Sprintf("%d peers", n.Peers), prio: 1})
+			segment{text: fmt.Sprintf("%d peers", n.Peers), prio: 3})
 	}
 	return append(segs, m.feedSegments()...)
 }

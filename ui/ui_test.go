@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"postdeck/model"
@@ -21,7 +22,7 @@ func TestSnapshotShowsRowsAndHeader(t *testing.T) {
 		"1 critical", "1 warning ", "PROVING 3", "IDLE 3", "done 1", "unreachable 1",
 		"NAME▲", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "HEALTH",
 		"post0.key", "post5.key", "svc0", hex.EncodeToString(idOf("post0.key"))[:8],
-		"38% p2", "256 GiB", "service-down-while-proving", "no-service",
+		"37% p2", "256 GiB", "service-down-while-proving", "no-service",
 	)
 	// Severity is readable without colour: markers on critical and warned rows.
 	mustContain(t, v, "!post3.key", "*post4.key")
@@ -355,6 +356,7 @@ func TestZeroOptionsRender(t *testing.T) {
 		t.Error("Init starts no ticker")
 	}
 	s := demo()
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30}) // wide enough for the title beside the peers
 	m.Update(SnapshotMsg{s})
 	mustContain(t, screen(m), "postdeck", "post0.key")
 }
