@@ -1,0 +1,236 @@
+package backend
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"postdeck/model"
+)
+
+// OnNode says whether the node reports an identity: yes, no, or unknown
+// (the node did not answer, or was not asked).
+type OnNode int
+
+const (
+	OnNodeUnknown OnNode = iota
+	OnNodeYes
+	OnNodeNo
+)
+
+func (o OnNode) String() string {
+	switch o {
+	case OnNodeYes:
+		return "yes"
+	case OnNodeNo:
+		return "no"
+	}
+	return "unknown"
+}
+
+// MarshalJSON writes true, false or null.
+func (o OnNode) MarshalJSON() ([]byte, error) {
+	switch o {
+	case OnNodeYes:
+		return []byte("true"), nil
+	case OnNodeNo:
+		return []byte("false"), nil
+	}
+	return []byte("null"), nil
+}
+
+// KeyListing is one key file in identities/, with what is known about it.
+type KeyListing struct {
+	File string `json:"file"`
+	// ID is the public key in hex, "" when the file is not a valid key.
+	ID string `json:"id"`
+	// Dir is the PoST data directory of the configured service whose
+	// metadata belongs to this identity; Service is that service's name.
+	Dir     string `json:"dir"`
+	Service string `json:"service"`
+	OnNode  OnNode `json:"on_node"`
+	// Problems, each a sentence; empty when the file is fine.
+	Problems []string `json:"problems"`
+}
+
+// keyListMetaTimeout bounds reading one service's metadata for a listing: a
+// dead disk must not hang `keys list`.
+const keyListMetaTimeout = 3 * time.Second
+
+// ListKeys lists <dataFolder>/identities/*.key as the node reads them, and
+// for each: its identity, the configured service whose PoST data belongs to
+// it (by the metadata's NodeId; cfg may be nil), whether the node reports it
+// (node may be nil: unknown), and its problems: invalid, whitespace around
+// the hex, the same identity in another file, local.key beside others, no
+// matching service. A missing or unreadable identities folder gives nil; use
+// ReadKeyListings for the reason.
+func ListKeys(dataFolder string, cfg *Config, node *model.NodeView) []KeyListing {
+	l, _ := ReadKeyListings(dataFolder, cfg, node)
+	return l
+}
+
+// ReadKeyListings is ListKeys with the error of reading the folder.
+func ReadKeyListings(dataFolder string, cfg *Config, node *model.NodeView) ([]KeyListing, error) {
+	files, err := ReadKeyDir(dataFolder)
+	if err != nil {
+		return nil, err
+	}
+	var services []ServiceConfig
+	if cfg != nil {
+		services = cfg.Services
+	}
+	byID := serviceIdentities(services)
+	out := make([]KeyListing, 0, len(files))
+	for i, f := range files {
+		l := KeyListing{File: f.Name, Problems: []string{}}
+		if rest, ok := strings.CutPrefix(f.Problem, localBesideOthers+"; "); ok {
+			l.Problems = append(l.Problems, localBesideOthers, rest)
+		} else if f.Problem != "" {
+			l.Problems = append(l.Problems, f.Problem)
+		}
+		if f.Public == nil {
+			out = append(out, l)
+			continue
+		}
+		l.ID = hex.EncodeToString(f.Public)
+		for j, g := range files {
+			if j != i && g.Public != nil && bytes.Equal(g.Public, f.Public) {
+				l.Problems = append(l.Problems, fmt.Sprintf("same identity as %s: the node refuses to start with one key in two files; remove one of them", g.Name))
+			}
+		}
+		if cfg != nil {
+			svcs := byID[string(f.Public)]
+			switch len(svcs) {
+			case 0:
+				l.Problems = append(l.Problems, "no configured service has this identity's PoST data: add a [[service]] for its data directory")
+			case 1:
+				l.Service, l.Dir = svcs[0].Name, svcs[0].Dir
+			default:
+				l.Service, l.Dir = svcs[0].Name, svcs[0].Dir
+				var names []string
+				for _, s := range svcs {
+					names = append(names, s.Name)
+				}
+				l.Problems = append(l.Problems, fmt.Sprintf("PoST data of this identity in %d services (%s): run only one", len(svcs), strings.Join(names, ", ")))
+			}
+		}
+		l.OnNode = onNode(node, f.Public)
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// serviceIdentities reads each service's metadata (in parallel, each read
+// bounded) and groups the services by the identity their data belongs to.
+// A service whose metadata cannot be read matches no key.
+func serviceIdentities(services []ServiceConfig) map[string][]ServiceConfig {
+	ids := make([][]byte, len(services))
+	guard := newFSGuard()
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i, s := range services {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			m, err := guarded(guard, s.Dir, filepath.Join(s.Dir, MetadataFile), keyListMetaTimeout, func() (model.PostMetadata, error) {
+				return ReadMetadata(s.Dir)
+			})
+			if err == nil {
+				ids[i] = m.NodeID
+			}
+		})
+	}
+	wg.Wait()
+	by := map[string][]ServiceConfig{}
+	for i, id := range ids {
+		if id != nil {
+			by[string(id)] = append(by[string(id)], services[i])
+		}
+	}
+	for _, svcs := range by {
+		sort.SliceStable(svcs, func(i, j int) bool { return svcs[i].Name < svcs[j].Name })
+	}
+	return by
+}
+
+// onNode is yes when any source the node answered lists the identity, no
+// when the node answered and none lists it, unknown when it did not answer.
+func onNode(v *model.NodeView, public []byte) OnNode {
+	if v == nil || (!v.HasSmesherIDs && !v.HasPostStates) {
+		return OnNodeUnknown
+	}
+	if inSmesherIDs(v, public) || inPostStates(v, public) {
+		return OnNodeYes
+	}
+	return OnNodeNo
+}
+
+func inSmesherIDs(v *model.NodeView, public []byte) bool {
+	for _, id := range v.SmesherIDs {
+		if bytes.Equal(id, public) {
+			return true
+		}
+	}
+	return false
+}
+
+func inPostStates(v *model.NodeView, public []byte) bool {
+	for _, ps := range v.PostStates {
+		if bytes.Equal(ps.ID, public) {
+			return true
+		}
+	}
+	return false
+}
+
+// ConfirmLoaded says whether the node, after its restart, reports the
+// identity: every source that answered (SmesherIDs on the private listener,
+// PostStates on the post listener) must list it. The message says either way
+// what was seen and, when not confirmed, what to do.
+func ConfirmLoaded(view model.NodeView, public []byte) (bool, string) {
+	id := shortHex(public)
+	if !view.HasSmesherIDs && !view.HasPostStates {
+		msg := fmt.Sprintf("cannot confirm %s: the node did not answer SmesherIDs or PostStates", id)
+		if len(view.Errors) > 0 {
+			var errs []string
+			for _, e := range view.Errors {
+				errs = append(errs, e.Source+": "+e.Message)
+			}
+			msg += " (" + strings.Join(errs, "; ") + ")"
+		}
+		return false, msg + "; is the node up yet?"
+	}
+	var seen, missing []string
+	if view.HasSmesherIDs {
+		if inSmesherIDs(&view, public) {
+			seen = append(seen, "SmesherIDs")
+		} else {
+			missing = append(missing, "SmesherIDs")
+		}
+	}
+	if view.HasPostStates {
+		if inPostStates(&view, public) {
+			seen = append(seen, "PostStates")
+		} else {
+			missing = append(missing, "PostStates")
+		}
+	}
+	if len(missing) == 0 {
+		msg := fmt.Sprintf("the node has loaded %s (reported by %s)", id, strings.Join(seen, " and "))
+		if !view.HasSmesherIDs || !view.HasPostStates {
+			msg += "; the other listener did not answer"
+		}
+		return true, msg
+	}
+	if len(seen) == 0 {
+		return false, fmt.Sprintf("the node does not report %s (not in %s): restart the node so it reads identities/ (keys are read only at start-up); "+
+			"if it was restarted, check its log for key errors", id, strings.Join(missing, " nor "))
+	}
+	return false, fmt.Sprintf("the node reports %s in %s but not in %s: it may still be starting; check again in a moment",
+		id, strings.Join(seen, " and "), strings.Join(missing, " and "))
+}
