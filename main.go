@@ -28,6 +28,7 @@ Usage:
                                     stop post-services; refuses (exit 3) when that would throw away a proof
   postdeck restart NAME…             stop (only if safe) and start again
   postdeck logs NAME [-f] [-n N]     print a service's log; -f follows it
+  postdeck keys add|list|check      add a PoST dir's identity.key to the node, list keys, confirm after a restart
   postdeck sim [--ids N] [--dir D]  run the simulated node headless and write a config for it
   postdeck sim-service --address URL --dir D [--operator-address A] [post-service flags] [--speed X]
                                     run one simulated post-service (post-rs's command line);
@@ -89,6 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"stop":        cmdStop,
 		"restart":     cmdRestart,
 		"logs":        cmdLogs,
+		"keys":        cmdKeys,
 		"version": func(*globals, []string, io.Writer, io.Writer) int {
 			fmt.Fprintln(stdout, "postdeck", version)
 			return 0
