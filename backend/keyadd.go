@@ -332,6 +332,11 @@ func ApplyAddKey(plan *AddKeyPlan) (*AddKeyResult, error) {
 	if plan == nil {
 		return nil, errors.New("no plan to apply")
 	}
+	unlock, err := lockDataFolder(plan.Options.DataFolder)
+	if err != nil {
+		return nil, fmt.Errorf("not added: %v", err)
+	}
+	defer unlock()
 	now, err := PlanAddKey(plan.Options)
 	if err != nil {
 		return nil, fmt.Errorf("not added, things changed since the plan: %v", err)
@@ -388,6 +393,21 @@ func ApplyAddKey(plan *AddKeyPlan) (*AddKeyResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// lockDataFolder takes an exclusive flock on the node's data folder, so two
+// postdecks adding keys at once cannot both pass the duplicate check and
+// write the same identity under two names. It waits for the other one.
+func lockDataFolder(dataFolder string) (func(), error) {
+	f, err := os.Open(dataFolder)
+	if err != nil {
+		return nil, fmt.Errorf("node data folder %s: %v", dataFolder, errors.Unwrap(err))
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot lock %s: %v", dataFolder, err)
+	}
+	return func() { f.Close() }, nil // closing releases the lock
 }
 
 // writeKeyFile writes the key file; a variable so tests can make it fail.

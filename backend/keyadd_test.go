@@ -614,3 +614,36 @@ func TestAddKeyNeverOverwritesAtTheLastMoment(t *testing.T) {
 		t.Errorf("identities/ holds %v", names)
 	}
 }
+
+func TestAddKeyConcurrentAddsOfOneIdentity(t *testing.T) {
+	// Two adds of the same key under two names, planned before either ran:
+	// exactly one lands, the other is refused naming it.
+	w := akNewWorld(t, nil)
+	o1, o2 := w.opts(), w.opts()
+	o1.Name, o2.Name = "one.key", "two.key"
+	p1, err := PlanAddKey(o1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := PlanAddKey(o2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, p := range []*AddKeyPlan{p1, p2} {
+		go func() { _, err := ApplyAddKey(p); errs <- err }()
+	}
+	var failed []error
+	for range 2 {
+		if err := <-errs; err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) != 1 || !strings.Contains(failed[0].Error(), "already in") {
+		t.Fatalf("errors %v, want exactly one refusal", failed)
+	}
+	keys, _ := ReadKeyDir(w.data)
+	if len(keys) != 1 {
+		t.Errorf("identities/ holds %d keys, want 1", len(keys))
+	}
+}
