@@ -161,7 +161,6 @@ func akWantErr(t *testing.T, err error, parts ...string) {
 }
 
 func TestAddKeySourceRules(t *testing.T) {
-	_, otherPub := akKey(9)
 	otherHex, _ := akKey(9)
 	cases := []struct {
 		name    string
@@ -179,7 +178,6 @@ func TestAddKeySourceRules(t *testing.T) {
 		{"mismatched halves", func(g string) string { return g[:64] + otherHex[64:] }, []string{"public half does not match the seed"}, ""},
 		{"huge", func(g string) string { return strings.Repeat(g, 100) }, []string{"larger than"}, ""},
 	}
-	_ = otherPub
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			w := akNewWorld(t, c.content)
