@@ -101,6 +101,10 @@ func PlanAddKey(o AddKeyOptions) (*AddKeyPlan, error) {
 		}
 		o.Name = base + ".key"
 	}
+	if filepath.Ext(o.Name) == "" {
+		// "--name data3" means data3.key: the node needs the suffix anyway.
+		o.Name += ".key"
+	}
 	if err := checkKeyName(o.Name); err != nil {
 		return nil, err
 	}

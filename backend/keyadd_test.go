@@ -246,7 +246,6 @@ func TestAddKeyMissingSource(t *testing.T) {
 func TestAddKeyNameRules(t *testing.T) {
 	w := akNewWorld(t, nil)
 	for name, want := range map[string]string{
-		"data3":         `use "data3.key"`,
 		"data3.KEY":     `lower-case .key; use "data3.key"`,
 		"data3.key.txt": "ending in .key",
 		"sub/data3.key": "plain file name",
@@ -259,7 +258,13 @@ func TestAddKeyNameRules(t *testing.T) {
 		_, err := PlanAddKey(o)
 		akWantErr(t, err, want)
 	}
+	// A name without any extension gets .key, as in `keys add DIR --name data3`.
 	o := w.opts()
+	o.Name = "data3"
+	if p, err := PlanAddKey(o); err != nil || p.Target != filepath.Join(w.ids, "data3.key") {
+		t.Errorf("--name data3: %v %v, want data3.key", p, err)
+	}
+	o = w.opts()
 	o.Name = "my disk 3.key"
 	p, err := PlanAddKey(o)
 	if err != nil {
