@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -64,15 +65,23 @@ func printStatus(w io.Writer, s *model.Snapshot) {
 		fmt.Fprintf(w, "keys: %s\n", s.KeysErr)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tID\tNODE\tSERVICE\tSTATE\tPROGRESS\tSIZE\tHEALTH")
+	fmt.Fprintln(tw, "NAME\tID\tNODE\tSERVICE\tSTATE\tPROGRESS\tSIZE\tPID\tHEALTH")
 	for i := range s.Rows {
 		r := &s.Rows[i]
 		size := ""
 		if r.SizeBytes > 0 {
 			size = model.HumanBytes(r.SizeBytes)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Name), dash(shortID(r)), r.NodeState, dash(r.Service),
-			r.ServiceState, dash(strings.TrimSpace(model.ProgressCell(r.Progress))), dash(size), dash(healthText(r.Health)))
+		pid := ""
+		if r.Proc.PID > 0 {
+			pid = strconv.Itoa(r.Proc.PID)
+		}
+		state := r.ServiceState.String()
+		if r.PendingStop {
+			state += " (stop pending)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Name), dash(shortID(r)), r.NodeState, dash(r.Service),
+			state, dash(strings.TrimSpace(model.ProgressCell(r.Progress))), dash(size), dash(pid), dash(healthText(r.Health)))
 	}
 	tw.Flush()
 	for i := range s.Rows {

@@ -315,14 +315,16 @@ func TestStartStopLogsCommands(t *testing.T) {
 }
 
 // TestAutomaticProvingHoldsOffAServiceThatFailsToStart: a broken service is
-// not started again every cycle, the header says why, and it stays critical.
+// not started again every cycle, the header says why, it stays critical, and
+// it does not block the other service on its disk.
 func TestAutomaticProvingHoldsOffAServiceThatFailsToStart(t *testing.T) {
-	r := newRig(t, 1, true)
+	r := newRig(t, 2, true, "disk1")
 	r.cancel()
 	r.cfg.Services[0].Bin = filepath.Join(t.TempDir(), "no-such-post-service")
 	r.open()
-	svc := r.svc(0)
-	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	broken, good := r.svc(0), r.svc(1)
+	r.sim.SetNodeState(broken.NodeID, model.NodeProving)
+	r.sim.SetNodeState(good.NodeID, model.NodeProving)
 	feed, unsubscribe := r.poller.Subscribe()
 	defer unsubscribe()
 	r.run()
@@ -330,18 +332,22 @@ func TestAutomaticProvingHoldsOffAServiceThatFailsToStart(t *testing.T) {
 	for {
 		select {
 		case snap := <-feed:
-			w := snap.Scheduler.Waits
-			if len(w) == 1 && w[0].Failed && strings.Contains(w[0].Reason, "no-such-post-service") {
-				if snap.ExitCode() != model.ExitCritical {
-					t.Errorf("a service that cannot start while the node wants its proof must stay critical")
-				}
-				if !strings.Contains(snap.Scheduler.Summary(), "start failed") {
-					t.Errorf("header summary %q does not say the start failed", snap.Scheduler.Summary())
-				}
-				return
+			if r.sim.NodeState(good.NodeID) != model.NodeIdle {
+				continue // the good service on the same disk must still get its proof done
 			}
+			w := snap.Scheduler.Waits
+			if len(w) != 1 || !w[0].Held || !strings.Contains(w[0].Reason, "no-such-post-service") {
+				continue
+			}
+			if snap.ExitCode() != model.ExitCritical {
+				t.Errorf("a service that cannot start while the node wants its proof must stay critical")
+			}
+			if !strings.Contains(snap.Scheduler.Summary(), "start failed") {
+				t.Errorf("header summary %q does not say the start failed", snap.Scheduler.Summary())
+			}
+			return
 		case <-deadline:
-			t.Fatal("no snapshot ever said the start failed")
+			t.Fatal("never saw the good service's proof delivered with the broken one held")
 		}
 	}
 }

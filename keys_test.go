@@ -175,9 +175,9 @@ func TestKeysAddListCheckAgainstSimulator(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "belongs to") {
 		t.Errorf("mismatching metadata: exit %d, %s", code, errOut)
 	}
-	_, errOut, code = postdeck(t, "keys", "add", bad, "--yes", "--name", "data8", "--config", cfg)
+	_, errOut, code = postdeck(t, "keys", "add", bad, "--yes", "--name", "data8.KEY", "--config", cfg)
 	if code != 1 || !strings.Contains(errOut, `"data8.key"`) {
-		t.Errorf("name without .key: exit %d, %s", code, errOut)
+		t.Errorf("name with an upper-case .KEY: exit %d, %s", code, errOut)
 	}
 
 	// --add-service appends the matching service with a free operator port.

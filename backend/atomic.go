@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // WriteConfigFile writes a config file for `postdeck init`: it refuses to
@@ -93,4 +94,19 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// lockPath takes an exclusive flock on an existing file or folder, waiting
+// for other postdeck processes that hold it. Closing the returned func's file
+// releases it (so does the process ending).
+func lockPath(path string) (func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot lock %s: %v", path, err)
+	}
+	return func() { f.Close() }, nil
 }

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -36,19 +37,9 @@ type Controller struct {
 	ctx      context.Context // background actions end with it
 	bg       sync.WaitGroup
 	mu       sync.Mutex
-	inflight map[string]bool         // services with an action under way
-	failed   map[string]startFailure // automatic starts that failed, held off for a while
+	holds    *holds
+	inflight map[string]bool // services with an action under way
 }
-
-// startFailure holds automatic proving off a service whose start failed, so
-// a broken service is not started again every cycle.
-type startFailure struct {
-	until time.Time
-	err   string
-}
-
-// startRetry is how long automatic proving waits after a failed start.
-const startRetry = 30 * time.Second
 
 // NewController wires itself into poller: every cycle's services get their
 // process, disk and pending-stop facts, and every snapshot is shown to the
@@ -63,7 +54,7 @@ func NewController(ctx context.Context, cfg *Config, sup *Supervisor, poller *Po
 		cfg: cfg, sup: sup, poller: poller, pending: pending, ctx: ctx,
 		limits:   model.Limits{MaxPerDisk: cfg.Proving.MaxPerDisk, MaxTotal: cfg.Proving.MaxTotal},
 		inflight: map[string]bool{},
-		failed:   map[string]startFailure{},
+		holds:    newHolds(),
 	}
 	c.auto.Store(cfg.Proving.Auto)
 	poller.SetDecorator(c.decorate)
@@ -78,6 +69,7 @@ func (c *Controller) Wait() { c.bg.Wait() }
 // decorate adds the supervisor's facts and the pending queue to observations.
 func (c *Controller) decorate(obs []model.ServiceObs) {
 	procs := c.sup.Procs()
+	c.pending.Refresh() // another postdeck may have queued or dropped a stop
 	for i := range obs {
 		o := &obs[i]
 		o.Proc = procs[o.Name]
@@ -95,18 +87,25 @@ func (c *Controller) onSnapshot(s *model.Snapshot) {
 			c.background(service, func(ctx context.Context) { c.firePending(ctx, service) })
 		}
 	}
+	now := time.Now()
+	c.holds.observe(s.Rows, now)
 	if !c.auto.Load() {
 		s.ApplySchedule(model.SchedulerStatus{})
 		return
 	}
-	st := c.holdFailed(model.Schedule(s.Rows, c.limits))
+	st := model.Schedule(s.Rows, c.limits, c.holds.reasons(now))
 	s.ApplySchedule(st)
 	for _, a := range st.Actions {
 		switch a.Kind {
 		case model.ActionStart:
-			c.background(a.Service, func(ctx context.Context) { c.autoStart(ctx, a.Service) })
+			c.background(a.Service, func(ctx context.Context) {
+				err := c.sup.Start(ctx, a.Service)
+				if ctx.Err() == nil {
+					c.holds.autoStarted(a.Service, err, time.Now())
+				}
+			})
 		case model.ActionStop:
-			c.background(a.Service, func(ctx context.Context) { c.Stop(ctx, a.Service, model.StopIfSafe) })
+			c.background(a.Service, func(ctx context.Context) { c.stop(ctx, a.Service, model.StopIfSafe) })
 		}
 	}
 }
@@ -130,66 +129,52 @@ func (c *Controller) background(service string, f func(context.Context)) {
 	})
 }
 
-// holdFailed turns the starts of services whose last automatic start failed
-// recently into waits that say why.
-func (c *Controller) holdFailed(st model.SchedulerStatus) model.SchedulerStatus {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := time.Now()
-	actions := st.Actions[:0:0]
-	for _, a := range st.Actions {
-		f, ok := c.failed[a.Service]
-		if a.Kind != model.ActionStart || !ok || now.After(f.until) {
-			actions = append(actions, a)
-			continue
-		}
-		st.Waits = append(st.Waits, model.Wait{Service: a.Service, Failed: true,
-			Reason: fmt.Sprintf("start failed: %s (retrying in %ds)", f.err, int(f.until.Sub(now).Seconds())+1)})
-	}
-	st.Actions = actions
-	return st
-}
-
-// autoStart starts a service for automatic proving and remembers a failure.
-func (c *Controller) autoStart(ctx context.Context, service string) {
-	err := c.sup.Start(ctx, service)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil && ctx.Err() == nil {
-		c.failed[service] = startFailure{until: time.Now().Add(startRetry), err: err.Error()}
-		return
-	}
-	delete(c.failed, service)
-}
-
 // firePending stops a queued service if the fresh verdict is safe.
 func (c *Controller) firePending(ctx context.Context, service string) {
-	if _, err := c.Stop(ctx, service, model.StopIfSafe); err == nil {
+	if _, err := c.stop(ctx, service, model.StopIfSafe); err == nil {
 		c.pending.Remove(service)
 	}
 }
 
-// Start launches a service. The note warns when the node does not know the
-// identity (it will refuse the service's connection).
+// Start launches a service, and hands it back to automatic proving if it was
+// held. The note warns when the node does not know the identity (it will
+// refuse the service's connection): checked afresh, as the CLI has no
+// snapshot.
 func (c *Controller) Start(ctx context.Context, service string) (string, error) {
+	c.holds.userStarted(service)
 	if err := c.sup.Start(ctx, service); err != nil {
 		return "", err
 	}
-	if r, ok := c.latestRow(service); ok && hasHealth(r, model.HealthNotOnNode) {
+	if r, err := c.poller.PollService(ctx, service); err == nil && r.Has(model.HealthNotOnNode) {
 		return "started; warning: not-on-node: the node does not know this identity, so it will refuse the service until its key is in identities/ and the node restarted", nil
 	}
 	return "started", nil
 }
 
-// Stop stops a service as mode says. The verdict is re-checked afresh, at
-// the moment of stopping, not taken from the snapshot the user looked at.
+// Stop stops a service as the user asked (mode). A service the user stopped
+// is held from automatic proving until the user starts it again.
 func (c *Controller) Stop(ctx context.Context, service string, mode model.StopMode) (string, error) {
+	note, err := c.stop(ctx, service, mode)
+	if err == nil && mode != model.StopCancel && mode != model.StopWhenSafe {
+		c.holds.userStopped(service)
+	}
+	return note, err
+}
+
+// stop stops a service as mode says. The verdict is re-checked afresh, at
+// the moment of stopping, not taken from the snapshot the user looked at.
+func (c *Controller) stop(ctx context.Context, service string, mode model.StopMode) (string, error) {
 	switch mode {
 	case model.StopCancel:
 		return "pending stop cancelled", c.pending.Remove(service)
 	case model.StopForce:
 		c.pending.Remove(service)
-		return "stopped (forced)", c.sup.Stop(ctx, service)
+		if err := c.sup.Stop(ctx, service); errors.Is(err, ErrNotRunning) {
+			return "not running", nil
+		} else if err != nil {
+			return "", err
+		}
+		return "stopped (forced)", nil
 	}
 	r, err := c.poller.PollService(ctx, service)
 	if err != nil {
@@ -216,9 +201,18 @@ func (c *Controller) Stop(ctx context.Context, service string, mode model.StopMo
 	return "stopped: " + v.Reason, nil
 }
 
-// Restart stops a service (only if safe now) and starts it again.
+// Restart stops a service (only if safe now, unless force) and starts it again.
 func (c *Controller) Restart(ctx context.Context, service string) (string, error) {
-	if _, err := c.Stop(ctx, service, model.StopIfSafe); err != nil {
+	return c.restart(ctx, service, model.StopIfSafe)
+}
+
+// ForceRestart stops a service regardless of the verdict and starts it again.
+func (c *Controller) ForceRestart(ctx context.Context, service string) (string, error) {
+	return c.restart(ctx, service, model.StopForce)
+}
+
+func (c *Controller) restart(ctx context.Context, service string, mode model.StopMode) (string, error) {
+	if _, err := c.stop(ctx, service, mode); err != nil {
 		return "", err
 	}
 	return c.Start(ctx, service)
@@ -238,25 +232,3 @@ func (c *Controller) LogTail(service string, n int) []string { return c.sup.LogT
 
 // Pending lists the services with a queued stop.
 func (c *Controller) Pending() []string { return c.pending.Names() }
-
-func (c *Controller) latestRow(service string) (*model.Row, bool) {
-	s, ok := c.poller.Latest()
-	if !ok {
-		return nil, false
-	}
-	for i := range s.Rows {
-		if s.Rows[i].Service == service {
-			return &s.Rows[i], true
-		}
-	}
-	return nil, false
-}
-
-func hasHealth(r *model.Row, h model.Health) bool {
-	for _, x := range r.Health {
-		if x == h {
-			return true
-		}
-	}
-	return false
-}

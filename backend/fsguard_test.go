@@ -44,7 +44,7 @@ func TestPollerSurvivesAHungDisk(t *testing.T) {
 		t.Fatalf("poll took %v with one hung file", took)
 	}
 	r := rowOf(t, snap, hung.Name)
-	if len(r.ID) == 0 || !hasHealth(&r, model.HealthNoMetadata) {
+	if len(r.ID) == 0 || !r.Has(model.HealthNoMetadata) {
 		t.Errorf("hung service row %+v: want it kept on its identity (last good read) and flagged", r)
 	}
 	if !strings.Contains(errorsText(r), "did not answer") {

@@ -403,15 +403,11 @@ func ApplyAddKey(plan *AddKeyPlan) (*AddKeyResult, error) {
 // postdecks adding keys at once cannot both pass the duplicate check and
 // write the same identity under two names. It waits for the other one.
 func lockDataFolder(dataFolder string) (func(), error) {
-	f, err := os.Open(dataFolder)
+	unlock, err := lockPath(dataFolder)
 	if err != nil {
-		return nil, fmt.Errorf("node data folder %s: %v", dataFolder, errors.Unwrap(err))
+		return nil, fmt.Errorf("node data folder %s: %v", dataFolder, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cannot lock %s: %v", dataFolder, err)
-	}
-	return func() { f.Close() }, nil // closing releases the lock
+	return unlock, nil
 }
 
 // writeKeyFile writes the key file; a variable so tests can make it fail.

@@ -43,9 +43,14 @@ func NewOperatorClient(timeout time.Duration) *OperatorClient {
 		// One idle connection per service is what a poll needs; room for a
 		// thousand services so every poll reuses its connections.
 		MaxIdleConns:        2048,
-		MaxIdleConnsPerHost: 2,
+		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
+		// A /status answer is a few dozen bytes; the default 4 KiB buffers,
+		// kept for each of a thousand idle connections, were most of the
+		// dashboard's heap.
+		ReadBufferSize:  1024,
+		WriteBufferSize: 512,
 	}
 	return &OperatorClient{timeout: timeout, http: &http.Client{Transport: tr}}
 }

@@ -37,12 +37,20 @@ const (
 // ProcInfo is the process side of a row: the table's pid, uptime, last exit
 // and restarts columns.
 type ProcInfo struct {
-	State    ProcState
-	Manager  Manager
-	PID      int
-	Started  time.Time // zero when unknown
-	LastExit string    // e.g. "exit status 1", "killed by SIGKILL"; empty when none seen
-	Restarts int
+	State   ProcState
+	Manager Manager
+	PID     int
+	Started time.Time // zero when unknown
+	// LastExit is the last exit, short for the EXIT column: "exit 0",
+	// "exit 1", "SIGKILL", "SIGTERM", "died (status unknown)"; empty when
+	// none seen.
+	LastExit string
+	// ExitDetail is LastExit in words, for a detail view: "killed by
+	// SIGKILL (core dumped)", "exited while postdeck was not running (status
+	// unknown)", "stopped by postdeck with SIGTERM (external)"; or, with an
+	// empty LastExit, why the state is unknown (systemctl not found, ...).
+	ExitDetail string
+	Restarts   int
 	// Startable: postdeck has launch settings (bin or systemd_unit) for it.
 	Startable bool
 }

@@ -22,6 +22,11 @@ func StopVerdict(r *Row) Verdict {
 	case ServiceProving:
 		return Verdict{false, "it is proving (" + workDone(r) + "): stopping throws that work away"}
 	case ServiceDone:
+		if r.NodeState == NodeIdle {
+			// The node goes IDLE only once it has the proof: a service still
+			// saying DoneProving failed to generate it and will not recover.
+			return Verdict{true, "it is stuck in DoneProving while the node is IDLE (proof generation failed): restarting it is the fix"}
+		}
 		return Verdict{false, "its proof is finished but the node has not fetched it yet: stopping throws the proof away"}
 	case ServiceUnreachable, ServiceUnknown:
 		return Verdict{false, "its operator API does not answer clearly, so postdeck cannot tell whether it is proving"}

@@ -14,6 +14,8 @@ func TestStopVerdictTable(t *testing.T) {
 	// safe[op][node] for a running process; everything not listed is unsafe.
 	safe := map[ServiceState]map[NodeState]bool{
 		ServiceIdle: {NodeIdle: true, NodeUnused: true, NodeAbsent: true},
+		// Stuck DoneProving: the node is IDLE only once it has the proof.
+		ServiceDone: {NodeIdle: true},
 	}
 	// What the reason must mention, per operator state (or node state when idle).
 	opWords := map[ServiceState]string{
@@ -35,6 +37,9 @@ func TestStopVerdictTable(t *testing.T) {
 				want := opWords[op]
 				if op == ServiceIdle {
 					want = nodeWords[node]
+				}
+				if op == ServiceDone && node == NodeIdle {
+					want = "stuck in DoneProving"
 				}
 				if !strings.Contains(v.Reason, want) {
 					t.Errorf("reason %q does not say %q", v.Reason, want)

@@ -35,9 +35,9 @@ type Action struct {
 type Wait struct {
 	Service string
 	Reason  string
-	// Failed: it is held back because starting it failed, not for a slot;
-	// the node still gets no proof, so its row stays critical.
-	Failed bool
+	// Held: it is held back (a failed start, a stop by hand), not waiting for
+	// a slot; the node still gets no proof, so its row stays critical.
+	Held bool
 }
 
 // SchedulerStatus is shown in the header: whether automatic proving is on,
@@ -67,31 +67,41 @@ func (s SchedulerStatus) Summary() string {
 // starts and stops, as Spacemesh's orchestration demo does: start a stopped
 // service when the node is PROVING for its identity, within the per-disk and
 // overall limits; stop a running one once the node shows IDLE again and the
-// stop is safe (the proof was fetched). Only services postdeck can start are
-// touched; rows are visited in name order so decisions are stable.
-func Schedule(rows []Row, lim Limits) SchedulerStatus {
+// stop is safe (the proof was fetched). Every proving service counts against
+// its disk, however it was started, but only services postdeck can start are
+// acted on. holds keeps services away from automatic proving (a failed start,
+// a stop by hand), with the reason; a held service books no slot. Rows are
+// visited in name order so decisions are stable.
+func Schedule(rows []Row, lim Limits, holds map[string]string) SchedulerStatus {
 	st := SchedulerStatus{Auto: true}
 	perDisk := map[string][]string{}
 	total := 0
 	var candidates []*Row
 	for i := range rows {
 		r := &rows[i]
-		if !r.Proc.Startable {
+		if r.Service == "" {
 			continue
 		}
-		busy := r.Running() && (r.NodeState == NodeProving || r.ServiceState == ServiceProving || r.ServiceState == ServiceDone)
+		// Busy: proving, or holding a proof the node has yet to fetch. A
+		// DoneProving service on an IDLE node is stuck, not busy.
+		busy := r.Running() && (r.NodeState == NodeProving || r.ServiceState == ServiceProving)
 		switch {
 		case busy:
 			perDisk[r.Disk] = append(perDisk[r.Disk], r.Service)
 			total++
+		case !r.Proc.Startable:
 		case r.Running() && r.NodeState == NodeIdle && !r.PendingStop && StopVerdict(r).Safe:
 			st.Actions = append(st.Actions, Action{ActionStop, r.Service, "the node fetched its proof (IDLE)"})
-		case !r.Running() && r.NodeState == NodeProving && !hasFlag(r, HealthDuplicate):
+		case !r.Running() && r.NodeState == NodeProving && !r.Has(HealthDuplicate):
 			candidates = append(candidates, r)
 		}
 	}
 	sort.SliceStable(candidates, func(i, j int) bool { return lessByName(candidates[i], candidates[j]) })
 	for _, r := range candidates {
+		if why, held := holds[r.Service]; held {
+			st.Waits = append(st.Waits, Wait{Service: r.Service, Reason: why, Held: true})
+			continue
+		}
 		if why := blocked(r.Disk, perDisk, total, lim); why != "" {
 			st.Waits = append(st.Waits, Wait{Service: r.Service, Reason: why})
 			continue
@@ -114,15 +124,6 @@ func blocked(disk string, perDisk map[string][]string, total int, lim Limits) st
 	return ""
 }
 
-func hasFlag(r *Row, h Health) bool {
-	for _, x := range r.Health {
-		if x == h {
-			return true
-		}
-	}
-	return false
-}
-
 // ApplySchedule records what automatic proving decided on the snapshot. A
 // service it is starting, or holds back for a free slot, is not down: its
 // service-down-while-proving flag becomes the waiting-for-slot warning.
@@ -130,7 +131,7 @@ func (s *Snapshot) ApplySchedule(st SchedulerStatus) {
 	s.Scheduler = st
 	handled := map[string]bool{}
 	for _, w := range st.Waits {
-		handled[w.Service] = !w.Failed
+		handled[w.Service] = !w.Held
 	}
 	for _, a := range st.Actions {
 		if a.Kind == ActionStart {

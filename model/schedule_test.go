@@ -30,7 +30,7 @@ func TestScheduleOnePerDisk(t *testing.T) {
 		schedRow("b1", "diskB", NodeProving, ServiceNone, false),
 		schedRow("c1", "diskC", NodeIdle, ServiceNone, false), // node does not need it
 	}
-	st := Schedule(rows, Limits{MaxPerDisk: 1})
+	st := Schedule(rows, Limits{MaxPerDisk: 1}, nil)
 	if got, want := actions(st), []string{"start a1", "start b1"}; !slices.Equal(got, want) {
 		t.Fatalf("actions %v, want %v", got, want)
 	}
@@ -38,7 +38,7 @@ func TestScheduleOnePerDisk(t *testing.T) {
 		t.Errorf("waits %+v, want a2 waiting for a1 on diskA", st.Waits)
 	}
 	// Two per disk lets a2 start too.
-	if got := actions(Schedule(rows, Limits{MaxPerDisk: 2})); !slices.Equal(got, []string{"start a1", "start a2", "start b1"}) {
+	if got := actions(Schedule(rows, Limits{MaxPerDisk: 2}, nil)); !slices.Equal(got, []string{"start a1", "start a2", "start b1"}) {
 		t.Errorf("with 2 per disk: %v", got)
 	}
 }
@@ -50,7 +50,7 @@ func TestScheduleCountsRunningProvers(t *testing.T) {
 		schedRow("b1", "diskB", NodeProving, ServiceNone, false),
 		schedRow("c1", "diskC", NodeProving, ServiceNone, false),
 	}
-	st := Schedule(rows, Limits{MaxPerDisk: 1, MaxTotal: 2})
+	st := Schedule(rows, Limits{MaxPerDisk: 1, MaxTotal: 2}, nil)
 	if got := actions(st); !slices.Equal(got, []string{"start b1"}) {
 		t.Fatalf("actions %v, want only b1 (a2's disk busy, then max_proving 2 reached)", got)
 	}
@@ -66,15 +66,15 @@ func TestScheduleStopsOnlyWhenProofFetched(t *testing.T) {
 	rows := []Row{
 		schedRow("done", "d1", NodeIdle, ServiceIdle, true),       // proof fetched: stop
 		schedRow("await", "d2", NodeProving, ServiceDone, true),   // not fetched yet: keep
-		schedRow("stuck", "d3", NodeIdle, ServiceDone, true),      // stuck DoneProving: not safe, keep
+		schedRow("stuck", "d3", NodeIdle, ServiceDone, true),      // stuck DoneProving: failed; stopping frees it
 		schedRow("pending", "d4", NodeIdle, ServiceIdle, true),    // user's pending stop handles it
 		schedRow("remote", "d5", NodeIdle, ServiceIdle, false),    // not running
 		schedRow("dark", "d6", NodeUnknown, ServiceIdle, true),    // node unknown: keep
 		schedRow("proving", "d7", NodeProving, ServiceIdle, true), // about to prove: keep
 	}
 	rows[3].PendingStop = true
-	if got := actions(Schedule(rows, Limits{MaxPerDisk: 1})); !slices.Equal(got, []string{"stop done"}) {
-		t.Errorf("actions %v, want only stop done", got)
+	if got := actions(Schedule(rows, Limits{MaxPerDisk: 1}, nil)); !slices.Equal(got, []string{"stop done", "stop stuck"}) {
+		t.Errorf("actions %v, want stop done and stop stuck", got)
 	}
 }
 
@@ -83,7 +83,7 @@ func TestScheduleLeavesUnmanagedAndDuplicates(t *testing.T) {
 	ext.Proc.Startable = false
 	dup := schedRow("dup", "d2", NodeProving, ServiceNone, false)
 	dup.Health = []Health{HealthDuplicate}
-	if got := Schedule([]Row{ext, dup}, Limits{}).Actions; len(got) != 0 {
+	if got := Schedule([]Row{ext, dup}, Limits{}, nil).Actions; len(got) != 0 {
 		t.Errorf("actions %+v, want none: no launch settings / equivocation risk", got)
 	}
 	if s := (SchedulerStatus{}).Summary(); s != "auto off" {
@@ -112,7 +112,7 @@ func TestApplyScheduleTurnsWaitingServicesIntoWarnings(t *testing.T) {
 			t.Fatalf("%s: health %v, want service-down before scheduling", r.Service, r.Health)
 		}
 	}
-	s.ApplySchedule(Schedule(s.Rows, Limits{MaxPerDisk: 1}))
+	s.ApplySchedule(Schedule(s.Rows, Limits{MaxPerDisk: 1}, nil))
 	want := map[string]Health{"a": HealthWaiting, "b": HealthWaiting, "c": HealthServiceDown}
 	for _, r := range s.Rows {
 		if !slices.Equal(r.Health, []Health{want[r.Service]}) {
@@ -121,5 +121,33 @@ func TestApplyScheduleTurnsWaitingServicesIntoWarnings(t *testing.T) {
 	}
 	if s.ExitCode() != ExitCritical {
 		t.Error("c cannot be started by postdeck and the node wants its proof: still critical")
+	}
+}
+
+func TestScheduleHeldServiceBooksNoSlot(t *testing.T) {
+	// data01 cannot start (its start failed): data05 on the same disk must
+	// not wait for it, or the whole disk goes unproven.
+	rows := []Row{
+		schedRow("data01", "disk1", NodeProving, ServiceStopped, false),
+		schedRow("data05", "disk1", NodeProving, ServiceStopped, false),
+	}
+	st := Schedule(rows, Limits{MaxPerDisk: 1}, map[string]string{"data01": "start failed: bin missing"})
+	if got := actions(st); !slices.Equal(got, []string{"start data05"}) {
+		t.Fatalf("actions %v, want data05 started", got)
+	}
+	if len(st.Waits) != 1 || !st.Waits[0].Held || st.Waits[0].Service != "data01" {
+		t.Errorf("waits %+v, want data01 held", st.Waits)
+	}
+}
+
+func TestScheduleCountsServicesItCannotStart(t *testing.T) {
+	// A service run by other means proves on disk1: automatic proving must
+	// not start a second one there.
+	ext := schedRow("ext", "disk1", NodeProving, ServiceProving, true)
+	ext.Proc.Startable = false
+	rows := []Row{ext, schedRow("mine", "disk1", NodeProving, ServiceStopped, false)}
+	st := Schedule(rows, Limits{MaxPerDisk: 1}, nil)
+	if len(st.Actions) != 0 || len(st.Waits) != 1 || !strings.Contains(st.Waits[0].Reason, "busy with ext") {
+		t.Errorf("status %+v, want mine waiting for ext", st)
 	}
 }

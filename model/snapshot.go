@@ -105,6 +105,16 @@ func (r *Row) Label() string {
 	return r.Service
 }
 
+// Has reports whether the row carries flag h.
+func (r *Row) Has(h Health) bool {
+	for _, x := range r.Health {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
 // Critical reports whether any of the row's flags is critical.
 func (r *Row) Critical() bool {
 	for _, h := range r.Health {

@@ -1,5 +1,7 @@
 package model
 
+import "time"
+
 // StatusDoc is the `postdeck status --json` document. Its field names are a
 // public interface for scripts: change them only compatibly.
 type StatusDoc struct {
@@ -26,6 +28,29 @@ type IdentityDoc struct {
 	Health       []Health      `json:"health"`
 	Errors       []SourceError `json:"errors"`
 	RawStatus    string        `json:"raw_status,omitempty"`
+	Process      *ProcessDoc   `json:"process,omitempty"`
+	PendingStop  bool          `json:"pending_stop,omitempty"`
+}
+
+// ProcessDoc is the process side of an identity, when postdeck sees one.
+type ProcessDoc struct {
+	State    string `json:"state"`             // running | stopped
+	Manager  string `json:"manager,omitempty"` // postdeck | systemd | external
+	PID      int    `json:"pid,omitempty"`
+	Started  string `json:"started,omitempty"` // RFC 3339
+	LastExit string `json:"last_exit,omitempty"`
+	Restarts int    `json:"restarts"`
+}
+
+func processDoc(p ProcInfo) *ProcessDoc {
+	if p.State == ProcUnknown {
+		return nil
+	}
+	d := &ProcessDoc{State: p.State.String(), Manager: string(p.Manager), PID: p.PID, LastExit: p.LastExit, Restarts: p.Restarts}
+	if !p.Started.IsZero() {
+		d.Started = p.Started.UTC().Format(time.RFC3339)
+	}
+	return d
 }
 
 // Doc renders the snapshot as the status document, rows sorted by name.
@@ -46,6 +71,7 @@ func (s *Snapshot) Doc() StatusDoc {
 			Name: r.Name, ID: r.IDHex(), NodeState: r.NodeState.String(), Service: r.Service,
 			ServiceState: r.ServiceState.String(), Progress: r.Progress, NumUnits: r.NumUnits,
 			Health: nonNil(r.Health), Errors: nonNil(r.Errors),
+			Process: processDoc(r.Proc), PendingStop: r.PendingStop,
 		}
 		if r.ServiceState == ServiceUnknown {
 			id.RawStatus = r.Status.Raw
