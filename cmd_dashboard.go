@@ -52,6 +52,7 @@ func dashboard(cfg *backend.Config, title, stateDir string, stderr io.Writer) in
 		Interval:  cfg.Poll.Interval.Duration,
 		Title:     title,
 		Actions:   ctl,
+		Config:    cfg,
 	})
 	if _, err := tea.NewProgram(m, tea.WithContext(ctx)).Run(); err != nil {
 		if strings.Contains(err.Error(), "TTY") {

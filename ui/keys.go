@@ -42,6 +42,12 @@ type KeyMap struct {
 	Logs        key.Binding
 	Auto        key.Binding
 
+	// Changes to the node's identities: each opens a full-screen flow that
+	// shows what will happen before it happens.
+	AddKey  key.Binding // add a PoST dir's identity.key
+	Merge   key.Binding // merge another node's data folder into one
+	Migrate key.Binding // the migration wizard
+
 	// Dialog keys: focus moves over the buttons, enter presses the focused one.
 	NextButton key.Binding
 	PrevButton key.Binding
@@ -61,7 +67,8 @@ type KeyMap struct {
 // DefaultKeyMap returns the dashboard's bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		// k is also up, except on the table when AddKey is on (it is matched first).
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
@@ -91,6 +98,9 @@ func DefaultKeyMap() KeyMap {
 		Restart:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restart")),
 		Logs:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "logs")),
 		Auto:        key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "auto proving on/off")),
+		AddKey:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "add identity key…")),
+		Merge:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "merge nodes…")),
+		Migrate:     key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "migration wizard…")),
 
 		NextButton: key.NewBinding(key.WithKeys("tab", "right"), key.WithHelp("tab/→", "next button")),
 		PrevButton: key.NewBinding(key.WithKeys("shift+tab", "left"), key.WithHelp("shift+tab/←", "previous button")),
@@ -111,7 +121,8 @@ func DefaultKeyMap() KeyMap {
 // or needs Actions to work: a view-only dashboard has none of them.
 func (k *KeyMap) danger() []*key.Binding {
 	return []*key.Binding{&k.Select, &k.SelectAll, &k.ClearSelect, &k.Start, &k.Stop, &k.Restart, &k.Auto,
-		&k.Logs, &k.Follow, &k.Search, &k.NextHit, &k.PrevHit, &k.ScrollLR, &k.Left, &k.Right}
+		&k.Logs, &k.Follow, &k.Search, &k.NextHit, &k.PrevHit, &k.ScrollLR, &k.Left, &k.Right,
+		&k.AddKey, &k.Merge, &k.Migrate}
 }
 
 // DisableDanger turns off every action binding, so the keys do nothing and
@@ -145,6 +156,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Detail, k.Back, k.Help, k.Quit},
 		{k.Select, k.SelectAll, k.ClearSelect, k.Start, k.Stop, k.Restart, k.Auto},
 		{k.Logs, k.Follow, k.Search, k.NextHit, k.PrevHit, k.ScrollLR},
+		{k.AddKey, k.Merge, k.Migrate},
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"postdeck/backend"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -26,6 +28,13 @@ type Options struct {
 	// Actions start and stop services; nil makes the dashboard view-only:
 	// every action key is disabled and missing from the help and footer.
 	Actions Actions
+	// Config is the loaded config: adding a key (k), merging (m) and the
+	// migration wizard (M) need its data folder, listeners and path; nil
+	// makes those keys say so.
+	Config *backend.Config
+	// Migrate opens the migration wizard full-screen at start; leaving it
+	// quits (`postdeck migrate`). MigrationReport then says what it did.
+	Migrate bool
 }
 
 // SnapshotMsg delivers a new snapshot to the dashboard.
@@ -87,6 +96,18 @@ type Model struct {
 	sem      chan struct{} // bounds the Actions calls running at once
 	status   status
 	logs     logView
+
+	cfg           *backend.Config
+	flow          flow // the add-key form, the merge or the wizard; nil when none
+	flowSeq       int  // tags the open flow's Cmds: replies to a closed one are dropped
+	flowScroll    int
+	flowFollow    bool // a following page keeps its end in view
+	flowPageKey   string
+	flowHints     []key.Binding
+	quitArmed     bool       // ctrl+c was pressed once while a merge runs
+	watches       []keyWatch // keys added here that the node has not reported yet
+	migrateOnly   bool       // `postdeck migrate`: leaving the wizard quits
+	migrateReport string
 }
 
 // New builds the dashboard; run it with tea.NewProgram(ui.New(opts)).
@@ -100,6 +121,7 @@ func New(opts Options) *Model {
 		keys:     DefaultKeyMap(),
 		help:     help.New(),
 		actions:  opts.Actions,
+		cfg:      opts.Config,
 		selected: map[string]bool{},
 		sem:      make(chan struct{}, actionWorkers),
 	}
@@ -111,6 +133,13 @@ func New(opts Options) *Model {
 	}
 	if m.actions == nil {
 		m.keys.DisableDanger()
+	}
+	if !m.keys.AddKey.Enabled() {
+		m.keys.Up.SetHelp("↑/k", "up") // k is up everywhere when it adds no key
+	}
+	if opts.Migrate {
+		m.migrateOnly = true
+		m.openWizard()
 	}
 	if m.title == "" {
 		m.title = "postdeck"
@@ -128,7 +157,20 @@ func New(opts Options) *Model {
 
 // Init starts waiting for snapshots and the age ticker.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(waitSnapshot(m.feed), tick())
+	var focus tea.Cmd
+	if w, ok := m.flow.(*wizard); ok {
+		focus = w.form.focusOn(0)
+	}
+	return tea.Batch(waitSnapshot(m.feed), tick(), focus)
+}
+
+// MigrationReport says what the migration wizard did and did not do, once
+// it was left ("" before).
+func (m *Model) MigrationReport() string {
+	if w, ok := m.flow.(*wizard); ok {
+		return w.report(m)
+	}
+	return m.migrateReport
 }
 
 // waitSnapshot blocks (in its own goroutine, as every Cmd) until the poller
@@ -164,8 +206,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tick()
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
+	case flowMsg:
+		return m, m.flowResult(msg)
 	case tea.PasteMsg:
 		switch {
+		case m.flow != nil:
+			return m, m.flow.paste(m, msg)
 		case m.dialog != nil:
 			return m, m.dialogPaste(msg)
 		case m.filter.active:
@@ -212,6 +258,10 @@ func (m *Model) setSnapshot(s model.Snapshot) {
 	if m.dialog != nil {
 		m.dialog.refresh(s.Rows)
 	}
+	if m.flow != nil {
+		m.flow.snapshot(m, m.snap)
+	}
+	m.checkWatches(m.snap)
 }
 
 // setSize lays the screen out again for a new terminal size.

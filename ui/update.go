@@ -9,6 +9,9 @@ import (
 
 // handleKey routes a key to the filter input, the open screen or the table.
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.flow != nil {
+		return m.flowKey(k)
+	}
 	if key.Matches(k, m.keys.ForceQuit) {
 		return tea.Quit
 	}
@@ -54,6 +57,12 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	case key.Matches(k, m.keys.Help):
 		m.mode = modeHelp
+	case key.Matches(k, m.keys.AddKey): // before Up: both have k
+		return m.openKeyForm()
+	case key.Matches(k, m.keys.Merge):
+		return m.openMergeForm()
+	case key.Matches(k, m.keys.Migrate):
+		return m.openWizard()
 	case key.Matches(k, m.keys.Up):
 		t.move(-1)
 	case key.Matches(k, m.keys.Down):

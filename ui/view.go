@@ -24,18 +24,25 @@ func (m *Model) View() tea.View {
 	b.WriteByte('\n')
 
 	var body strings.Builder
-	switch m.mode {
-	case modeTable:
+	var flowCursor *tea.Cursor
+	switch {
+	case m.flow != nil:
+		flowCursor = m.flowBody(&body)
+	case m.mode == modeTable:
 		m.tableBody(&body)
-	case modeDetail:
+	case m.mode == modeDetail:
 		m.detailBody(&body)
-	case modeHelp:
+	case m.mode == modeHelp:
 		m.helpBody(&body)
-	case modeLogs:
+	case m.mode == modeLogs:
 		m.logsBody(&body)
 	}
 	var cursor *tea.Cursor
-	if m.dialog != nil {
+	if flowCursor != nil {
+		flowCursor.Y += headerLines
+		cursor = flowCursor
+	}
+	if m.dialog != nil && m.flow == nil {
 		cursor = m.overlayDialog(&b, body.String())
 	} else {
 		writeLines(&b, body.String(), m.bodyHeight())
@@ -241,6 +248,12 @@ func (m *Model) footerView() string {
 	}
 	if m.mode == modeLogs && m.logs.searching {
 		return ansiTruncate(m.logs.input.View(), m.width)
+	}
+	if m.flow != nil {
+		if text, tone, ok := m.statusLine(); ok {
+			return m.ink.fg[tone].paint(truncate(text, m.width))
+		}
+		return m.shortHelp(m.flowHints, m.width)
 	}
 	right := ""
 	switch m.mode {

@@ -1,0 +1,374 @@
+package ui
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"postdeck/backend"
+	"postdeck/model"
+	"postdeck/themes"
+)
+
+// The add-key flow (k): a form for the PoST data directory, the key's name
+// and whether to move identity.key to a backup; then the plan in full with
+// Cancel focused; the key written in a Cmd; an offer to add the matching
+// [[service]] (its snippet shown first); then the restart reminder, until a
+// new snapshot shows the node reporting the key.
+
+type keyStage int
+
+const (
+	keyForm keyStage = iota
+	keyPlanning
+	keyPlanShown
+	keyApplying
+	keyServiceOffer
+	keyServiceAdding
+	keyWaiting
+)
+
+// Button labels of the add-key flow.
+const (
+	btnCancel     = "Cancel"
+	btnAddKey     = "Add key"
+	btnSkip       = "Skip"
+	btnAddService = "Add service"
+	btnClose      = "Close"
+)
+
+type keyFlow struct {
+	stage   keyStage
+	form    form
+	refusal string // why the last plan was refused
+	plan    *backend.AddKeyPlan
+	btns    buttons
+	res     *backend.AddKeyResult
+
+	svc     *backend.ServiceConfig // the service offered, nil for none
+	svcNote string                 // why none is offered, or what became of it
+	svcTone themes.Tone
+
+	seen       bool // a snapshot has been checked since the key was added
+	confirmed  bool
+	confirmMsg string
+}
+
+type keyPlanMsg struct {
+	plan *backend.AddKeyPlan
+	err  error
+}
+
+type keyApplyMsg struct {
+	res *backend.AddKeyResult
+	err error
+}
+
+type keySvcPlanMsg struct {
+	svc  *backend.ServiceConfig
+	note string
+}
+
+type keySvcMsg struct{ err error }
+
+// keyWatch is a key added in this session that the node has not reported
+// yet: every snapshot checks it, even after its flow is closed.
+type keyWatch struct {
+	name   string
+	public []byte
+}
+
+// openKeyForm is the k key.
+func (m *Model) openKeyForm() tea.Cmd {
+	if m.cfg == nil {
+		m.setStatus("adding a key "+needConfig, themes.ToneWarn)
+		return nil
+	}
+	if m.cfg.Node.DataFolder == "" {
+		m.setStatus("adding a key needs the node's data folder: set data_folder in [node] of "+m.cfg.Path, themes.ToneWarn)
+		return nil
+	}
+	f := &keyFlow{form: form{fields: []field{
+		{label: "PoST data directory", path: true, in: newPathInput(&m.theme, "", "the folder postcli initialized (tab completes)")},
+		{label: "Key name", in: newPathInput(&m.theme, "", ""), hint: "default: the directory's name + .key"},
+		{label: "Move identity.key", toggle: true, hint: "to identity.key.bak-<time> afterwards (space toggles)"},
+	}}}
+	m.openFlow(f)
+	return f.form.focusOn(0)
+}
+
+func (f *keyFlow) options(m *Model) backend.AddKeyOptions {
+	return backend.AddKeyOptions{
+		DataFolder: m.cfg.Node.DataFolder,
+		PostDir:    resolvePath(f.form.fields[0].in.value()),
+		Name:       strings.TrimSpace(f.form.fields[1].in.value()),
+		Move:       f.form.fields[2].on,
+	}
+}
+
+func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
+	now := m.now()
+	switch f.stage {
+	case keyForm:
+		switch k.String() {
+		case "esc":
+			return nil, true
+		case "enter":
+			o := f.options(m)
+			f.stage, f.refusal = keyPlanning, ""
+			return m.flowDo(func() tea.Msg {
+				p, err := backend.PlanAddKey(o)
+				return keyPlanMsg{p, err}
+			}), false
+		}
+		f.refusal = ""
+		return f.form.key(k), false
+	case keyPlanShown:
+		if k.String() == "esc" && !f.btns.inGrace(now) {
+			f.stage = keyForm
+			return f.form.focusOn(f.form.focus), false
+		}
+		switch f.btns.key(k, &m.keys, now) {
+		case btnCancel:
+			f.stage = keyForm
+			return f.form.focusOn(f.form.focus), false
+		case btnAddKey:
+			f.stage = keyApplying
+			plan := f.plan
+			return m.flowDo(func() tea.Msg {
+				res, err := backend.ApplyAddKey(plan)
+				return keyApplyMsg{res, err}
+			}), false
+		}
+	case keyServiceOffer:
+		if k.String() == "esc" && !f.btns.inGrace(now) {
+			f.wait(m, "service not added")
+			return nil, false
+		}
+		switch f.btns.key(k, &m.keys, now) {
+		case btnSkip:
+			f.wait(m, "service not added: paste the block above into "+m.cfg.Path+" when you want it")
+		case btnAddService:
+			f.stage = keyServiceAdding
+			path, svc := m.cfg.Path, *f.svc
+			return m.flowDo(func() tea.Msg { return keySvcMsg{backend.AppendService(path, svc)} }), false
+		}
+	case keyWaiting:
+		if k.String() == "esc" || f.btns.key(k, &m.keys, now) == btnClose {
+			return nil, true
+		}
+	}
+	return nil, false
+}
+
+// wait moves on to the restart reminder and starts watching for the key.
+func (f *keyFlow) wait(m *Model, svcNote string) {
+	if svcNote != "" {
+		f.svcNote, f.svcTone = svcNote, themes.ToneMuted
+	}
+	f.stage = keyWaiting
+	f.btns = newButtons(m.now(), btn{label: btnClose, on: true})
+	m.watches = append(m.watches, keyWatch{name: filepath.Base(f.res.Path), public: f.res.Public})
+}
+
+func (f *keyFlow) result(m *Model, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case keyPlanMsg:
+		if msg.err != nil {
+			f.stage, f.refusal = keyForm, msg.err.Error()
+			return f.form.focusOn(f.form.focus)
+		}
+		f.plan, f.stage = msg.plan, keyPlanShown
+		f.btns = newButtons(m.now(), btn{label: btnCancel, on: true}, btn{label: btnAddKey, on: true})
+	case keyApplyMsg:
+		if msg.err != nil {
+			f.stage, f.refusal = keyForm, msg.err.Error()
+			return f.form.focusOn(f.form.focus)
+		}
+		f.res, f.stage = msg.res, keyServiceAdding
+		cfg, plan := m.cfg, f.plan
+		return m.flowDo(func() tea.Msg { return offerService(cfg, plan) })
+	case keySvcPlanMsg:
+		if msg.svc == nil {
+			f.wait(m, msg.note)
+			return nil
+		}
+		f.svc, f.stage = msg.svc, keyServiceOffer
+		f.btns = newButtons(m.now(), btn{label: btnSkip, on: true}, btn{label: btnAddService, on: true})
+	case keySvcMsg:
+		if msg.err != nil {
+			f.wait(m, "")
+			f.svcNote, f.svcTone = "the key is added, but the service is not: "+msg.err.Error(), themes.ToneDanger
+			return nil
+		}
+		f.wait(m, "")
+		f.svcNote = fmt.Sprintf("added [[service]] %q (dir %s, operator %s) to %s", f.svc.Name, f.svc.Dir, f.svc.Operator, m.cfg.Path)
+		f.svcTone = themes.ToneOK
+	}
+	return nil
+}
+
+// offerService works out the [[service]] for the key just added, or says
+// why there is none to offer. It reads the config file again: a service
+// added since postdeck started counts.
+func offerService(cfg *backend.Config, plan *backend.AddKeyPlan) keySvcPlanMsg {
+	if cfg.Path == "" {
+		return keySvcPlanMsg{note: "no config file to add a [[service]] to"}
+	}
+	fresh, err := backend.LoadConfig(cfg.Path)
+	if err != nil {
+		return keySvcPlanMsg{note: "no [[service]] offered: the config does not load now: " + firstLine(err.Error())}
+	}
+	dir := plan.Options.PostDir
+	for _, s := range fresh.Services {
+		if sd, err := filepath.Abs(s.Dir); err == nil && filepath.Clean(sd) == dir {
+			return keySvcPlanMsg{note: fmt.Sprintf("%s already has service %q for %s", cfg.Path, s.Name, dir)}
+		}
+	}
+	svc := backend.ServiceConfig{Name: strings.TrimSuffix(plan.Options.Name, ".key"), Dir: dir}
+	if svc.Operator, err = backend.PickOperator(fresh); err != nil {
+		return keySvcPlanMsg{note: "no [[service]] offered: " + err.Error()}
+	}
+	if err := backend.ServiceClash(fresh, svc); err != nil {
+		return keySvcPlanMsg{note: "no [[service]] offered: " + err.Error()}
+	}
+	return keySvcPlanMsg{svc: &svc}
+}
+
+func (f *keyFlow) snapshot(m *Model, s *model.Snapshot) {
+	if f.stage == keyWaiting && !f.confirmed {
+		f.seen = true
+		f.confirmed, f.confirmMsg = backend.ConfirmLoaded(s.Node, f.res.Public)
+	}
+}
+
+// checkWatches confirms keys added in this session against a new snapshot.
+func (m *Model) checkWatches(s *model.Snapshot) {
+	kept := m.watches[:0]
+	for _, w := range m.watches {
+		if ok, _ := backend.ConfirmLoaded(s.Node, w.public); ok {
+			if _, open := m.flow.(*keyFlow); !open {
+				m.setStatus("✓ the node now reports "+w.name, themes.ToneOK)
+			}
+			continue
+		}
+		kept = append(kept, w)
+	}
+	m.watches = kept
+}
+
+func (f *keyFlow) paste(m *Model, p tea.PasteMsg) tea.Cmd {
+	if f.stage == keyForm {
+		return f.form.paste(p)
+	}
+	return nil
+}
+
+func (f *keyFlow) interrupt(m *Model) (tea.Cmd, bool) { return nil, true }
+
+func (f *keyFlow) page(m *Model, width int) page {
+	th := &m.theme
+	t := newText(width, th)
+	p := page{title: th.Styles.Section.Render(" Add an identity key"), cursorLine: -1}
+	switch f.stage {
+	case keyForm, keyPlanning:
+		p.key = "form"
+		t.add("Copies a PoST data directory's identity.key (written by postcli) into "+
+			filepath.Join(m.cfg.Node.DataFolder, "identities")+", after checking it against the directory's metadata. The next screen shows what will happen; nothing changes before you confirm.", themes.ToneText, 1)
+		t.blank()
+		lines, cl, cx := f.form.lines(width, th)
+		p.fixed = lines
+		p.cursorLine, p.cursorX = cl, cx
+		if f.refusal != "" {
+			t.item("✗", "not added: "+f.refusal, themes.ToneDanger)
+		}
+		if f.stage == keyPlanning {
+			t.item("…", "checking…", themes.ToneMuted)
+			p.cursorLine = -1
+		}
+		p.hints = flowHelp(hint("tab", "complete folder"), hint("↑/↓", "field"), hint("space", "toggle"), hint("enter", "show the plan"), hint("esc", "cancel"))
+	case keyPlanShown, keyApplying:
+		p.key = "plan"
+		t.add("This is what will happen:", themes.ToneText, 1)
+		t.blank()
+		f.planLines(t)
+		if f.stage == keyApplying {
+			p.fixed = []string{"  " + th.Styles.Fg[themes.ToneAccent].Render("adding the key…")}
+		} else {
+			p.fixed = f.btns.lines(width-2, &th.Styles)
+		}
+		p.hints = flowHelp(m.keys.NextButton, m.keys.Press, hint("esc", "back to the form"), hint("pgup/pgdn", "scroll"))
+	case keyServiceOffer, keyServiceAdding, keyWaiting:
+		p.key = "after"
+		f.afterLines(m, t)
+		switch f.stage {
+		case keyServiceAdding:
+			p.fixed = []string{"  " + th.Styles.Fg[themes.ToneAccent].Render("working…")}
+		default:
+			p.fixed = f.btns.lines(width-2, &th.Styles)
+		}
+		p.hints = flowHelp(m.keys.NextButton, m.keys.Press, hint("esc", "close"), hint("pgup/pgdn", "scroll"))
+	}
+	p.body = t.out
+	return p
+}
+
+// planLines is the plan in full, warnings in the warning tone.
+func (f *keyFlow) planLines(t *text) {
+	for l := range strings.SplitSeq(strings.TrimRight(f.plan.String(), "\n"), "\n") {
+		tone := themes.ToneText
+		switch {
+		case strings.HasPrefix(l, "warning:"):
+			tone = themes.ToneWarn
+		case strings.HasPrefix(l, "note:"):
+			tone = themes.ToneMuted
+		}
+		t.block(l, tone, 1)
+	}
+}
+
+// afterLines: what was done, the service offer, the restart reminder and
+// whether the node reports the key yet.
+func (f *keyFlow) afterLines(m *Model, t *text) {
+	name := filepath.Base(f.res.Path)
+	t.item("✓", fmt.Sprintf("added %s (identity %s)", f.res.Path, f.res.PublicHex), themes.ToneOK)
+	if f.res.CreatedDir {
+		t.item("✓", "created "+filepath.Dir(f.res.Path), themes.ToneOK)
+	}
+	if f.res.Backup != "" {
+		t.item("✓", "moved the original to "+f.res.Backup+" (a backup: keep it somewhere safe)", themes.ToneOK)
+	} else {
+		t.item("·", "kept the original "+f.plan.Source, themes.ToneMuted)
+	}
+	for _, w := range f.res.Warnings {
+		t.item("!", w, themes.ToneWarn)
+	}
+	t.blank()
+	if f.stage == keyServiceOffer || f.stage == keyServiceAdding && f.svc != nil {
+		t.section(" Add a [[service]] for it to " + m.cfg.Path + "?")
+		t.block(backend.ServiceSnippet(f.svc.Name, f.svc.Dir, f.svc.Operator), themes.ToneText, 2)
+		return
+	}
+	if f.svcNote != "" {
+		t.item("·", f.svcNote, f.svcTone)
+		t.blank()
+	}
+	if f.stage != keyWaiting {
+		return
+	}
+	t.section(" Next")
+	t.item("1.", backend.RestartReminder, themes.ToneWarn)
+	t.item("2.", "start the identity's post-service (--dir "+f.plan.Options.PostDir+")", themes.ToneText)
+	t.item("3.", backend.EquivocationWarning, themes.ToneWarn)
+	t.blank()
+	switch {
+	case f.confirmed:
+		t.item("✓", "the node now reports "+name+" ("+f.confirmMsg+")", themes.ToneOK)
+	case f.seen:
+		t.item("…", "waiting for the node to report "+name+": "+f.confirmMsg, themes.ToneMuted)
+	default:
+		t.item("…", "waiting for the node to report "+name+" (checked on every poll)", themes.ToneMuted)
+	}
+}
