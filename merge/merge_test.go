@@ -1,0 +1,584 @@
+package merge
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"postdeck/merge/mergetest"
+)
+
+func TestMergeEachVersion(t *testing.T) {
+	for _, v := range []int{5, 7, 8, 9} {
+		for _, rollback := range []bool{false, true} {
+			t.Run(fmt.Sprintf("v%d/rollback=%v", v, rollback), func(t *testing.T) {
+				root := t.TempDir()
+				pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(root, "node")}
+				srcKeys := build(t, pr.from, mergetest.Options{Version: v, IDs: 3, Prefix: "s", Rollback: rollback})
+				dstKeys := build(t, pr.to, mergetest.Options{Version: v, IDs: 2, Prefix: "t", Rollback: rollback})
+				srcBefore := snapshot(t, pr.from, false)
+				dstDump := dump(t, pr.to)
+
+				p := mustPlan(t, Options{From: pr.from, To: pr.to})
+				if !p.OK() {
+					t.Fatalf("problems: %v", p.Problems)
+				}
+				if p.Version != v || len(p.Keys) != 3 || len(p.Tables) != 4 || p.Tables[0].Name != mergetest.PostTable(v) {
+					t.Fatalf("plan: %+v", p)
+				}
+				if p.Tables[2].Copy != 6 || p.Tables[2].Target != 4 { // poet_registration: 2 per identity
+					t.Fatalf("poet_registration: %+v", p.Tables[2])
+				}
+				var steps []string
+				sum, err := Execute(context.Background(), p, func(s Step) { steps = append(steps, s.String()) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(steps) != 7 || !strings.Contains(steps[0], sum.Backup) {
+					t.Errorf("steps: %q", steps)
+				}
+				sameSnapshot(t, "source", srcBefore, snapshot(t, pr.from, false))
+				for _, tr := range sum.Tables {
+					if tr.After != tr.Target+tr.Copy {
+						t.Errorf("%+v", tr)
+					}
+				}
+				// Every key on the target, written as the node wants it.
+				for _, k := range append(srcKeys, dstKeys...) {
+					path := filepath.Join(pr.to, "identities", k.Name)
+					b, err := os.ReadFile(path)
+					if err != nil || string(b) != hex.EncodeToString(k.Private) {
+						t.Errorf("%s: %q %v", k.Name, b, err)
+					}
+					if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+						t.Errorf("%s mode %v", k.Name, fi.Mode())
+					}
+				}
+				// Rows: the target's plus the source's; misc is not copied.
+				after := dump(t, pr.to)
+				for _, tb := range mergetest.Tables(v) {
+					if !strings.Contains(after, fmt.Sprintf("table %s: %d rows", tb, map[bool]int{true: 10, false: 5}[tb == "poet_registration"])) {
+						t.Errorf("table %s rows wrong:\n%s", tb, after)
+					}
+				}
+				if !strings.Contains(after, "table misc: 1 rows") || strings.Contains(after, markerTable) {
+					t.Errorf("misc copied or marker left:\n%s", after)
+				}
+				leftovers(t, pr.to)
+				// The backup opens and holds the target as it was.
+				if got := dump(t, sum.Backup); got != dstDump {
+					t.Errorf("backup differs from the target before:\n%s\nwant\n%s", got, dstDump)
+				}
+				if !strings.Contains(sum.String(), sum.Backup) {
+					t.Error(sum.String())
+				}
+			})
+		}
+	}
+}
+
+// leftovers fails when a merge left its journal, staging or SQLite side
+// files in the target.
+func leftovers(t *testing.T, to string) {
+	t.Helper()
+	entries, _ := os.ReadDir(to)
+	for _, e := range entries {
+		n := e.Name()
+		if n == JournalName || strings.HasPrefix(n, "postdeck-merge-staging") || strings.HasPrefix(n, ".postdeck") ||
+			strings.HasSuffix(n, "-wal") || strings.HasSuffix(n, "-shm") || strings.HasSuffix(n, "-journal") {
+			t.Errorf("left over in target: %s", n)
+		}
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	pr := newPair(t, 9, 3, 3)
+	src, dst := snapshot(t, pr.from, false), snapshot(t, pr.to, false)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to, NodeAddrs: []string{"127.0.0.1:1"}})
+	if !p.OK() {
+		t.Fatal(p.Problems)
+	}
+	out := p.String()
+	for _, want := range []string{"s0.key", "challenge", "3  (target has 3)", "backed up"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	sameSnapshot(t, "source", src, snapshot(t, pr.from, false))
+	sameSnapshot(t, "target", dst, snapshot(t, pr.to, false))
+}
+
+// refusal is one way a merge must be refused before anything is written.
+type refusal struct {
+	name  string
+	setup func(t *testing.T, pr pair, o *Options)
+	kind  string
+	text  string
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyKey(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, string(b))
+}
+
+func sqlExec(t *testing.T, dbPath, q string, args ...any) {
+	t.Helper()
+	db, err := openWritable(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	cases := []refusal{
+		{"local.key in source", func(t *testing.T, pr pair, o *Options) {
+			os.Rename(filepath.Join(pr.from, "identities", "s0.key"), filepath.Join(pr.from, "identities", "local.key"))
+		}, KindLocalKey, "merging of supervised smeshing nodes is not supported: rename local.key"},
+		{"local.key in target", func(t *testing.T, pr pair, o *Options) {
+			os.Rename(filepath.Join(pr.to, "identities", "t0.key"), filepath.Join(pr.to, "identities", "local.key"))
+		}, KindLocalKey, "target has"},
+		{"name on both sides", func(t *testing.T, pr pair, o *Options) {
+			k := mergetest.KeyFor("other", 0)
+			writeFile(t, filepath.Join(pr.to, "identities", "s1.key"), hex.EncodeToString(k.Private))
+		}, KindNameClash, "s1.key"},
+		{"same key under another name on the target", func(t *testing.T, pr pair, o *Options) {
+			copyKey(t, filepath.Join(pr.from, "identities", "s1.key"), filepath.Join(pr.to, "identities", "renamed.key"))
+		}, KindDuplicateKey, "source s1.key and target renamed.key"},
+		{"same key twice in the source", func(t *testing.T, pr pair, o *Options) {
+			copyKey(t, filepath.Join(pr.from, "identities", "s1.key"), filepath.Join(pr.from, "identities", "again.key"))
+		}, KindDuplicateKey, "source again.key and source s1.key"},
+		{"row already in target", func(t *testing.T, pr pair, o *Options) {
+			k := mergetest.KeyFor("s", 2)
+			sqlExec(t, filepath.Join(pr.to, DBName), "INSERT INTO nipost SELECT ?, post_nonce, post_indices, post_pow, num_units, vrf_nonce, poet_proof_membership, poet_proof_ref, labels_per_unit FROM nipost LIMIT 1", []byte(k.Public))
+		}, KindRowClash, "table nipost"},
+		{"poet_registration (id, address) already in target", func(t *testing.T, pr pair, o *Options) {
+			k := mergetest.KeyFor("s", 0)
+			sqlExec(t, filepath.Join(pr.to, DBName), "INSERT INTO poet_registration VALUES (?, x'00', 'https://poet-111.example.org', '1', 0)", []byte(k.Public))
+		}, KindRowClash, "poet_registration"},
+		{"key with wrong length", func(t *testing.T, pr pair, o *Options) {
+			writeFile(t, filepath.Join(pr.from, "identities", "s1.key"), "abcd")
+		}, KindInvalidKey, "must be exactly 128 hex characters"},
+		{"key not hex", func(t *testing.T, pr pair, o *Options) {
+			writeFile(t, filepath.Join(pr.to, "identities", "t1.key"), strings.Repeat("zz", 64))
+		}, KindInvalidKey, "not hex"},
+		{"key halves mismatch", func(t *testing.T, pr pair, o *Options) {
+			a, b := mergetest.KeyFor("x", 0), mergetest.KeyFor("x", 1)
+			writeFile(t, filepath.Join(pr.from, "identities", "s1.key"), hex.EncodeToString(a.Private[:32])+hex.EncodeToString(b.Public))
+		}, KindInvalidKey, "public half does not match"},
+		{"truncated source database", func(t *testing.T, pr pair, o *Options) {
+			path := filepath.Join(pr.from, DBName)
+			fi, _ := os.Stat(path)
+			os.Truncate(path, fi.Size()-1000)
+		}, KindBadDatabase, "truncated"},
+		{"source database not SQLite", func(t *testing.T, pr pair, o *Options) {
+			writeFile(t, filepath.Join(pr.from, DBName), strings.Repeat("not a database\n", 100))
+		}, KindBadDatabase, "not an SQLite database"},
+		{"empty target database", func(t *testing.T, pr pair, o *Options) {
+			writeFile(t, filepath.Join(pr.to, DBName), "")
+		}, KindBadDatabase, "empty (0 bytes)"},
+		{"unfinished writes in source -wal", func(t *testing.T, pr pair, o *Options) {
+			writeFile(t, filepath.Join(pr.from, DBName+"-wal"), "frames")
+		}, KindWAL, "start and stop the source node cleanly first"},
+		{"unfinished writes in target -wal", func(t *testing.T, pr pair, o *Options) {
+			writeFile(t, filepath.Join(pr.to, DBName+"-wal"), "frames")
+		}, KindWAL, "start and stop the target node cleanly first"},
+		{"node gRPC answers", func(t *testing.T, pr pair, o *Options) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			o.NodeAddrs = []string{"127.0.0.1:1", l.Addr().String()}
+		}, KindInUse, "a node is running"},
+		{"process has the source database open", func(t *testing.T, pr pair, o *Options) {
+			pid := holdOpen(t, filepath.Join(pr.from, DBName))
+			t.Cleanup(func() {}) // the holder stops with the test
+			_ = pid
+		}, KindInUse, "source database is in use: process"},
+		{"process has the target database open", func(t *testing.T, pr pair, o *Options) {
+			holdOpen(t, filepath.Join(pr.to, DBName))
+		}, KindInUse, "target database is in use"},
+		{"target is a file", func(t *testing.T, pr pair, o *Options) {
+			o.To = filepath.Join(pr.to, "identities", "t0.key")
+		}, KindPaths, "is a file, not a folder"},
+		{"target not writable (injected access error)", func(t *testing.T, pr pair, o *Options) {
+			old := writable
+			writable = func(path string) error {
+				if path == o.To {
+					return syscall.EROFS
+				}
+				return nil
+			}
+			t.Cleanup(func() { writable = old })
+		}, KindReadOnly, "read-only file system"},
+		{"unfinished merge journal", func(t *testing.T, pr pair, o *Options) {
+			writeFile(t, filepath.Join(pr.to, JournalName), "{}")
+		}, KindUnfinished, "postdeck merge --recover --to"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pr := newPair(t, 9, 3, 2)
+			o := Options{From: pr.from, To: pr.to}
+			c.setup(t, pr, &o)
+			checkRefused(t, pr, o, c.kind, c.text)
+		})
+	}
+}
+
+// checkRefused plans and executes, expecting the problem and no change.
+func checkRefused(t *testing.T, pr pair, o Options, kind, text string) *Plan {
+	t.Helper()
+	src, dst := snapshot(t, pr.from, false), snapshot(t, pr.to, false)
+	p := mustPlan(t, o)
+	if !hasProblem(p, kind, text) {
+		t.Fatalf("want a %s problem with %q, got %q", kind, text, p.Problems)
+	}
+	_, err := Execute(context.Background(), p, nil)
+	var re *RefusedError
+	if !errors.As(err, &re) || !errors.Is(err, ErrRefused) {
+		t.Fatalf("Execute: %v", err)
+	}
+	sameSnapshot(t, "source", src, snapshot(t, pr.from, false))
+	sameSnapshot(t, "target", dst, snapshot(t, pr.to, false))
+	return p
+}
+
+func TestAllProblemsAtOnce(t *testing.T) {
+	pr := newPair(t, 9, 3, 2)
+	os.Rename(filepath.Join(pr.from, "identities", "s0.key"), filepath.Join(pr.from, "identities", "local.key"))
+	copyKey(t, filepath.Join(pr.from, "identities", "s1.key"), filepath.Join(pr.to, "identities", "s1.key"))
+	writeFile(t, filepath.Join(pr.to, DBName+"-wal"), "x")
+	p := checkRefused(t, pr, Options{From: pr.from, To: pr.to}, KindLocalKey, "")
+	for _, k := range []string{KindNameClash, KindDuplicateKey, KindWAL} {
+		if !hasProblem(p, k, "") {
+			t.Errorf("missing %s in %q", k, p.Problems)
+		}
+	}
+	if !strings.Contains(p.String(), "Refused: 4 problem(s), nothing was changed") {
+		t.Error(p.String())
+	}
+}
+
+func TestMismatchedVersions(t *testing.T) {
+	root := t.TempDir()
+	pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(root, "node")}
+	build(t, pr.from, mergetest.Options{Version: 7, IDs: 2, Prefix: "s"})
+	build(t, pr.to, mergetest.Options{Version: 9, IDs: 2, Prefix: "t"})
+	checkRefused(t, pr, Options{From: pr.from, To: pr.to}, KindVersion, "source is 7 (go-spacemesh v1.4.6–v1.5.7), target is 9 (go-spacemesh v1.7)")
+
+	old := pair{from: filepath.Join(root, "older"), to: pr.to}
+	build(t, old.from, mergetest.Options{Version: 9, IDs: 1, Prefix: "o"})
+	sqlExec(t, filepath.Join(old.from, DBName), "PRAGMA user_version = 4")
+	checkRefused(t, old, Options{From: old.from, To: old.to}, KindVersion, "1.3.x cannot be merged")
+}
+
+// mountTmpfs mounts a tmpfs of size bytes at a new folder, or skips.
+func mountTmpfs(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d,mode=0700", size), "tmpfs", dir).Run(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v): the injected-error tests cover this path", err)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// A real read-only file system: tests run as root, which chmod cannot stop,
+// but EROFS stops root too.
+func TestReadOnlyTarget(t *testing.T) {
+	mnt := mountTmpfs(t, 8<<20)
+	root := t.TempDir()
+	pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(mnt, "node")}
+	build(t, pr.from, mergetest.Options{Version: 9, IDs: 2, Prefix: "s"})
+	build(t, pr.to, mergetest.Options{Version: 9, IDs: 2, Prefix: "t"})
+	if out, err := exec.Command("mount", "-o", "remount,ro", mnt).CombinedOutput(); err != nil {
+		t.Skipf("remount ro: %v %s", err, out)
+	}
+	checkRefused(t, pr, Options{From: pr.from, To: pr.to}, KindReadOnly, "read-only file system")
+}
+
+// A full disk while staging keys: a tiny tmpfs filled up right after the
+// journal is written, so the first key write fails with ENOSPC.
+func TestDiskFullWhileStagingKeys(t *testing.T) {
+	mnt := mountTmpfs(t, 4<<20)
+	root := t.TempDir()
+	pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(mnt, "node")}
+	build(t, pr.from, mergetest.Options{Version: 9, IDs: 3, Prefix: "s"})
+	build(t, pr.to, mergetest.Options{Version: 9, IDs: 2, Prefix: "t"})
+	src, dst := snapshot(t, pr.from, false), snapshot(t, pr.to, false)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	if !p.OK() {
+		t.Fatal(p.Problems)
+	}
+	filler := filepath.Join(mnt, "filler")
+	testHook = func(point string) {
+		if point == "journal" {
+			f, _ := os.Create(filler)
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := f.Write(buf); err != nil {
+					break
+				}
+			}
+			f.Close()
+		}
+	}
+	defer func() { testHook = nil }()
+	_, err := Execute(context.Background(), p, nil)
+	if err == nil || !strings.Contains(err.Error(), "no space left") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("want a disk-full error saying nothing changed, got %v", err)
+	}
+	os.Remove(filler)
+	sameSnapshot(t, "target", dst, snapshot(t, pr.to, true))
+	sameSnapshot(t, "source", src, snapshot(t, pr.from, false))
+}
+
+// Moving keys fails after the commit (a file appears in identities/ under a
+// merged key's name): the database is restored from the backup and the keys
+// moved are removed.
+func TestMoveFailureRestoresBackup(t *testing.T) {
+	pr := newPair(t, 8, 3, 2)
+	before := dump(t, pr.to)
+	src := snapshot(t, pr.from, false)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	intruder := hex.EncodeToString(mergetest.KeyFor("intruder", 0).Private)
+	testHook = func(point string) {
+		if point == "moved-one" {
+			writeFile(t, filepath.Join(pr.to, "identities", "s1.key"), intruder)
+		}
+	}
+	defer func() { testHook = nil }()
+	_, err := Execute(context.Background(), p, nil)
+	if err == nil || !strings.Contains(err.Error(), "restored from the backup") || !strings.Contains(err.Error(), "keys already moved were removed") {
+		t.Fatalf("got %v", err)
+	}
+	os.Remove(filepath.Join(pr.to, "identities", "s1.key")) // the intruder is not ours to remove
+	if got := dump(t, pr.to); got != before {
+		t.Errorf("target after undo:\n%s\nwant\n%s", got, before)
+	}
+	leftovers(t, pr.to)
+	sameSnapshot(t, "source", src, snapshot(t, pr.from, false))
+}
+
+func TestMissingTargetIsCreated(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(to string)
+	}{
+		{"no folder", func(string) {}},
+		{"empty folder", func(to string) { os.Mkdir(to, 0o700) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(root, "new", "node")}
+			build(t, pr.from, mergetest.Options{Version: 7, IDs: 2, Prefix: "s"})
+			c.setup(pr.to)
+			src := snapshot(t, pr.from, false)
+			p := mustPlan(t, Options{From: pr.from, To: pr.to})
+			if !p.OK() || !p.CreateDB || !p.CreateIdentities {
+				t.Fatalf("%+v", p)
+			}
+			if !strings.Contains(p.String(), "created") {
+				t.Error(p.String())
+			}
+			sum, err := Execute(context.Background(), p, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Backup != "" || !sum.Created {
+				t.Errorf("%+v", sum)
+			}
+			sameSnapshot(t, "source", src, snapshot(t, pr.from, false))
+			// Same schema, same version, the merged rows, no misc rows.
+			want := regexp.MustCompile(`table misc: 1 rows\n  [0-9a-f]+\n`).ReplaceAllString(dump(t, pr.from), "table misc: 0 rows\n")
+			if got := dump(t, pr.to); got != want {
+				t.Errorf("created target:\n%s\nwant\n%s", got, want)
+			}
+			fi, _ := os.Stat(pr.to)
+			if fi.Mode().Perm() != 0o700 && c.name == "no folder" {
+				t.Errorf("mode %v", fi.Mode())
+			}
+			h, err := checkHeader(filepath.Join(pr.to, DBName))
+			if err != nil || !h.wal {
+				t.Errorf("created database not in WAL mode like the source: %+v %v", h, err)
+			}
+			leftovers(t, pr.to)
+		})
+	}
+}
+
+func TestRecoverWithoutJournal(t *testing.T) {
+	pr := newPair(t, 9, 1, 1)
+	msg, err := Recover(pr.to)
+	if err != nil || !strings.Contains(msg, "nothing to recover") {
+		t.Fatal(msg, err)
+	}
+}
+
+// crashPoints are the points between two writes of a merge, in order, and
+// whether the rows had committed there.
+var crashPoints = []struct {
+	point     string
+	committed bool
+}{
+	{"backup", false}, {"journal", false}, {"staged-one", false}, {"staged", false}, {"inserted", false},
+	{"committed", true}, {"journal-committed", true}, {"moved-one", true}, {"moved", true},
+	{"marker-dropped", true}, {"staging-removed", true}, {"verified", true},
+}
+
+// TestCrashAtEveryStep runs the merge in a child process that kill -9s
+// itself at each point, runs Recover, and checks the target is either
+// byte-identical to before or the same as a clean merge, and the source is
+// byte-identical.
+func TestCrashAtEveryStep(t *testing.T) {
+	for _, mode := range []struct {
+		version  int
+		rollback bool
+	}{{9, false}, {7, true}} {
+		// The clean merge to compare with.
+		ref := pair{from: filepath.Join(t.TempDir(), "old"), to: filepath.Join(t.TempDir(), "node")}
+		buildCrashPair(t, ref, mode.version, mode.rollback)
+		if _, err := Execute(context.Background(), mustPlan(t, Options{From: ref.from, To: ref.to}), nil); err != nil {
+			t.Fatal(err)
+		}
+		merged := dump(t, ref.to)
+		for _, cp := range crashPoints {
+			t.Run(fmt.Sprintf("v%d/rollback=%v/%s", mode.version, mode.rollback, cp.point), func(t *testing.T) {
+				root := t.TempDir()
+				pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(root, "node")}
+				buildCrashPair(t, pr, mode.version, mode.rollback)
+				src, dst := snapshot(t, pr.from, false), snapshot(t, pr.to, false)
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), "MERGE_TEST_CHILD=crash", "MERGE_FROM="+pr.from, "MERGE_TO="+pr.to, "MERGE_KILL_AT="+cp.point)
+				out, err := cmd.CombinedOutput()
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+					t.Fatalf("child was not killed at %s: %v\n%s", cp.point, err, out)
+				}
+				if cp.point == "inserted" { // the transaction really was half-written
+					w, _ := os.Stat(filepath.Join(pr.to, DBName+"-wal"))
+					j, _ := os.Stat(filepath.Join(pr.to, DBName+"-journal"))
+					if (w == nil || w.Size() == 0) && (j == nil || j.Size() == 0) {
+						t.Error("no uncommitted pages on disk at the kill")
+					}
+				}
+				msg, err := Recover(pr.to)
+				if err != nil {
+					t.Fatalf("Recover: %v", err)
+				}
+				t.Log(msg)
+				switch {
+				case cp.point == "verified" || cp.point == "backup":
+					if !strings.Contains(msg, "nothing to recover") {
+						t.Errorf("message: %s", msg)
+					}
+				case cp.committed:
+					if !strings.HasPrefix(msg, "rolled forward: ") || !strings.Contains(msg, "had committed its rows, so it was finished") {
+						t.Errorf("message: %s", msg)
+					}
+				default:
+					if !strings.HasPrefix(msg, "rolled back: ") || !strings.Contains(msg, "nothing was merged") {
+						t.Errorf("message: %s", msg)
+					}
+				}
+				if cp.committed {
+					if got := dump(t, pr.to); got != merged {
+						t.Errorf("not fully merged after recovery:\n%s\nwant\n%s", got, merged)
+					}
+				} else {
+					sameSnapshot(t, "target", dst, snapshot(t, pr.to, true))
+				}
+				leftovers(t, pr.to)
+				sameSnapshot(t, "source", src, snapshot(t, pr.from, false))
+				if msg, _ := Recover(pr.to); !strings.Contains(msg, "nothing to recover") {
+					t.Errorf("second recovery: %s", msg)
+				}
+			})
+		}
+	}
+}
+
+// buildCrashPair makes folders big enough that the transaction spills
+// pages before its commit (the child runs with a tiny page cache).
+func buildCrashPair(t *testing.T, pr pair, version int, rollback bool) {
+	build(t, pr.from, mergetest.Options{Version: version, IDs: 150, Prefix: "s", Rollback: rollback})
+	build(t, pr.to, mergetest.Options{Version: version, IDs: 100, Prefix: "t", Rollback: rollback})
+}
+
+// A crash while merging into a new target: recovery removes what the merge
+// created, or finishes it.
+func TestCrashIntoNewTarget(t *testing.T) {
+	for _, cp := range []string{"created-dir", "journal", "created-db", "staged", "inserted", "committed", "moved-one"} {
+		t.Run(cp, func(t *testing.T) {
+			root := t.TempDir()
+			pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(root, "node")}
+			build(t, pr.from, mergetest.Options{Version: 9, IDs: 20, Prefix: "s"})
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "MERGE_TEST_CHILD=crash", "MERGE_FROM="+pr.from, "MERGE_TO="+pr.to, "MERGE_KILL_AT="+cp)
+			if out, err := cmd.CombinedOutput(); err == nil {
+				t.Fatalf("child not killed: %s", out)
+			}
+			msg, err := Recover(pr.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(msg)
+			if cp == "committed" || cp == "moved-one" {
+				if !strings.HasPrefix(msg, "rolled forward") {
+					t.Fatal(msg)
+				}
+				p := mustPlan(t, Options{From: pr.from, To: pr.to})
+				if !hasProblem(p, KindDuplicateKey, "") { // the keys are all there now
+					t.Errorf("%v", p.Problems)
+				}
+				return
+			}
+			if cp != "created-dir" && !strings.HasPrefix(msg, "rolled back") {
+				t.Fatal(msg)
+			}
+			entries, err := os.ReadDir(pr.to)
+			if err == nil && len(entries) > 0 {
+				t.Errorf("target not back to empty: %v", entries)
+			}
+		})
+	}
+}
+
+func BenchmarkMerge1000(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		pr := newPair(b, 9, 1000, 1000)
+		b.StartTimer()
+		p, err := NewPlan(context.Background(), Options{From: pr.from, To: pr.to})
+		if err != nil || !p.OK() {
+			b.Fatal(err, p.Problems)
+		}
+		if _, err := Execute(context.Background(), p, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
