@@ -2,6 +2,9 @@ package backend
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,7 +18,38 @@ import (
 const (
 	maxLogLine   = 4 << 10
 	maxTailBytes = 8 << 20
+	// runTailWindow is how many lines runTail looks back for the start
+	// marker.
+	runTailWindow = 200
+	// followEvery is how often FollowLog looks for new lines in a log file.
+	followEvery = 300 * time.Millisecond
+	// logCapped is what FollowLog writes when the log was capped under it.
+	logCapped = "--- log was capped; continuing from its new start ---"
 )
+
+// startMarker is the line launch writes into the log before each start.
+func startMarker(name string, t time.Time) string {
+	return startMarkerPrefix(name) + t.Format(time.RFC3339) + " ---"
+}
+
+func startMarkerPrefix(name string) string { return "--- postdeck: starting " + name + " at " }
+
+// runTail is the last n lines of the service's log written since its last
+// start marker: what the run that just ended printed, not the one before.
+func (s *Supervisor) runTail(sv *service, n int) []string {
+	lines := s.LogTail(sv.conf.Name, max(n, runTailWindow))
+	prefix := startMarkerPrefix(sv.conf.Name)
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], prefix) {
+			lines = lines[i+1:]
+			break
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
 
 // LogPath is the file a bin service's stdout and stderr go to; "" for a
 // systemd unit (its output is in the journal: `journalctl -u UNIT`) and for
@@ -116,6 +150,13 @@ func capLine(p []byte, cutStart bool) string {
 
 // Maintain caps the log files of bin services (see rotateLog). Procs calls
 // it by itself at most every 10 seconds; calling it more often is harmless.
+//
+// The cap therefore holds only while a postdeck runs: the dashboard caps the
+// logs every 10 seconds, and a command that reads the processes' state
+// (`postdeck status`, `stop`, ...) caps them once. The services write their
+// logs themselves, detached from postdeck, so while no postdeck runs nothing
+// caps them: a log can grow without limit, and the next Maintain moves all
+// of it to <name>.log.1 at once.
 func (s *Supervisor) Maintain() {
 	s.mu.Lock()
 	s.lastMaintain = time.Now()
@@ -181,4 +222,73 @@ func appendLine(path, line string) {
 	}
 	f.WriteString(line + "\n")
 	f.Close()
+}
+
+// FollowLog writes what is added to the service's log from now on, until
+// ctx ends (then it returns nil): for `postdeck logs -f`. A bin service's log
+// file is polled (a missing file is waited for; a file that shrank was
+// capped, see rotateLog, and is read again from its start after a line
+// saying so); a systemd unit's journal is followed with `journalctl -u UNIT
+// -f -n 0`.
+func (s *Supervisor) FollowLog(ctx context.Context, name string, w io.Writer) error {
+	s.mu.Lock()
+	sv := s.svcs[name]
+	s.mu.Unlock()
+	if sv == nil {
+		return unknownService(name)
+	}
+	if sv.conf.SystemdUnit != "" {
+		return journalFollow(ctx, sv.conf.SystemdUnit, w)
+	}
+	return followFile(ctx, s.logPath(sv), w, s.followEvery)
+}
+
+// followFile polls path every interval and copies what was appended.
+func followFile(ctx context.Context, path string, w io.Writer, every time.Duration) error {
+	var offset int64
+	if fi, err := os.Stat(path); err == nil {
+		offset = fi.Size()
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		var err error
+		if offset, err = copyNew(w, path, offset); err != nil {
+			return err
+		}
+	}
+}
+
+// copyNew writes what was appended to path since offset and returns the new
+// offset. A log that shrank was capped (truncated): it is read from its
+// start. A missing log is not an error: it is not written yet.
+func copyNew(w io.Writer, path string, offset int64) (int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return offset, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return offset, err
+	}
+	if fi.Size() < offset {
+		if _, err := fmt.Fprintln(w, logCapped); err != nil {
+			return offset, err
+		}
+		offset = 0
+	}
+	if fi.Size() == offset {
+		return offset, nil
+	}
+	copied, err := io.Copy(w, io.NewSectionReader(f, offset, fi.Size()-offset))
+	return offset + copied, err
 }

@@ -15,10 +15,16 @@ type procEntry struct {
 	comm   string
 	zombie bool
 	args   []string
-	// post is set when argv[0]'s base name is post-service (as in
-	// ScanPostServices); Dir is cleaned and absolute when it could be.
+	// post is set when the command line is a post-service's (see
+	// matchPostService: named post-service, or any name with the --dir of a
+	// configured service and an --address); Dir is cleaned and absolute when
+	// it could be.
 	post *PostServiceProc
 }
+
+// is reports whether e is the process that started at start ticks and has
+// not ended: a pid alone may have been reused by another process.
+func (e *procEntry) is(start uint64) bool { return e != nil && e.start == start && !e.zombie }
 
 // procScanner lists processes cheaply enough to run every poll with a
 // thousand processes on the machine: one read of the /proc folder and one
@@ -28,13 +34,16 @@ type procEntry struct {
 // script that execs post-service therefore is seen once it has exec'd.
 type procScanner struct {
 	root  string
+	dirs  map[string]bool // the configured services' data dirs, absolute and clean; fixed after creation
 	mu    sync.Mutex
 	cache map[int]*procEntry
 	buf   []byte
 }
 
-func newProcScanner(root string) *procScanner {
-	return &procScanner{root: root, cache: map[int]*procEntry{}, buf: make([]byte, 1024)}
+// newProcScanner scans root; dirs are the configured data dirs, which a
+// post-service not named post-service must serve to be recognised.
+func newProcScanner(root string, dirs map[string]bool) *procScanner {
+	return &procScanner{root: root, dirs: dirs, cache: map[int]*procEntry{}, buf: make([]byte, 1024)}
 }
 
 // scan returns every process by pid. The map is the scanner's new cache:
@@ -80,29 +89,16 @@ func (p *procScanner) read(pid int, st procStat) *procEntry {
 		return e // a zombie has no command line
 	}
 	e.args = readCmdline(filepath.Join(p.root, strconv.Itoa(pid), "cmdline"))
-	if len(e.args) > 0 && filepath.Base(e.args[0]) == PostServiceName {
-		ps := parsePostServiceArgs(e.args)
+	resolve := func(dir string) string { return p.absDir(pid, dir) }
+	if ps, ok := matchPostService(e.args, resolve, func(dir string) bool { return p.dirs[dir] }); ok {
 		ps.PID = pid
-		ps.Dir = p.absDir(pid, ps.Dir)
 		e.post = &ps
 	}
 	return e
 }
 
 // absDir resolves a relative --dir against the process's working folder.
-func (p *procScanner) absDir(pid int, dir string) string {
-	if dir == "" {
-		return ""
-	}
-	if !filepath.IsAbs(dir) {
-		cwd, err := os.Readlink(filepath.Join(p.root, strconv.Itoa(pid), "cwd"))
-		if err != nil || !filepath.IsAbs(cwd) {
-			return filepath.Clean(dir)
-		}
-		dir = filepath.Join(cwd, dir)
-	}
-	return filepath.Clean(dir)
-}
+func (p *procScanner) absDir(pid int, dir string) string { return resolveDir(p.root, pid, dir) }
 
 // lookup reads one process now, bypassing the cache: for decisions such as
 // whether to signal a pid, which must not trust a scan seconds old.

@@ -1,10 +1,12 @@
 package backend
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -142,4 +144,76 @@ func TestProcScanRealProcess(t *testing.T) {
 		return
 	}
 	t.Fatalf("pid %d not found among %+v", cmd.Process.Pid, procs)
+}
+
+// A post-service of another name is recognised by its arguments: a --dir
+// holding postdata_metadata.json (or, for the supervisor, a configured
+// service's dir) and an --address. Shells, launchers and postdeck's own
+// commands carrying those arguments are not post-services.
+func TestProcScanAnyName(t *testing.T) {
+	root := t.TempDir()
+	data := t.TempDir()
+	d1, d2, d3, bare := filepath.Join(data, "data1"), filepath.Join(data, "data2"), filepath.Join(data, "data3"), filepath.Join(data, "bare")
+	for i, d := range []string{d1, d2, d3} {
+		os.MkdirAll(d, 0o700)
+		cfMetadata(t, d, bytes.Repeat([]byte{byte(i + 1)}, 32), 1)
+	}
+	os.MkdirAll(bare, 0o700) // no metadata: not a PoST data dir
+	addr := "http://127.0.0.1:9094"
+	// The guide's way: ./service --dir=../data1 from a folder next to data1.
+	cfProc(t, root, "10", []string{"./service", "--dir=../data1", "--address", addr}, filepath.Join(data, "bin"), false)
+	cfProc(t, root, "11", []string{"/opt/post/post-service-v0.8", "-a", addr, "-d", d2, "--operator-address", "127.0.0.1:50052"}, "", false)
+	cfProc(t, root, "12", []string{"/usr/local/bin/postdeck", "--config", "/c.toml", "sim-service", "--address", addr, "--dir", d3}, "", false)
+	// Not post-services.
+	cfProc(t, root, "20", []string{"./service", "--dir", d1}, "", false)                         // no --address
+	cfProc(t, root, "21", []string{"./webserver", "--dir", bare, "--address", ":80"}, "", false) // not a PoST data dir
+	cfProc(t, root, "22", []string{"/bin/sh", "-c", "./service --dir " + d1 + " --address " + addr}, "", false)
+	cfProc(t, root, "23", []string{"/bin/sh", "/opt/post/run-post.sh", "--address", addr, "--dir", d1}, "", false) // a wrapper script's shell
+	cfProc(t, root, "24", []string{"bash", "/opt/post/run-post.sh", "--address", addr, "--dir", d1}, "", false)
+	cfProc(t, root, "25", []string{"sudo", "-u", "sm", "./service", "--dir", d1, "--address", addr}, "", false)
+	cfProc(t, root, "26", []string{"tmux", "new", "-d", "./service", "--dir", d1, "--address", addr}, "", false)
+	cfProc(t, root, "27", []string{"timeout", "1h", "./service", "--dir", d1, "--address", addr}, "", false)
+	cfProc(t, root, "28", []string{"python3", "wrap.py", "--dir", d1, "--address", addr}, "", false)
+	cfProc(t, root, "29", []string{"postdeck", "start", "data1"}, "", false)
+	cfProc(t, root, "30", []string{"postdeck", "logs", "-f", "data1"}, "", false)
+	cfProc(t, root, "31", []string{"postdeck", "sim", "--dir", d1, "--address", addr}, "", false)
+	cfProc(t, root, "32", []string{"/usr/bin/postdeck", "--theme", "light", "start", "--dir", d1, "--address", addr}, "", false)
+	cfProc(t, root, "33", []string{"./service", "--dir", "--address", addr}, "", false) // --dir without a value
+
+	got, err := ScanPostServices(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, p := range got {
+		pids = append(pids, p.PID)
+	}
+	if !reflect.DeepEqual(pids, []int{10, 11, 12}) {
+		t.Fatalf("found pids %v, want [10 11 12]: %+v", pids, got)
+	}
+	if got[0].Dir != d1 || got[0].Address != addr || got[1].Dir != d2 || got[1].Operator != "127.0.0.1:50052" || got[2].Dir != d3 {
+		t.Errorf("parsed %+v", got)
+	}
+
+	// The supervisor's scanner also takes a configured dir without
+	// metadata (not written yet, or unreadable), and only with --address.
+	cfProc(t, root, "40", []string{"/opt/post/svc", "--dir", bare, "--address", addr}, "", false)
+	cfProc(t, root, "41", []string{"/opt/post/svc", "--dir", bare}, "", false)
+	for _, pid := range []string{"10", "11", "12", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "40", "41"} {
+		cfWrite(t, filepath.Join(root, pid, "stat"), pid+" (x) S 1 "+pid+" "+pid+" 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1000 0 0\n")
+	}
+	table, err := newProcScanner(root, map[string]bool{bare: true}).scan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posts []int
+	for pid, e := range table {
+		if e.post != nil {
+			posts = append(posts, pid)
+		}
+	}
+	slices.Sort(posts)
+	if !reflect.DeepEqual(posts, []int{10, 11, 12, 21, 40}) {
+		t.Errorf("scanner recognised %v, want [10 11 12 21 40] (21: a configured dir, whatever the program)", posts)
+	}
 }

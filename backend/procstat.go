@@ -16,9 +16,15 @@ import (
 type procStat struct {
 	comm   string // executable name, at most 15 bytes; changes on exec
 	state  byte   // 'R', 'S', 'Z' (zombie: exited, not yet reaped), ...
+	pgrp   int    // field 5: process group id
+	sid    int    // field 6: session id
 	start  uint64 // field 22: start time in clock ticks after boot
 	zombie bool
 }
+
+// is reports whether this is the process that started at start ticks and
+// has not ended (a zombie has ended).
+func (st procStat) is(start uint64) bool { return st.start == start && !st.zombie }
 
 // readProcStat reads /proc/<pid>/stat under procRoot. buf is scratch space
 // (may be nil); the result does not refer to it.
@@ -51,6 +57,16 @@ func parseProcStat(b []byte) (procStat, error) {
 		case 3:
 			if len(f) > 0 {
 				st.state = f[0]
+			}
+		case 5, 6:
+			n, err := strconv.Atoi(string(f))
+			if err != nil {
+				return procStat{}, fmt.Errorf("malformed field %d %q", field, f)
+			}
+			if field == 5 {
+				st.pgrp = n
+			} else {
+				st.sid = n
 			}
 		case 22:
 			n, err := strconv.ParseUint(string(bytes.TrimSpace(f)), 10, 64)

@@ -46,9 +46,23 @@ const (
 	killWait = 5 * time.Second
 	// maintainEvery is how often Procs runs Maintain by itself.
 	maintainEvery = 10 * time.Second
-	// exitedUnseen is the last exit of a service whose process ended while
-	// no postdeck was running.
+)
+
+// A process's end is recorded twice: short, as the table's EXIT column shows
+// it (model.ProcInfo.LastExit: "exit 0", "exit 1", "SIGKILL", "SIGTERM",
+// "died (status unknown)"), and in words (ProcInfo.ExitDetail, also in the
+// log: "killed by SIGKILL after 10s: stopped by postdeck", "exited while
+// postdeck was not running (status unknown)").
+const (
+	// diedUnknown is the short last exit of a process whose exit status
+	// postdeck could not see: it was not postdeck's child.
+	diedUnknown = "died (status unknown)"
+	// exitedUnseen is the detail of a service whose process ended while no
+	// postdeck was running.
 	exitedUnseen = "exited while postdeck was not running (status unknown)"
+	// exitedNotOurs is the detail of one that ended while a postdeck ran, but
+	// not the one that started it (a `postdeck start` next to the dashboard).
+	exitedNotOurs = "exited (status unknown: not started by this postdeck)"
 )
 
 // DefaultStateDir is $XDG_STATE_HOME/postdeck, falling back to
@@ -72,6 +86,8 @@ type Supervisor struct {
 	meta      *MetadataCache
 	logCap    int64
 	startWait time.Duration
+	// followEvery is how often FollowLog polls a log file.
+	followEvery time.Duration
 
 	mu           sync.Mutex
 	svcs         map[string]*service
@@ -106,8 +122,9 @@ type svcState struct {
 	StartTicks uint64    `json:"start_ticks,omitempty"` // /proc/<pid>/stat field 22
 	Argv       []string  `json:"argv,omitempty"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
-	Restarts   int       `json:"restarts"` // starts after the first
-	LastExit   string    `json:"last_exit,omitempty"`
+	Restarts   int       `json:"restarts"`              // starts after the first
+	LastExit   string    `json:"last_exit,omitempty"`   // short: "exit 1", "SIGTERM", "died (status unknown)"
+	ExitDetail string    `json:"exit_detail,omitempty"` // the same in words
 	ExitedAt   time.Time `json:"exited_at,omitzero"`
 }
 
@@ -141,23 +158,28 @@ func NewSupervisor(cfg *Config, stateDir string) (*Supervisor, error) {
 			return nil, fmt.Errorf("cannot create postdeck's state folder: %v", err)
 		}
 	}
+	dirs := map[string]bool{}
+	for _, c := range cfg.Services {
+		if d := absClean(c.Dir); d != "" {
+			dirs[d] = true
+		}
+	}
 	s := &Supervisor{
-		cfg:       cfg,
-		stateDir:  stateDir,
-		procs:     newProcScanner("/proc"),
-		meta:      NewMetadataCache(),
-		logCap:    DefaultLogCap,
-		startWait: startWait,
-		svcs:      map[string]*service{},
+		cfg:         cfg,
+		stateDir:    stateDir,
+		procs:       newProcScanner("/proc", dirs),
+		meta:        NewMetadataCache(),
+		logCap:      DefaultLogCap,
+		startWait:   startWait,
+		followEvery: followEvery,
+		svcs:        map[string]*service{},
 	}
 	for _, c := range cfg.Services {
 		sv := &service{conf: c, dir: absClean(c.Dir), file: fileStem(c.Name)}
 		sv.st.Name = c.Name
 		s.refreshLocked(sv)
 		if sv.st.PID != 0 && !s.adoptable(sv) {
-			sv.st.PID, sv.st.StartTicks = 0, 0
-			sv.st.LastExit = exitedUnseen
-			s.saveLocked(sv)
+			s.noteExitLocked(sv, diedUnknown, exitedUnseen)
 		}
 		s.svcs[c.Name] = sv
 	}
@@ -167,8 +189,8 @@ func NewSupervisor(cfg *Config, stateDir string) (*Supervisor, error) {
 // adoptable: the recorded pid is alive with the recorded start time and
 // serves this service's data dir.
 func (s *Supervisor) adoptable(sv *service) bool {
-	e, ok := s.procs.lookup(sv.st.PID)
-	return ok && e.start == sv.st.StartTicks && !e.zombie && s.procs.dirOf(e) == sv.dir
+	e, _ := s.procs.lookup(sv.st.PID)
+	return e.is(sv.st.StartTicks) && s.procs.dirOf(e) == sv.dir
 }
 
 func absClean(dir string) string {
@@ -236,10 +258,11 @@ func (s *Supervisor) saveLocked(sv *service) error {
 	return nil
 }
 
-// noteExitLocked records that the tracked process is gone.
-func (s *Supervisor) noteExitLocked(sv *service, why string) {
+// noteExitLocked records that the tracked process is gone: short is the
+// EXIT column's word for it, detail the same in words.
+func (s *Supervisor) noteExitLocked(sv *service, short, detail string) {
 	sv.st.PID, sv.st.StartTicks = 0, 0
-	sv.st.LastExit, sv.st.ExitedAt = why, time.Now()
+	sv.st.LastExit, sv.st.ExitDetail, sv.st.ExitedAt = short, detail, time.Now()
 	s.saveLocked(sv)
 }
 
@@ -273,7 +296,7 @@ func (s *Supervisor) Procs() map[string]model.ProcInfo {
 func (s *Supervisor) infoLocked(sv *service, table map[int]*procEntry, byDir map[string]*procEntry,
 	units map[string]unitState, scanErr error) model.ProcInfo {
 	s.refreshLocked(sv)
-	info := model.ProcInfo{Startable: sv.startable(), Restarts: sv.st.Restarts, LastExit: sv.st.LastExit}
+	info := model.ProcInfo{Startable: sv.startable(), Restarts: sv.st.Restarts, LastExit: sv.st.LastExit, ExitDetail: sv.st.ExitDetail}
 	if sv.conf.SystemdUnit != "" {
 		return unitInfo(info, units[sv.conf.Name], table)
 	}
@@ -283,19 +306,19 @@ func (s *Supervisor) infoLocked(sv *service, table map[int]*procEntry, byDir map
 	}
 	if pid := sv.st.PID; pid != 0 {
 		e := table[pid]
-		if e == nil || e.start != sv.st.StartTicks || e.zombie {
+		if !e.is(sv.st.StartTicks) {
 			// The scan may predate a start recorded since: ask /proc again.
 			e, _ = s.procs.lookup(pid)
 		}
-		if e != nil && e.start == sv.st.StartTicks && !e.zombie {
+		if e.is(sv.st.StartTicks) {
 			info.State, info.Manager, info.PID, info.Started = model.ProcRunning, model.ManagerPostdeck, pid, sv.st.StartedAt
 			return info
 		}
 		if sv.childPID != pid {
 			// Not our child, so no exit status: it was adopted, or started
 			// by another postdeck.
-			s.noteExitLocked(sv, "exited (status unknown: not started by this postdeck)")
-			info.LastExit = sv.st.LastExit
+			s.noteExitLocked(sv, diedUnknown, exitedNotOurs)
+			info.LastExit, info.ExitDetail = sv.st.LastExit, sv.st.ExitDetail
 		} // else our reaper records the status in a moment
 	}
 	if e := byDir[sv.dir]; e != nil && e.pid != sv.st.PID {
@@ -504,8 +527,9 @@ type runningProc struct {
 	operator string
 }
 
-// running lists post-service processes: those /proc shows by name, and those
-// this postdeck tracks whatever their executable's name.
+// running lists post-service processes: those the scan recognises (see
+// matchPostService), and those this postdeck tracks whatever their command
+// line (a wrapper script as bin, say).
 func (s *Supervisor) running(table map[int]*procEntry) []runningProc {
 	var out []runningProc
 	seen := map[int]bool{}
@@ -518,7 +542,7 @@ func (s *Supervisor) running(table map[int]*procEntry) []runningProc {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sv := range s.svcs {
-		if e := table[sv.st.PID]; sv.st.PID != 0 && !seen[sv.st.PID] && e != nil && e.start == sv.st.StartTicks && !e.zombie {
+		if e := table[sv.st.PID]; sv.st.PID != 0 && !seen[sv.st.PID] && e.is(sv.st.StartTicks) {
 			out = append(out, runningProc{e.pid, sv.dir, sv.conf.Operator})
 		}
 	}
@@ -548,7 +572,7 @@ func (s *Supervisor) startChecks(sv *service) error {
 	pid, ticks := sv.st.PID, sv.st.StartTicks
 	s.mu.Unlock()
 	if pid != 0 {
-		if e, ok := s.procs.lookup(pid); ok && e.start == ticks && !e.zombie {
+		if e, _ := s.procs.lookup(pid); e.is(ticks) {
 			return fmt.Errorf("%s is already running (pid %d)", name, pid)
 		}
 	}
@@ -590,7 +614,8 @@ func (s *Supervisor) launch(ctx context.Context, sv *service, bin string, argv [
 	if err != nil {
 		return fmt.Errorf("%s: cannot open its log file: %v", name, err)
 	}
-	fmt.Fprintf(f, "--- postdeck %s: starting %s\n", time.Now().Format(time.RFC3339), quoteArgs(argv))
+	// The marker: "exited at once" shows only what follows the last one.
+	fmt.Fprintf(f, "%s\n--- postdeck: command: %s\n", startMarker(name, time.Now()), quoteArgs(argv))
 	cmd := &exec.Cmd{
 		Path: bin,
 		Args: argv,
@@ -629,10 +654,10 @@ func (s *Supervisor) launch(ctx context.Context, sv *service, bin string, argv [
 	select {
 	case <-done:
 		s.mu.Lock()
-		status := sv.st.LastExit
+		status := sv.st.ExitDetail
 		s.mu.Unlock()
 		return fmt.Errorf("%s exited at once (%s); the last lines of %s:\n%s",
-			name, status, logPath, strings.Join(s.LogTail(name, 10), "\n"))
+			name, status, logPath, strings.Join(s.runTail(sv, 10), "\n"))
 	case <-timer.C:
 	case <-ctx.Done():
 	}
@@ -646,13 +671,13 @@ func (s *Supervisor) launch(ctx context.Context, sv *service, bin string, argv [
 // reap waits for our child, records how it ended and notes it in its log.
 func (s *Supervisor) reap(sv *service, cmd *exec.Cmd, done chan struct{}) {
 	err := cmd.Wait()
-	status := exitText(cmd.ProcessState, err)
+	short, detail := exitText(cmd.ProcessState, err)
 	pid := cmd.Process.Pid
-	appendLine(s.logPath(sv), fmt.Sprintf("--- postdeck %s: pid %d ended: %s", time.Now().Format(time.RFC3339), pid, status))
+	appendLine(s.logPath(sv), fmt.Sprintf("--- postdeck: pid %d ended at %s: %s ---", pid, time.Now().Format(time.RFC3339), detail))
 	s.mu.Lock()
 	s.refreshLocked(sv)
 	if sv.st.PID == pid {
-		s.noteExitLocked(sv, status)
+		s.noteExitLocked(sv, short, detail)
 	}
 	if sv.childPID == pid {
 		sv.proc, sv.childPID = nil, 0
@@ -687,23 +712,32 @@ func quoteArgs(argv []string) string {
 	return strings.Join(q, " ")
 }
 
-// exitText words a process's end: "exit status 1", "killed by SIGKILL".
-func exitText(ps *os.ProcessState, err error) string {
+// exitText words a reaped process's end, short ("exit 1", "SIGKILL") and
+// long ("exit status 1", "killed by SIGKILL (core dumped)").
+func exitText(ps *os.ProcessState, err error) (short, detail string) {
 	if ps == nil {
-		return fmt.Sprintf("unknown (%v)", err)
+		return diedUnknown, fmt.Sprintf("status unknown (%v)", err)
 	}
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	switch {
-	case !ok:
-		return ps.String()
-	case ws.Exited():
-		return fmt.Sprintf("exit status %d", ws.ExitStatus())
-	case ws.Signaled() && ws.CoreDump():
-		return "killed by " + signalName(ws.Signal()) + " (core dumped)"
-	case ws.Signaled():
-		return "killed by " + signalName(ws.Signal())
+	case ok && ws.Exited():
+		return exitCode(ws.ExitStatus())
+	case ok && ws.Signaled():
+		return killedBy(ws.Signal(), ws.CoreDump())
 	}
-	return ps.String()
+	return diedUnknown, ps.String()
+}
+
+func exitCode(code int) (short, detail string) {
+	return fmt.Sprintf("exit %d", code), fmt.Sprintf("exit status %d", code)
+}
+
+func killedBy(sig syscall.Signal, core bool) (short, detail string) {
+	detail = "killed by " + signalName(sig)
+	if core {
+		detail += " (core dumped)"
+	}
+	return signalName(sig), detail
 }
 
 var signalNames = map[syscall.Signal]string{
@@ -728,12 +762,23 @@ type target struct {
 	done     chan struct{} // closed when our child was reaped
 	external bool
 	adopted  bool // tracked in the state file, not our child
+	// group: Stop signals the process group -pid, not only the pid. Set
+	// only for a process a postdeck started (our child or adopted), once
+	// /proc showed it with the recorded start time leading its own session
+	// and process group, as launch's Setsid made it: the group is then the
+	// one postdeck created, the service and whatever it runs (the real
+	// post-service under a wrapper script given as bin, which would
+	// otherwise outlive the shell). Never for an external process: its group
+	// may hold anything, the operator's shell included.
+	group bool
 }
 
 // Stop ends the service's process, whoever started it: SIGTERM, then
-// SIGKILL when it is still there after [proving] stop_grace. It does not
-// judge whether stopping is safe: the caller did. Nothing running is an
-// error wrapping ErrNotRunning, and nothing is signalled.
+// SIGKILL when it is still there after [proving] stop_grace. For a process
+// postdeck started, that is its whole process group (see target.group), and
+// Stop waits until none of the group is left. It does not judge whether
+// stopping is safe: the caller did. Nothing running is an error wrapping
+// ErrNotRunning, and nothing is signalled.
 func (s *Supervisor) Stop(ctx context.Context, name string) error {
 	sv, err := s.begin(name, "stopping")
 	if err != nil {
@@ -758,20 +803,24 @@ func (s *Supervisor) Stop(ctx context.Context, name string) error {
 		grace = DefaultStopGrace
 	}
 	if s.waitGone(ctx, t, grace) {
-		s.noteStopped(sv, t, "stopped by postdeck with SIGTERM")
+		s.noteStopped(sv, t, "SIGTERM", "stopped by postdeck with SIGTERM")
 		return nil
 	}
+	what := fmt.Sprintf("pid %d", t.pid)
+	if t.group {
+		what = fmt.Sprintf("process group %d", t.pid)
+	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s: stop cancelled after SIGTERM; pid %d may still be running: %w", name, t.pid, ctx.Err())
+		return fmt.Errorf("%s: stop cancelled after SIGTERM; %s may still be running: %w", name, what, ctx.Err())
 	}
 	if err := s.signal(t, syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("%s: %v", name, err)
 	}
 	if s.waitGone(context.WithoutCancel(ctx), t, killWait) {
-		s.noteStopped(sv, t, fmt.Sprintf("killed by postdeck with SIGKILL after %s", grace))
+		s.noteStopped(sv, t, "SIGKILL", fmt.Sprintf("killed by postdeck with SIGKILL after %s", grace))
 		return nil
 	}
-	return fmt.Errorf("%s: pid %d is still there %s after SIGKILL (stuck in the kernel, such as on a dead disk?)", name, t.pid, killWait)
+	return fmt.Errorf("%s: %s is still there %s after SIGKILL (stuck in the kernel, such as on a dead disk?)", name, what, killWait)
 }
 
 // findTarget is the running process of a service: the one postdeck tracks,
@@ -786,6 +835,7 @@ func (s *Supervisor) findTarget(sv *service) (target, bool) {
 	}
 	s.mu.Unlock()
 	if pid != 0 && s.alive(t) {
+		t.group = s.leadsOwnGroup(t)
 		return t, true
 	}
 	table, err := s.procs.scan()
@@ -814,14 +864,25 @@ func (s *Supervisor) alive(t target) bool {
 		}
 	}
 	st, err := readProcStat(s.procs.root, t.pid, nil)
-	return err == nil && st.start == t.start && !st.zombie
+	return err == nil && st.is(t.start)
 }
 
-// signal sends sig to exactly the target process. For a process that is not
-// our child it takes a pidfd first and then checks the start time: the
-// pidfd keeps pointing at that process even if its pid is reused later, so a
-// process that merely inherited the pid is never signalled.
+// leadsOwnGroup: the target, with its start time, leads its own session and
+// process group, as a process launch started does.
+func (s *Supervisor) leadsOwnGroup(t target) bool {
+	st, err := readProcStat(s.procs.root, t.pid, nil)
+	return err == nil && st.is(t.start) && st.pgrp == t.pid && st.sid == t.pid
+}
+
+// signal sends sig to the target: its process group when target.group,
+// else exactly the process. For a single process that is not our child it
+// takes a pidfd first and then checks the start time: the pidfd keeps
+// pointing at that process even if its pid is reused later, so a process
+// that merely inherited the pid is never signalled.
 func (s *Supervisor) signal(t target, sig syscall.Signal) error {
+	if t.group {
+		return s.signalGroup(t, sig)
+	}
 	p := t.proc
 	if p == nil {
 		var err error
@@ -841,43 +902,123 @@ func (s *Supervisor) signal(t target, sig syscall.Signal) error {
 	return err
 }
 
-// waitGone polls until the target is gone or d has passed.
+// signalGroup sends sig to every process of the target's group. The group
+// was verified as postdeck's (findTarget) while its leader ran. The kernel
+// does not give a new process a pid still in use as a process group id, so
+// while any process of the group is left the id names the same group; the
+// only window is the group emptying and its id going to a new session
+// between groupAlive and the kill, which needs the pid counter to wrap
+// around in that moment.
+func (s *Supervisor) signalGroup(t target, sig syscall.Signal) error {
+	if !s.groupAlive(t) {
+		return os.ErrProcessDone
+	}
+	err := syscall.Kill(-t.pid, sig)
+	switch {
+	case errors.Is(err, syscall.ESRCH):
+		return os.ErrProcessDone
+	case errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("permission denied sending %s to process group %d: it belongs to another user; stop it as that user or as root",
+			signalName(sig), t.pid)
+	}
+	return err
+}
+
+// groupAlive: a process of the target's group is still running (zombies,
+// which have ended, do not count).
+func (s *Supervisor) groupAlive(t target) bool {
+	if s.alive(t) {
+		return true // its leader
+	}
+	if err := syscall.Kill(-t.pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	return groupHasLive(s.procs.root, t.pid)
+}
+
+// groupHasLive reads every /proc/<pid>/stat for a live process of group
+// pgid. Only asked while a stopping group outlives its leader (a wrapper
+// script's post-service), a few times a second for at most the grace. When
+// /proc cannot be read it says yes: the waits are bounded anyway.
+func groupHasLive(root string, pgid int) bool {
+	d, err := os.Open(root)
+	if err != nil {
+		return true
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return true
+	}
+	buf := make([]byte, 1024)
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if st, err := readProcStat(root, pid, buf); err == nil && st.pgrp == pgid && !st.zombie {
+			return true
+		}
+	}
+	return false
+}
+
+// waitGone polls until the target (its whole group, when target.group) is
+// gone or d has passed.
 func (s *Supervisor) waitGone(ctx context.Context, t target, d time.Duration) bool {
+	gone := func() bool {
+		if t.group {
+			return !s.groupAlive(t)
+		}
+		return !s.alive(t)
+	}
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	reaped := t.done // nil unless our child: never ready then
 	for {
-		if !s.alive(t) {
+		if gone() {
 			return true
 		}
 		select {
 		case <-deadline.C:
-			return !s.alive(t)
+			return gone()
 		case <-ctx.Done():
-			return !s.alive(t)
+			return gone()
 		case <-tick.C:
-		case <-t.done: // nil unless our child: never ready then
+		case <-reaped:
+			reaped = nil // once: the group may outlive its leader
 		}
 	}
 }
 
-// noteStopped records a stop of a process that is not our child (for our
-// child the reaper records its real exit status).
-func (s *Supervisor) noteStopped(sv *service, t target, why string) {
+// noteStopped records a stop. For our child the reaper records its real
+// exit status; when its group needed SIGKILL after the child itself ended
+// of the SIGTERM, the detail says so.
+func (s *Supervisor) noteStopped(sv *service, t target, short, detail string) {
 	if t.proc != nil {
 		<-t.done // reaped right after it ended; bounded by the reaper
+		if t.group && short == "SIGKILL" {
+			s.mu.Lock()
+			s.refreshLocked(sv)
+			if sv.st.PID == 0 && sv.st.LastExit != "SIGKILL" {
+				sv.st.ExitDetail += "; the rest of its process group was " + detail
+				s.saveLocked(sv)
+			}
+			s.mu.Unlock()
+		}
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refreshLocked(sv)
 	if t.external {
-		sv.st.LastExit, sv.st.ExitedAt = why+" (external)", time.Now()
+		sv.st.LastExit, sv.st.ExitDetail, sv.st.ExitedAt = short, detail+" (external)", time.Now()
 		s.saveLocked(sv)
 		return
 	}
 	if sv.st.PID == t.pid {
-		s.noteExitLocked(sv, why)
+		s.noteExitLocked(sv, short, detail+" (exit status unknown: not this postdeck's child)")
 	}
 }

@@ -23,12 +23,14 @@ import (
 )
 
 // The test binary doubles as a fake post-service: run through a symlink
-// named post-service, it behaves as the FAKE_* variables (set through a
+// named post-service (or with POSTDECK_TEST_FAKE set), it behaves as the FAKE_* variables (set through a
 // service's env table) say, instead of running tests. It also serves as a
 // short-lived postdeck that starts one service and exits (the helper for
 // TestSupervisorChildOutlivesPostdeck).
 func init() {
-	if filepath.Base(os.Args[0]) == PostServiceName {
+	// POSTDECK_TEST_FAKE: the fake under another name (./service, as the
+	// guide runs post-rs).
+	if filepath.Base(os.Args[0]) == PostServiceName || os.Getenv("POSTDECK_TEST_FAKE") != "" {
 		fakePostService()
 		os.Exit(0)
 	}
@@ -284,7 +286,7 @@ func TestSupervisorStartStop(t *testing.T) {
 		t.Errorf("child's process group %d, want its own %d", sid, p.PID)
 	}
 	log, _ := os.ReadFile(s.LogPath("data1"))
-	for _, want := range []string{"--- postdeck ", "starting " + w.bin, "fake post-service pid " + strconv.Itoa(p.PID),
+	for _, want := range []string{"--- postdeck: starting data1 at ", "--- postdeck: command: " + w.bin, "fake post-service pid " + strconv.Itoa(p.PID),
 		"this line went to stderr", "env RUST_LOG=debug,post=trace"} {
 		if !bytes.Contains(log, []byte(want)) {
 			t.Errorf("log lacks %q:\n%s", want, log)
@@ -304,10 +306,10 @@ func TestSupervisorStartStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = s.Procs()["data1"]
-	if p.State != model.ProcStopped || p.PID != 0 || p.LastExit != "killed by SIGTERM" {
+	if p.State != model.ProcStopped || p.PID != 0 || p.LastExit != "SIGTERM" || p.ExitDetail != "killed by SIGTERM" {
 		t.Fatalf("after stop: %+v", p)
 	}
-	if st := w.readState("data1"); st.PID != 0 || st.LastExit != "killed by SIGTERM" {
+	if st := w.readState("data1"); st.PID != 0 || st.LastExit != "SIGTERM" || st.ExitDetail != "killed by SIGTERM" {
 		t.Errorf("state after stop: %+v", st)
 	}
 	err := s.Stop(ctx, "data1")
@@ -319,7 +321,7 @@ func TestSupervisorStartStop(t *testing.T) {
 	if err := s.Start(ctx, "data1"); err != nil {
 		t.Fatal(err)
 	}
-	if p = s.Procs()["data1"]; p.Restarts != 1 || p.LastExit != "killed by SIGTERM" {
+	if p = s.Procs()["data1"]; p.Restarts != 1 || p.LastExit != "SIGTERM" {
 		t.Errorf("after restart: %+v", p)
 	}
 }
@@ -347,7 +349,8 @@ func TestSupervisorReadopt(t *testing.T) {
 	p = s2.Procs()["data1"]
 	// s1, in this same test process, is still the parent and records the
 	// real status too; whichever wrote last wins.
-	if p.State != model.ProcStopped || (p.LastExit != "stopped by postdeck with SIGTERM" && p.LastExit != "killed by SIGTERM") {
+	if p.State != model.ProcStopped || p.LastExit != "SIGTERM" ||
+		(p.ExitDetail != "stopped by postdeck with SIGTERM (exit status unknown: not this postdeck's child)" && p.ExitDetail != "killed by SIGTERM") {
 		t.Errorf("after stop by the adopter: %+v", p)
 	}
 }
@@ -374,10 +377,10 @@ func TestSupervisorNeverAdoptsAReusedPID(t *testing.T) {
 	s := w.sup()
 	procs := s.Procs()
 	for _, name := range []string{"wrongticks", "wrongdir"} {
-		if p := procs[name]; p.State != model.ProcStopped || p.PID != 0 || p.LastExit != exitedUnseen {
+		if p := procs[name]; p.State != model.ProcStopped || p.PID != 0 || p.LastExit != diedUnknown || p.ExitDetail != exitedUnseen {
 			t.Errorf("%s: %+v", name, p)
 		}
-		if st := w.readState(name); st.PID != 0 || st.LastExit != exitedUnseen {
+		if st := w.readState(name); st.PID != 0 || st.LastExit != diedUnknown || st.ExitDetail != exitedUnseen {
 			t.Errorf("%s state file: %+v", name, st)
 		}
 		// Stopping sends nothing (this test would die of a SIGTERM).
@@ -403,7 +406,7 @@ func TestSupervisorKillsAfterGrace(t *testing.T) {
 	if took := time.Since(began); took < 300*time.Millisecond || took > 5*time.Second {
 		t.Errorf("stop took %s, want the 300ms grace then SIGKILL", took)
 	}
-	if p := s.Procs()["stubborn"]; p.State != model.ProcStopped || p.LastExit != "killed by SIGKILL" {
+	if p := s.Procs()["stubborn"]; p.State != model.ProcStopped || p.LastExit != "SIGKILL" || p.ExitDetail != "killed by SIGKILL" {
 		t.Errorf("after stop: %+v", p)
 	}
 }
@@ -419,7 +422,7 @@ func TestSupervisorExitAtOnce(t *testing.T) {
 	if took := time.Since(began); took > 2*time.Second {
 		t.Errorf("Start took %s", took)
 	}
-	if p := s.Procs()["broken"]; p.State != model.ProcStopped || p.LastExit != "exit status 3" {
+	if p := s.Procs()["broken"]; p.State != model.ProcStopped || p.LastExit != "exit 3" || p.ExitDetail != "exit status 3" {
 		t.Errorf("procs: %+v", p)
 	}
 }
@@ -545,7 +548,7 @@ func TestSupervisorExternal(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("external process still running after Stop")
 	}
-	if m := s.Procs()["managed"]; m.State != model.ProcStopped || !strings.Contains(m.LastExit, "SIGTERM") {
+	if m := s.Procs()["managed"]; m.State != model.ProcStopped || m.LastExit != "SIGTERM" || m.ExitDetail != "stopped by postdeck with SIGTERM (external)" {
 		t.Errorf("after stop: %+v", m)
 	}
 }
@@ -574,7 +577,8 @@ func TestSupervisorChildOutlivesPostdeck(t *testing.T) {
 	if err := s.Stop(context.Background(), "data1"); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.Procs()["data1"]; p.State != model.ProcStopped || p.LastExit != "stopped by postdeck with SIGTERM" {
+	if p := s.Procs()["data1"]; p.State != model.ProcStopped || p.LastExit != "SIGTERM" ||
+		p.ExitDetail != "stopped by postdeck with SIGTERM (exit status unknown: not this postdeck's child)" {
 		t.Errorf("after stop: %+v", p)
 	}
 }
@@ -602,7 +606,7 @@ func TestSupervisorDeadWhileAway(t *testing.T) {
 		return err != nil || ps.zombie
 	})
 	p := w.sup().Procs()["data1"]
-	if p.State != model.ProcStopped || p.LastExit != exitedUnseen {
+	if p.State != model.ProcStopped || p.LastExit != diedUnknown || p.ExitDetail != exitedUnseen {
 		t.Errorf("%+v", p)
 	}
 }
@@ -718,14 +722,14 @@ func TestSupervisorDisk(t *testing.T) {
 
 func TestProcStatParse(t *testing.T) {
 	st, err := parseProcStat([]byte("4242 (post (ser) vice) Z 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 12345 67 18446744073709551615\n"))
-	if err != nil || st.comm != "post (ser) vice" || st.state != 'Z' || !st.zombie || st.start != 987654 {
+	if err != nil || st.comm != "post (ser) vice" || st.state != 'Z' || !st.zombie || st.start != 987654 || st.pgrp != 4242 || st.sid != 4242 {
 		t.Fatalf("%+v %v", st, err)
 	}
 	if _, err := parseProcStat([]byte("1 (x) S 0")); err == nil {
 		t.Error("short stat parsed")
 	}
 	self, err := readProcStat("/proc", os.Getpid(), nil)
-	if err != nil || self.zombie || time.Since(startTime(self.start)) > time.Hour || time.Since(startTime(self.start)) < -2*time.Second {
+	if err != nil || self.zombie || self.pgrp != syscall.Getpgrp() || time.Since(startTime(self.start)) > time.Hour || time.Since(startTime(self.start)) < -2*time.Second {
 		t.Errorf("own stat %+v %v, started %v", self, err, startTime(self.start))
 	}
 }

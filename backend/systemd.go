@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -32,7 +33,8 @@ type unitState struct {
 	active, sub string // ActiveState, SubState
 	pid         int    // MainPID, 0 when none
 	restarts    int    // NRestarts
-	lastExit    string // from ExecMainCode/ExecMainStatus when not running
+	lastExit    string // from ExecMainCode/ExecMainStatus when not running: short ("exit 1", "SIGTERM")
+	exitDetail  string // the same in words ("exit status 1", "killed by SIGTERM")
 	err         error  // systemctl could not be asked
 }
 
@@ -157,25 +159,23 @@ func parseUnitState(block string) unitState {
 	if !u.running() {
 		switch code {
 		case 1:
-			u.lastExit = fmt.Sprintf("exit status %d", status)
-		case 2:
-			u.lastExit = "killed by " + signalName(syscallSignal(status))
-		case 3:
-			u.lastExit = "killed by " + signalName(syscallSignal(status)) + " (core dumped)"
+			u.lastExit, u.exitDetail = exitCode(status)
+		case 2, 3:
+			u.lastExit, u.exitDetail = killedBy(syscallSignal(status), code == 3)
 		}
 	}
 	return u
 }
 
 // unitInfo is the ProcInfo of a systemd service. When systemctl cannot be
-// asked the state is unknown and LastExit carries why.
+// asked the state is unknown, LastExit is empty and ExitDetail says why.
 func unitInfo(info model.ProcInfo, u unitState, table map[int]*procEntry) model.ProcInfo {
 	info.Manager = model.ManagerSystemd
 	if u.err != nil {
-		info.State, info.LastExit = model.ProcUnknown, u.err.Error()
+		info.State, info.LastExit, info.ExitDetail = model.ProcUnknown, "", "state unknown: "+u.err.Error()
 		return info
 	}
-	info.Restarts, info.LastExit = u.restarts, u.lastExit
+	info.Restarts, info.LastExit, info.ExitDetail = u.restarts, u.lastExit, u.exitDetail
 	if !u.running() {
 		info.State = model.ProcStopped
 		return info
@@ -219,7 +219,7 @@ func (s *Supervisor) startUnit(ctx context.Context, sv *service) error {
 	}
 	if u, err := s.unitState(ctx, sv); err == nil && !u.running() {
 		return fmt.Errorf("%s: systemd unit %s is %s right after starting (%s); its last log lines:\n%s",
-			name, unit, u.active, u.lastExit, strings.Join(journalTail(unit, 10), "\n"))
+			name, unit, u.active, u.exitDetail, strings.Join(journalTail(unit, 10), "\n"))
 	}
 	return nil
 }
@@ -239,8 +239,8 @@ func (s *Supervisor) stopUnit(ctx context.Context, sv *service) error {
 	return nil
 }
 
-// journalTail is the unit's last n journal lines, or one line saying why
-// there are none.
+// journalTail is the unit's last n journal lines (`journalctl -u UNIT -n N
+// --no-pager -o cat`), or one line saying why there are none.
 func journalTail(unit string, n int) []string {
 	path, err := exec.LookPath("journalctl")
 	if err != nil {
@@ -270,3 +270,26 @@ func journalTail(unit string, n int) []string {
 }
 
 func syscallSignal(n int) syscall.Signal { return syscall.Signal(n) }
+
+// journalFollow copies the unit's new journal lines (`journalctl -u UNIT -f
+// -n 0 --no-pager -o cat`) to w until ctx ends; then it returns nil.
+func journalFollow(ctx context.Context, unit string, w io.Writer) error {
+	path, err := exec.LookPath("journalctl")
+	if err != nil {
+		return fmt.Errorf("journalctl not found (%v): cannot follow the log of systemd unit %s", err, unit)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, "-u", unit, "-f", "-n", "0", "--no-pager", "-o", "cat")
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	cmd.WaitDelay = time.Second
+	err = cmd.Run()
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case err != nil && stderr.Len() > 0:
+		return fmt.Errorf("journalctl -u %s -f: %s", unit, firstLine(strings.TrimSpace(stderr.String())))
+	case err != nil:
+		return fmt.Errorf("journalctl -u %s -f: %v", unit, err)
+	}
+	return fmt.Errorf("journalctl -u %s -f ended by itself", unit)
+}

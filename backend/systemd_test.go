@@ -79,7 +79,7 @@ func TestSupervisorSystemd(t *testing.T) {
 	if err := s.Stop(ctx, "u1"); err != nil {
 		t.Fatal(err)
 	}
-	if u := s.Procs()["u1"]; u.State != model.ProcStopped || u.LastExit != "killed by SIGTERM" {
+	if u := s.Procs()["u1"]; u.State != model.ProcStopped || u.LastExit != "SIGTERM" || u.ExitDetail != "killed by SIGTERM" {
 		t.Errorf("after stop: %+v", u)
 	}
 	if err := s.Stop(ctx, "u1"); !errors.Is(err, ErrNotRunning) {
@@ -104,7 +104,8 @@ func TestSupervisorSystemd(t *testing.T) {
 	t.Setenv("PATH", filepath.Join(w.root, "empty"))
 	wantErr(t, s.Start(ctx, "u1"), "systemctl not found", "use bin instead of systemd_unit for u1")
 	wantErr(t, s.Stop(ctx, "u1"), "systemctl not found")
-	if u := s.Procs()["u1"]; u.State != model.ProcUnknown || u.Manager != model.ManagerSystemd || !strings.Contains(u.LastExit, "systemctl not found") {
+	if u := s.Procs()["u1"]; u.State != model.ProcUnknown || u.Manager != model.ManagerSystemd || u.LastExit != "" ||
+		!strings.Contains(u.ExitDetail, "systemctl not found") {
 		t.Errorf("without systemctl: %+v", u)
 	}
 }
