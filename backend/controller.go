@@ -169,6 +169,7 @@ func (c *Controller) stop(ctx context.Context, service string, mode model.StopMo
 		return "pending stop cancelled", c.pending.Remove(service)
 	case model.StopForce:
 		c.pending.Remove(service)
+		c.holds.stopped(service)
 		if err := c.sup.Stop(ctx, service); errors.Is(err, ErrNotRunning) {
 			return "not running", nil
 		} else if err != nil {
@@ -197,6 +198,7 @@ func (c *Controller) stop(ctx context.Context, service string, mode model.StopMo
 	if err := c.sup.Stop(ctx, service); err != nil {
 		return "", err
 	}
+	c.holds.stopped(service)
 	c.pending.Remove(service)
 	return "stopped: " + v.Reason, nil
 }

@@ -76,6 +76,14 @@ func (h *holds) fail(name, why string, now time.Time) {
 	h.failed[name] = f
 }
 
+// stopped forgets an automatic start that postdeck itself ended: its
+// process going away is no early exit.
+func (h *holds) stopped(name string) {
+	h.mu.Lock()
+	delete(h.started, name)
+	h.mu.Unlock()
+}
+
 // userStopped holds a service the user stopped; userStarted releases it and
 // forgets its failures: the user takes responsibility.
 func (h *holds) userStopped(name string) {

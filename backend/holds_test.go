@@ -57,3 +57,14 @@ func TestHoldsKeepAHandStoppedServiceUntilTheNodeIsIdle(t *testing.T) {
 		t.Error("a start by hand must release the hold")
 	}
 }
+
+func TestHoldsDoNotCountOwnStopsAsEarlyExits(t *testing.T) {
+	h := newHolds()
+	now := time.Unix(1_000_000, 0)
+	h.autoStarted("a", nil, now)
+	h.stopped("a") // the scheduler stopped it once the proof was fetched
+	h.observe([]model.Row{row("a", model.NodeProving, model.ProcStopped)}, now.Add(20*time.Second))
+	if why, held := h.reasons(now.Add(20 * time.Second))["a"]; held {
+		t.Errorf("held after postdeck's own stop: %s", why)
+	}
+}
