@@ -141,55 +141,30 @@ func cmdLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// printLog prints the last n lines of a service's log, then, when follow is
-// set, what is appended until ctx ends.
+// printLog prints the last n lines of a service's log (its log file, or a
+// systemd unit's journal), then, when follow is set, what is added until
+// ctx ends.
 func printLog(ctx context.Context, w io.Writer, c *control, name string, n int, follow bool) error {
-	path := c.LogPath(name)
-	fi, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no log at %s: postdeck keeps logs only for services it started", path)
-	}
-	if err != nil {
-		return err
+	if path := c.LogPath(name); path != "" { // "" for a systemd unit: its journal
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no log at %s: postdeck keeps logs only for services it started", path)
+		} else if err != nil {
+			return err
+		}
 	}
 	for _, l := range c.LogTail(name, n) {
 		fmt.Fprintln(w, l)
 	}
-	offset := fi.Size()
-	for follow {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(300 * time.Millisecond):
-		}
-		if offset, err = copyNew(w, path, offset); err != nil {
-			return err
-		}
+	if !follow {
+		return nil
 	}
-	return nil
-}
-
-// copyNew writes what was appended to path since offset and returns the new
-// offset. A log that shrank was capped (truncated): it is read from its start.
-func copyNew(w io.Writer, path string, offset int64) (int64, error) {
-	f, err := os.Open(path)
+	// The controller does not pass FollowLog on yet: a supervisor on the
+	// same state folder, which only reads the log here, follows it.
+	sup, err := backend.NewSupervisor(c.cfg, backend.DefaultStateDir())
 	if err != nil {
-		return offset, err
+		return err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return offset, err
-	}
-	if fi.Size() < offset {
-		fmt.Fprintln(w, "--- log was capped; continuing from its new start ---")
-		offset = 0
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return offset, err
-	}
-	copied, err := io.Copy(w, io.LimitReader(f, fi.Size()-offset))
-	return offset + copied, err
+	return sup.FollowLog(ctx, name, w)
 }
 
 // control is a controller plus what the CLI needs to find services by name.
