@@ -30,6 +30,7 @@ Usage:
   postdeck logs NAME [-f] [-n N]     print a service's log; -f follows it
   postdeck keys add|list|check      add a PoST dir's identity.key to the node, list keys, confirm after a restart
   postdeck migrate                  the migration wizard: merge old nodes' identities into the configured node
+  postdeck merge --from OLD_NODE_DATA --to NODE_DATA [--dry-run] [--yes] | --recover --to NODE_DATA
   postdeck sim [--ids N] [--dir D]  run the simulated node headless and write a config for it
   postdeck sim-service --address URL --dir D [--operator-address A] [post-service flags] [--speed X]
                                     run one simulated post-service (post-rs's command line);
@@ -91,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"stop":        cmdStop,
 		"restart":     cmdRestart,
 		"logs":        cmdLogs,
+		"merge":       cmdMerge,
 		"keys":        cmdKeys,
 		"migrate":     cmdMigrate,
 		"version": func(*globals, []string, io.Writer, io.Writer) int {
