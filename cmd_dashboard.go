@@ -36,15 +36,22 @@ func dashboard(cfg *backend.Config, title, stateDir string, stderr io.Writer) in
 	}
 	defer s.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	ctl, err := s.control(ctx, cfg, stateDir)
 	if err != nil {
+		cancel()
 		return fail(stderr, err)
 	}
-	defer ctl.Wait()
 	feed, unsubscribe := s.poller.Subscribe()
 	defer unsubscribe()
-	go s.poller.Run(ctx)
+	polling := make(chan struct{})
+	go func() { s.poller.Run(ctx); close(polling) }()
+	// On the way out: stop polling (no new actions), then let actions under
+	// way end — they see the cancelled context and give up their waits.
+	defer func() {
+		cancel()
+		<-polling
+		ctl.Wait()
+	}()
 
 	m := ui.New(ui.Options{
 		Snapshots: feed,

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,76 +21,85 @@ const exitUnsafe = 3
 
 // cmdStart starts post-services by name.
 func cmdStart(g *globals, args []string, stdout, stderr io.Writer) int {
-	return eachService(g, "start", args, stdout, stderr, func(ctx context.Context, c *backend.Controller, name string) (string, error) {
-		return c.Start(ctx, name)
+	return forServices(g, "start", args, stderr, nil, func(ctx context.Context, c *control, names []string) int {
+		return eachName(stdout, stderr, names, func(n string) (string, error) { return c.Start(ctx, n) })
 	})
 }
 
-// cmdRestart restarts post-services by name, refusing where stopping is unsafe.
+// cmdRestart restarts post-services by name, refusing where stopping is
+// unsafe unless --force.
 func cmdRestart(g *globals, args []string, stdout, stderr io.Writer) int {
-	return eachService(g, "restart", args, stdout, stderr, func(ctx context.Context, c *backend.Controller, name string) (string, error) {
-		return c.Restart(ctx, name)
+	var force *bool
+	flags := func(fs *flag.FlagSet) {
+		force = fs.Bool("force", false, "restart even if stopping throws away a proof")
+	}
+	return forServices(g, "restart", args, stderr, flags, func(ctx context.Context, c *control, names []string) int {
+		return eachName(stdout, stderr, names, func(n string) (string, error) {
+			if *force {
+				return c.ForceRestart(ctx, n)
+			}
+			return c.Restart(ctx, n)
+		})
 	})
-}
-
-// eachService runs act for every NAME argument and reports each result.
-func eachService(g *globals, verb string, args []string, stdout, stderr io.Writer,
-	act func(context.Context, *backend.Controller, string) (string, error)) int {
-	fs := newFlagSet(verb, g, stderr)
-	args, code, ok := parseArgs(fs, g, args, true)
-	if !ok {
-		return code
-	}
-	ctl, done, openCode := openControl(g, args, stderr)
-	if ctl == nil {
-		return openCode
-	}
-	defer done()
-	ctx, stop := signalContext()
-	defer stop()
-	names, err := ctl.resolve(ctx, args)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	code = 0
-	for _, n := range names {
-		note, err := act(ctx, ctl.Controller, n)
-		code = max(code, report(stdout, stderr, n, note, err))
-	}
-	return code
-}
-
-// report prints one service's result and returns its exit code.
-func report(stdout, stderr io.Writer, name, note string, err error) int {
-	var unsafe *backend.UnsafeStopError
-	switch {
-	case errors.As(err, &unsafe):
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return exitUnsafe
-	case err != nil:
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s: %s\n", name, note)
-	return 0
 }
 
 // cmdStop stops post-services, refusing (exit 3) when a stop would throw
 // away a proof, unless --force; --when-safe waits for the safe moment.
 func cmdStop(g *globals, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("stop", g, stderr)
-	whenSafe := fs.Bool("when-safe", false, "wait until stopping is safe, then stop (Ctrl-C cancels)")
-	force := fs.Bool("force", false, "stop even if that throws away a proof")
+	var whenSafe, force *bool
+	flags := func(fs *flag.FlagSet) {
+		whenSafe = fs.Bool("when-safe", false, "wait until stopping is safe, then stop (Ctrl-C cancels)")
+		force = fs.Bool("force", false, "stop even if that throws away a proof")
+	}
+	return forServices(g, "stop", args, stderr, flags, func(ctx context.Context, c *control, names []string) int {
+		if *whenSafe && *force {
+			return fail(stderr, errors.New("--when-safe and --force contradict each other: choose one"))
+		}
+		if *whenSafe {
+			return c.stopAllWhenSafe(ctx, names, stdout, stderr)
+		}
+		mode := model.StopIfSafe
+		if *force {
+			mode = model.StopForce
+		}
+		return eachName(stdout, stderr, names, func(n string) (string, error) { return c.Stop(ctx, n, mode) })
+	})
+}
+
+// cmdLogs prints the end of a service's log; -f follows it.
+func cmdLogs(g *globals, args []string, stdout, stderr io.Writer) int {
+	var follow *bool
+	var lines *int
+	flags := func(fs *flag.FlagSet) {
+		follow = fs.Bool("f", false, "keep printing new lines (Ctrl-C stops)")
+		lines = fs.Int("n", 50, "how many of the last lines to print")
+	}
+	return forServices(g, "logs", args, stderr, flags, func(ctx context.Context, c *control, names []string) int {
+		if len(names) != 1 {
+			return fail(stderr, errors.New("usage: postdeck logs NAME [-f] [-n LINES]"))
+		}
+		if err := printLog(ctx, stdout, c, names[0], *lines, *follow); err != nil {
+			return fail(stderr, err)
+		}
+		return 0
+	})
+}
+
+// forServices parses a command acting on NAMEs (flags adds its own flags),
+// builds the controller, resolves the names to services and runs body.
+func forServices(g *globals, verb string, args []string, stderr io.Writer, flags func(*flag.FlagSet),
+	body func(context.Context, *control, []string) int) int {
+	fs := newFlagSet(verb, g, stderr)
+	if flags != nil {
+		flags(fs)
+	}
 	args, code, ok := parseArgs(fs, g, args, true)
 	if !ok {
 		return code
 	}
-	if *whenSafe && *force {
-		return fail(stderr, errors.New("--when-safe and --force contradict each other: choose one"))
-	}
-	ctl, done, openCode := openControl(g, args, stderr)
+	ctl, done, code := openControl(g, args, stderr)
 	if ctl == nil {
-		return openCode
+		return code
 	}
 	defer done()
 	ctx, stop := signalContext()
@@ -96,49 +108,37 @@ func cmdStop(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	code = 0
+	return body(ctx, ctl, names)
+}
+
+// eachName runs act for every service and reports each result; the exit
+// code is the worst one.
+func eachName(stdout, stderr io.Writer, names []string, act func(string) (string, error)) int {
+	code := 0
 	for _, n := range names {
-		var note string
-		switch {
-		case *force:
-			note, err = ctl.Stop(ctx, n, model.StopForce)
-		case *whenSafe:
-			note, err = ctl.stopWhenSafe(ctx, n, stdout)
-		default:
-			note, err = ctl.Stop(ctx, n, model.StopIfSafe)
-		}
+		note, err := act(n)
 		code = max(code, report(stdout, stderr, n, note, err))
 	}
 	return code
 }
 
-// cmdLogs prints the end of a service's log; -f follows it.
-func cmdLogs(g *globals, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("logs", g, stderr)
-	follow := fs.Bool("f", false, "keep printing new lines (Ctrl-C stops)")
-	lines := fs.Int("n", 50, "how many of the last lines to print")
-	args, code, ok := parseArgs(fs, g, args, true)
-	if !ok {
-		return code
+// report prints one service's result and returns its exit code: 3 for a
+// refused unsafe stop, 1 for another error.
+func report(stdout, stderr io.Writer, name, note string, err error) int {
+	if err == nil {
+		fmt.Fprintf(stdout, "%s: %s\n", name, note)
+		return 0
 	}
-	if len(args) != 1 {
-		return fail(stderr, errors.New("usage: postdeck logs NAME [-f] [-n LINES]"))
+	msg := err.Error()
+	if !strings.Contains(msg, name) { // most errors name the service already
+		msg = name + ": " + msg
 	}
-	ctl, done, openCode := openControl(g, args, stderr)
-	if ctl == nil {
-		return openCode
+	fmt.Fprintln(stderr, msg)
+	var unsafe *backend.UnsafeStopError
+	if errors.As(err, &unsafe) {
+		return exitUnsafe
 	}
-	defer done()
-	ctx, stop := signalContext()
-	defer stop()
-	names, err := ctl.resolve(ctx, args)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if err := printLog(ctx, stdout, ctl, names[0], *lines, *follow); err != nil {
-		return fail(stderr, err)
-	}
-	return 0
+	return 1
 }
 
 // printLog prints the last n lines of a service's log (its log file, or a
@@ -158,13 +158,7 @@ func printLog(ctx context.Context, w io.Writer, c *control, name string, n int, 
 	if !follow {
 		return nil
 	}
-	// The controller does not pass FollowLog on yet: a supervisor on the
-	// same state folder, which only reads the log here, follows it.
-	sup, err := backend.NewSupervisor(c.cfg, backend.DefaultStateDir())
-	if err != nil {
-		return err
-	}
-	return sup.FollowLog(ctx, name, w)
+	return c.FollowLog(ctx, name, w)
 }
 
 // control is a controller plus what the CLI needs to find services by name.
@@ -249,24 +243,54 @@ func serviceForKey(s *model.Snapshot, key string) string {
 	return ""
 }
 
-// stopWhenSafe waits, saying what for, until stopping is safe, then stops.
-// Ctrl-C cancels and leaves the service running.
-func (c *control) stopWhenSafe(ctx context.Context, name string, w io.Writer) (string, error) {
-	last := ""
-	for {
-		note, err := c.Stop(ctx, name, model.StopIfSafe)
-		var unsafe *backend.UnsafeStopError
-		if !errors.As(err, &unsafe) {
-			return note, err
+// stopAllWhenSafe queues a stop of every service — so a dashboard sees the
+// queue too, and fires it if it is quicker — and waits, saying what for,
+// until each is stopped. Ctrl-C drops the queued stops and leaves the
+// services running.
+func (c *control) stopAllWhenSafe(ctx context.Context, names []string, stdout, stderr io.Writer) int {
+	code := 0
+	waiting := map[string]string{} // service → the reason it is not safe yet
+	for _, n := range names {
+		note, err := c.Stop(ctx, n, model.StopWhenSafe)
+		switch {
+		case err != nil:
+			code = max(code, report(stdout, stderr, n, "", err))
+		case strings.HasPrefix(note, "will stop"):
+			waiting[n] = ""
+		default:
+			report(stdout, stderr, n, note, nil)
 		}
-		if unsafe.Reason != last {
-			fmt.Fprintf(w, "%s: waiting: %s\n", name, unsafe.Reason)
-			last = unsafe.Reason
+	}
+	for len(waiting) > 0 {
+		for _, n := range slices.Sorted(maps.Keys(waiting)) {
+			note, err := c.Stop(ctx, n, model.StopIfSafe)
+			var unsafe *backend.UnsafeStopError
+			switch {
+			case errors.As(err, &unsafe):
+				if unsafe.Reason != waiting[n] {
+					fmt.Fprintf(stdout, "%s: waiting: %s\n", n, unsafe.Reason)
+					waiting[n] = unsafe.Reason
+				}
+				continue
+			case err != nil:
+				code = max(code, report(stdout, stderr, n, "", err))
+			default:
+				report(stdout, stderr, n, note, nil)
+			}
+			delete(waiting, n)
+		}
+		if len(waiting) == 0 {
+			break
 		}
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("cancelled; still running: %s", unsafe.Reason)
+			for n := range waiting {
+				c.Stop(context.Background(), n, model.StopCancel)
+				fmt.Fprintf(stderr, "%s: cancelled, still running: %s\n", n, waiting[n])
+			}
+			return max(code, 1)
 		case <-time.After(c.cfg.Poll.Interval.Duration):
 		}
 	}
+	return code
 }

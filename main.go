@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -59,6 +60,11 @@ func (g *globals) register(fs *flag.FlagSet) {
 var errUsage = errors.New("usage")
 
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A dashboard kept open for weeks: collect sooner rather than let the
+		// heap double before each collection. A soft limit; GOMEMLIMIT wins.
+		debug.SetMemoryLimit(40 << 20)
+	}
 	args := os.Args[1:]
 	// Started under the name post-service (the demo links <tmp>/bin/post-service
 	// to postdeck), postdeck is a simulated post-service taking post-rs's

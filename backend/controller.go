@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -231,6 +232,11 @@ func (c *Controller) LogPath(service string) string { return c.sup.LogPath(servi
 
 // LogTail returns the last n lines of the service's log.
 func (c *Controller) LogTail(service string, n int) []string { return c.sup.LogTail(service, n) }
+
+// FollowLog writes what the service logs from now on until ctx ends.
+func (c *Controller) FollowLog(ctx context.Context, service string, w io.Writer) error {
+	return c.sup.FollowLog(ctx, service, w)
+}
 
 // Pending lists the services with a queued stop.
 func (c *Controller) Pending() []string { return c.pending.Names() }
