@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -92,7 +93,7 @@ func (m *Model) openKeyForm() tea.Cmd {
 	}
 	f := &keyFlow{form: form{fields: []field{
 		{label: "PoST data directory", path: true, in: newPathInput(&m.theme, "", "the folder postcli initialized (tab completes)")},
-		{label: "Key name", in: newPathInput(&m.theme, "", ""), hint: "default: the directory's name + .key"},
+		{label: "Key name", in: newPathInput(&m.theme, "", "default: the directory's name + .key")},
 		{label: "Move identity.key", toggle: true, hint: "to identity.key.bak-<time> afterwards (space toggles)"},
 	}}}
 	m.openFlow(f)
@@ -352,7 +353,8 @@ func (f *keyFlow) afterLines(m *Model, t *text) {
 		return
 	}
 	if f.svcNote != "" {
-		t.item("·", f.svcNote, f.svcTone)
+		mark := map[themes.Tone]string{themes.ToneOK: "✓", themes.ToneDanger: "✗"}[f.svcTone]
+		t.item(cmp.Or(mark, "·"), f.svcNote, f.svcTone)
 		t.blank()
 	}
 	if f.stage != keyWaiting {

@@ -65,6 +65,7 @@ type wizard struct {
 	checking bool
 
 	locals    []wizLocal // step 3
+	localDirs []string   // folders with local.key: from the last check or rename
 	renaming  bool
 	renameErr string
 
@@ -84,6 +85,8 @@ type wizard struct {
 	idFocus  int
 	idsReady bool
 	adding   bool
+	polled   bool // a snapshot arrived in step 8
+	nodeDown bool // the latest one had no answer from the node
 
 	done    []string // what the wizard changed, in order
 	cfgPath string   // the config file services are added to
@@ -116,6 +119,7 @@ type wizID struct {
 	in     pathInput
 	state  string // what became of its service: "" still to do
 	tone   themes.Tone
+	err    string // why the folder given was not taken
 	// After the restart: whether the node reports it, and what was seen.
 	confirmed bool
 	seen      string
@@ -214,7 +218,7 @@ func (w *wizard) toStep(m *Model, step int) tea.Cmd {
 		return w.runCheck(m)
 	case 3:
 		w.renameErr = ""
-		w.setLocals(m, w.check.locals)
+		w.setLocals(m, w.localDirs)
 		if len(w.locals) > 0 {
 			return w.locals[0].in.focus()
 		}
@@ -795,7 +799,7 @@ func (w *wizard) result(m *Model, msg tea.Msg) tea.Cmd {
 		if w.step != 2 {
 			return nil
 		}
-		w.check = msg.c
+		w.check, w.localDirs = msg.c, msg.c.locals
 		return m.flowAfter(checkEvery, wizRecheckMsg{})
 	case wizRecheckMsg:
 		if w.step == 2 && !w.checking {
@@ -812,6 +816,7 @@ func (w *wizard) result(m *Model, msg tea.Msg) tea.Cmd {
 			}
 		}
 		w.renameErr = strings.Join(errs, "; ")
+		w.localDirs = msg.locals
 		w.setLocals(m, msg.locals)
 		if len(w.locals) > 0 {
 			return w.locals[0].in.focus()
@@ -878,9 +883,10 @@ func (w *wizard) result(m *Model, msg tea.Msg) tea.Cmd {
 		w.adding = false
 		id := &w.ids[msg.i]
 		if msg.err != nil {
-			id.in.note = "✗ " + msg.err.Error()
+			id.err = msg.err.Error()
 			return nil
 		}
+		id.err = ""
 		id.state, id.tone = msg.state, themes.ToneOK
 		w.done = append(w.done, msg.state+" for "+id.key.Name)
 		return w.focusNextID()
@@ -898,13 +904,18 @@ func rowsOf(s *merge.Summary) int64 {
 
 func orNone(s string) string {
 	if s == "" {
-		return "none (the target was new)"
+		return "none (the target had no local.sql yet)"
 	}
 	return s
 }
 
 func (w *wizard) snapshot(m *Model, s *model.Snapshot) {
 	if w.step != 8 {
+		return
+	}
+	w.polled = true
+	w.nodeDown = !s.Node.HasSmesherIDs && !s.Node.HasPostStates
+	if w.nodeDown {
 		return
 	}
 	for i := range w.ids {
@@ -964,6 +975,10 @@ func (w *wizard) report(m *Model) string {
 		}
 	}
 	var not []string
+	if w.running && len(w.runs) > 0 {
+		r := w.runs[len(w.runs)-1]
+		not = append(not, fmt.Sprintf("the merge of %s was still running: run `postdeck merge --recover --to %s` before anything else (it finishes or undoes it)", r.from, r.to))
+	}
 	if len(w.sources) > 0 {
 		for i, s := range w.sources {
 			if i >= len(w.runs) || w.runs[i].sum == nil {
@@ -1090,7 +1105,7 @@ func (w *wizard) checkPage(t *text) {
 			if it.ok {
 				tone = themes.ToneMuted
 			}
-			t.add("- "+d, tone, 6)
+			t.sub(d, tone)
 		}
 	}
 	t.blank()
@@ -1182,6 +1197,9 @@ func (w *wizard) servicesPage(t *text, width int, th *themes.Theme) (fixed []str
 			t.item(map[bool]string{true: "✓", false: "·"}[id.tone == themes.ToneOK], label+": "+id.state, id.tone)
 		case i == w.idFocus:
 			t.item(">", label, themes.ToneAccent)
+			if id.err != "" {
+				t.sub("✗ "+id.err, themes.ToneDanger)
+			}
 		default:
 			t.item("·", label+": to do", themes.ToneMuted)
 		}
@@ -1199,11 +1217,7 @@ func (w *wizard) servicesPage(t *text, width int, th *themes.Theme) (fixed []str
 		cl, cx = 0, cellWidth(lead)+c.X
 	}
 	for _, n := range id.in.notes(width - 4) {
-		tone := themes.ToneMuted
-		if strings.HasPrefix(n, "✗") {
-			tone = themes.ToneDanger
-		}
-		fixed = append(fixed, "    "+st.Fg[tone].Render(n))
+		fixed = append(fixed, "    "+st.Fg[themes.ToneMuted].Render(n))
 	}
 	if w.adding {
 		fixed = append(fixed, "  "+st.Fg[themes.ToneAccent].Render("checking and adding…"))
@@ -1215,14 +1229,17 @@ func (w *wizard) verifyPage(m *Model, t *text) {
 	t.add("Now restart the node: it reads identities/ only when it starts. Then start the post-services (postdeck picks up new [[service]] entries when it is restarted). Each identity is checked on every poll:", themes.ToneText, 1)
 	t.blank()
 	all := len(w.ids) > 0
+	if w.nodeDown {
+		t.item("…", "the node does not answer (yet): start it; this list updates on every poll", themes.ToneWarn)
+	}
 	for _, id := range w.ids {
 		switch {
 		case id.confirmed:
 			t.check(true, id.key.Name+": "+id.seen)
-		case id.seen != "":
+		case id.seen != "" && !w.nodeDown:
 			t.item("…", id.key.Name+": "+id.seen, themes.ToneWarn)
 		default:
-			t.item("…", id.key.Name+": waiting for the node (restart it)", themes.ToneMuted)
+			t.item("…", id.key.Name+": waiting for the node to report it", themes.ToneMuted)
 		}
 		all = all && id.confirmed
 	}
@@ -1247,7 +1264,7 @@ func (w *wizard) verifyPage(m *Model, t *text) {
 	default:
 		t.item("!", `set "smeshing": {"smeshing-start": false} in the node's config: a supervised PoST and remote post-services cannot run together`, themes.ToneWarn)
 	}
-	t.item("!", backend.EquivocationWarning, themes.ToneWarn)
+	t.item("!", "never start the old nodes with these keys again: one identity running on two nodes at once is equivocation and gets it banned for good", themes.ToneWarn)
 	t.blank()
 	t.add(strings.TrimSpace(w.report(m)), themes.ToneMuted, 1)
 }

@@ -93,6 +93,11 @@ func TestWizardEndToEnd(t *testing.T) {
 	w := newWizardWorld(t)
 	m, c := newFlowTest(t, w.world)
 	w.toPlans(t, m, c)
+	// Back to step 3: the rename is remembered, then the plans again.
+	press(m, "esc")
+	mustContain(t, screen(m), "step 3 of 8", "no local.key in the sources or the target", "✓ renamed")
+	settle(t, m, press(m, "enter"), shows(m, "step 4 of 8", "2/2"))
+	c.advance(dialogGrace)
 	// Scroll to see the second plan.
 	press(m, "pgdown", "pgdown")
 	mustContain(t, screen(m), "nodeB.key")
@@ -146,6 +151,10 @@ func TestWizardEndToEnd(t *testing.T) {
 	press(m, "enter")
 	v := screen(m)
 	mustContain(t, v, "step 8 of 8", "restart the node", "smeshing-coinbase must be set", `"smeshing": {"smeshing-start": false}`)
+	down := snapshotOf()
+	down.Node.HasSmesherIDs, down.Node.HasPostStates = false, false
+	m.Update(SnapshotMsg{down})
+	mustContain(t, screen(m), "the node does not answer (yet)", "a0.key: waiting for the node to report it")
 	m.Update(SnapshotMsg{nodeWith(w.keys[0].Public, w.a[0].Public)})
 	mustContain(t, screen(m), "✓ a0.key: the node has loaded", "a1.key: the node does not report")
 	m.Update(SnapshotMsg{nodeWith(w.keys[0].Public, w.a[0].Public, w.a[1].Public, w.b[0].Public)})
@@ -187,9 +196,8 @@ func TestWizardStopsAtFailure(t *testing.T) {
 	if n := rowCount(t, w.data, "post"); n != 3 {
 		t.Errorf("target has %d post rows, want 3 (itself and nodeA)", n)
 	}
-	// Leaving says what was and was not done.
-	c.advance(dialogGrace)
-	press(m, "enter")
+	// ctrl+c, once something was changed, first says what was and was not done.
+	m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	mustContain(t, screen(m), "Leave the migration wizard?", "merged "+filepath.Join(w.root, "nodeA"), "not merged: "+filepath.Join(w.root, "nodeB"), "> Stay <")
 	c.advance(dialogGrace)
 	press(m, "tab", "enter")

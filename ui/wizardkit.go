@@ -159,14 +159,17 @@ func (m *Model) flowBody(b *strings.Builder) *tea.Cursor {
 		b.WriteString("\n" + ansiTruncate(l, m.width))
 		shown++
 	}
-	for ; shown < area; shown++ {
+	// A short body has the inputs and buttons right under it (after a
+	// blank line); a long one pins them to the bottom.
+	if shown < area {
 		b.WriteByte('\n')
+		shown++
 	}
 	var cursor *tea.Cursor
 	for i, l := range fixed {
 		b.WriteString("\n" + ansiTruncate(l, m.width))
 		if i == p.cursorLine {
-			cursor = tea.NewCursor(min(p.cursorX, m.width-1), 1+area+i)
+			cursor = tea.NewCursor(min(p.cursorX, m.width-1), 1+shown+i)
 		}
 	}
 	return cursor
@@ -198,6 +201,17 @@ func (t *text) item(mark, s string, tone themes.Tone) {
 		lead := "  " + mark + " "
 		if i > 0 {
 			lead = "    "
+		}
+		t.out = append(t.out, t.st.Fg[tone].Render(lead+l))
+	}
+}
+
+// sub is a detail under an item: "      - text", wrapped lines hanging.
+func (t *text) sub(s string, tone themes.Tone) {
+	for i, l := range strings.Split(wrap(printable(s, true), t.w-8), "\n") {
+		lead := "      - "
+		if i > 0 {
+			lead = "        "
 		}
 		t.out = append(t.out, t.st.Fg[tone].Render(lead+l))
 	}
@@ -365,7 +379,7 @@ func newInput(th *themes.Theme, value string) textinput.Model {
 // path is set) or a yes/no toggle.
 type field struct {
 	label  string
-	hint   string // shown muted after the field
+	hint   string // shown muted after a toggle (text fields have placeholders)
 	path   bool
 	toggle bool
 	on     bool
@@ -457,8 +471,6 @@ func (f *form) lines(width int, th *themes.Theme) (out []string, cursorLine, cur
 			if c := x.in.input.Cursor(); c != nil {
 				cursorX = cellWidth(lead) + c.X
 			}
-		} else if x.hint != "" && x.in.value() == "" {
-			line += st.Fg[themes.ToneMuted].Render(x.hint)
 		}
 		out = append(out, ansiTruncate(line, width))
 		if i == f.focus {
