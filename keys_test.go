@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,12 +148,16 @@ func TestKeysAddListCheckAgainstSimulator(t *testing.T) {
 
 	// --wait keeps checking and names what is missing until Ctrl-C.
 	cmd := exec.Command(binary, "keys", "check", "--wait", "--interval", "200ms", "--config", cfg)
-	var wout, werr bytes.Buffer
+	var wout, werr syncBuffer
 	cmd.Stdout, cmd.Stderr = &wout, &werr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Let it check a few times (it must not repeat itself), then Ctrl-C.
+	waitFor(t, "keys check --wait to report what it waits for", func() bool {
+		return strings.Contains(wout.String(), "waiting for the node to report")
+	})
+	time.Sleep(time.Second)
 	cmd.Process.Signal(os.Interrupt)
 	err = cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 ||
@@ -258,4 +263,22 @@ func TestKeysWithoutConfig(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// syncBuffer is a bytes.Buffer a child process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
