@@ -125,7 +125,7 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 			}), false
 		}
 		f.refusal = ""
-		return f.form.key(k), false
+		return f.form.key(k, m.flowCmd), false
 	case keyPlanShown:
 		if k.String() == "esc" && !f.btns.inGrace(now) {
 			f.stage = keyForm
@@ -176,6 +176,8 @@ func (f *keyFlow) wait(m *Model, svcNote string) {
 
 func (f *keyFlow) result(m *Model, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case completeMsg:
+		f.form.apply(msg)
 	case keyPlanMsg:
 		if msg.err != nil {
 			f.stage, f.refusal = keyForm, msg.err.Error()

@@ -28,13 +28,13 @@ func TestAddKeyFlow(t *testing.T) {
 
 	// Tab completes folders: ambiguous first, then unique.
 	typeText(m, filepath.Join(w.root, "di"))
-	press(m, "tab")
+	settle(t, m, press(m, "tab"), nil) // the folder is read in a Cmd
 	mustContain(t, screen(m), filepath.Join(w.root, "disks")+"/")
 	typeText(m, "d")
-	press(m, "tab")
+	settle(t, m, press(m, "tab"), nil)
 	mustContain(t, screen(m), "data3/  data4/")
 	typeText(m, "3")
-	press(m, "tab")
+	settle(t, m, press(m, "tab"), nil)
 	if got := m.flow.(*keyFlow).form.fields[0].in.value(); got != pd+"/" {
 		t.Fatalf("completed to %q, want %q", got, pd+"/")
 	}

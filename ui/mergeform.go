@@ -278,7 +278,7 @@ func (f *mergeFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 			return m.planMerge(from, to), false
 		}
 		f.refusal = ""
-		return f.form.key(k), false
+		return f.form.key(k, m.flowCmd), false
 	case mergePlanShown:
 		if k.String() == "esc" && !f.btns.inGrace(now) {
 			f.stage = mergeForm
@@ -331,6 +331,8 @@ func (f *mergeFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 
 func (f *mergeFlow) result(m *Model, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case completeMsg:
+		f.form.apply(msg)
 	case mergePlanMsg:
 		if msg.err != nil {
 			f.stage, f.refusal = mergeForm, "could not plan: "+msg.err.Error()

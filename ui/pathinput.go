@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -106,6 +107,7 @@ func commonPrefix(names []string) string {
 // pathInput is a one-line entry for a folder with tab completion: the
 // candidates of an ambiguous completion are listed under it.
 type pathInput struct {
+	id      int
 	input   textinput.Model
 	matches []string // after an ambiguous tab
 	note    string   // after a tab that found nothing
@@ -114,7 +116,7 @@ type pathInput struct {
 func newPathInput(th *themes.Theme, value, placeholder string) pathInput {
 	in := newInput(th, value)
 	in.Placeholder = placeholder
-	return pathInput{input: in}
+	return pathInput{id: int(inputSeq.Add(1)), input: in}
 }
 
 func (p *pathInput) value() string { return p.input.Value() }
@@ -128,25 +130,53 @@ func (p *pathInput) set(v string) {
 func (p *pathInput) focus() tea.Cmd { return p.input.Focus() }
 func (p *pathInput) blur()          { p.input.Blur() }
 
-// complete is the tab key.
-func (p *pathInput) complete() {
-	v := p.input.Value()
-	nv, names := completeDir(v)
-	p.matches, p.note = nil, ""
+// completeMsg is the result of a tab: the folder listing is read in a Cmd
+// (a hung disk must not freeze the screen).
+type completeMsg struct {
+	input   int    // the pathInput that asked
+	typed   string // its text when asked: a result for older text is dropped
+	text    string
+	matches []string
+	note    string
+}
+
+// inputSeq numbers path inputs, so a completion finds its input.
+var inputSeq atomic.Int64
+
+// complete is the tab key: it returns the Cmd that reads the folder.
+func (p *pathInput) complete() tea.Cmd {
+	typed, id := p.input.Value(), p.id
+	return func() tea.Msg { return completion(id, typed) }
+}
+
+// completion completes typed and says why nothing matched.
+func completion(id int, typed string) completeMsg {
+	text, names := completeDir(typed)
+	r := completeMsg{input: id, typed: typed, text: text}
 	switch {
 	case len(names) == 0:
-		dir, prefix := splitPath(v)
+		dir, prefix := splitPath(typed)
 		if dir == "" {
 			dir = "."
 		}
-		p.note = "no folder in " + dir + " starts with “" + prefix + "”"
+		r.note = "no folder in " + dir + " starts with “" + prefix + "”"
 		if _, err := os.Stat(expandHome(dir)); errors.Is(err, fs.ErrNotExist) {
-			p.note = dir + " does not exist"
+			r.note = dir + " does not exist"
 		}
 	case len(names) > 1:
-		p.matches = names
+		r.matches = names
 	}
-	p.input.SetValue(nv)
+	return r
+}
+
+// apply takes a completion meant for this input, unless the text changed
+// meanwhile.
+func (p *pathInput) apply(r completeMsg) {
+	if r.input != p.id || r.typed != p.input.Value() {
+		return
+	}
+	p.matches, p.note = r.matches, r.note
+	p.input.SetValue(r.text)
 	p.input.CursorEnd()
 }
 

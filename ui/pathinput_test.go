@@ -70,13 +70,20 @@ func TestPathInputShowsMatches(t *testing.T) {
 	}
 	m := newTest(t, 80, 24, nil)
 	p := newPathInput(&m.theme, d+"/da", "")
-	p.complete()
+	p.apply(p.complete()().(completeMsg))
 	if p.value() != d+"/data" || len(p.notes(80)) != 1 || p.notes(80)[0] != "data1/  data2/" {
 		t.Errorf("value %q notes %q", p.value(), p.notes(80))
 	}
 	p.set(d + "/zz")
-	p.complete()
+	p.apply(p.complete()().(completeMsg))
 	if n := p.notes(200); len(n) != 1 || n[0] != "no folder in "+d+"/ starts with “zz”" {
 		t.Errorf("notes %q", n)
+	}
+	// A completion for text that has changed since is dropped.
+	r := p.complete()().(completeMsg)
+	p.set(d + "/data1")
+	p.apply(r)
+	if p.value() != d+"/data1" || p.note != "" {
+		t.Errorf("a stale completion was applied: %q %q", p.value(), p.note)
 	}
 }

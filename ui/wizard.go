@@ -648,7 +648,7 @@ func (w *wizard) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 			return w.addSource(m), false
 		}
 		w.formErr = ""
-		return w.form.key(k), false
+		return w.form.key(k, m.flowCmd), false
 	case 2:
 		switch s {
 		case "esc":
@@ -764,7 +764,7 @@ func (w *wizard) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 			return w.addService(m, w.idFocus), false
 		case "tab":
 			if w.idFocus < len(w.ids) {
-				w.ids[w.idFocus].in.complete()
+				return m.flowCmd(w.ids[w.idFocus].in.complete()), false
 			}
 			return nil, false
 		}
@@ -794,6 +794,11 @@ func (w *wizard) leave(m *Model) tea.Cmd {
 
 func (w *wizard) result(m *Model, msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case completeMsg:
+		w.form.apply(msg)
+		for i := range w.ids {
+			w.ids[i].in.apply(msg)
+		}
 	case wizCheckMsg:
 		w.checking = false
 		if w.step != 2 {

@@ -53,7 +53,7 @@ func (w *wizardWorld) toPlans(t *testing.T, m *Model, c *clock) {
 	press(m, "M")
 	mustContain(t, screen(m), "step 1 of 8: folders", "Source 1 (old node)", "Target (this node)", w.data)
 	typeText(m, filepath.Join(w.root, "nod"))
-	press(m, "tab")
+	settle(t, m, press(m, "tab"), nil)
 	mustContain(t, screen(m), "nodeA/  nodeB/", "node_data/")
 	typeText(m, "A")
 	m.Update(tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl})
@@ -135,7 +135,7 @@ func TestWizardEndToEnd(t *testing.T) {
 	typeText(m, w.postDirs["a1.key"])
 	settle(t, m, press(m, "enter"), shows(m, "PoST data of nodeB.key"))
 	typeText(m, filepath.Dir(w.postDirs["nodeB.key"])+"/b-")
-	press(m, "tab")
+	settle(t, m, press(m, "tab"), nil)
 	settle(t, m, press(m, "enter"), shows(m, "Press enter to go on"))
 	cfg, err := backend.LoadConfig(w.cfgPath)
 	if err != nil || len(cfg.Services) != 3 {

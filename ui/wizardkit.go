@@ -80,6 +80,15 @@ func (m *Model) flowDo(fn func() tea.Msg) tea.Cmd {
 	return func() tea.Msg { return flowMsg{id: id, msg: fn()} }
 }
 
+// flowCmd delivers the message of cmd (a completion) to the current flow;
+// nil stays nil. Not for Cmds that may return a batch.
+func (m *Model) flowCmd(cmd tea.Cmd) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	return m.flowDo(func() tea.Msg { return cmd() })
+}
+
 // flowAfter delivers msg to the current flow after d.
 func (m *Model) flowAfter(d time.Duration, msg tea.Msg) tea.Cmd {
 	id := m.flowSeq
@@ -406,7 +415,9 @@ func (f *form) focusOn(i int) tea.Cmd {
 }
 
 // key handles a key that edits or moves; enter and esc are the caller's.
-func (f *form) key(k tea.KeyPressMsg) tea.Cmd {
+// A tab's completion runs in the Cmd wrapped by toFlow and comes back to
+// the flow as a completeMsg: pass it to apply.
+func (f *form) key(k tea.KeyPressMsg, toFlow func(tea.Cmd) tea.Cmd) tea.Cmd {
 	c := f.cur()
 	switch k.String() {
 	case "up", "shift+tab":
@@ -415,8 +426,7 @@ func (f *form) key(k tea.KeyPressMsg) tea.Cmd {
 		return f.focusOn(f.focus + 1)
 	case "tab":
 		if c.path && !c.toggle {
-			c.in.complete()
-			return nil
+			return toFlow(c.in.complete())
 		}
 		return f.focusOn(f.focus + 1)
 	case "space":
@@ -429,6 +439,13 @@ func (f *form) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	return c.in.update(k)
+}
+
+// apply hands a completion to the field that asked for it.
+func (f *form) apply(r completeMsg) {
+	for i := range f.fields {
+		f.fields[i].in.apply(r)
+	}
 }
 
 func (f *form) paste(p tea.PasteMsg) tea.Cmd {
