@@ -92,6 +92,18 @@ type Row struct {
 	Proc         ProcInfo
 	Disk         string
 	PendingStop  bool
+	// Events about this identity from the node, newest last (a short
+	// timeline); Timing is throughput and ETA while proving.
+	Events []Event
+	Timing ProofTiming
+}
+
+// LastEvent is the newest event about the row's identity, nil if none.
+func (r *Row) LastEvent() *Event {
+	if len(r.Events) == 0 {
+		return nil
+	}
+	return &r.Events[len(r.Events)-1]
 }
 
 // IDHex is the identity's public key in hex, empty when unknown.
@@ -134,6 +146,10 @@ type Snapshot struct {
 	Duration time.Duration
 	// Scheduler is what automatic proving is doing, set by the controller.
 	Scheduler SchedulerStatus
+	// Events are the node's recent events, newest last (node-wide panel).
+	Events []Event
+	// Cycle is the PoET cycle countdown.
+	Cycle CycleInfo
 }
 
 // group collects everything known about one public key.

@@ -1,0 +1,41 @@
+package model
+
+import "time"
+
+// Event is one event from the node's AdminService.EventsStream, reduced to
+// what the dashboard shows. Kind is the name of the oneof field set
+// ("post_start", "post_complete", "atx_published", …).
+type Event struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Failure bool      `json:"failure,omitempty"`
+	Help    string    `json:"help,omitempty"`
+	// Smesher is the identity the event is about; nil for node-wide events.
+	Smesher []byte `json:"-"`
+	// Detail is a short human summary of the event's fields.
+	Detail string `json:"detail,omitempty"`
+}
+
+// CycleInfo is the PoET cycle as postdeck computes it (and cross-checks it
+// with the node): when the current round ends and the cycle gap, in which
+// proofs are generated, opens and closes.
+type CycleInfo struct {
+	Known     bool
+	RoundEnd  time.Time // end of the current PoET round = the cycle gap opens
+	GapCloses time.Time // the cycle gap closes (the next round starts)
+	InGap     bool      // now is inside the cycle gap
+	// Source says where the times come from ("mainnet defaults", "config",
+	// "node events"), and Mismatch what disagrees, if anything.
+	Source   string
+	Mismatch string
+}
+
+// ProofTiming is throughput and timing of a proving service, derived from
+// successive /status positions.
+type ProofTiming struct {
+	Rate float64       // bytes read per second in the current pass; 0 when unknown
+	ETA  time.Duration // to the end of the current pass; 0 when unknown
+	// Last proof's phases, when one has been watched from start to end.
+	LastK2Pow time.Duration
+	LastDisk  time.Duration
+}
