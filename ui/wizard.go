@@ -348,8 +348,13 @@ func (w *wizard) items(c *wizCheck) []checkItem {
 	if ps := kinds(merge.KindReadOnly, merge.KindSpace, merge.KindUnfinished); len(ps) > 0 {
 		out = append(out, checkItem{text: "backups cannot be made", details: ps})
 	} else {
-		out = append(out, checkItem{ok: true, text: "backups will be made: before each merge the target's local.sql and identities/ are copied into " +
-			filepath.Join(w.target, "backup-<time>") + "/"})
+		text := "backups will be made: before each merge the target's local.sql and identities/ are copied into " +
+			filepath.Join(w.target, "backup-<time>") + "/"
+		if len(c.plans) > 0 && c.plans[0] != nil && c.plans[0].CreateDB {
+			text = "the target has no local.sql yet: the first merge creates it (nothing to back up); each later merge first copies the target's local.sql and identities/ into " +
+				filepath.Join(w.target, "backup-<time>") + "/"
+		}
+		out = append(out, checkItem{ok: true, text: text})
 	}
 	return out
 }
@@ -1271,5 +1276,5 @@ func (w *wizard) verifyPage(m *Model, t *text) {
 	}
 	t.item("!", "never start the old nodes with these keys again: one identity running on two nodes at once is equivocation and gets it banned for good", themes.ToneWarn)
 	t.blank()
-	t.add(strings.TrimSpace(w.report(m)), themes.ToneMuted, 1)
+	t.block(w.report(m), themes.ToneMuted, 1)
 }
