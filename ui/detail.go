@@ -87,7 +87,7 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 	if hasProc(&r.Proc) || r.PendingStop || r.Disk != "" {
 		section("Process")
 		field("State", procDetail(&r.Proc, now))
-		field("Last exit", orDash(r.Proc.LastExit))
+		field("Last exit", orDash(strings.TrimSpace(r.Proc.LastExit+" "+parenthesize(r.Proc.ExitDetail))))
 		field("Restarts", fmt.Sprint(r.Proc.Restarts))
 		field("Disk group", orDash(r.Disk))
 		field("Stop", stopDetail(r))
@@ -187,4 +187,12 @@ func wrap(s string, width int) string {
 // indent prefixes every line after the first with n spaces.
 func indent(s string, n int) string {
 	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
+}
+
+// parenthesize wraps s in parentheses, or returns "" for an empty s.
+func parenthesize(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
 }

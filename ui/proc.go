@@ -104,6 +104,8 @@ func exitText(s string) string {
 		return strings.TrimPrefix(s, "killed by ")
 	case strings.HasPrefix(s, "signal: "):
 		return strings.TrimPrefix(s, "signal: ")
+	case strings.HasPrefix(s, "died"):
+		return "died (?)" // "died (status unknown)": the detail view has the rest
 	}
 	return s
 }
