@@ -14,6 +14,9 @@ type Event struct {
 	Smesher []byte `json:"-"`
 	// Detail is a short human summary of the event's fields.
 	Detail string `json:"detail,omitempty"`
+	// RoundEnd is the PoET round end an event carries (round_end of
+	// waiting_for_poet_round_end and registered_in_poet); zero when none.
+	RoundEnd time.Time `json:"round_end,omitzero"`
 }
 
 // CycleInfo is the PoET cycle as postdeck computes it (and cross-checks it
