@@ -63,7 +63,7 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A dashboard kept open for weeks: collect sooner rather than let the
 		// heap double before each collection. A soft limit; GOMEMLIMIT wins.
-		debug.SetMemoryLimit(40 << 20)
+		debug.SetMemoryLimit(32 << 20)
 	}
 	args := os.Args[1:]
 	// Started under the name post-service (the demo links <tmp>/bin/post-service
