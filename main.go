@@ -32,6 +32,9 @@ Usage:
   postdeck keys add|list|check      add a PoST dir's identity.key to the node, list keys, confirm after a restart
   postdeck migrate                  the migration wizard: merge old nodes' identities into the configured node
   postdeck merge --from OLD_NODE_DATA --to NODE_DATA [--dry-run] [--yes] | --recover --to NODE_DATA
+  postdeck serve --authorized-keys FILE [--listen :2222] [--readonly-keys FILE] [--host-key PATH]
+                [--idle-timeout 30m] [--metrics-listen ADDR]
+                                    serve the dashboard over SSH (public keys only; actions audited)
   postdeck sim [--ids N] [--dir D]  run the simulated node headless and write a config for it
   postdeck sim-service --address URL --dir D [--operator-address A] [post-service flags] [--speed X]
                                     run one simulated post-service (post-rs's command line);
@@ -101,6 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"merge":       cmdMerge,
 		"keys":        cmdKeys,
 		"migrate":     cmdMigrate,
+		"serve":       cmdServe,
 		"version": func(*globals, []string, io.Writer, io.Writer) int {
 			fmt.Fprintln(stdout, "postdeck", version)
 			return 0

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"postdeck/backend"
+	"postdeck/sshserve"
+	"postdeck/ui"
+)
+
+// serveFlags are `postdeck serve`'s own flags.
+type serveFlags struct {
+	listen        string
+	authorized    string
+	readOnly      string
+	hostKey       string
+	idleTimeout   time.Duration
+	metricsListen string
+}
+
+// cmdServe serves the dashboard over SSH until SIGTERM or Ctrl-C.
+func cmdServe(g *globals, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve", g, stderr)
+	f := serveFlags{}
+	fs.StringVar(&f.listen, "listen", ":2222", "address to accept SSH connections on")
+	fs.StringVar(&f.authorized, "authorized-keys", "", "authorized_keys file of the keys allowed in (default ~/.ssh/authorized_keys)")
+	fs.StringVar(&f.readOnly, "readonly-keys", "", "authorized_keys file of keys that get a view-only dashboard")
+	fs.StringVar(&f.hostKey, "host-key", "", "host key, generated on first use (default $XDG_STATE_HOME/postdeck/ssh_host_ed25519_key)")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", 30*time.Minute, "end a session after this long without a keypress (0: never)")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics on this address, like 127.0.0.1:9101")
+	if _, code, ok := parseArgs(fs, g, args, false); !ok {
+		return code
+	}
+	if f.idleTimeout < 0 {
+		fmt.Fprintf(stderr, "postdeck serve: --idle-timeout %s: must be positive, or 0 for never\n", f.idleTimeout)
+		return 1
+	}
+	if f.authorized == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return fail(stderr, fmt.Errorf("--authorized-keys: no home folder to find ~/.ssh/authorized_keys in (%v)", err))
+		}
+		f.authorized = filepath.Join(home, ".ssh", "authorized_keys")
+	}
+	cfg, err := loadConfig(g, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	if err := serve(ctx, cfg, f, backend.DefaultStateDir(), nil, stderr); err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+// serve runs one poller and one controller for the process, and the SSH
+// server whose sessions share them, until ctx ends. ln, when not nil, is
+// used instead of listening on f.listen (tests).
+func serve(ctx context.Context, cfg *backend.Config, f serveFlags, stateDir string, ln net.Listener, stderr io.Writer) error {
+	logger := log.New(stderr, "postdeck serve: ", 0)
+	report := func(s string) { logger.Print(s) }
+	if f.hostKey == "" {
+		f.hostKey = filepath.Join(stateDir, "ssh_host_ed25519_key")
+	}
+	keys, err := sshserve.NewKeyring(f.authorized, f.readOnly, report)
+	if err != nil {
+		return err
+	}
+	hostKey, err := sshserve.HostKey(f.hostKey)
+	if err != nil {
+		return err
+	}
+	audit, err := sshserve.NewAuditLog(filepath.Join(stateDir, "audit.log"))
+	if err != nil {
+		return err
+	}
+
+	s, err := openSession(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	pollCtx, cancelPoll := context.WithCancel(context.Background())
+	defer cancelPoll()
+	// One controller for the whole process: automatic proving and pending
+	// stops run once, whatever the number of sessions.
+	ctl, err := s.control(pollCtx, cfg, stateDir)
+	if err != nil {
+		return err
+	}
+	stopExtras, err := startServeExtras(pollCtx, cfg, s, f.metricsListen, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopExtras()
+	polling := make(chan struct{})
+	go func() { s.poller.Run(pollCtx); close(polling) }()
+	defer func() {
+		cancelPoll()
+		<-polling
+		ctl.Wait()
+	}()
+
+	srv, err := sshserve.New(sshserve.Options{
+		Keys:        keys,
+		HostKey:     hostKey,
+		IdleTimeout: f.idleTimeout,
+		Audit:       audit,
+		Feed:        s.poller,
+		Actions:     ctl,
+		Identity:    identityOf(s.poller),
+		Theme:       cfg.UI.Theme,
+		Dashboard: ui.Options{
+			Interval: cfg.Poll.Interval.Duration,
+			Title:    "postdeck — " + cfg.Path,
+			Config:   cfg,
+		},
+		Report: report,
+	})
+	if err != nil {
+		return err
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", f.listen); err != nil {
+			return fmt.Errorf("--listen %s: %w", f.listen, err)
+		}
+	}
+	logger.Printf("listening on %s (host key %s); audit log %s", ln.Addr(), gossh.FingerprintSHA256(hostKey.PublicKey()), audit.Path())
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				logger.Print("SIGHUP: reading the key files again")
+				keys.Reload()
+			}
+		}
+	}()
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Print("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, net.ErrClosed) {
+		logger.Printf("shutdown: %v", err)
+	}
+	return <-served
+}
+
+// identityOf names, for the audit log, the identity a service proves for:
+// its key file name and id prefix in the latest snapshot.
+func identityOf(p *backend.Poller) func(string) string {
+	return func(service string) string {
+		snap, ok := p.Latest()
+		if !ok {
+			return ""
+		}
+		for i := range snap.Rows {
+			r := &snap.Rows[i]
+			if r.Service != service {
+				continue
+			}
+			id := hex.EncodeToString(r.ID)
+			if len(id) > 12 {
+				id = id[:12]
+			}
+			switch {
+			case r.Name != "" && id != "":
+				return r.Name + " " + id
+			case id != "":
+				return id
+			}
+			return r.Name
+		}
+		return ""
+	}
+}

@@ -1,0 +1,332 @@
+// Package sshserve serves the dashboard over SSH (`postdeck serve`): one
+// Bubble Tea program per session, all fed by one shared poller, with
+// public-key authentication from authorized_keys files, view-only sessions
+// for read-only keys, and an audit log of every action taken.
+package sshserve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"github.com/charmbracelet/colorprofile"
+	gossh "golang.org/x/crypto/ssh"
+
+	"postdeck/model"
+	"postdeck/themes"
+	"postdeck/ui"
+)
+
+// Feed is the shared poller as the sessions see it: backend.Poller's
+// Subscribe, latest snapshot wins per subscriber.
+type Feed interface {
+	Subscribe() (<-chan model.Snapshot, func())
+}
+
+// Options configure a Server.
+type Options struct {
+	Keys    *Keyring
+	HostKey gossh.Signer
+	// IdleTimeout ends a session that sent no key, mouse or resize for
+	// this long; 0 never does.
+	IdleTimeout time.Duration
+	Audit       *AuditLog
+	Feed        Feed
+	// Actions are the one controller of the process, shared by every full
+	// session (each through its own auditing wrapper); nil makes every
+	// session view-only.
+	Actions ui.Actions
+	// Identity names the identity a service proves for, for the audit log.
+	Identity func(service string) string
+	// Theme is the configured theme name; NO_COLOR or TERM=dumb in a
+	// session's environment turns colour off for that session only.
+	Theme string
+	// Dashboard is the template of each session's ui.Options: Interval,
+	// Title, Config. Snapshots, Theme, Actions and Keys are set per session.
+	Dashboard ui.Options
+	// Report tells the operator (the server's stderr) about bad key lines,
+	// audit failures and sessions.
+	Report func(string)
+	// MaxSessions bounds the sessions open at once (default 64).
+	MaxSessions int
+}
+
+// Server is the SSH server. Serve it on a listener; Shutdown ends it.
+type Server struct {
+	o   Options
+	srv *ssh.Server
+
+	mu       sync.Mutex
+	sessions map[*live]struct{}
+	closing  bool
+	handlers sync.WaitGroup
+}
+
+// live is one running session.
+type live struct {
+	prog      *tea.Program
+	conn      *gossh.ServerConn
+	reason    atomic.Pointer[string] // why the server ended it, nil if it did not
+	done      chan struct{}          // closed when the program has returned
+	lastInput atomic.Int64           // unix nanoseconds of the last key, mouse or resize
+}
+
+// New builds the server; it does not listen yet.
+func New(o Options) (*Server, error) {
+	if o.Keys == nil || o.HostKey == nil || o.Feed == nil || o.Audit == nil {
+		return nil, errors.New("sshserve: Keys, HostKey, Feed and Audit are required")
+	}
+	if o.Report == nil {
+		o.Report = func(string) {}
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = 64
+	}
+	s := &Server{o: o, sessions: map[*live]struct{}{}}
+	s.srv = &ssh.Server{
+		Version: "postdeck",
+		Handler: s.handle,
+		// Public keys only: no password or keyboard-interactive handler is
+		// set, so the server offers no other method.
+		PublicKeyHandler: func(_ ssh.Context, key ssh.PublicKey) bool {
+			return o.Keys.Lookup(key) != Denied
+		},
+		HandshakeTimeout: 20 * time.Second,
+		// A backstop for connections that stop moving bytes altogether
+		// (a client that stopped reading fills its window and the server
+		// stops writing); sessions time out on input in watchIdle.
+		IdleTimeout: o.IdleTimeout,
+	}
+	s.srv.AddHostKey(o.HostKey)
+	return s, nil
+}
+
+// Serve accepts connections on ln until Shutdown; it then returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(ln)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown tells every session the server is going away, ends them, closes
+// the listener and waits (until ctx ends) for the connections to go; then
+// it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.sessions {
+		s.end(l, "postdeck serve is shutting down; bye")
+	}
+	s.mu.Unlock()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		err = s.srv.Close()
+	}
+	s.handlers.Wait()
+	return err
+}
+
+// end quits a session's program, saying why; a program that cannot finish
+// (its client stopped reading, so a write is stuck) has its connection
+// closed after a grace period.
+func (s *Server) end(l *live, reason string) {
+	l.reason.CompareAndSwap(nil, &reason)
+	go l.prog.Quit() // Send blocks until the program runs; it ends with the session
+	go func() {
+		select {
+		case <-l.done:
+		case <-time.After(2 * time.Second):
+			l.conn.Close()
+		}
+	}()
+}
+
+func (s *Server) handle(sess ssh.Session) {
+	s.handlers.Add(1)
+	defer s.handlers.Done()
+
+	pty, windows, ok := sess.Pty()
+	if !ok {
+		fmt.Fprintf(sess.Stderr(), "postdeck needs a terminal: ssh -t -p %s %s\n", port(sess.LocalAddr()), hostFor(sess))
+		_ = sess.Exit(1)
+		return
+	}
+	if len(sess.Command()) > 0 || sess.Subsystem() != "" {
+		fmt.Fprint(sess.Stderr(), "postdeck serve only shows the dashboard: connect without a command\r\n")
+		_ = sess.Exit(1)
+		return
+	}
+	access := s.o.Keys.Lookup(sess.PublicKey())
+	if access == Denied { // removed from the files since the login
+		fmt.Fprint(sess.Stderr(), "postdeck: this key is no longer authorized\r\n")
+		_ = sess.Exit(1)
+		return
+	}
+	w := who{
+		Fingerprint: gossh.FingerprintSHA256(sess.PublicKey()),
+		User:        sess.User(),
+		Remote:      sess.RemoteAddr().String(),
+		Access:      access.String(),
+	}
+
+	conn, _ := sess.Context().Value(ssh.ContextKeyConn).(*gossh.ServerConn)
+	l := &live{conn: conn, done: make(chan struct{})}
+	l.lastInput.Store(time.Now().UnixNano())
+	s.mu.Lock()
+	if s.closing || len(s.sessions) >= s.o.MaxSessions {
+		closing := s.closing
+		s.mu.Unlock()
+		if closing {
+			fmt.Fprint(sess.Stderr(), "postdeck serve is shutting down\r\n")
+		} else {
+			fmt.Fprintf(sess.Stderr(), "postdeck serve: too many sessions (%d); try again later\r\n", s.o.MaxSessions)
+		}
+		_ = sess.Exit(1)
+		return
+	}
+	s.sessions[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, l)
+		s.mu.Unlock()
+	}()
+
+	s.audit(w, "session-start", "ok")
+	feed, unsubscribe := s.o.Feed.Subscribe()
+	defer unsubscribe()
+
+	env := append(sess.Environ(), "TERM="+pty.Term)
+	opts := s.o.Dashboard
+	opts.Snapshots = feed
+	opts.Theme = themes.ByName(s.o.Theme, noColor(env))
+	keys := ui.DefaultKeyMap()
+	// Adding a key, merging nodes and the wizard change files directly,
+	// not through Actions, so they could not be audited: not over SSH.
+	for _, b := range []*key.Binding{&keys.AddKey, &keys.Merge, &keys.Migrate} {
+		b.SetEnabled(false)
+	}
+	opts.Keys = &keys
+	opts.Actions = nil
+	if access == Full && s.o.Actions != nil {
+		opts.Actions = &auditedActions{inner: s.o.Actions, log: s.o.Audit, who: w, identity: s.o.Identity, report: s.o.Report}
+	} else {
+		opts.Title = strings.TrimSpace(opts.Title + " (read-only)")
+	}
+
+	ctx, cancel := context.WithCancel(sess.Context())
+	defer cancel()
+	l.prog = tea.NewProgram(ui.New(opts),
+		tea.WithContext(ctx),
+		tea.WithInput(sess),
+		tea.WithOutput(sess),
+		tea.WithEnvironment(env),
+		tea.WithColorProfile(colorprofile.Env(env)),
+		tea.WithWindowSize(pty.Window.Width, pty.Window.Height),
+		tea.WithoutSignalHandler(), // signals are the server's, not one session's
+		tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
+			switch msg.(type) {
+			case tea.SuspendMsg:
+				return tea.ResumeMsg{} // ctrl+z must not stop the server
+			case tea.KeyPressMsg, tea.MouseMsg, tea.PasteMsg, tea.WindowSizeMsg:
+				l.lastInput.Store(time.Now().UnixNano())
+			}
+			return msg
+		}),
+	)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case win, ok := <-windows:
+				if !ok {
+					return
+				}
+				l.prog.Send(tea.WindowSizeMsg{Width: win.Width, Height: win.Height})
+			}
+		}
+	}()
+	if s.o.IdleTimeout > 0 {
+		go s.watchIdle(ctx, l)
+	}
+
+	_, err := l.prog.Run()
+	close(l.done)
+	reason := "bye"
+	if r := l.reason.Load(); r != nil {
+		reason = *r
+		fmt.Fprintf(sess, "\r\npostdeck: %s\r\n", reason)
+	} else if err != nil && !errors.Is(err, tea.ErrProgramKilled) && sess.Context().Err() == nil {
+		reason = "error: " + err.Error()
+		s.o.Report(fmt.Sprintf("session %s %s: %v", w.Remote, w.Fingerprint, err))
+	}
+	s.audit(w, "session-end", reason)
+	_ = sess.Exit(0)
+}
+
+// watchIdle ends the session once no input came for IdleTimeout.
+func (s *Server) watchIdle(ctx context.Context, l *live) {
+	every := min(max(s.o.IdleTimeout/4, 50*time.Millisecond), 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if time.Since(time.Unix(0, l.lastInput.Load())) >= s.o.IdleTimeout {
+				s.end(l, fmt.Sprintf("disconnected after %s without a keypress", s.o.IdleTimeout))
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) audit(w who, action, result string) {
+	e := w.entry(action)
+	e.Result = result
+	if err := s.o.Audit.Write(e); err != nil {
+		s.o.Report(fmt.Sprintf("audit log %s: %v", s.o.Audit.path, err))
+	}
+}
+
+// noColor is true when the session's environment asks for no colour.
+func noColor(env []string) bool {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if (k == "NO_COLOR" && v != "") || (k == "TERM" && v == "dumb") {
+			return true
+		}
+	}
+	return false
+}
+
+func port(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return fmt.Sprint(t.Port)
+	}
+	return "PORT"
+}
+
+// hostFor is what the user typed to reach us, as well as we can tell.
+func hostFor(sess ssh.Session) string {
+	host := "HOST"
+	if t, ok := sess.LocalAddr().(*net.TCPAddr); ok && !t.IP.IsUnspecified() {
+		host = t.IP.String()
+	}
+	if u := sess.User(); u != "" {
+		host = u + "@" + host
+	}
+	return host
+}
