@@ -6,6 +6,7 @@ package backend
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +21,8 @@ type Config struct {
 	Poll     PollConfig      `toml:"poll"`
 	UI       UIConfig        `toml:"ui"`
 	Proving  ProvingConfig   `toml:"proving"`
+	Timing   TimingConfig    `toml:"timing"`
+	Alerts   AlertsConfig    `toml:"alerts"`
 	Services []ServiceConfig `toml:"service"`
 	// Warnings are things LoadConfig found worth telling the user that do not
 	// stop postdeck (e.g. the node's post listener is on a random port).
@@ -78,6 +81,28 @@ type ProvingConfig struct {
 	StopGrace Duration `toml:"stop_grace"`
 }
 
+// TimingConfig is the network's clock for the cycle-gap countdown; the
+// defaults are mainnet's. Community PoETs use other phase shifts and gaps.
+type TimingConfig struct {
+	Genesis        Timestamp `toml:"genesis"`          // RFC 3339, default 2023-07-14T08:00:00Z
+	LayerDuration  Duration  `toml:"layer_duration"`   // default 5m
+	LayersPerEpoch int       `toml:"layers_per_epoch"` // default 4032
+	PoetPhaseShift Duration  `toml:"poet_phase_shift"` // default 240h
+	PoetCycleGap   Duration  `toml:"poet_cycle_gap"`   // default 12h
+}
+
+// AlertsConfig says how postdeck tells the operator: a shell command getting
+// the alert as JSON on its stdin, and/or a webhook the alert is POSTed to.
+type AlertsConfig struct {
+	Command string `toml:"command"`
+	Webhook string `toml:"webhook"`
+	// Debounce: the same alert for the same identity is not repeated within
+	// it (default 5m; "0s" repeats every time).
+	Debounce Duration `toml:"debounce"`
+	// Timeout bounds each run of the command and each POST (default 10s).
+	Timeout Duration `toml:"timeout"`
+}
+
 // ServiceConfig is one post-service: its PoST data directory, its
 // --operator-address and, optionally, how postdeck launches it: either from
 // Bin and the fields after it, or through a systemd unit.
@@ -112,6 +137,23 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Timestamp is a time written in the config as an RFC 3339 string
+// ("2023-07-14T08:00:00Z").
+type Timestamp struct{ time.Time }
+
+// UnmarshalText parses an RFC 3339 time.
+func (t *Timestamp) UnmarshalText(b []byte) error {
+	v, err := time.Parse(time.RFC3339, string(b))
+	if err != nil {
+		return err
+	}
+	t.Time = v.UTC()
+	return nil
+}
+
+// MarshalText writes the time in RFC 3339.
+func (t Timestamp) MarshalText() ([]byte, error) { return []byte(t.Format(time.RFC3339)), nil }
 
 // problem is one thing wrong with a config's values, tied to the key so a
 // loader can point at its line.
@@ -155,7 +197,52 @@ func (c *Config) problems() []problem {
 	if c.UI.Theme != "dark" && c.UI.Theme != "light" {
 		add("ui", 0, "theme", "theme %q: expected \"dark\" or \"light\"", c.UI.Theme)
 	}
+	ps = append(ps, c.extraProblems()...)
 	return append(ps, c.serviceProblems()...)
+}
+
+// extraProblems checks [timing] and [alerts].
+func (c *Config) extraProblems() []problem {
+	var ps []problem
+	add := func(table, key, format string, args ...any) {
+		ps = append(ps, problem{table, 0, key, fmt.Sprintf(format, args...)})
+	}
+	t := &c.Timing
+	if t.Genesis.IsZero() {
+		add("timing", "genesis", "genesis: expected the network's genesis time, such as \"2023-07-14T08:00:00Z\" (mainnet)")
+	}
+	if t.LayerDuration.Duration <= 0 {
+		add("timing", "layer_duration", "layer_duration %q: must be more than 0, such as \"5m\" (mainnet)", t.LayerDuration.String())
+	}
+	if t.LayersPerEpoch <= 0 {
+		add("timing", "layers_per_epoch", "layers_per_epoch %d: must be at least 1, such as 4032 (mainnet)", t.LayersPerEpoch)
+	}
+	epoch := time.Duration(max(t.LayersPerEpoch, 0)) * t.LayerDuration.Duration
+	if t.PoetPhaseShift.Duration < 0 {
+		add("timing", "poet_phase_shift", "poet_phase_shift %q: must be 0 or more, such as \"240h\" (mainnet)", t.PoetPhaseShift.String())
+	}
+	switch g := t.PoetCycleGap.Duration; {
+	case g <= 0:
+		add("timing", "poet_cycle_gap", "poet_cycle_gap %q: must be more than 0, such as \"12h\" (mainnet)", t.PoetCycleGap.String())
+	case epoch > 0 && g >= epoch:
+		add("timing", "poet_cycle_gap", "poet_cycle_gap %q: must be shorter than an epoch (%s = layers_per_epoch × layer_duration)", t.PoetCycleGap.String(), epoch)
+	}
+	a := &c.Alerts
+	if a.Webhook != "" {
+		if u, err := url.Parse(a.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("alerts", "webhook", "webhook %q: expected an http or https URL, such as \"https://hooks.example.com/postdeck\"", a.Webhook)
+		}
+	}
+	if strings.TrimSpace(a.Command) == "" && a.Command != "" {
+		add("alerts", "command", "command is blank: leave it out, or give a shell command such as \"cat >> ~/alerts.json\"")
+	}
+	if a.Debounce.Duration < 0 {
+		add("alerts", "debounce", "debounce %q: must be 0 (repeat every time) or more, such as \"5m\"", a.Debounce.String())
+	}
+	if a.Timeout.Duration <= 0 {
+		add("alerts", "timeout", "timeout %q: must be more than 0, such as \"10s\"", a.Timeout.String())
+	}
+	return ps
 }
 
 // serviceProblems checks each [[service]] and that no two share a name, a

@@ -25,7 +25,18 @@ const (
 	DefaultTheme       = "dark"
 	DefaultMaxPerDisk  = 1
 	DefaultStopGrace   = 10 * time.Second
+	// [timing]: mainnet.
+	DefaultLayerDuration  = 5 * time.Minute
+	DefaultLayersPerEpoch = 4032
+	DefaultPoetPhaseShift = 240 * time.Hour
+	DefaultPoetCycleGap   = 12 * time.Hour
+	// [alerts]
+	DefaultAlertDebounce = 5 * time.Minute
+	DefaultAlertTimeout  = 10 * time.Second
 )
+
+// DefaultGenesis is mainnet's genesis, 2023-07-14T08:00:00Z.
+var DefaultGenesis = time.Date(2023, 7, 14, 8, 0, 0, 0, time.UTC)
 
 // DefaultConfigPath is $XDG_CONFIG_HOME/postdeck/config.toml, falling back to
 // ~/.config/postdeck/config.toml, and to postdeck.toml in the current folder
@@ -208,6 +219,15 @@ func applyDefaults(c *Config, present func(table, key string) bool) {
 	set("ui", "theme", c.UI.Theme == "", func() { c.UI.Theme = DefaultTheme })
 	set("proving", "max_proving_per_disk", c.Proving.MaxPerDisk == 0, func() { c.Proving.MaxPerDisk = DefaultMaxPerDisk })
 	set("proving", "stop_grace", c.Proving.StopGrace.Duration == 0, func() { c.Proving.StopGrace.Duration = DefaultStopGrace })
+	t := &c.Timing
+	set("timing", "genesis", t.Genesis.IsZero(), func() { t.Genesis.Time = DefaultGenesis })
+	set("timing", "layer_duration", t.LayerDuration.Duration == 0, func() { t.LayerDuration.Duration = DefaultLayerDuration })
+	set("timing", "layers_per_epoch", t.LayersPerEpoch == 0, func() { t.LayersPerEpoch = DefaultLayersPerEpoch })
+	set("timing", "poet_phase_shift", t.PoetPhaseShift.Duration == 0, func() { t.PoetPhaseShift.Duration = DefaultPoetPhaseShift })
+	set("timing", "poet_cycle_gap", t.PoetCycleGap.Duration == 0, func() { t.PoetCycleGap.Duration = DefaultPoetCycleGap })
+	a := &c.Alerts
+	set("alerts", "debounce", a.Debounce.Duration == 0, func() { a.Debounce.Duration = DefaultAlertDebounce })
+	set("alerts", "timeout", a.Timeout.Duration == 0, func() { a.Timeout.Duration = DefaultAlertTimeout })
 }
 
 // allProblems is problems plus the checks of the launch settings. present
@@ -362,6 +382,7 @@ const (
 	kindBool
 	kindStringList  // ["a", "b"]
 	kindStringTable // { KEY = "value" }
+	kindTime        // an RFC 3339 time in quotes
 )
 
 type schemaKey struct {
@@ -409,6 +430,19 @@ var configSchema = []schemaTbl{
 		{"max_proving_per_disk", kindInt, "a whole number without quotes, such as 1 (0 = no limit)"},
 		{"max_proving", kindInt, "a whole number without quotes, such as 4 (0 = no limit)"},
 		{"stop_grace", kindDuration, expectDur},
+	}},
+	{name: "timing", keys: []schemaKey{
+		{"genesis", kindTime, `an RFC 3339 time in quotes, such as "2023-07-14T08:00:00Z"`},
+		{"layer_duration", kindDuration, `a duration in quotes, such as "5m"`},
+		{"layers_per_epoch", kindInt, "a whole number without quotes, such as 4032"},
+		{"poet_phase_shift", kindDuration, `a duration in quotes, such as "240h"`},
+		{"poet_cycle_gap", kindDuration, `a duration in quotes, such as "12h"`},
+	}},
+	{name: "alerts", keys: []schemaKey{
+		{"command", kindString, `a shell command in quotes, such as "cat >> ~/postdeck-alerts.json"`},
+		{"webhook", kindString, `an http(s) URL in quotes, such as "https://hooks.example.com/postdeck"`},
+		{"debounce", kindDuration, `a duration in quotes, such as "5m"`},
+		{"timeout", kindDuration, `a duration in quotes, such as "10s"`},
 	}},
 	{name: "service", array: true, keys: []schemaKey{
 		{"name", kindString, expectText},
@@ -657,6 +691,11 @@ func (sk *schemaKey) check(k docKey) string {
 			return fmt.Sprintf("%s %q: expected %s", sk.key, k.value, sk.expect)
 		}
 	}
+	if sk.kind == kindTime {
+		if _, err := time.Parse(time.RFC3339, k.value); err != nil {
+			return fmt.Sprintf("%s %q: expected %s", sk.key, k.value, sk.expect)
+		}
+	}
 	return ""
 }
 
@@ -681,6 +720,9 @@ func kindName(k unstable.Kind) string {
 // suggestKey proposes the key the user probably meant: the same name in
 // another table, or a close spelling in this one.
 func suggestKey(table, name string) string {
+	if rest, ok := strings.CutPrefix(name, "alert_"); ok && schemaTable("alerts").key(rest) != nil {
+		return fmt.Sprintf(" (write it as %s in [alerts])", rest)
+	}
 	if t := schemaTable(table); t != nil {
 		var names []string
 		for _, k := range t.keys {
@@ -708,7 +750,7 @@ func suggestTable(name string) string {
 	}
 	best := closest(name, names)
 	if best == "" {
-		return " (the tables are [node], [poll], [ui], [proving] and [[service]])"
+		return " (the tables are [node], [poll], [ui], [proving], [timing], [alerts] and [[service]])"
 	}
 	if schemaTable(best).array {
 		return fmt.Sprintf(" (did you mean [[%s]]?)", best)

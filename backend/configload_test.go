@@ -65,6 +65,26 @@ operater = "127.0.0.1:50052"
 			[]string{`config.toml:2: [poll]: timeout "-1s": must be more than 0, such as "2s"`}},
 		{"zero node timeout", "[poll]\n\nnode_timeout = \"0ms\"\n",
 			[]string{`config.toml:3: [poll]: node_timeout "0s": must be more than 0, such as "2s"`}},
+		{"genesis not RFC 3339", "[timing]\ngenesis = \"2023-07-14 08:00\"\n",
+			[]string{`config.toml:2: [timing]: genesis "2023-07-14 08:00": expected an RFC 3339 time in quotes, such as "2023-07-14T08:00:00Z"`}},
+		{"genesis as a TOML date", "[timing]\ngenesis = 2023-07-14T08:00:00Z\n",
+			[]string{`config.toml:2: [timing]: genesis: expected an RFC 3339 time in quotes, such as "2023-07-14T08:00:00Z", found a date or time`}},
+		{"timing values", "[timing]\nlayer_duration = \"0s\"\nlayers_per_epoch = 0\npoet_phase_shift = \"-1h\"\npoet_cycle_gap = \"0s\"\n",
+			[]string{`config.toml:2: [timing]: layer_duration "0s": must be more than 0, such as "5m" (mainnet)`,
+				`config.toml:3: [timing]: layers_per_epoch 0: must be at least 1, such as 4032 (mainnet)`,
+				`config.toml:4: [timing]: poet_phase_shift "-1h0m0s": must be 0 or more, such as "240h" (mainnet)`,
+				`config.toml:5: [timing]: poet_cycle_gap "0s": must be more than 0, such as "12h" (mainnet)`}},
+		{"cycle gap longer than an epoch", "[timing]\nlayers_per_epoch = 10\npoet_cycle_gap = \"1h\"\n",
+			[]string{`config.toml:3: [timing]: poet_cycle_gap "1h0m0s": must be shorter than an epoch (50m0s = layers_per_epoch × layer_duration)`}},
+		{"alerts values", "[alerts]\ncommand = \"  \"\nwebhook = \"hooks.example.com/x\"\ndebounce = \"-1s\"\ntimeout = \"0s\"\n",
+			[]string{`config.toml:2: [alerts]: command is blank: leave it out, or give a shell command such as "cat >> ~/alerts.json"`,
+				`config.toml:3: [alerts]: webhook "hooks.example.com/x": expected an http or https URL, such as "https://hooks.example.com/postdeck"`,
+				`config.toml:4: [alerts]: debounce "-1s": must be 0 (repeat every time) or more, such as "5m"`,
+				`config.toml:5: [alerts]: timeout "0s": must be more than 0, such as "10s"`}},
+		{"alert key in the wrong table", "[alerts]\nalert_command = \"x\"\n",
+			[]string{`config.toml:2: [alerts]: key "alert_command" is not known (write it as command in [alerts])`}},
+		{"alert_webhook at the top level", "alert_webhook = \"https://x\"\n",
+			[]string{`config.toml:1: key "alert_webhook" is not known at the top level (write it as webhook in [alerts])`}},
 		{"zero workers", "[poll]\nworkers = 0\n",
 			[]string{`config.toml:2: [poll]: workers 0: must be at least 1 (default 32)`}},
 		{"theme", "[ui]\ntheme = \"blue\"\n",
@@ -195,6 +215,16 @@ func TestConfigDefaults(t *testing.T) {
 	if cfg.Node.PostListener != "" || len(cfg.Services) != 0 || len(cfg.Warnings) != 0 {
 		t.Fatalf("empty config came back with %+v", cfg)
 	}
+	mainnet := TimingConfig{Genesis: Timestamp{time.Date(2023, 7, 14, 8, 0, 0, 0, time.UTC)}, LayerDuration: Duration{5 * time.Minute},
+		LayersPerEpoch: 4032, PoetPhaseShift: Duration{240 * time.Hour}, PoetCycleGap: Duration{12 * time.Hour}}
+	if cfg.Timing != mainnet || cfg.Alerts != (AlertsConfig{Debounce: Duration{5 * time.Minute}, Timeout: Duration{10 * time.Second}}) {
+		t.Fatalf("timing/alerts defaults: %+v %+v", cfg.Timing, cfg.Alerts)
+	}
+	// A debounce of 0 written out is kept: repeat every time.
+	cfg, err = cfLoad(t, "[alerts]\ndebounce = \"0s\"\nwebhook = \"http://127.0.0.1:9/x\"\n[timing]\npoet_cycle_gap = \"6h\"\n")
+	if err != "" || cfg.Alerts.Debounce.Duration != 0 || cfg.Timing.PoetCycleGap.Duration != 6*time.Hour || cfg.Timing.LayersPerEpoch != 4032 {
+		t.Fatalf("set alerts/timing: %v %+v %+v", err, cfg.Alerts, cfg.Timing)
+	}
 
 	// Set values are kept; only the rest is defaulted.
 	cfg, err = cfLoad(t, "[poll]\ninterval = \"500ms\"\nworkers = 4\n[ui]\ntheme = \"light\"\n")
@@ -250,9 +280,11 @@ func TestConfigSchemaMatchesStruct(t *testing.T) {
 		"poll":    tags(PollConfig{}),
 		"ui":      tags(UIConfig{}),
 		"proving": tags(ProvingConfig{}),
+		"timing":  tags(TimingConfig{}),
+		"alerts":  tags(AlertsConfig{}),
 		"service": tags(ServiceConfig{}),
 	}
-	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"node", "poll", "ui", "proving", "service"}) {
+	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"node", "poll", "ui", "proving", "timing", "alerts", "service"}) {
 		t.Fatalf("Config has tables %v: update configSchema", top)
 	}
 	for _, tbl := range configSchema {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // RenderConfig writes cfg as a commented TOML file that LoadConfig reads
@@ -22,6 +23,8 @@ func RenderConfig(cfg *Config) []byte {
 	w.key("theme", c.UI.Theme, `"dark" or "light": the colours that read best on your terminal.`)
 	w.blank()
 	renderProving(&w, &c.Proving)
+	renderTiming(&w, &c.Timing)
+	renderAlerts(&w, &c.Alerts)
 	renderServices(&w, c.Services)
 	return []byte(w.String())
 }
@@ -69,6 +72,32 @@ func renderProving(w *tomlWriter, p *ProvingConfig) {
 	w.key("max_proving", p.MaxTotal, "Services proving at once overall; 0 = no limit.",
 		"RAM: randomx_mode fast needs about 2 GiB per service, light about 256 MiB.")
 	w.key("stop_grace", p.StopGrace.String(), "How long a stopped service gets after SIGTERM before SIGKILL.")
+	w.blank()
+}
+
+func renderTiming(w *tomlWriter, t *TimingConfig) {
+	w.table("timing", "The network's clock, for the cycle-gap countdown in the header. The defaults are",
+		"mainnet's; a community PoET has its own phase shift and cycle gap: copy them from its",
+		"operator (or from the node's config, poet section).")
+	w.key("genesis", t.Genesis.Format(time.RFC3339), "The network's genesis time (RFC 3339).")
+	w.key("layer_duration", t.LayerDuration.String(), "Length of a layer.")
+	w.key("layers_per_epoch", t.LayersPerEpoch, "Layers in an epoch (the node reports its own: a difference is shown).")
+	w.key("poet_phase_shift", t.PoetPhaseShift.String(), "How long after an epoch starts the PoET round ends and the cycle gap opens.")
+	w.key("poet_cycle_gap", t.PoetCycleGap.String(), "How long the cycle gap lasts: proofs are generated in it.")
+	w.blank()
+}
+
+func renderAlerts(w *tomlWriter, a *AlertsConfig) {
+	w.table("alerts", "Being told when something needs you: a service down while the node wants a proof, a",
+		"failed proof, a proof stuck in DoneProving, a duplicate identity, the node losing sync, and",
+		"once when every proof of the cycle is done. Each alert is one JSON object:",
+		`  {"time", "kind", "identity", "name", "service", "health", "message"}`,
+		"Failures are retried (after 5s, 30s and 2m) and written to alerts.log in the state folder.")
+	w.key("command", a.Command, "A shell command (sh -c) run with the alert on its stdin, such as",
+		`"cat >> ~/postdeck-alerts.json" or "mail -s postdeck me@example.com".`)
+	w.key("webhook", a.Webhook, "An http(s) URL the alert is POSTed to as application/json.")
+	w.key("debounce", a.Debounce.String(), "The same alert for the same identity is not repeated within this.")
+	w.key("timeout", a.Timeout.String(), "How long one run of the command or one POST may take.")
 	w.blank()
 }
 

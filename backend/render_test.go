@@ -41,6 +41,10 @@ func TestRenderRoundTrip(t *testing.T) {
 			Workers: 8, NodeTimeout: Duration{5 * time.Second}},
 		UI:      UIConfig{Theme: "light"},
 		Proving: ProvingConfig{Auto: true, MaxPerDisk: 2, MaxTotal: 3, StopGrace: Duration{30 * time.Second}},
+		Timing: TimingConfig{Genesis: Timestamp{time.Date(2024, 3, 1, 12, 30, 0, 0, time.UTC)}, LayerDuration: Duration{5 * time.Minute},
+			LayersPerEpoch: 288, PoetPhaseShift: Duration{10 * time.Hour}, PoetCycleGap: Duration{6 * time.Hour}},
+		Alerts: AlertsConfig{Command: `cat >> "$HOME/alerts.json"`, Webhook: "https://hooks.example.com/p?x=1",
+			Debounce: Duration{30 * time.Second}, Timeout: Duration{3 * time.Second}},
 		Services: []ServiceConfig{
 			{Name: "data1", Dir: "/mnt/d1/data1", Operator: "127.0.0.1:50051",
 				Bin: "/opt/post/post-service", Threads: &zero, Nonces: 288, RandomXMode: "light",
@@ -58,7 +62,8 @@ func TestRenderRoundTrip(t *testing.T) {
 	text := string(data)
 	for _, want := range []string{"# api.grpc-post-listener", "[[service]]", "No --operator-address known", "\n# operator = \"\"\n",
 		"[proving]", "\nstop_grace = \"30s\"\n", "\n# bin = \"\"", "\n# threads = 1\n", "\n# nonces = 128\n",
-		`env = { RUST_LOG = "info", "odd key" = "v\"1" }`, `extra_args = ["--max-retries", "10", "we \"ird\""]`} {
+		`env = { RUST_LOG = "info", "odd key" = "v\"1" }`, "[timing]", "\ngenesis = \"2024-03-01T12:30:00Z\"\n",
+		"\nlayers_per_epoch = 288\n", "[alerts]", "\ndebounce = \"30s\"\n", `command = "cat >> \"$HOME/alerts.json\""`, `extra_args = ["--max-retries", "10", "we \"ird\""]`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("rendered file lacks %q:\n%s", want, text)
 		}
@@ -71,6 +76,13 @@ func TestRenderRoundTrip(t *testing.T) {
 	ApplyDefaults(empty)
 	if !reflect.DeepEqual(got, empty) {
 		t.Errorf("empty round trip: got %+v want %+v\n%s", got, empty, data)
+	}
+	for _, want := range []string{"\ngenesis = \"2023-07-14T08:00:00Z\"\n", "\nlayer_duration = \"5m0s\"\n", "\nlayers_per_epoch = 4032\n",
+		"\npoet_phase_shift = \"240h0m0s\"\n", "\npoet_cycle_gap = \"12h0m0s\"\n", "\n# command = \"\"\n", "\n# webhook = \"\"\n",
+		"\ndebounce = \"5m0s\"\n", "\ntimeout = \"10s\"\n"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("empty config renders without %q:\n%s", want, data)
+		}
 	}
 	if !strings.Contains(string(data), "# [[service]]") {
 		t.Errorf("no example service:\n%s", data)
