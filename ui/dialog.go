@@ -398,35 +398,11 @@ func (d *stopDialog) lines(width int, th *themes.Theme) (out []string, cursorLin
 	return out, cursorLine
 }
 
-// buttonLines lays the buttons out left to right, wrapping when they do not
-// fit. Readable without colour: the focused one is "> X <", a disabled one
-// says why.
+// buttonLines lays the buttons out (see layoutButtons).
 func (d *stopDialog) buttonLines(width int, st *themes.Styles) []string {
-	var lines []string
-	var cur strings.Builder
-	curW := 0
-	for i, b := range d.buttons {
-		text, style := "[ "+b.label+" ]", st.Button
-		switch {
-		case !b.enabled:
-			text, style = "[ "+b.label+" ("+b.why+") ]", st.ButtonDisabled
-		case i == d.focus:
-			text, style = "> "+b.label+" <", st.ButtonFocused
-		}
-		w := cellWidth(text)
-		if curW > 0 && curW+2+w > width {
-			lines = append(lines, cur.String())
-			cur.Reset()
-			curW = 0
-		}
-		if curW > 0 {
-			cur.WriteString("  ")
-			curW += 2
-		}
-		cur.WriteString(style.Render(truncate(text, width)))
-		curW += w
-	}
-	return append(lines, cur.String())
+	return layoutButtons(len(d.buttons), d.focus, width, st, func(i int) (string, string, bool) {
+		return d.buttons[i].label, d.buttons[i].why, d.buttons[i].enabled
+	})
 }
 
 // dialogBox draws the dialog with a border, at most maxW wide; it returns

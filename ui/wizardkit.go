@@ -337,16 +337,28 @@ func (b *buttons) key(k tea.KeyPressMsg, keys *KeyMap, now time.Time) string {
 // lines lays the buttons out like the stop dialog's: "> X <" focused,
 // "[ X (why) ]" off.
 func (b *buttons) lines(width int, st *themes.Styles) []string {
+	lines := layoutButtons(len(b.list), b.focus, width, st, func(i int) (string, string, bool) {
+		return b.list[i].label, b.list[i].why, b.list[i].on
+	})
+	lines[len(lines)-1] = "  " + lines[len(lines)-1]
+	return lines
+}
+
+// layoutButtons lays n buttons out left to right, wrapping when they do not
+// fit. Readable without colour: the focused one is "> X <", a disabled one
+// "[ X (why) ]". get returns button i's label, why it is off, and whether on.
+func layoutButtons(n, focus, width int, st *themes.Styles, get func(i int) (label, why string, on bool)) []string {
 	var lines []string
 	var cur strings.Builder
 	curW := 0
-	for i, x := range b.list {
-		s, style := "[ "+x.label+" ]", st.Button
+	for i := range n {
+		label, why, on := get(i)
+		s, style := "[ "+label+" ]", st.Button
 		switch {
-		case !x.on:
-			s, style = "[ "+x.label+" ("+x.why+") ]", st.ButtonDisabled
-		case i == b.focus:
-			s, style = "> "+x.label+" <", st.ButtonFocused
+		case !on:
+			s, style = "[ "+label+" ("+why+") ]", st.ButtonDisabled
+		case i == focus:
+			s, style = "> "+label+" <", st.ButtonFocused
 		}
 		w := cellWidth(s)
 		if curW > 0 && curW+2+w > width {
@@ -361,7 +373,7 @@ func (b *buttons) lines(width int, st *themes.Styles) []string {
 		cur.WriteString(style.Render(truncate(s, width)))
 		curW += w
 	}
-	return append(lines, "  "+cur.String())
+	return append(lines, cur.String())
 }
 
 // newInput is a one-line text input with the filter's look: a real
