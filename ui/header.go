@@ -46,7 +46,48 @@ func (m *Model) statusSegments() []segment {
 			segment{text: fmt.Sprintf("layer %d", n.TopLayer), prio: 2},
 			segment{text: fmt.Sprintf("%d peers", n.Peers), prio: 3})
 	}
+	if seg, ok := cycleSegment(&m.snap.Cycle, m.now()); ok {
+		segs = append(segs, seg)
+	}
 	return append(segs, m.feedSegments()...)
+}
+
+// cycleSegment is the cycle-gap countdown, counted from now (not from the
+// poll): "cycle gap in 3d4h", "CYCLE GAP: closes in 5h12m" in the accent
+// while proofs are due, with a "?" and the warning tone when the node
+// disagrees with the configured timing.
+func cycleSegment(c *model.CycleInfo, now time.Time) (segment, bool) {
+	if !c.Known {
+		return segment{}, false
+	}
+	var seg segment
+	switch {
+	case now.Before(c.RoundEnd):
+		seg = segment{text: "cycle gap in " + countdown(c.RoundEnd.Sub(now)), tone: themes.ToneMuted, prio: 6}
+	case now.Before(c.GapCloses):
+		seg = segment{text: "CYCLE GAP: closes in " + countdown(c.GapCloses.Sub(now)), tone: themes.ToneAccent, prio: 8}
+	default:
+		return segment{}, false // past: the next poll brings the next gap
+	}
+	if c.Mismatch != "" {
+		seg.text += " (?)"
+		seg.tone = themes.ToneWarn
+	}
+	return seg, true
+}
+
+// countdown is a time left, to the minute: "3d4h", "5h12m", "12m", "<1m".
+func countdown(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "<1m"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
 }
 
 // feedSegments say how fresh the data is: stale after three missed polls.
