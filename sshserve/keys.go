@@ -57,14 +57,9 @@ func parseKeyFile(path string, data []byte) (keys map[string]bool, problems []st
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		pub, _, _, rest, err := gossh.ParseAuthorizedKey([]byte(line))
+		pub, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s:%d: not a public key, line skipped (%v)", path, n, err))
-			continue
-		}
-		if len(bytes.TrimSpace(rest)) > 0 {
-			// ParseAuthorizedKey reads one key: a line holding two is a paste gone wrong.
-			problems = append(problems, fmt.Sprintf("%s:%d: text after the key, line skipped", path, n))
 			continue
 		}
 		if _, ok := pub.(*gossh.Certificate); ok {
