@@ -171,10 +171,14 @@ func (a *Alerter) deliver(ctx context.Context, al model.Alert) {
 	}
 	var wg sync.WaitGroup
 	if a.cfg.Command != "" {
-		wg.Go(func() { a.withRetries(ctx, al, "command", func(ctx context.Context) error { return a.runCommand(ctx, al, body) }) })
+		wg.Go(func() {
+			a.withRetries(ctx, al, "command", func(ctx context.Context) error { return a.runCommand(ctx, al, body) })
+		})
 	}
 	if a.cfg.Webhook != "" {
-		wg.Go(func() { a.withRetries(ctx, al, "webhook", func(ctx context.Context) error { return a.post(ctx, body) }) })
+		wg.Go(func() {
+			a.withRetries(ctx, al, "webhook", func(ctx context.Context) error { return a.post(ctx, body) })
+		})
 	}
 	wg.Wait()
 }
