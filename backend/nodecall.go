@@ -53,8 +53,8 @@ var (
 	rpcStatus     = rpc{rolePublic, "spacemesh.v1.NodeService", "Status"}
 	rpcVersion    = rpc{rolePublic, "spacemesh.v1.NodeService", "Version"}
 	rpcNodeInfo   = rpc{rolePublic, "spacemesh.v1.NodeService", "NodeInfo"}
-	// AdminService/EventsStream (private, server stream) joins this list when
-	// the events feed is built; it needs a streaming variant of call.
+	// rpcEventsStream is a server stream: only listener.stream opens it.
+	rpcEventsStream = rpc{rolePrivate, "spacemesh.v1.AdminService", "EventsStream"}
 )
 
 var allowedRPCs = map[rpc]bool{
@@ -63,6 +63,8 @@ var allowedRPCs = map[rpc]bool{
 	rpcStatus:     true,
 	rpcVersion:    true,
 	rpcNodeInfo:   true,
+	// Server streams, opened by listener.stream; call refuses them.
+	rpcEventsStream: true,
 }
 
 // listener is one persistent connection to a node listener plus the service
@@ -130,6 +132,50 @@ func (l *listener) attempt(ctx context.Context, r rpc) (protoreflect.Message, er
 		return nil, err
 	}
 	return resp, nil
+}
+
+// stream opens an allow-listed server-streaming method with an empty request
+// and returns a function that reads its next message as a dynamic message.
+// Resolving the method is bounded by the call timeout; the stream itself
+// lives until ctx ends or the server closes it. Only server streams are
+// opened: a client stream (PostService.Register) would pose as a post-service.
+func (l *listener) stream(ctx context.Context, r rpc) (recv func() (protoreflect.Message, error), err error) {
+	if !allowedRPCs[r] {
+		return nil, fmt.Errorf("postdeck does not call %s", r.fullName())
+	}
+	rctx, cancel := context.WithTimeout(ctx, l.timeout)
+	md, err := l.method(rctx, r)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	if md.IsStreamingClient() || !md.IsStreamingServer() {
+		return nil, fmt.Errorf("%s is not a server stream on this node", r.fullName())
+	}
+	desc := &grpc.StreamDesc{StreamName: r.method, ServerStreams: true}
+	cs, err := l.conn.NewStream(ctx, desc, r.fullName())
+	if err == nil {
+		err = cs.SendMsg(dynamicpb.NewMessage(md.Input()))
+	}
+	if err == nil {
+		err = cs.CloseSend()
+	}
+	if err != nil {
+		if status.Code(err) == codes.Unimplemented {
+			l.mu.Lock()
+			delete(l.services, r.service)
+			l.mu.Unlock()
+		}
+		return nil, err
+	}
+	out := md.Output()
+	return func() (protoreflect.Message, error) {
+		m := dynamicpb.NewMessage(out)
+		if err := cs.RecvMsg(m); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}, nil
 }
 
 // reconnect reports whether a fresh connection to the listener came up

@@ -41,6 +41,8 @@ type Poller struct {
 	// published. Both are set once before Run.
 	decorate func([]model.ServiceObs)
 	hook     func(*model.Snapshot)
+	// hooks are added by AddHook and run before hook, in order.
+	hooks []func(*model.Snapshot)
 
 	mu        sync.Mutex
 	urgent    map[string]bool // operator addresses asked despite backoff
@@ -132,6 +134,11 @@ func (p *Poller) SetDecorator(d func([]model.ServiceObs)) { p.decorate = d }
 // SetHook installs h, called with each snapshot Run is about to publish, in
 // the poller's goroutine: h must not block. Call it before Run.
 func (p *Poller) SetHook(h func(*model.Snapshot)) { p.hook = h }
+
+// AddHook adds h to the hooks run on each snapshot Run is about to publish,
+// before the one SetHook installs (which may read what they add), in the
+// poller's goroutine: h must not block. Call it before Run.
+func (p *Poller) AddHook(h func(*model.Snapshot)) { p.hooks = append(p.hooks, h) }
 
 // PollService observes one service afresh — the node's view and its operator
 // API now, ignoring any backoff — and returns its row. Used to re-check a
@@ -304,6 +311,9 @@ func (p *Poller) tick(ctx context.Context, wg *sync.WaitGroup) {
 		snap := p.PollOnce(ctx)
 		if ctx.Err() != nil {
 			return // cut short by shutdown: not a true picture
+		}
+		for _, h := range p.hooks {
+			h(&snap)
 		}
 		if p.hook != nil {
 			p.hook(&snap)
