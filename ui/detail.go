@@ -84,6 +84,7 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 	field("Progress", progressDetail(r.Progress))
 	field("NumUnits", fmt.Sprint(r.NumUnits))
 	field("Size", sizeDetail(r.SizeBytes))
+	timingLines(r, field)
 	if hasProc(&r.Proc) || r.PendingStop || r.Disk != "" {
 		section("Process")
 		field("State", procDetail(&r.Proc, now))
@@ -105,6 +106,8 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 		b.WriteString(st.Fg[tone].Render(fmt.Sprintf("  %s %s (%s)", mark, h, kind)) + "\n")
 		b.WriteString(indent("    "+wrap(explainHealth(h), width-4), 4) + "\n")
 	}
+
+	timelineDetail(&b, r, width, th, now)
 
 	section(fmt.Sprintf("Errors (%d)", len(r.Errors)))
 	if len(r.Errors) == 0 {

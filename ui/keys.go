@@ -20,6 +20,7 @@ type KeyMap struct {
 
 	Detail key.Binding
 	Back   key.Binding
+	Events key.Binding // the node-wide event panel (view only)
 
 	// Accept and Cancel end the filter input.
 	Accept key.Binding
@@ -82,6 +83,7 @@ func DefaultKeyMap() KeyMap {
 
 		Detail: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
 		Back:   key.NewBinding(key.WithKeys("esc", "q", "enter"), key.WithHelp("esc/q", "back")),
+		Events: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "node events")),
 
 		Accept: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
@@ -153,7 +155,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Sort, k.Filter, k.ClearFilter, k.Accept},
-		{k.Detail, k.Back, k.Help, k.Quit},
+		{k.Detail, k.Events, k.Back, k.Help, k.Quit},
 		{k.Select, k.SelectAll, k.ClearSelect, k.Start, k.Stop, k.Restart, k.Auto},
 		{k.Logs, k.Follow, k.Search, k.NextHit, k.PrevHit, k.ScrollLR},
 		{k.AddKey, k.Merge, k.Migrate},

@@ -27,6 +27,11 @@ type table struct {
 	natural [model.NumColumns]int
 	proc    [numProcCols]int // natural widths of the process columns; 0 = none
 	cols    []column
+	evNat   int // natural width of the EVENT column; 0 = no row has an event
+	evW     int // its width on screen; 0 = not shown
+
+	// evPanel is the node-wide event panel's scroll (key e).
+	evPanel eventPanel
 }
 
 // setRows installs a new snapshot's rows, keeping the cursor on the row it
@@ -36,14 +41,15 @@ func (t *table) setRows(rows []model.Row) {
 	t.rows = rows
 	t.natural = naturalWidths(rows)
 	t.proc = procWidths(rows)
-	t.cols = layoutTable(t.natural, t.proc, t.width)
+	t.evNat = eventWidth(rows)
+	t.cols, t.evW = layoutWithEvents(t.natural, t.proc, t.evNat, t.width)
 	t.reindex(key)
 }
 
 // setSize sets the table's area: width and height include the column header.
 func (t *table) setSize(width, height int) {
 	t.width, t.height = width, max(1, height-1)
-	t.cols = layoutTable(t.natural, t.proc, width)
+	t.cols, t.evW = layoutWithEvents(t.natural, t.proc, t.evNat, width)
 	t.scroll()
 }
 
@@ -149,6 +155,7 @@ func (t *table) headerLine() string {
 			b.WriteString(fit(title, c.width))
 		}
 	}
+	t.eventHeader(&b)
 	return truncate(b.String(), t.width)
 }
 
@@ -184,7 +191,8 @@ func (t *table) rowLine(r *model.Row, cursor, marked bool, now time.Time) string
 			b.WriteString(fit(text, c.width))
 		}
 	}
-	if gutter+totalWidth(t.cols) <= t.width {
+	t.eventCell(&b, r, now)
+	if gutter+totalWidth(t.cols)+eventCols(t.evW) <= t.width {
 		return b.String() // every cell is fitted: the line is exactly wide enough
 	}
 	return truncate(b.String(), t.width)

@@ -24,6 +24,8 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	switch m.mode {
 	case modeLogs:
 		return m.logsKey(k)
+	case modeEvents:
+		return m.eventsKey(k)
 	case modeHelp:
 		if key.Matches(k, m.keys.Help, m.keys.Back) {
 			m.mode = modeTable
@@ -99,6 +101,8 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.openLogs()
 	case key.Matches(k, m.keys.Auto):
 		return m.toggleAuto()
+	case key.Matches(k, m.keys.Events):
+		m.openEvents()
 	case key.Matches(k, m.keys.Detail):
 		if r := t.selected(); r != nil {
 			m.mode = modeDetail

@@ -36,6 +36,8 @@ func (m *Model) View() tea.View {
 		m.helpBody(&body)
 	case m.mode == modeLogs:
 		m.logsBody(&body)
+	case m.mode == modeEvents:
+		m.eventsBody(&body)
 	}
 	var cursor *tea.Cursor
 	if flowCursor != nil {
@@ -335,6 +337,8 @@ func (m *Model) hints(width int) (string, int) {
 		bindings = []key.Binding{m.keys.Back, m.keys.Up, m.keys.Down}
 	case m.mode == modeHelp:
 		bindings = []key.Binding{m.keys.Back, m.keys.ForceQuit}
+	case m.mode == modeEvents:
+		bindings = m.keys.eventsHelp()
 	}
 	text := m.shortHelp(bindings, width)
 	m.hintCache = hintCache{key: k, text: text, width: lipgloss.Width(text), ok: true}
