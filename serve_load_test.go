@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	gossh "golang.org/x/crypto/ssh"
+
+	"postdeck/backend"
+	"postdeck/sim"
+)
+
+// clientKey makes an in-memory ed25519 key and its authorized_keys line.
+func clientKey(t testing.TB) (gossh.Signer, string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(signer.PublicKey())))
+}
+
+// sshDash is one SSH client with a PTY running the dashboard.
+type sshDash struct {
+	client *gossh.Client
+	sess   *gossh.Session
+	stdin  io.Writer
+	stdout io.Reader
+
+	mu  sync.Mutex
+	out bytes.Buffer // what was read, when reading
+	n   int          // bytes read so far
+	got chan struct{}
+}
+
+// frozenConn is a client connection that stops reading once frozen, as a
+// client that hangs does: the server's writes to it block.
+type frozenConn struct {
+	net.Conn
+	frozen atomic.Bool
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *frozenConn) Read(p []byte) (int, error) {
+	if c.frozen.Load() {
+		<-c.closed
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *frozenConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+func dialDash(addr string, signer gossh.Signer, w, h int) (*sshDash, error) {
+	return dialDashConn(addr, signer, w, h, nil)
+}
+
+// dialDashConn dials, with fc (when not nil) taking the TCP connection.
+func dialDashConn(addr string, signer gossh.Signer, w, h int, fc *frozenConn) (*sshDash, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if fc != nil {
+		conn.(*net.TCPConn).SetReadBuffer(4096) // a small window, soon full
+		fc.Conn, fc.closed = conn, make(chan struct{})
+		conn = fc
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	c, chans, reqs, err := gossh.NewClientConn(conn, addr, &gossh.ClientConfig{
+		User: "op", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	client := gossh.NewClient(c, chans, reqs)
+	sess, err := client.NewSession()
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	d := &sshDash{client: client, sess: sess, got: make(chan struct{}, 1)}
+	if d.stdin, err = sess.StdinPipe(); err == nil {
+		d.stdout, err = sess.StdoutPipe()
+	}
+	if err == nil {
+		err = sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{})
+	}
+	if err == nil {
+		err = sess.Shell()
+	}
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// read consumes the output in the background, keeping it for until.
+func (d *sshDash) read() {
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := d.stdout.Read(buf)
+			d.mu.Lock()
+			d.out.Write(buf[:n])
+			d.n += n
+			d.mu.Unlock()
+			select {
+			case d.got <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// until waits for the output (escapes stripped) to contain s.
+func (d *sshDash) until(s string, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		d.mu.Lock()
+		ok := strings.Contains(ansi.Strip(d.out.String()), s)
+		d.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-d.got:
+		case <-deadline:
+			return fmt.Errorf("no %q in the output within %s", s, timeout)
+		}
+	}
+}
+
+func (d *sshDash) bytesRead() int { d.mu.Lock(); defer d.mu.Unlock(); return d.n }
+
+func (d *sshDash) close() { d.client.Close() }
+
+// simServeConfig is a simulator of n identities (no real services) and its config.
+func simServeConfig(t testing.TB, n int, manual bool) *backend.Config {
+	t.Helper()
+	s, err := sim.Start(context.Background(), sim.Options{IDs: n, Manual: manual, Seed: 7, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cfg := configFromLayout(s.Layout())
+	backend.ApplyDefaults(cfg)
+	return cfg
+}
+
+func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
+	const ids = 200
+	cfg := simServeConfig(t, ids, true)
+	cfg.Poll.Interval.Duration = 500 * time.Millisecond
+	signer, line := clientKey(t)
+	auth := filepath.Join(t.TempDir(), "authorized_keys")
+	os.WriteFile(auth, []byte(line+"\n"), 0o600)
+
+	srv := startServe(t, cfg, serveFlags{authorized: auth, idleTimeout: time.Minute})
+	addr := srv.addr.String()
+	// The first client's table: the poller and the server are warm.
+	first, err := dialDash(addr, signer, 100, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.read()
+	if err := first.until(fmt.Sprint(ids, " identities"), 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	first.close()
+	time.Sleep(300 * time.Millisecond)
+	before := runtime.NumGoroutine()
+
+	// A client that stops reading its connection, made to fill it with
+	// repaints of a big terminal (sorted by one column, then another…): the
+	// server's writes to it block.
+	fc := &frozenConn{}
+	stuck, err := dialDashConn(addr, signer, 400, 120, fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.frozen.Store(true)
+	go func() { // its writes block too once the server stops reading it
+		for i := range 300 {
+			if i%20 == 0 {
+				stuck.sess.WindowChange(120-i%3, 400-i%7)
+			}
+			if _, err := io.WriteString(stuck.stdin, string(rune('1'+i%4))); err != nil {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	if os.Getenv("POSTDECK_PROBE_STUCK") != "" { // is the server's send queue to it full?
+		out, _ := exec.Command("ss", "-tn", "sport = :"+strconv.Itoa(srv.addr.Port)).CombinedOutput()
+		t.Logf("sockets:\n%s", out)
+	}
+
+	// 20 clients connecting and dropping, 3 rounds: half see the table
+	// first, half drop at once.
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for i := range 20 {
+			wg.Go(func() {
+				d, err := dialDash(addr, signer, 100, 30)
+				if err != nil {
+					errs <- fmt.Errorf("round %d client %d: %v", round, i, err)
+					return
+				}
+				defer d.close()
+				if i%2 == 0 {
+					d.read()
+					if err := d.until("identities", 15*time.Second); err != nil {
+						errs <- fmt.Errorf("round %d client %d: %v", round, i, err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+
+	// A normal client is served while the stuck one is still connected:
+	// its keypress is answered.
+	d, err := dialDash(addr, signer, 120, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.read()
+	if err := d.until(fmt.Sprint(ids, " identities"), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	io.WriteString(d.stdin, "?")
+	if err := d.until("again reverses", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("help answered in %s with a stuck client and %d bytes so far", time.Since(start), d.bytesRead())
+	d.close()
+	stuck.close()
+
+	// Everything the sessions started ends with them.
+	deadline := time.Now().Add(15 * time.Second)
+	n := runtime.NumGoroutine()
+	for n > before+3 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	if n > before+3 {
+		var b bytes.Buffer
+		pprof.Lookup("goroutine").WriteTo(&b, 1)
+		t.Fatalf("%d goroutines after the sessions ended, %d before:\n%s", n, before, b.String())
+	}
+	t.Logf("goroutines: %d before, %d after", before, n)
+}
