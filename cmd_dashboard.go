@@ -24,12 +24,19 @@ func cmdDashboard(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	return dashboard(cfg, "postdeck — "+cfg.Path, backend.DefaultStateDir(), stderr)
+	return dashboardWith(cfg, "postdeck — "+cfg.Path, backend.DefaultStateDir(), g.metricsListen, stderr)
 }
 
-// dashboard runs the poller, the controller and the TUI until the user
-// quits. Services it started keep running after it: they are detached.
+// dashboard is dashboardWith without metrics.
 func dashboard(cfg *backend.Config, title, stateDir string, stderr io.Writer) int {
+	return dashboardWith(cfg, title, stateDir, "", stderr)
+}
+
+// dashboardWith runs the poller, the controller, the extras (events, cycle
+// countdown, alerts, metrics on metricsListen when set) and the TUI until
+// the user quits. Services it started keep running after it: they are
+// detached.
+func dashboardWith(cfg *backend.Config, title, stateDir, metricsListen string, stderr io.Writer) int {
 	s, err := openSession(cfg)
 	if err != nil {
 		return fail(stderr, err)
@@ -37,6 +44,11 @@ func dashboard(cfg *backend.Config, title, stateDir string, stderr io.Writer) in
 	defer s.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	ctl, err := s.control(ctx, cfg, stateDir)
+	if err != nil {
+		cancel()
+		return fail(stderr, err)
+	}
+	stopExtras, err := attachExtras(ctx, s, cfg, stateDir, metricsListen)
 	if err != nil {
 		cancel()
 		return fail(stderr, err)
@@ -51,6 +63,7 @@ func dashboard(cfg *backend.Config, title, stateDir string, stderr io.Writer) in
 		cancel()
 		<-polling
 		ctl.Wait()
+		stopExtras()
 	}()
 
 	m := ui.New(ui.Options{

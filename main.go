@@ -50,6 +50,10 @@ type globals struct {
 	interval time.Duration
 	timeout  time.Duration
 	theme    string
+	// metricsListen serves Prometheus metrics on this address; "" = off.
+	// A flag of the commands that keep a poller running (the dashboard;
+	// serve has its own of the same name).
+	metricsListen string
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
@@ -126,6 +130,10 @@ func newFlagSet(name string, g *globals, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	g.register(fs)
+	if name == "postdeck" || name == "dashboard" {
+		fs.StringVar(&g.metricsListen, "metrics-listen", g.metricsListen,
+			"serve Prometheus metrics at http://`ADDR`/metrics (host:port, such as 127.0.0.1:9101) while the dashboard runs")
+	}
 	fs.Usage = func() {
 		if name == "postdeck" {
 			fmt.Fprint(fs.Output(), usage)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"postdeck/backend"
@@ -70,6 +71,49 @@ func (s *session) control(ctx context.Context, cfg *backend.Config, stateDir str
 		return nil, err
 	}
 	return backend.NewController(ctx, cfg, sup, s.poller, stateDir)
+}
+
+// attachExtras attaches to s's poller what runs beside it for a dashboard or
+// `postdeck serve`: the node's events (timelines, throughput), the cycle-gap
+// countdown (Snapshot.Cycle, checked with the node's NodeInfo), alerts to
+// [alerts] command/webhook (logged to stateDir/alerts.log) and, when
+// metricsListen is set, Prometheus metrics on it. Their hooks run in that
+// order, before the controller's. Call it before s.poller.Run, with the
+// context the poller runs under; stop ends them all, after the poller has
+// stopped. An error (the metrics address cannot be listened on) leaves
+// nothing running.
+func attachExtras(ctx context.Context, s *session, cfg *backend.Config, stateDir, metricsListen string) (stop func(), err error) {
+	var metrics *backend.Metrics
+	stopMetrics := func() {}
+	if metricsListen != "" {
+		metrics = backend.NewMetrics(s.poller)
+		if _, stopMetrics, err = metrics.Serve(metricsListen); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	backend.AttachEvents(ctx, s.poller, s.node)
+
+	cycle := backend.NewCycleWatcher(backend.TimingOf(&cfg.Timing))
+	wg.Go(func() { cycle.AskNode(ctx, s.node, cfg.Poll.NodeTimeout.Duration) })
+	s.poller.AddHook(cycle.Hook)
+
+	if alerts := backend.NewAlerter(cfg.Alerts, stateDir); alerts.Enabled() {
+		s.poller.AddHook(alerts.Hook)
+		wg.Go(func() { alerts.Run(ctx) })
+		if metrics != nil {
+			metrics.WatchAlerts(alerts)
+		}
+	}
+	if metrics != nil {
+		s.poller.AddHook(metrics.Hook)
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		stopMetrics()
+	}, nil
 }
 
 // fail prints an error for the user and returns the usage/config exit code.
