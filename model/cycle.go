@@ -126,8 +126,8 @@ func CheckCycle(now time.Time, t Timing, n NodeTiming) CycleInfo {
 	return ci
 }
 
-// PoetRoundEndKinds are the events whose Detail carries the end of the PoET
-// round the node waits for, as an RFC 3339 time.
+// PoetRoundEndKinds are the events that carry the end of the PoET round the
+// node waits for: in RoundEnd, or else as an RFC 3339 time in Detail.
 var PoetRoundEndKinds = []string{"waiting_for_poet_round_end", "registered_in_poet"}
 
 // PoetRoundEnd is the round end named by the newest such event among the
@@ -140,7 +140,9 @@ func PoetRoundEnd(s *Snapshot) time.Time {
 			if !isPoetRoundEvent(e.Kind) || e.Time.Before(newest) {
 				continue
 			}
-			if t, ok := timeIn(e.Detail); ok {
+			if !e.RoundEnd.IsZero() {
+				newest, end = e.Time, e.RoundEnd
+			} else if t, ok := timeIn(e.Detail); ok {
 				newest, end = e.Time, t
 			}
 		}

@@ -134,6 +134,12 @@ func TestPoetRoundEndFromEvents(t *testing.T) {
 	if got := PoetRoundEnd(s); !got.Equal(utc(2026, 1, 5, 8, 0, 30)) {
 		t.Fatalf("got %s", got)
 	}
+	// The event's RoundEnd field wins over its text.
+	s.Events = append(s.Events, Event{Time: utc(2026, 1, 3, 0, 0, 0), Kind: "registered_in_poet",
+		Detail: "round_end 2026-01-05T08:00:00Z", RoundEnd: utc(2026, 1, 5, 8, 1, 0)})
+	if got := PoetRoundEnd(s); !got.Equal(utc(2026, 1, 5, 8, 1, 0)) {
+		t.Fatalf("RoundEnd field: got %s", got)
+	}
 	if got := PoetRoundEnd(&Snapshot{}); !got.IsZero() {
 		t.Fatalf("empty: %s", got)
 	}
