@@ -87,12 +87,20 @@ func countProving(s *Snapshot) int {
 	return n
 }
 
+// FailureMaxAge bounds how old a failed proof may be to raise an alert: the
+// node replays recent events to a new subscriber, and a failure from long
+// before postdeck started is not news.
+const FailureMaxAge = time.Hour
+
 // failedProofs are the post_complete failures in r's timeline that are
-// newer than every event was had.
+// newer than every event was had, and than FailureMaxAge before at.
 func failedProofs(at time.Time, r, was *Row) []Alert {
 	var since time.Time
+	if !at.IsZero() {
+		since = at.Add(-FailureMaxAge)
+	}
 	if was != nil {
-		if e := was.LastEvent(); e != nil {
+		if e := was.LastEvent(); e != nil && e.Time.After(since) {
 			since = e.Time
 		}
 	}

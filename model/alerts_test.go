@@ -48,6 +48,8 @@ func TestTransitions(t *testing.T) {
 			snap(true, withEvents(row("a", NodeProving), ok, failed)), []string{"proof-failed/a.key"}},
 		{"failed proof already seen", snap(true, withEvents(row("a", NodeProving), failed)),
 			snap(true, withEvents(row("a", NodeProving), failed)), nil},
+		{"an old failure replayed by the node", snap(true, row("a", NodeProving)),
+			snap(true, withEvents(row("a", NodeProving), Event{Time: at.Add(-2 * time.Hour), Kind: "post_complete", Failure: true})), nil},
 		{"successful proof", snap(true, row("a", NodeProving)), snap(true, withEvents(row("a", NodeProving), ok)), nil},
 	}
 	for _, c := range cases {
