@@ -58,9 +58,20 @@ func (s SchedulerStatus) Summary() string {
 		parts = append(parts, a.Kind.String()+" "+a.Service)
 	}
 	if n := len(s.Waits); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d waiting (%s: %s)", n, s.Waits[0].Service, s.Waits[0].Reason))
+		// The header has one line: the first reason, cut short; each row's
+		// detail view has its own in full.
+		parts = append(parts, fmt.Sprintf("%d waiting (%s: %s)", n, s.Waits[0].Service, shorten(s.Waits[0].Reason, 60)))
 	}
 	return strings.Join(parts, " · ")
+}
+
+// shorten cuts s to at most n runes, marking the cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // Schedule decides, from one snapshot, which services automatic proving
@@ -130,16 +141,20 @@ func blocked(disk string, perDisk map[string][]string, total int, lim Limits) st
 func (s *Snapshot) ApplySchedule(st SchedulerStatus) {
 	s.Scheduler = st
 	handled := map[string]bool{}
+	notes := map[string]string{}
 	for _, w := range st.Waits {
 		handled[w.Service] = !w.Held
+		notes[w.Service] = "waiting: " + w.Reason
 	}
 	for _, a := range st.Actions {
 		if a.Kind == ActionStart {
 			handled[a.Service] = true
 		}
+		notes[a.Service] = a.Kind.String() + ": " + a.Reason
 	}
 	for i := range s.Rows {
 		r := &s.Rows[i]
+		r.Auto = notes[r.Service]
 		if !handled[r.Service] {
 			continue
 		}

@@ -96,6 +96,9 @@ type Row struct {
 	// timeline); Timing is throughput and ETA while proving.
 	Events []Event
 	Timing ProofTiming
+	// Auto is what automatic proving is doing with this service and why
+	// ("waiting: disk d1 is busy with data03"), empty when nothing.
+	Auto string
 }
 
 // LastEvent is the newest event about the row's identity, nil if none.

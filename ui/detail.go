@@ -92,6 +92,9 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 		field("Restarts", fmt.Sprint(r.Proc.Restarts))
 		field("Disk group", orDash(r.Disk))
 		field("Stop", stopDetail(r))
+		if r.Auto != "" {
+			field("Auto proving", r.Auto)
+		}
 	}
 
 	section(fmt.Sprintf("Health (%d)", len(r.Health)))
