@@ -27,11 +27,6 @@ func cmdDashboard(g *globals, args []string, stdout, stderr io.Writer) int {
 	return dashboardWith(cfg, "postdeck — "+cfg.Path, backend.DefaultStateDir(), g.metricsListen, stderr)
 }
 
-// dashboard is dashboardWith without metrics.
-func dashboard(cfg *backend.Config, title, stateDir string, stderr io.Writer) int {
-	return dashboardWith(cfg, title, stateDir, "", stderr)
-}
-
 // dashboardWith runs the poller, the controller, the extras (events, cycle
 // countdown, alerts, metrics on metricsListen when set) and the TUI until
 // the user quits. Services it started keep running after it: they are

@@ -39,7 +39,7 @@ func cmdDemo(g *globals, args []string, stdout, stderr io.Writer) int {
 	applyGlobals(cfg, g)
 	// The demo's state (pid files, logs) lives in the sim's temp folder, never
 	// in the user's own state folder.
-	return dashboard(cfg, "postdeck — demo (simulated node)", filepath.Join(filepath.Dir(l.DataFolder), "state"), stderr)
+	return dashboardWith(cfg, "postdeck — demo (simulated node)", filepath.Join(filepath.Dir(l.DataFolder), "state"), g.metricsListen, stderr)
 }
 
 // realServicesConfig points a config at a simulator whose post-services are
