@@ -17,6 +17,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
+	"charm.land/wish/v2"
 	"github.com/charmbracelet/colorprofile"
 	gossh "golang.org/x/crypto/ssh"
 
@@ -91,21 +92,28 @@ func New(o Options) (*Server, error) {
 		o.MaxSessions = 64
 	}
 	s := &Server{o: o, sessions: map[*live]struct{}{}}
-	s.srv = &ssh.Server{
-		Version: "postdeck",
-		Handler: s.handle,
+	srv, err := wish.NewServer(
+		wish.WithVersion("postdeck"),
+		func(srv *ssh.Server) error { srv.AddHostKey(o.HostKey); return nil },
 		// Public keys only: no password or keyboard-interactive handler is
 		// set, so the server offers no other method.
-		PublicKeyHandler: func(_ ssh.Context, key ssh.PublicKey) bool {
+		wish.WithPublicKeyAuth(func(_ ssh.Context, key ssh.PublicKey) bool {
 			return o.Keys.Lookup(key) != Denied
-		},
-		HandshakeTimeout: 20 * time.Second,
+		}),
 		// A backstop for connections that stop moving bytes altogether
 		// (a client that stopped reading fills its window and the server
 		// stops writing); sessions time out on input in watchIdle.
-		IdleTimeout: o.IdleTimeout,
+		wish.WithIdleTimeout(o.IdleTimeout),
+		// One handler, not wish's bubbletea middleware: a session needs its
+		// own idle clock, an end that works when its client stopped reading,
+		// and no signal handler of its own.
+		wish.WithMiddleware(func(ssh.Handler) ssh.Handler { return s.handle }),
+	)
+	if err != nil {
+		return nil, err
 	}
-	s.srv.AddHostKey(o.HostKey)
+	srv.HandshakeTimeout = 20 * time.Second
+	s.srv = srv
 	return s, nil
 }
 
