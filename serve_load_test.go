@@ -290,3 +290,44 @@ func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
 	}
 	t.Logf("goroutines: %d before, %d after", before, n)
 }
+
+func TestServeEndsIdleSessionsAndAuditsThem(t *testing.T) {
+	cfg := simServeConfig(t, 3, true)
+	signer, line := clientKey(t)
+	auth := filepath.Join(t.TempDir(), "authorized_keys")
+	os.WriteFile(auth, []byte(line+"\n"), 0o600)
+	srv := startServe(t, cfg, serveFlags{authorized: auth, idleTimeout: 1500 * time.Millisecond})
+
+	d, err := dialDash(srv.addr.String(), signer, 100, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	d.read()
+	if err := d.until("3 identities", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Keys keep it open past the timeout…
+	for range 4 {
+		time.Sleep(500 * time.Millisecond)
+		io.WriteString(d.stdin, "j")
+	}
+	if err := d.until("without a keypress", 10*time.Millisecond); err == nil {
+		t.Fatal("ended while keys were coming")
+	}
+	// …and without them it ends, saying why.
+	if err := d.until("disconnected after 1.5s without a keypress", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.sess.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session stayed open after the idle message")
+	}
+	waitFor(t, "the session end in the audit log", func() bool {
+		e := hasAudit(srv.audit(t), "session-end", "SHA256:")
+		return e != nil && strings.Contains(e["result"], "without a keypress")
+	})
+}
