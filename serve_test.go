@@ -211,6 +211,21 @@ func TestServeOverOpenSSH(t *testing.T) {
 		}
 	})
 
+	t.Run("a key added to the file works without a restart", func(t *testing.T) {
+		later, laterPub := sshKey(t, keys, "later")
+		f, err := os.OpenFile(authorized, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(laterPub + "\n")
+		f.Close()
+		// Past authentication, it is told it needs a terminal.
+		out, _ := exec.Command("ssh", srv.sshCmd(later, "-T")...).CombinedOutput()
+		if !strings.Contains(string(out), "postdeck needs a terminal") {
+			t.Errorf("key added to %s: %q; want it let in", authorized, out)
+		}
+	})
+
 	sshLine := func(key string) string {
 		return "ssh -tt " + strings.Join(srv.sshCmd(key), " ") + "; echo SSH-EXITED; sleep 60"
 	}
