@@ -212,6 +212,9 @@ func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc.frozen.Store(true)
+	// charm.land/ssh v0.4.2 writes the window size of a window-change
+	// request unguarded while the handler reads Pty(): let it read first.
+	time.Sleep(300 * time.Millisecond)
 	go func() { // its writes block too once the server stops reading it
 		for i := range 300 {
 			if i%20 == 0 {

@@ -100,10 +100,9 @@ func New(o Options) (*Server, error) {
 		wish.WithPublicKeyAuth(func(_ ssh.Context, key ssh.PublicKey) bool {
 			return o.Keys.Lookup(key) != Denied
 		}),
-		// A backstop for connections that stop moving bytes altogether
-		// (a client that stopped reading fills its window and the server
-		// stops writing); sessions time out on input in watchIdle.
-		wish.WithIdleTimeout(o.IdleTimeout),
+		// No connection-level idle timeout: the dashboard writes every
+		// second, so only input says a session is idle (watchIdle), and
+		// charm.land/ssh's deadline updates race with its handshake.
 		// One handler, not wish's bubbletea middleware: a session needs its
 		// own idle clock, an end that works when its client stopped reading,
 		// and no signal handler of its own.
