@@ -334,3 +334,60 @@ func TestServeEndsIdleSessionsAndAuditsThem(t *testing.T) {
 		return e != nil && strings.Contains(e["result"], "without a keypress")
 	})
 }
+
+func TestServeColoursArePerSession(t *testing.T) {
+	cfg := simServeConfig(t, 5, true)
+	signer, line := clientKey(t)
+	auth := filepath.Join(t.TempDir(), "authorized_keys")
+	os.WriteFile(auth, []byte(line+"\n"), 0o600)
+	srv := startServe(t, cfg, serveFlags{authorized: auth})
+
+	open := func(env ...string) string {
+		t.Helper()
+		client, err := gossh.Dial("tcp", srv.addr.String(), &gossh.ClientConfig{
+			User: "op", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)}, HostKeyCallback: gossh.InsecureIgnoreHostKey()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		sess, err := client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(env); i += 2 {
+			if err := sess.Setenv(env[i], env[i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := &sshDash{client: client, sess: sess, got: make(chan struct{}, 1)}
+		d.stdin, _ = sess.StdinPipe()
+		d.stdout, _ = sess.StdoutPipe()
+		if err := sess.RequestPty("xterm-256color", 30, 100, gossh.TerminalModes{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Shell(); err != nil {
+			t.Fatal(err)
+		}
+		d.read()
+		if err := d.until("5 identities", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.out.String()
+	}
+	colour := func(out string) bool { return strings.Contains(out, "\x1b[38;") || strings.Contains(out, ";38;") }
+	plain := open("NO_COLOR", "1")
+	coloured := open()
+	if colour(plain) {
+		t.Errorf("NO_COLOR session got colours: %q", plain[:min(len(plain), 400)])
+	}
+	if !colour(coloured) {
+		t.Errorf("a colour session got none: %q", coloured[:min(len(coloured), 400)])
+	}
+	// And after the plain session, a colour one still has colour: no global state.
+	if again := open(); !colour(again) {
+		t.Error("colour lost after a NO_COLOR session")
+	}
+}
