@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -389,5 +390,65 @@ func TestServeColoursArePerSession(t *testing.T) {
 	// And after the plain session, a colour one still has colour: no global state.
 	if again := open(); !colour(again) {
 		t.Error("colour lost after a NO_COLOR session")
+	}
+}
+
+func TestServeBinaryReloadsOnSIGHUPAndEndsOnSIGTERM(t *testing.T) {
+	_, cfgPath := startSim(t, 4)
+	signer, line := clientKey(t)
+	auth := filepath.Join(t.TempDir(), "authorized_keys")
+	os.WriteFile(auth, []byte("garbage\n"), 0o600)
+	state := t.TempDir()
+	cmd := exec.Command(binary, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--authorized-keys", auth)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+	stderr := &syncBuf{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, "serve to listen", func() bool { return strings.Contains(stderr.String(), "listening on") })
+	addr := strings.Fields(strings.SplitN(stderr.String(), "listening on ", 2)[1])[0]
+	if !strings.Contains(stderr.String(), auth+":1: not a public key") {
+		t.Errorf("stderr:\n%s\nwant line 1 reported", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(state, "postdeck", "ssh_host_ed25519_key")); err != nil {
+		t.Errorf("host key not under $XDG_STATE_HOME/postdeck: %v", err)
+	}
+
+	if _, err := dialDash(addr, signer, 100, 30); err == nil {
+		t.Fatal("a key in no file was let in")
+	}
+	// Same size and, maybe, the same second: only SIGHUP is sure to re-read it.
+	os.WriteFile(auth, []byte(line+"\n"), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the SIGHUP reload", func() bool { return strings.Contains(stderr.String(), "SIGHUP") })
+	d, err := dialDash(addr, signer, 100, 30)
+	if err != nil {
+		t.Fatalf("after SIGHUP: %v", err)
+	}
+	defer d.close()
+	d.read()
+	if err := d.until("4 identities", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.until("shutting down", 10*time.Second); err != nil {
+		t.Error(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("serve after SIGTERM: %v; stderr:\n%s", err, stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("serve still running 15 s after SIGTERM; stderr:\n%s", stderr)
+	}
+	audit, _ := os.ReadFile(filepath.Join(state, "postdeck", "audit.log"))
+	if !strings.Contains(string(audit), `"action":"session-end"`) || !strings.Contains(string(audit), "shutting down") {
+		t.Errorf("audit log:\n%s\nwant the session's end by the shutdown", audit)
 	}
 }

@@ -68,7 +68,8 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[*live]struct{}
 	closing  bool
-	handlers sync.WaitGroup
+	active   int           // handlers running
+	drained  chan struct{} // closed when active drops to 0 while closing
 }
 
 // live is one running session.
@@ -125,21 +126,31 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// Shutdown tells every session the server is going away, ends them, closes
-// the listener and waits (until ctx ends) for the connections to go; then
-// it closes what is left.
+// Shutdown tells every session the server is going away and ends them,
+// waits (until ctx ends) for their handlers to return, then closes the
+// listener and every connection.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	for l := range s.sessions {
 		s.end(l, "postdeck serve is shutting down; bye")
 	}
-	s.mu.Unlock()
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		err = s.srv.Close()
+	drained := make(chan struct{})
+	if s.active == 0 {
+		close(drained)
+	} else {
+		s.drained = drained
 	}
-	s.handlers.Wait()
+	s.mu.Unlock()
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if cerr := s.srv.Close(); err == nil {
+		err = cerr
+	}
 	return err
 }
 
@@ -159,8 +170,24 @@ func (s *Server) end(l *live, reason string) {
 }
 
 func (s *Server) handle(sess ssh.Session) {
-	s.handlers.Add(1)
-	defer s.handlers.Done()
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		fmt.Fprint(sess.Stderr(), "postdeck serve is shutting down\r\n")
+		_ = sess.Exit(1)
+		return
+	}
+	s.active++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.active--
+		if s.active == 0 && s.drained != nil {
+			close(s.drained)
+			s.drained = nil
+		}
+		s.mu.Unlock()
+	}()
 
 	pty, windows, ok := sess.Pty()
 	if !ok {
