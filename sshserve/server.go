@@ -154,17 +154,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// end quits a session's program, saying why; a program that cannot finish
+// end quits a session's program, saying why (the first reason stays); a program that cannot finish
 // (its client stopped reading, so a write is stuck) has its connection
 // closed after a grace period.
 func (s *Server) end(l *live, reason string) {
 	l.reason.CompareAndSwap(nil, &reason)
+	if l.prog == nil {
+		return // not built yet: handle quits it once it is
+	}
 	go l.prog.Quit() // Send blocks until the program runs; it ends with the session
 	go func() {
 		select {
 		case <-l.done:
 		case <-time.After(2 * time.Second):
-			l.conn.Close()
+			if l.conn != nil {
+				l.conn.Close()
+			}
 		}
 	}()
 }
@@ -260,7 +265,7 @@ func (s *Server) handle(sess ssh.Session) {
 
 	ctx, cancel := context.WithCancel(sess.Context())
 	defer cancel()
-	l.prog = tea.NewProgram(ui.New(opts),
+	prog := tea.NewProgram(ui.New(opts),
 		tea.WithContext(ctx),
 		tea.WithInput(sess),
 		tea.WithOutput(sess),
@@ -282,6 +287,13 @@ func (s *Server) handle(sess ssh.Session) {
 			return msg
 		}),
 	)
+	// end reads prog under s.mu (Shutdown) or after this (watchIdle).
+	s.mu.Lock()
+	l.prog = prog
+	if r := l.reason.Load(); r != nil { // Shutdown came first
+		s.end(l, *r)
+	}
+	s.mu.Unlock()
 	go func() {
 		for {
 			select {
