@@ -46,6 +46,9 @@ func cmdServe(g *globals, args []string, stdout, stderr io.Writer) int {
 	if _, code, ok := parseArgs(fs, g, args, false); !ok {
 		return code
 	}
+	if f.metricsListen == "" {
+		f.metricsListen = g.metricsListen // `postdeck --metrics-listen A serve`
+	}
 	if f.idleTimeout < 0 {
 		fmt.Fprintf(stderr, "postdeck serve: --idle-timeout %s: must be positive, or 0 for never\n", f.idleTimeout)
 		return 1
@@ -111,7 +114,8 @@ func serve(ctx context.Context, cfg *backend.Config, f serveFlags, stateDir stri
 	if err != nil {
 		return err
 	}
-	stopExtras, err := startServeExtras(pollCtx, cfg, s, f.metricsListen, stderr)
+	// Events, the cycle countdown, alerts and metrics: once, like the controller.
+	stopExtras, err := attachExtras(pollCtx, s, cfg, stateDir, f.metricsListen)
 	if err != nil {
 		return err
 	}

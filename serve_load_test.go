@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -399,7 +400,14 @@ func TestServeBinaryReloadsOnSIGHUPAndEndsOnSIGTERM(t *testing.T) {
 	auth := filepath.Join(t.TempDir(), "authorized_keys")
 	os.WriteFile(auth, []byte("garbage\n"), 0o600)
 	state := t.TempDir()
-	cmd := exec.Command(binary, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--authorized-keys", auth)
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := free.Addr().String()
+	free.Close()
+	cmd := exec.Command(binary, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--authorized-keys", auth,
+		"--metrics-listen", metricsAddr)
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
 	stderr := &syncBuf{}
 	cmd.Stderr = stderr
@@ -434,6 +442,17 @@ func TestServeBinaryReloadsOnSIGHUPAndEndsOnSIGTERM(t *testing.T) {
 	if err := d.until("4 identities", 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
+
+	// The metrics run once for the server, beside the sessions.
+	waitFor(t, "the metrics", func() bool {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == 200 && strings.Contains(string(body), "postdeck_")
+	})
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := d.until("shutting down", 10*time.Second); err != nil {
