@@ -189,6 +189,18 @@ func TestServeOverOpenSSH(t *testing.T) {
 	os.WriteFile(readOnly, []byte(roPub+"\n"), 0o600)
 
 	srv := startServe(t, cfg, serveFlags{authorized: authorized, readOnly: readOnly, idleTimeout: time.Minute})
+	// The services the sessions start are detached: stop them, or they
+	// outlive the test (and prove the same identities as the next one).
+	t.Cleanup(func() {
+		sup, err := backend.NewSupervisor(cfg, srv.stateDir)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, s := range cfg.Services {
+			sup.Stop(context.Background(), s.Name)
+		}
+	})
 	if !strings.Contains(srv.stderr.String(), authorized+":2: not a public key") {
 		t.Errorf("the malformed line 2 was not reported; stderr:\n%s", srv.stderr)
 	}
