@@ -402,7 +402,12 @@ func ApplyAddKey(plan *AddKeyPlan) (*AddKeyResult, error) {
 // lockDataFolder takes an exclusive flock on the node's data folder, so two
 // postdecks adding keys at once cannot both pass the duplicate check and
 // write the same identity under two names. It waits for the other one.
-func lockDataFolder(dataFolder string) (func(), error) {
+func lockDataFolder(dataFolder string) (func(), error) { return LockDataFolder(dataFolder) }
+
+// LockDataFolder takes the exclusive lock every postdeck change to a node's
+// data folder (adding a key, merging, recovering a merge) holds, so they never
+// interleave. It waits for another holder; the returned func releases it.
+func LockDataFolder(dataFolder string) (func(), error) {
 	unlock, err := lockPath(dataFolder)
 	if err != nil {
 		return nil, fmt.Errorf("node data folder %s: %v", dataFolder, err)
