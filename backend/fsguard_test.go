@@ -70,3 +70,15 @@ func errorsText(r model.Row) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+func TestPollerWarnsAboutAnUnfinishedMerge(t *testing.T) {
+	s := startSim(t, 1)
+	p, l := simPoller(t, s, time.Second)
+	if err := os.WriteFile(filepath.Join(l.DataFolder, MergeJournalName), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	snap := p.PollOnce(context.Background())
+	if !strings.Contains(snap.KeysErr, "postdeck merge --recover --to "+l.DataFolder) || len(snap.Rows) != 1 {
+		t.Errorf("keys error %q, rows %d: want the recover command and the rows still shown", snap.KeysErr, len(snap.Rows))
+	}
+}

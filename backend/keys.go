@@ -13,6 +13,10 @@ import (
 	"postdeck/model"
 )
 
+// MergeJournalName is the journal an unfinished merge leaves in the target
+// data folder (merge.JournalName; a merge test checks they agree).
+const MergeJournalName = "postdeck-merge.journal"
+
 // LocalKeyName is the key file a node creates for itself when it finds no
 // keys; it makes the node a supervised single-identity node.
 const LocalKeyName = "local.key"

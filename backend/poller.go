@@ -3,6 +3,8 @@ package backend
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,6 +188,12 @@ func (p *Poller) keyFiles() ([]model.KeyFile, string) {
 		return p.lastKeys, err.Error()
 	}
 	p.lastKeys = keys
+	if _, err := guarded(p.fsg, "journal", "node data folder "+folder, p.fileTimeout(), func() (os.FileInfo, error) {
+		return os.Stat(filepath.Join(folder, MergeJournalName))
+	}); err == nil {
+		return keys, fmt.Sprintf("an interrupted merge left %s in %s: run `postdeck merge --recover --to %s` before starting the node",
+			MergeJournalName, folder, folder)
+	}
 	return keys, ""
 }
 
