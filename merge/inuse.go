@@ -38,10 +38,20 @@ func checkInUse(ctx context.Context, p *Plan) {
 		}()
 	}
 	wg.Wait()
+	// One running node usually answers on several listeners: one problem
+	// naming every listener that answered.
+	var up []string
 	for i, ok := range answered {
 		if ok {
-			p.problem(KindInUse, "a node is running: its gRPC listener %s answers: stop the node (and wait until it exits) before merging; a running node keeps writing its database", p.NodeAddrs[i])
+			up = append(up, p.NodeAddrs[i])
 		}
+	}
+	if len(up) > 0 {
+		what := "its gRPC listener " + up[0] + " answers"
+		if len(up) > 1 {
+			what = "its gRPC listeners " + strings.Join(up, ", ") + " answer"
+		}
+		p.problem(KindInUse, "a node is running: %s: stop the node (and wait until it exits) before merging; a running node keeps writing its database", what)
 	}
 	files := map[string]string{} // resolved path → side
 	for side, dir := range map[string]string{"source": p.From, "target": p.To} {

@@ -582,3 +582,35 @@ func BenchmarkMerge1000(b *testing.B) {
 		}
 	}
 }
+
+// One node answering on several listeners is one problem naming them all.
+func TestRunningNodeIsOneProblem(t *testing.T) {
+	pr := newPair(t, 9, 1, 1)
+	var addrs []string
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		addrs = append(addrs, l.Addr().String())
+	}
+	p := mustPlan(t, Options{From: pr.from, To: pr.to, NodeAddrs: append([]string{"127.0.0.1:1"}, addrs...)})
+	var n int
+	for _, pr := range p.Problems {
+		if pr.Kind == KindInUse {
+			n++
+			for _, a := range addrs {
+				if !strings.Contains(pr.Message, a) {
+					t.Errorf("problem does not name %s: %s", a, pr.Message)
+				}
+			}
+			if strings.Contains(pr.Message, "127.0.0.1:1 ") || strings.Contains(pr.Message, "127.0.0.1:1,") {
+				t.Errorf("names a listener that did not answer: %s", pr.Message)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d in-use problems, want 1: %q", n, p.Problems)
+	}
+}
