@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"postdeck/backend"
 	"postdeck/merge"
@@ -19,6 +21,9 @@ var mergeStdin io.Reader = os.Stdin
 // cmdMerge merges an old node's identities into a node data folder, or
 // recovers an interrupted merge. Exit 0 on success, 1 on refusal or error.
 func cmdMerge(g *globals, args []string, stdout, stderr io.Writer) int {
+	// `postdeck merge … | head` must not kill a merge half-way when the
+	// reader goes: a write to a closed pipe then fails instead.
+	signal.Ignore(syscall.SIGPIPE)
 	fs := newFlagSet("merge", g, stderr)
 	from := fs.String("from", "", "the old node's data folder (read only, never changed)")
 	to := fs.String("to", "", "the node data folder to merge into (created when missing)")
