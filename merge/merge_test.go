@@ -185,6 +185,10 @@ func TestRefusals(t *testing.T) {
 		{"key not hex", func(t *testing.T, pr pair, o *Options) {
 			writeFile(t, filepath.Join(pr.to, "identities", "t1.key"), strings.Repeat("zz", 64))
 		}, KindInvalidKey, "not hex"},
+		{"target key ends with a newline", func(t *testing.T, pr pair, o *Options) {
+			k := mergetest.KeyFor("t", 1)
+			writeFile(t, filepath.Join(pr.to, "identities", "t1.key"), hex.EncodeToString(k.Private)+"\n")
+		}, KindInvalidKey, "identities/t1.key has whitespace or a newline around the hex: the node will fail to start"},
 		{"key halves mismatch", func(t *testing.T, pr pair, o *Options) {
 			a, b := mergetest.KeyFor("x", 0), mergetest.KeyFor("x", 1)
 			writeFile(t, filepath.Join(pr.from, "identities", "s1.key"), hex.EncodeToString(a.Private[:32])+hex.EncodeToString(b.Public))
@@ -612,5 +616,39 @@ func TestRunningNodeIsOneProblem(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d in-use problems, want 1: %q", n, p.Problems)
+	}
+}
+
+// A new target gets the source's tables and indexes only: a trigger made
+// before the rows are copied would fire on each of them, and views are the
+// node's to make.
+func TestNewTargetGetsNoTriggersOrViews(t *testing.T) {
+	root := t.TempDir()
+	pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(root, "node")}
+	build(t, pr.from, mergetest.Options{Version: 9, IDs: 3, Prefix: "s"})
+	src := filepath.Join(pr.from, DBName)
+	sqlExec(t, src, "CREATE TRIGGER count_nipost AFTER INSERT ON nipost BEGIN INSERT INTO misc VALUES (hex(NEW.id), 'copied'); END")
+	sqlExec(t, src, "CREATE VIEW nipost_ids AS SELECT id FROM nipost")
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	if !p.OK() {
+		t.Fatal(p.Problems)
+	}
+	if _, err := Execute(context.Background(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	db, err := openReadOnly(filepath.Join(pr.to, DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type IN ('trigger', 'view')").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d triggers/views in the new target (%v)", n, err)
+	}
+	if err := db.QueryRow("SELECT count(*) FROM misc").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d rows in misc: a trigger fired on the copied rows (%v)", n, err)
+	}
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'challenge_by_epoch'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("index missing (%d, %v)", n, err)
 	}
 }

@@ -135,7 +135,12 @@ func planKeys(p *Plan) []KeyCopy {
 				p.problem(KindInvalidKey, "%s key file %s is invalid: %v: fix or remove it first (the node would not start with it either)",
 					k.side, filepath.Join(sideDir(p, k.side), "identities", k.name), k.err)
 			} else if k.key.Warning != "" && k.side == "target" {
-				p.note("target key %s %s", k.name, k.key.Warning)
+				// The merge leaves the target's own keys alone, but the
+				// node would not start with this one: the merged node
+				// would not run at all.
+				path := filepath.Join(sideDir(p, k.side), "identities", k.name)
+				p.problem(KindInvalidKey, "target key file %s %s (for example: `tr -d '[:space:]' < %s > %s.tmp && chmod 600 %s.tmp && mv %s.tmp %s`), then plan again",
+					path, k.key.Warning, path, path, path, path, path)
 			}
 		}
 	}
@@ -440,11 +445,14 @@ func describeValue(v any) string {
 	}
 }
 
-// readSchema returns the source's CREATE statements, tables first, in the
+// readSchema returns the source's CREATE TABLE and CREATE INDEX statements, tables first, in the
 // order they were made; SQLite's own objects are left out.
 func readSchema(ctx context.Context, conn *sql.Conn) ([]string, error) {
+	// Only tables and indexes: triggers and views are the node's business
+	// (it recreates them when it migrates), and a trigger made before the
+	// rows are copied would fire on every copied row.
 	rows, err := conn.QueryContext(ctx, `SELECT sql FROM main.sqlite_master
-		WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
+		WHERE sql IS NOT NULL AND type IN ('table', 'index') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 		ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid`)
 	if err != nil {
 		return nil, err
