@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"postdeck/backend"
 	"postdeck/model"
 )
 
@@ -210,13 +209,19 @@ func (x *executor) run(ctx context.Context) (*Summary, error) {
 	if err := mkdirSync(staging); err != nil {
 		return nil, x.failBeforeCommit("cannot create the staging folder", err)
 	}
+	// Each staged file is synced; the folder once, after the last (it is
+	// new and private: nothing reads it before the commit, and a crash
+	// before the commit removes it whole).
 	for i, k := range p.Keys {
-		if err := writeKey(filepath.Join(staging, k.Name), k.private); err != nil {
+		if err := stageKey(filepath.Join(staging, k.Name), k.private); err != nil {
 			return nil, x.failBeforeCommit("cannot stage key "+k.Name, err)
 		}
 		if i == 0 {
 			hook("staged-one")
 		}
+	}
+	if err := syncDir(staging); err != nil {
+		return nil, x.failBeforeCommit("cannot sync the staging folder", err)
 	}
 	x.step("stage keys", "%d key(s) written to %s", len(p.Keys), staging)
 	hook("staged")
@@ -319,10 +324,22 @@ func moveNoReplace(src, dst string) error {
 	return os.Remove(src)
 }
 
-// writeKey writes a key as the node wants it: lower-case hex, no newline,
-// 0600, atomically.
-func writeKey(path string, private []byte) error {
-	return backend.WriteFileAtomic(path, []byte(hex.EncodeToString(private)), 0o600, false)
+// stageKey writes a key into the (new, private) staging folder the way the
+// node wants it: lower-case hex, no newline, 0600, synced. The folder is not
+// synced here: the caller syncs it once after all keys.
+func stageKey(path string, private []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte(hex.EncodeToString(private)))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func newID() string {
@@ -338,7 +355,8 @@ func mkdirSync(dir string) error {
 	return syncDir(filepath.Dir(dir))
 }
 
-func syncDir(dir string) error {
+// syncDir fsyncs a folder; a variable so tests can count the calls.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

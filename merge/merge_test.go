@@ -652,3 +652,34 @@ func TestNewTargetGetsNoTriggersOrViews(t *testing.T) {
 		t.Errorf("index missing (%d, %v)", n, err)
 	}
 }
+
+// Staging syncs each key file and the staging folder once, not once per key
+// (150,000 keys took minutes of folder fsyncs).
+func TestStagingSyncsFolderOnce(t *testing.T) {
+	pr := newPair(t, 9, 20, 1)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	if !p.OK() {
+		t.Fatal(p.Problems)
+	}
+	staged := 0
+	old := syncDir
+	syncDir = func(dir string) error {
+		if strings.HasPrefix(filepath.Base(dir), "postdeck-merge-staging-") {
+			staged++
+		}
+		return old(dir)
+	}
+	defer func() { syncDir = old }()
+	if _, err := Execute(context.Background(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if staged != 1 {
+		t.Errorf("staging folder synced %d times for %d keys, want once", staged, len(p.Keys))
+	}
+	for _, k := range p.Keys {
+		fi, err := os.Stat(filepath.Join(pr.to, "identities", k.Name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("key %s: %v %v", k.Name, fi, err)
+		}
+	}
+}
