@@ -79,7 +79,7 @@ const totalSteps = 7
 // first: if anything changed since (a node started, a key appeared), it
 // refuses rather than act on stale facts. The steps:
 //
-//  1. back up the target's local.sql (VACUUM INTO) and identities/ into
+//  1. back up the target's local.sql (a byte-for-byte copy) and identities/ into
 //     <To>/backup-YYYYmmdd-HHMMSS/;
 //  2. write a journal into the target (atomically);
 //  3. stage the keys in a folder inside the target (not yet in identities/);
@@ -374,10 +374,10 @@ func syncFile(path string) error {
 	return f.Sync()
 }
 
-// backup copies the target's database (VACUUM INTO, from a read-only
-// immutable connection: the target is not touched) and identities/ into a
-// new timestamped folder inside the target, syncs it, and checks the copy
-// opens.
+// backup copies the target's database (byte for byte: the target is idle
+// and only read) and identities/ into a new timestamped folder inside the
+// target, syncs it, and checks the copy opens (read-only and immutable, so
+// checking it does not change it).
 func backup(ctx context.Context, p *Plan) (string, error) {
 	var dir string
 	base := filepath.Join(p.To, "backup-"+time.Now().Format("20060102-150405"))
@@ -398,18 +398,12 @@ func backup(ctx context.Context, p *Plan) (string, error) {
 		os.RemoveAll(dir)
 		return "", err
 	}
-	src, err := openReadOnly(filepath.Join(p.To, DBName))
-	if err != nil {
-		return fail(err)
-	}
+	// A byte-for-byte copy: the plan proved the target idle (no -wal with
+	// unfinished writes, no process has it open), so the file alone is the
+	// database, and restoring the copy gives back exactly the original bytes.
 	out := filepath.Join(dir, DBName)
-	_, err = src.ExecContext(ctx, "VACUUM INTO ?", out)
-	src.Close()
-	if err != nil {
-		return fail(fmt.Errorf("VACUUM INTO %s: %v", out, err))
-	}
-	if err := syncFile(out); err != nil {
-		return fail(err)
+	if err := copyFile(filepath.Join(p.To, DBName), out); err != nil {
+		return fail(fmt.Errorf("copying %s: %v", DBName, err))
 	}
 	// The copy must open and hold the same schema version.
 	bk, err := openReadOnly(out)

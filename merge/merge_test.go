@@ -367,6 +367,7 @@ func TestDiskFullWhileStagingKeys(t *testing.T) {
 func TestMoveFailureRestoresBackup(t *testing.T) {
 	pr := newPair(t, 8, 3, 2)
 	before := dump(t, pr.to)
+	dst := snapshot(t, pr.to, false)
 	src := snapshot(t, pr.from, false)
 	p := mustPlan(t, Options{From: pr.from, To: pr.to})
 	intruder := hex.EncodeToString(mergetest.KeyFor("intruder", 0).Private)
@@ -384,8 +385,23 @@ func TestMoveFailureRestoresBackup(t *testing.T) {
 	if got := dump(t, pr.to); got != before {
 		t.Errorf("target after undo:\n%s\nwant\n%s", got, before)
 	}
+	// Byte-identical, not just the same rows: every file's sha256.
+	sameSnapshot(t, "target", dst, snapshot(t, pr.to, true))
 	leftovers(t, pr.to)
 	sameSnapshot(t, "source", src, snapshot(t, pr.from, false))
+	// The backup stays openable.
+	backups, _ := filepath.Glob(filepath.Join(pr.to, "backup-*"))
+	if len(backups) != 1 {
+		t.Fatalf("backups: %v", backups)
+	}
+	bk, err := openReadOnly(filepath.Join(backups[0], DBName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bk.Close()
+	if err := quickCheck(context.Background(), bk, "main"); err != nil {
+		t.Errorf("backup: %v", err)
+	}
 }
 
 func TestMissingTargetIsCreated(t *testing.T) {
