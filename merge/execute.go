@@ -33,12 +33,14 @@ type Summary struct {
 	From, To string
 	Version  int
 	// Backup is the folder holding the target's database and identities/ as
-	// they were before the merge; "" when the target was new.
-	Backup  string
-	Created bool // the target database was created
-	Keys    []KeyCopy
-	Tables  []TableResult
-	Elapsed time.Duration
+	// they were before the merge (those of them it had: BackupOf); "" when
+	// the target had neither.
+	Backup   string
+	BackupOf []string // what Backup holds: "local.sql", "identities/"
+	Created  bool     // the target database was created
+	Keys     []KeyCopy
+	Tables   []TableResult
+	Elapsed  time.Duration
 }
 
 // TableResult is one table after the merge.
@@ -55,9 +57,9 @@ func (s *Summary) String() string {
 		fmt.Fprintf(&b, "  %-20s %6d + %6d = %6d rows (checked)\n", t.Name, t.Target, t.Copy, t.After)
 	}
 	if s.Backup != "" {
-		fmt.Fprintf(&b, "  backup of the target as it was: %s\n", s.Backup)
+		fmt.Fprintf(&b, "  backup of the target's %s as before the merge: %s\n", strings.Join(s.BackupOf, " and "), s.Backup)
 	} else {
-		fmt.Fprintf(&b, "  the target was new: nothing to back up\n")
+		fmt.Fprintf(&b, "  the target had no %s and no identities/: nothing to back up\n", DBName)
 	}
 	fmt.Fprintf(&b, "Restart the node to load the new keys, then start a post-service for each merged identity. Never start the old node with these keys again.\n")
 	return b.String()
@@ -161,16 +163,16 @@ func (x *executor) run(ctx context.Context) (*Summary, error) {
 	}
 	x.j = j
 
-	// 1. Backup.
-	if p.CreateDB {
-		x.step("backup", "the target has no %s yet: nothing to back up", DBName)
+	// 1. Backup: whatever the target has of local.sql and identities/.
+	if what := p.backupOf(); len(what) == 0 {
+		x.step("backup", "the target has no %s and no identities/ yet: nothing to back up", DBName)
 	} else {
 		dir, err := backup(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("backup failed, nothing was changed: %v", err)
 		}
 		j.Backup = dir
-		x.step("backup", "target's %s and identities/ saved in %s", DBName, dir)
+		x.step("backup", "target's %s saved in %s", strings.Join(what, " and "), dir)
 	}
 	hook("backup")
 
@@ -398,6 +400,25 @@ func backup(ctx context.Context, p *Plan) (string, error) {
 		os.RemoveAll(dir)
 		return "", err
 	}
+	if !p.CreateDB {
+		if err := backupDB(ctx, p, dir); err != nil {
+			return fail(err)
+		}
+	}
+	if !p.CreateIdentities {
+		if err := copyDir(filepath.Join(p.To, "identities"), filepath.Join(dir, "identities")); err != nil {
+			return fail(err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return fail(err)
+	}
+	return dir, syncDir(p.To)
+}
+
+// backupDB copies the target's local.sql into dir and checks the copy.
+func backupDB(ctx context.Context, p *Plan, dir string) error {
+	fail := func(err error) error { return err }
 	// A byte-for-byte copy: the plan proved the target idle (no -wal with
 	// unfinished writes, no process has it open), so the file alone is the
 	// database, and restoring the copy gives back exactly the original bytes.
@@ -422,15 +443,7 @@ func backup(ctx context.Context, p *Plan) (string, error) {
 	if err != nil {
 		return fail(fmt.Errorf("the backup %s does not check out: %v", out, err))
 	}
-	if !p.CreateIdentities {
-		if err := copyDir(filepath.Join(p.To, "identities"), filepath.Join(dir, "identities")); err != nil {
-			return fail(err)
-		}
-	}
-	if err := syncDir(dir); err != nil {
-		return fail(err)
-	}
-	return dir, syncDir(p.To)
+	return nil
 }
 
 // copyDir copies the regular files of src (not recursive) into a new
@@ -576,6 +589,9 @@ func verify(ctx context.Context, p *Plan, backupDir string) (*Summary, error) {
 	}
 	defer db.Close()
 	sum := &Summary{From: p.From, To: p.To, Version: p.Version, Backup: backupDir, Created: p.CreateDB, Keys: p.Keys}
+	if backupDir != "" {
+		sum.BackupOf = p.backupOf()
+	}
 	var problems []string
 	for _, t := range p.Tables {
 		n, err := countRows(ctx, db, "main", t.Name)

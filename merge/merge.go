@@ -168,10 +168,24 @@ func (p *Plan) String() string {
 		for _, pr := range p.Problems {
 			fmt.Fprintf(&b, "  - %s\n", pr.Message)
 		}
+	} else if what := p.backupOf(); len(what) > 0 {
+		fmt.Fprintf(&b, "  before changing anything the target's %s %s backed up into %s/backup-<time>/\n", strings.Join(what, " and "), map[bool]string{true: "is", false: "are"}[len(what) == 1], p.To)
 	} else {
-		fmt.Fprintf(&b, "  before changing anything the target's %s and identities/ are backed up into %s/backup-<time>/\n", DBName, p.To)
+		fmt.Fprintf(&b, "  the target has no %s and no identities/ yet: nothing to back up\n", DBName)
 	}
 	return b.String()
+}
+
+// backupOf lists what the target has, and the merge backs up first.
+func (p *Plan) backupOf() []string {
+	var what []string
+	if !p.CreateDB {
+		what = append(what, DBName)
+	}
+	if !p.CreateIdentities {
+		what = append(what, "identities/")
+	}
+	return what
 }
 
 // RefusedError is Execute's error when the plan (or the re-check just before

@@ -699,3 +699,32 @@ func TestStagingSyncsFolderOnce(t *testing.T) {
 		}
 	}
 }
+
+// A target with identities/ but no local.sql: identities/ is still backed
+// up, and the plan and summary say what was (and was not) there.
+func TestBackupIdentitiesWithoutDatabase(t *testing.T) {
+	pr := newPair(t, 9, 2, 2)
+	os.Remove(filepath.Join(pr.to, DBName))
+	keysBefore := snapshot(t, filepath.Join(pr.to, "identities"), false)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	if !p.OK() || !p.CreateDB || p.CreateIdentities {
+		t.Fatalf("%+v", p)
+	}
+	if s := p.String(); !strings.Contains(s, "target's identities/ is backed up into") || strings.Contains(s, DBName+" and identities/") {
+		t.Errorf("plan:\n%s", s)
+	}
+	sum, err := Execute(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Backup == "" {
+		t.Fatalf("identities/ was not backed up: %+v", sum)
+	}
+	sameSnapshot(t, "backed-up identities/", keysBefore, snapshot(t, filepath.Join(sum.Backup, "identities"), false))
+	if _, err := os.Stat(filepath.Join(sum.Backup, DBName)); err == nil {
+		t.Errorf("a %s appeared in the backup", DBName)
+	}
+	if s := sum.String(); !strings.Contains(s, "backup of the target's identities/ as before the merge: "+sum.Backup) {
+		t.Errorf("summary:\n%s", s)
+	}
+}
