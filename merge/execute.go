@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"postdeck/backend"
 	"postdeck/model"
 )
 
@@ -103,6 +104,19 @@ func Execute(ctx context.Context, plan *Plan, progress func(Step)) (*Summary, er
 		return nil, &RefusedError{Problems: plan.Problems}
 	}
 	start := time.Now()
+	// The same exclusive lock `keys add` and Recover take, held throughout,
+	// and taken before planning again so the fresh plan's facts hold. A
+	// target that does not exist yet is locked through its nearest existing
+	// parent until the merge creates it (then it is locked too).
+	lockDir := plan.To
+	if abs, err := filepath.Abs(plan.To); err == nil {
+		lockDir = existingParent(abs)
+	}
+	unlock, err := lockDataFolder(lockDir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot lock the target, nothing was changed: %v", err)
+	}
+	defer unlock()
 	fresh, err := NewPlan(ctx, plan.Options)
 	if err != nil {
 		return nil, err
@@ -118,6 +132,7 @@ func Execute(ctx context.Context, plan *Plan, progress func(Step)) (*Summary, er
 		progress = func(Step) {}
 	}
 	x := &executor{p: fresh, progress: progress}
+	defer x.unlockCreated()
 	sum, err := x.run(ctx)
 	if sum != nil {
 		sum.Elapsed = time.Since(start)
@@ -145,7 +160,19 @@ type executor struct {
 	progress func(Step)
 	j        *journal
 	n        int
+	// unlock releases the lock on a target folder the merge created.
+	unlock func()
 }
+
+func (x *executor) unlockCreated() {
+	if x.unlock != nil {
+		x.unlock()
+	}
+}
+
+// lockDataFolder is backend.LockDataFolder: an exclusive flock on the data
+// folder, the lock `postdeck keys add` takes. A variable for tests.
+var lockDataFolder = backend.LockDataFolder
 
 func (x *executor) step(name, format string, args ...any) {
 	x.n++
@@ -179,14 +206,22 @@ func (x *executor) run(ctx context.Context) (*Summary, error) {
 	// 2. Journal.
 	if p.CreateDir {
 		if err := os.MkdirAll(p.To, 0o700); err != nil {
+			x.removeBackup()
 			return nil, fmt.Errorf("cannot create the target folder %s: %v", p.To, err)
 		}
+		unlock, err := lockDataFolder(p.To)
+		if err != nil {
+			x.undoCreatedDir()
+			return nil, fmt.Errorf("cannot lock the new target folder, nothing was changed: %v", err)
+		}
+		x.unlock = unlock
 		hook("created-dir")
 	}
 	if p.CreateDB {
 		j.NewDB = ".postdeck-merge-new-" + id + ".sql"
 	}
 	if err := j.write(false); err != nil {
+		x.removeBackup()
 		x.undoCreatedDir()
 		return nil, fmt.Errorf("cannot write the merge journal, nothing was changed: %v", err)
 	}
@@ -277,6 +312,15 @@ func (x *executor) failBeforeCommit(what string, cause error) error {
 		return fmt.Errorf("%s: %v; cleaning up also failed (%v): run `postdeck merge --recover --to %s`", what, cause, err, x.p.To)
 	}
 	return fmt.Errorf("%s: %v; nothing was changed in the target's database or identities/ (cleaned up)", what, cause)
+}
+
+// removeBackup removes the backup folder just made when the merge stops
+// before its journal exists (nothing else refers to it).
+func (x *executor) removeBackup() {
+	if x.j.Backup != "" {
+		os.RemoveAll(x.j.Backup)
+		syncDir(x.p.To)
+	}
 }
 
 func (x *executor) undoCreatedDir() {

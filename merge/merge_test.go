@@ -13,7 +13,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"postdeck/backend"
 	"postdeck/merge/mergetest"
 )
 
@@ -727,4 +729,61 @@ func TestBackupIdentitiesWithoutDatabase(t *testing.T) {
 	if s := sum.String(); !strings.Contains(s, "backup of the target's identities/ as before the merge: "+sum.Backup) {
 		t.Errorf("summary:\n%s", s)
 	}
+}
+
+// Execute and Recover wait for the data folder lock `keys add` takes.
+func TestMergeAndRecoverTakeTheDataFolderLock(t *testing.T) {
+	pr := newPair(t, 9, 2, 2)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	if !p.OK() {
+		t.Fatal(p.Problems)
+	}
+	for _, c := range []struct {
+		name string
+		run  func() error
+	}{
+		{"merge", func() error { _, err := Execute(context.Background(), p, nil); return err }},
+		{"recover", func() error { _, err := Recover(pr.to); return err }},
+	} {
+		unlock, err := backend.LockDataFolder(pr.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.run() }()
+		select {
+		case err := <-done:
+			unlock()
+			t.Fatalf("%s ran while another postdeck held the data folder lock (%v)", c.name, err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		unlock()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s did not run after the lock was released", c.name)
+		}
+	}
+}
+
+// A failure writing the journal removes the backup just made.
+func TestJournalFailureRemovesBackup(t *testing.T) {
+	pr := newPair(t, 9, 2, 2)
+	dst := snapshot(t, pr.to, false)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	testHook = func(point string) {
+		if point == "backup" {
+			os.Mkdir(journalPath(pr.to), 0o700) // the journal cannot be written
+		}
+	}
+	defer func() { testHook = nil }()
+	_, err := Execute(context.Background(), p, nil)
+	if err == nil || !strings.Contains(err.Error(), "cannot write the merge journal, nothing was changed") {
+		t.Fatalf("got %v", err)
+	}
+	os.Remove(journalPath(pr.to))
+	sameSnapshot(t, "target", dst, snapshot(t, pr.to, false))
 }

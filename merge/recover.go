@@ -25,6 +25,16 @@ func Recover(to string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The lock Execute and `keys add` take: no merge or key add runs while
+	// this one is finished or undone.
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("nothing to recover: %s does not exist", abs), nil
+	}
+	unlock, err := lockDataFolder(abs)
+	if err != nil {
+		return "", fmt.Errorf("cannot lock %s: %v", abs, err)
+	}
+	defer unlock()
 	j, err := readJournal(abs)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Sprintf("nothing to recover: no unfinished merge in %s", abs), nil
