@@ -271,11 +271,12 @@ func (x *executor) run(ctx context.Context) (*Summary, error) {
 		return nil, x.failBeforeCommit("copying the rows failed", err)
 	}
 	hook("committed")
-	j.Phase = phaseCommitted
-	if err := j.write(true); err != nil {
+	// Only the tiny phase file is written after the commit (the journal
+	// is not rewritten).
+	if err := j.setPhase(phaseCommitted); err != nil {
 		// The marker in the database still says "committed": Recover
 		// rolls forward from it.
-		return nil, fmt.Errorf("the rows were copied but the journal could not be updated (%v): run `postdeck merge --recover --to %s` to finish the merge", err, p.To)
+		return nil, fmt.Errorf("the rows were copied but the merge phase could not be recorded (%v): run `postdeck merge --recover --to %s` to finish the merge", err, p.To)
 	}
 	x.step("copy rows", "%d row(s) copied in one transaction", p.Rows())
 	hook("journal-committed")

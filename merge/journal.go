@@ -2,9 +2,12 @@ package merge
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"postdeck/backend"
@@ -58,6 +61,34 @@ func (j *journal) write(overwrite bool) error {
 	return backend.WriteFileAtomic(journalPath(j.To), append(b, '\n'), 0o600, overwrite)
 }
 
+// phasePath is the tiny file that records the phase once the journal is
+// written: the journal (which lists every key) is written once, before the
+// merge changes anything, so nothing large has to be written after the
+// commit, when a full disk could not take it. Its name holds the journal's
+// id, so a stale one never applies to another merge.
+func (j *journal) phasePath() string { return filepath.Join(j.To, ".postdeck-merge-"+j.ID+".phase") }
+
+// setPhase records the phase in the phase file (atomically; a block or two).
+func (j *journal) setPhase(phase string) error {
+	if err := backend.WriteFileAtomic(j.phasePath(), []byte(phase), 0o600, true); err != nil {
+		return err
+	}
+	j.Phase = phase
+	return nil
+}
+
+// removeFiles removes the journal, then the phase file (a phase file left
+// without its journal is ignored), and syncs the folder.
+func (j *journal) removeFiles() error {
+	if err := os.Remove(journalPath(j.To)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.Remove(j.phasePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 func readJournal(to string) (*journal, error) {
 	b, err := os.ReadFile(journalPath(to))
 	if err != nil {
@@ -71,6 +102,18 @@ func readJournal(to string) (*journal, error) {
 		return nil, fmt.Errorf("the merge journal %s is incomplete: move it away after checking the target by hand", journalPath(to))
 	}
 	j.To = to
+	b, err = os.ReadFile(j.phasePath())
+	switch {
+	case err == nil:
+		switch ph := strings.TrimSpace(string(b)); ph {
+		case phaseCommitted, phaseUndo:
+			j.Phase = ph
+		default:
+			return nil, fmt.Errorf("the merge phase file %s holds %q: move it away after checking the target by hand", j.phasePath(), ph)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
 	return j, nil
 }
 

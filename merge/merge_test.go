@@ -787,3 +787,36 @@ func TestJournalFailureRemovesBackup(t *testing.T) {
 	os.Remove(journalPath(pr.to))
 	sameSnapshot(t, "target", dst, snapshot(t, pr.to, false))
 }
+
+// After the commit only a tiny phase file is written: the journal, which
+// lists every key, is written once before anything changes.
+func TestJournalNotRewrittenAfterCommit(t *testing.T) {
+	pr := newPair(t, 9, 5, 1)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	var atStart, afterCommit []byte
+	var phase string
+	testHook = func(point string) {
+		switch point {
+		case "journal":
+			atStart, _ = os.ReadFile(journalPath(pr.to))
+		case "journal-committed":
+			afterCommit, _ = os.ReadFile(journalPath(pr.to))
+			m, _ := filepath.Glob(filepath.Join(pr.to, ".postdeck-merge-*.phase"))
+			for _, f := range m {
+				b, _ := os.ReadFile(f)
+				phase = string(b)
+			}
+		}
+	}
+	defer func() { testHook = nil }()
+	if _, err := Execute(context.Background(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(atStart) == 0 || string(atStart) != string(afterCommit) {
+		t.Errorf("journal rewritten after the commit:\n%s\n->\n%s", atStart, afterCommit)
+	}
+	if phase != phaseCommitted {
+		t.Errorf("phase file holds %q after the commit", phase)
+	}
+	leftovers(t, pr.to)
+}

@@ -177,7 +177,7 @@ func finish(j *journal) error {
 		return err
 	}
 	hook("staging-removed")
-	if err := os.Remove(journalPath(j.To)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := j.removeFiles(); err != nil {
 		return err
 	}
 	return syncDir(j.To)
@@ -196,7 +196,7 @@ func rollBack(j *journal, checkDB bool) error {
 	if err := removeCreated(j); err != nil {
 		return err
 	}
-	if err := os.Remove(journalPath(j.To)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := j.removeFiles(); err != nil {
 		return err
 	}
 	if j.CreatedDir {
@@ -242,8 +242,7 @@ func removeCreated(j *journal) error {
 // staging folder and the journal.
 func undo(j *journal) error {
 	if j.Phase != phaseUndo {
-		j.Phase = phaseUndo
-		if err := j.write(true); err != nil {
+		if err := j.setPhase(phaseUndo); err != nil {
 			return err
 		}
 	}
@@ -291,7 +290,7 @@ func undo(j *journal) error {
 	if err := removeCreated(j); err != nil {
 		return err
 	}
-	if err := os.Remove(journalPath(j.To)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := j.removeFiles(); err != nil {
 		return err
 	}
 	if j.CreatedDir {
