@@ -820,3 +820,40 @@ func TestJournalNotRewrittenAfterCommit(t *testing.T) {
 	}
 	leftovers(t, pr.to)
 }
+
+// The space check counts the staged keys, the journal and the -wal of the
+// copied rows, in the file system's blocks: a disk with room for the two
+// databases and a megabyte is not enough for a merge of 300 keys.
+func TestSpaceCheckCountsKeysJournalAndWAL(t *testing.T) {
+	pr := newPair(t, 9, 300, 2)
+	var dbs int64
+	for _, path := range []string{filepath.Join(pr.from, DBName), filepath.Join(pr.to, DBName)} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs += fi.Size()
+	}
+	setFree := func(free int64) {
+		statfs = func(path string, st *syscall.Statfs_t) error {
+			st.Bsize = 4096
+			st.Bavail = uint64(free / 4096)
+			return nil
+		}
+	}
+	defer func() { statfs = syscall.Statfs }()
+	setFree(dbs + 1<<20 + 64<<10) // what the old check asked for, and a bit
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	if !hasProblem(p, KindSpace, "300 staged key(s) 1.2") {
+		t.Fatalf("want a disk-space problem counting the staged keys, got %q", p.Problems)
+	}
+	for _, s := range []string{"journal", "copied rows with their -wal", "backup"} {
+		if !hasProblem(p, KindSpace, s) {
+			t.Errorf("problem does not mention %s: %q", s, p.Problems)
+		}
+	}
+	setFree(1 << 40)
+	if p := mustPlan(t, Options{From: pr.from, To: pr.to}); !p.OK() {
+		t.Errorf("refused with plenty of space: %q", p.Problems)
+	}
+}

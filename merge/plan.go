@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"postdeck/backend"
 	"postdeck/model"
@@ -506,22 +508,89 @@ func existingParent(path string) string {
 	}
 }
 
-// checkSpace refuses when the target's file system cannot hold the backup
-// and the copied rows (a rough bound: both databases' sizes plus slack).
+// statfs is syscall.Statfs; a variable so tests can set the free space.
+var statfs = syscall.Statfs
+
+// spaceNeed is what a merge writes into the target's file system, in bytes
+// of whole blocks.
+type spaceNeed struct {
+	backup, staged, journal, rows int64
+}
+
+func (n spaceNeed) total() int64 { return n.backup + n.staged + n.journal + n.rows + spaceSlack }
+
+// spaceSlack covers what is not counted: the new database's schema, the
+// -shm file, folders.
+const spaceSlack = 1 << 20
+
+// roundUp is n bytes in whole blocks of bs; an empty file takes none.
+func roundUp(n, bs int64) int64 { return (n + bs - 1) / bs * bs }
+
+// checkSpace refuses when the target's file system cannot hold everything
+// the merge writes there, counted in its blocks (statfs):
+//   - the backup: a copy of the target's local.sql and of each identities/ file;
+//   - the staged keys: one small file (a block) each;
+//   - the journal, written once (it lists every key), and the phase file;
+//   - the copied rows: the target database grows by up to the source's
+//     size, and first the transaction's pages go to the -wal (or the old
+//     ones to the rollback -journal): the new pages plus the target pages
+//     they touch, bounded by both databases' sizes.
 func checkSpace(p *Plan) {
-	var need int64 = 1 << 20
-	for _, path := range []string{filepath.Join(p.From, DBName), filepath.Join(p.To, DBName)} {
-		if fi, err := os.Stat(path); err == nil {
-			need += fi.Size()
-		}
-	}
 	var st syscall.Statfs_t
-	if err := syscall.Statfs(existingParent(p.To), &st); err != nil {
+	if err := statfs(existingParent(p.To), &st); err != nil {
 		return
 	}
-	free := int64(st.Bavail) * int64(st.Bsize)
-	if free < need {
-		p.problem(KindSpace, "not enough free space for %s: %s free, about %s needed for the backup and the copied rows: free some space and plan again",
-			p.To, model.HumanBytes(uint64(free)), model.HumanBytes(uint64(need)))
+	bs := int64(st.Bsize)
+	if bs <= 0 {
+		bs = 4096
 	}
+	size := func(path string) int64 {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+		return 0
+	}
+	srcDB := roundUp(size(filepath.Join(p.From, DBName)), bs)
+	dstDB := int64(0)
+	if !p.CreateDB {
+		dstDB = roundUp(size(filepath.Join(p.To, DBName)), bs)
+	}
+	var n spaceNeed
+	n.backup = dstDB
+	if !p.CreateIdentities {
+		ids := filepath.Join(p.To, "identities")
+		if entries, err := os.ReadDir(ids); err == nil {
+			for _, e := range entries {
+				if e.Type().IsRegular() {
+					n.backup += roundUp(max(size(filepath.Join(ids, e.Name())), 1), bs)
+				}
+			}
+		}
+	}
+	n.staged = int64(len(p.Keys)) * roundUp(2*64, bs)
+	n.journal = roundUp(journalSize(p), bs) + 2*bs // the phase file and its temp
+	n.rows = srcDB + srcDB + dstDB
+	need := n.total()
+	free := int64(st.Bavail) * bs
+	if free < need {
+		p.problem(KindSpace, "not enough free space for %s: %s free, about %s needed (backup %s, %d staged key(s) %s, journal %s, copied rows with their -wal %s, slack %s): free %s and plan again",
+			p.To, model.HumanBytes(uint64(free)), model.HumanBytes(uint64(need)),
+			model.HumanBytes(uint64(n.backup)), len(p.Keys), model.HumanBytes(uint64(n.staged)), model.HumanBytes(uint64(n.journal)),
+			model.HumanBytes(uint64(n.rows)), model.HumanBytes(spaceSlack), model.HumanBytes(uint64(need-free)))
+	}
+}
+
+// journalSize is the size of the journal a merge of p writes.
+func journalSize(p *Plan) int64 {
+	j := &journal{ID: newID(), From: p.From, To: p.To, Started: time.Now().UTC(), Staging: "postdeck-merge-staging-" + newID(),
+		CreatedDir: p.CreateDir, CreatedIdentities: p.CreateIdentities, CreatedDB: p.CreateDB,
+		Backup: filepath.Join(p.To, "backup-20060102-150405-99"), NewDB: ".postdeck-merge-new-" + newID() + ".sql"}
+	for _, k := range p.Keys {
+		j.Keys = append(j.Keys, journalKey{Name: k.Name, Public: k.PublicHex()})
+	}
+	b, err := json.MarshalIndent(j, "", "\t")
+	if err != nil {
+		return 1 << 20
+	}
+	return int64(len(b)) + 1
 }
