@@ -857,3 +857,49 @@ func TestSpaceCheckCountsKeysJournalAndWAL(t *testing.T) {
 		t.Errorf("refused with plenty of space: %q", p.Problems)
 	}
 }
+
+// Recovery on a full disk says how much to free and where, then works once
+// that is done.
+func TestRecoverOnFullDisk(t *testing.T) {
+	for _, point := range []string{"committed", "moved-one"} {
+		t.Run(point, func(t *testing.T) {
+			mnt := mountTmpfs(t, 8<<20)
+			root := t.TempDir()
+			pr := pair{from: filepath.Join(root, "old"), to: filepath.Join(mnt, "node")}
+			build(t, pr.from, mergetest.Options{Version: 9, IDs: 50, Prefix: "s"})
+			build(t, pr.to, mergetest.Options{Version: 9, IDs: 2, Prefix: "t"})
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "MERGE_TEST_CHILD=crash", "MERGE_FROM="+pr.from, "MERGE_TO="+pr.to, "MERGE_KILL_AT="+point)
+			if out, err := cmd.CombinedOutput(); err == nil {
+				t.Fatalf("child not killed: %s", out)
+			}
+			filler := filepath.Join(mnt, "filler")
+			f, _ := os.Create(filler)
+			buf := make([]byte, 4096)
+			for {
+				if _, err := f.Write(buf); err != nil {
+					break
+				}
+			}
+			f.Close()
+			_, err := Recover(pr.to)
+			want := regexp.MustCompile(`free \d+ bytes \([^)]*\) on ` + regexp.QuoteMeta(mnt) + `, then run ` + "`" + `postdeck merge --recover --to ` + regexp.QuoteMeta(pr.to) + "` again")
+			if err == nil || !want.MatchString(err.Error()) {
+				t.Fatalf("want a message saying what to free, got %v", err)
+			}
+			os.Remove(filler)
+			msg, err := Recover(pr.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(msg, "rolled forward") {
+				t.Error(msg)
+			}
+			sum := dump(t, pr.to)
+			if !strings.Contains(sum, "key s49.key") || strings.Contains(sum, markerTable) {
+				t.Errorf("not fully merged:\n%s", sum)
+			}
+			leftovers(t, pr.to)
+		})
+	}
+}

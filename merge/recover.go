@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"postdeck/model"
 )
@@ -25,30 +27,42 @@ func Recover(to string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	msg, j, err := recoverLocked(abs)
+	if err != nil && j != nil {
+		if serr := spaceError(j, err); serr != nil {
+			return "", serr
+		}
+	}
+	return msg, err
+}
+
+// recoverLocked is Recover under the data folder lock; it returns the
+// journal it read, if any.
+func recoverLocked(abs string) (string, *journal, error) {
 	// The lock Execute and `keys add` take: no merge or key add runs while
 	// this one is finished or undone.
 	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Sprintf("nothing to recover: %s does not exist", abs), nil
+		return fmt.Sprintf("nothing to recover: %s does not exist", abs), nil, nil
 	}
 	unlock, err := lockDataFolder(abs)
 	if err != nil {
-		return "", fmt.Errorf("cannot lock %s: %v", abs, err)
+		return "", nil, fmt.Errorf("cannot lock %s: %v", abs, err)
 	}
 	defer unlock()
 	j, err := readJournal(abs)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Sprintf("nothing to recover: no unfinished merge in %s", abs), nil
+		return fmt.Sprintf("nothing to recover: no unfinished merge in %s", abs), nil, nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	switch {
 	case j.Phase == phaseUndo:
 		if err := undo(j); err != nil {
-			return "", fmt.Errorf("finishing the undo of the merge of %s into %s failed: %v", j.From, abs, err)
+			return "", j, fmt.Errorf("finishing the undo of the merge of %s into %s failed: %v", j.From, abs, err)
 		}
 		return fmt.Sprintf("undid the interrupted merge of %s into %s: moving its keys had failed, so %s and the merged keys were removed; the target is as it was before the merge",
-			j.From, abs, restoredHow(j)), nil
+			j.From, abs, restoredHow(j)), j, nil
 	}
 	committed := j.Phase == phaseCommitted
 	if !committed {
@@ -56,26 +70,94 @@ func Recover(to string) (string, error) {
 		// transaction (hot journal) or ignore uncommitted WAL frames.
 		committed, err = markerCommitted(j)
 		if err != nil {
-			return "", fmt.Errorf("cannot tell whether the merge into %s committed: %v; the journal %s is kept: fix the database access and run recovery again", abs, err, journalPath(abs))
+			return "", j, fmt.Errorf("cannot tell whether the merge into %s committed: %v; the journal %s is kept: fix the database access and run recovery again", abs, err, journalPath(abs))
 		}
 	}
 	if committed {
 		n, err := rollForward(j)
 		if err != nil {
-			return "", fmt.Errorf("the merge of %s into %s had committed its rows, but finishing it failed: %v; run recovery again once that is fixed", j.From, abs, err)
+			return "", j, fmt.Errorf("the merge of %s into %s had committed its rows, but finishing it failed: %v; run recovery again once that is fixed", j.From, abs, err)
 		}
 		return fmt.Sprintf("rolled forward: the interrupted merge of %s into %s had committed its rows, so it was finished (%d staged key(s) moved into identities/, %d key(s) in all, journal removed); restart the node to load the keys",
-			j.From, abs, n, len(j.Keys)), nil
+			j.From, abs, n, len(j.Keys)), j, nil
 	}
 	if err := rollBack(j, true); err != nil {
-		return "", fmt.Errorf("rolling back the interrupted merge of %s into %s failed: %v; run recovery again once that is fixed", j.From, abs, err)
+		return "", j, fmt.Errorf("rolling back the interrupted merge of %s into %s failed: %v; run recovery again once that is fixed", j.From, abs, err)
 	}
 	kept := ""
 	if j.Backup != "" {
 		kept = "; the backup taken before it is kept in " + j.Backup
 	}
 	return fmt.Sprintf("rolled back: the interrupted merge of %s into %s stopped before its database commit, so nothing was merged; staged keys were removed and the target is as it was before%s",
-		j.From, abs, kept), nil
+		j.From, abs, kept), j, nil
+}
+
+// spaceError says how much to free, and where, when recovery failed for
+// lack of space (the error says so, or the file system has less free than
+// recovery needs); nil otherwise.
+func spaceError(j *journal, cause error) error {
+	var st syscall.Statfs_t
+	if err := statfs(j.To, &st); err != nil {
+		return nil
+	}
+	bs := int64(st.Bsize)
+	if bs <= 0 {
+		bs = 4096
+	}
+	free := int64(st.Bavail) * bs
+	need := recoverNeed(j, bs)
+	noSpace := errors.Is(cause, syscall.ENOSPC) || errors.Is(cause, syscall.EDQUOT)
+	for _, s := range []string{"no space left", "disk is full", "SQLITE_FULL", "quota exceeded"} {
+		noSpace = noSpace || strings.Contains(cause.Error(), s)
+	}
+	if !noSpace && free >= need {
+		return nil
+	}
+	n := need - free
+	if n < bs {
+		n = need // full although it looked like enough: ask for what recovery writes
+	}
+	n = roundUp(n, bs)
+	return fmt.Errorf("recovering the merge of %s into %s needs more free space (%s free; it stopped at: %v): free %d bytes (%s) on %s, then run `postdeck merge --recover --to %s` again",
+		j.From, j.To, model.HumanBytes(uint64(free)), cause, n, model.HumanBytes(uint64(n)), mountPoint(j.To), j.To)
+}
+
+// recoverNeed is about what recovery writes: SQLite folds the -wal into the
+// database and keeps a -shm while it is open, dropping the marker writes a
+// few pages, the phase file a block, and an undo copies the backup back.
+func recoverNeed(j *journal, bs int64) int64 {
+	size := func(path string) int64 {
+		if fi, err := os.Stat(path); err == nil {
+			return roundUp(fi.Size(), bs)
+		}
+		return 0
+	}
+	db := filepath.Join(j.To, DBName)
+	need := size(db+"-wal") + size(db+"-journal") + 64<<10 + 2*bs + spaceSlack
+	if j.Backup != "" && (j.Phase == phaseUndo || j.Phase == phaseCommitted) {
+		need += size(filepath.Join(j.Backup, DBName))
+	}
+	return need
+}
+
+// mountPoint is the mount point of the file system holding path.
+func mountPoint(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return path
+	}
+	dev := fi.Sys().(*syscall.Stat_t).Dev
+	for {
+		parent := filepath.Dir(path)
+		if parent == path {
+			return path
+		}
+		pi, err := os.Stat(parent)
+		if err != nil || pi.Sys().(*syscall.Stat_t).Dev != dev {
+			return path
+		}
+		path = parent
+	}
 }
 
 func restoredHow(j *journal) string {
