@@ -81,7 +81,7 @@ func TestMergeYesMerges(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, errOut, out)
 	}
-	for _, want := range []string{"[1/7] backup", "[7/7] verify", "Merged ", "backup of the target as it was: " + filepath.Join(to, "backup-")} {
+	for _, want := range []string{"[1/7] backup", "[7/7] verify", "Merged ", "as before the merge: " + filepath.Join(to, "backup-")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}

@@ -89,7 +89,7 @@ func TestMergeFlow(t *testing.T) {
 	typeText(m, "_data")
 	settle(t, m, press(m, "enter"), shows(m, "Merged "))
 	v = screen(m)
-	mustContain(t, v, "[1/7] backup", "copy rows", "verify", "3 key(s) added", "backup of the target as it was: "+filepath.Join(w.data, "backup-"), "> Close <")
+	mustContain(t, v, "[1/7] backup", "copy rows", "verify", "3 key(s) added", "as before the merge:", filepath.Join(w.data, "backup-"), "> Close <")
 	if n := rowCount(t, w.data, "post"); n != 5 {
 		t.Errorf("post has %d rows after the merge, want 5", n)
 	}
