@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"postdeck/backend"
 	"postdeck/sim"
@@ -20,6 +23,11 @@ func cmdSim(g *globals, args []string, stdout, stderr io.Writer) int {
 	speed := fs.Float64("speed", 1, "how fast the simulated proving cycle runs")
 	demo := fs.Bool("demo", false, "add the demo's problem cases (no service, stuck proof, unloaded key)")
 	real := fs.Bool("real-services", false, "run the post-services as real processes that postdeck starts and stops (start/stop/logs work)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of postdeck sim:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), simSignalHelp)
+	}
 	if _, code, ok := parseArgs(fs, g, args, false); !ok {
 		return code
 	}
@@ -31,6 +39,10 @@ func cmdSim(g *globals, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	// Before the node starts, so an early USR1 or USR2 is not fatal.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
 	s, err := sim.Start(ctx, sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1})
 	if err != nil {
 		return fail(stderr, err)
@@ -52,10 +64,59 @@ func cmdSim(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err := backend.WriteConfigFile(path, backend.RenderConfig(cfg), true); err != nil {
 		return fail(stderr, err)
 	}
-	fmt.Fprintf(stdout, "simulated node with %d identities\n  public  %s\n  private %s\n  post    %s\nconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n",
-		len(l.Services), l.PublicListener, l.PrivateListener, l.PostListener, path, path)
-	<-ctx.Done()
-	return 0
+	fmt.Fprintf(stdout, "simulated node with %d identities\n  public  %s\n  private %s\n  post    %s\nconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n%s",
+		len(l.Services), l.PublicListener, l.PrivateListener, l.PostListener, path, path,
+		strings.ReplaceAll(simSignalHelp, "PID", fmt.Sprint(os.Getpid())))
+	for {
+		select {
+		case <-ctx.Done():
+			return 0
+		case sig := <-sigs:
+			nodeSignal(s, sig, l.DataFolder, stdout, stderr)
+		}
+	}
+}
+
+// simSignalHelp is how to restart the simulated node; PID stands for the
+// simulator's process id.
+const simSignalHelp = `Restart the node like a real one while the simulator keeps its folders:
+  kill -USR1 PID
+      stops the node: its gRPC listeners close (merge and the wizard see it stopped)
+  kill -USR2 PID
+      starts it again on the same addresses and loads every new valid identities/*.key
+      as an IDLE identity, as a node does at start-up
+`
+
+// nodeSignal stops (SIGUSR1) or starts (SIGUSR2) the simulated node and says
+// what it did.
+func nodeSignal(s *sim.Sim, sig os.Signal, dataFolder string, stdout, stderr io.Writer) {
+	switch sig {
+	case syscall.SIGUSR1:
+		if !s.NodeRunning() {
+			fmt.Fprintln(stdout, "SIGUSR1: the node is already stopped; SIGUSR2 starts it")
+			return
+		}
+		if err := s.StopNode(); err != nil {
+			fmt.Fprintf(stderr, "SIGUSR1: stop the node: %v\n", err)
+			return
+		}
+		fmt.Fprintf(stdout, "SIGUSR1: node stopped; %s is kept; SIGUSR2 starts it\n", dataFolder)
+	case syscall.SIGUSR2:
+		if s.NodeRunning() {
+			fmt.Fprintln(stdout, "SIGUSR2: the node is already running; no keys reloaded (SIGUSR1 stops it first)")
+			return
+		}
+		loaded, err := s.RestartNode()
+		if err != nil {
+			fmt.Fprintf(stderr, "SIGUSR2: start the node: %v\n", err)
+			return
+		}
+		if len(loaded) == 0 {
+			fmt.Fprintf(stdout, "SIGUSR2: node started; no new keys in %s\n", filepath.Join(dataFolder, "identities"))
+			return
+		}
+		fmt.Fprintf(stdout, "SIGUSR2: node started; loaded %d new key(s): %s\n", len(loaded), strings.Join(loaded, ", "))
+	}
 }
 
 // checkEmptyDir refuses a --dir that already holds files: the simulator

@@ -5,10 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"postdeck/model"
 )
@@ -117,4 +120,53 @@ func writePrivate(path string, b []byte) error {
 		return err
 	}
 	return os.Chmod(path, 0o600)
+}
+
+// loadNewKeys reads DataFolder/identities/*.key as a node does when it
+// starts and adds every valid key whose public key the sim does not know yet
+// as an identity on the node: IDLE, named after its file, with no
+// post-service, and left out of the proving cycle (nothing would serve its
+// proofs). Files that are not exactly *.key or fail model.ParseKey are
+// skipped, as are identities already known (loaded or not). It returns the
+// file names loaded, sorted.
+func (s *Sim) loadNewKeys() ([]string, error) {
+	dir := filepath.Join(s.dataFolder(), "identities")
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read keys: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var loaded []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || filepath.Ext(name) != ".key" || name == ".key" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		k, err := model.ParseKey(b)
+		if err != nil || s.byID[string(k.Public)] != nil {
+			continue
+		}
+		id := &ident{
+			name:   strings.TrimSuffix(name, ".key"),
+			priv:   k.Private,
+			pub:    k.Public,
+			onNode: true,
+			node:   model.NodeIdle,
+			wake:   make(chan struct{}, 1),
+			meta:   model.PostMetadata{NodeID: k.Public},
+		}
+		id.frozen, id.phase, id.nextAt = true, phIdle, never
+		s.ids = append(s.ids, id)
+		s.byID[string(id.pub)] = id
+		loaded = append(loaded, name)
+	}
+	return loaded, nil
 }

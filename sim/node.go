@@ -51,7 +51,10 @@ func (s *Sim) startNode() error {
 			serviceDesc(sc.service("PostService"), s.postServiceImpl()),
 		}},
 	}
-	return s.StartNode()
+	// The first start: every key on disk is one createIdentities just made.
+	s.nodeMu.Lock()
+	defer s.nodeMu.Unlock()
+	return s.startListeners()
 }
 
 // topLayer advances from today's mainnet layer, compressed like the cycle.

@@ -307,18 +307,47 @@ func (s *Sim) StopNode() error {
 }
 
 // StartNode brings the listeners back on the same addresses, with an empty
-// event buffer as a restarted node has.
+// event buffer as a restarted node has. Like a real node, which reads its
+// keys only at start-up, a node that was stopped first re-reads
+// DataFolder/identities/*.key and loads every valid key it does not have yet
+// as an IDLE identity named after its file (see loadNewKeys); the others are
+// unchanged.
 func (s *Sim) StartNode() error {
+	_, err := s.RestartNode()
+	return err
+}
+
+// RestartNode is StartNode, also returning the names of the key files it
+// newly loaded (none when the node was running).
+func (s *Sim) RestartNode() ([]string, error) {
 	select {
 	case <-s.done:
-		return errors.New("sim: closed")
+		return nil, errors.New("sim: closed")
 	default:
 	}
 	s.nodeMu.Lock()
 	defer s.nodeMu.Unlock()
+	var loaded []string
 	if s.listeners[0].srv == nil {
 		s.events.reset()
+		var err error
+		if loaded, err = s.loadNewKeys(); err != nil {
+			return nil, err
+		}
 	}
+	return loaded, s.startListeners()
+}
+
+// NodeRunning tells whether the node's listeners are up (false after
+// StopNode until StartNode).
+func (s *Sim) NodeRunning() bool {
+	s.nodeMu.Lock()
+	defer s.nodeMu.Unlock()
+	return s.listeners[0].srv != nil
+}
+
+// startListeners opens the three listeners; s.nodeMu must be held.
+func (s *Sim) startListeners() error {
 	for _, l := range s.listeners {
 		if err := l.start(s.schema); err != nil {
 			return err
