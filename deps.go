@@ -1,5 +1,8 @@
 //go:build tools
 
+// This file is never built (the tools tag): it keeps the pinned versions of
+// every module the project relies on in go.mod, so `go mod tidy` cannot drop
+// or move one that a package imports only through another.
 package main
 
 import (
