@@ -1001,9 +1001,10 @@ func (w *wizard) report(m *Model) string {
 			not = append(not, "no [[service]] added for "+id.key.Name)
 		}
 	}
-	merged := len(w.ids) > 0
+	merged, confirmed := len(w.ids) > 0, true
 	for _, id := range w.ids {
 		if !id.confirmed {
+			confirmed = false
 			not = append(not, "the node has not been seen reporting "+id.key.Name+" yet")
 		}
 	}
@@ -1013,7 +1014,10 @@ func (w *wizard) report(m *Model) string {
 			fmt.Fprintf(&b, "  - %s\n", n)
 		}
 	}
-	if merged {
+	switch {
+	case merged && confirmed:
+		b.WriteString("Next: start a post-service per identity, and never start the old nodes with these keys again.\n")
+	case merged:
 		b.WriteString("Next: restart the node (it reads identities/ only when it starts), start a post-service per identity, and never start the old nodes with these keys again.\n")
 	}
 	return b.String()
