@@ -352,12 +352,24 @@ func TestRunServiceBadInput(t *testing.T) {
 }
 
 func TestServiceGivesUpAfterMaxRetries(t *testing.T) {
+	// Not a node: a listener that hangs up on every connection. Keeping it
+	// open (rather than closing a free port) means no other test can take
+	// the port meanwhile and answer for real.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
 	s := startReal(t, 1, time.Second)
 	o := ServiceOptions{Address: "http://" + addr, Dir: s.Layout().Services[0].Dir, MaxRetries: 3,
 		ReconnectInterval: 10 * time.Millisecond, Log: &syncBuffer{}}
