@@ -96,6 +96,28 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
+// RenameNoReplace moves a file within one file system like rename, but fails
+// (with an error wrapping fs.ErrExist) instead of replacing a file at dst —
+// an operator's key must never be overwritten. It links, then removes the old
+// name; on a file system without hard links it renames after checking dst is
+// free. It does not sync: callers sync the folders once.
+func RenameNoReplace(src, dst string) error {
+	err := os.Link(src, dst)
+	switch {
+	case err == nil:
+		return os.Remove(src)
+	case errors.Is(err, fs.ErrExist):
+		return err
+	}
+	if _, serr := os.Lstat(dst); serr == nil {
+		return &fs.PathError{Op: "rename", Path: dst, Err: fs.ErrExist}
+	}
+	return os.Rename(src, dst)
+}
+
+// SyncDir fsyncs a folder, so renames and new files in it survive a crash.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 // lockPath takes an exclusive flock on an existing file or folder, waiting
 // for other postdeck processes that hold it. Closing the returned func's file
 // releases it (so does the process ending).

@@ -134,6 +134,10 @@ func PlanAddKey(o AddKeyOptions) (*AddKeyPlan, error) {
 	return p, nil
 }
 
+// CheckKeyName says whether name is one the node reads as an identity key
+// file, and if not which rule it breaks.
+func CheckKeyName(name string) error { return checkKeyName(name) }
+
 // checkKeyName refuses a name the node would not read as a key, or that is
 // not a plain file name.
 func checkKeyName(name string) error {
@@ -473,15 +477,9 @@ func moveToBackup(src, backup string) (string, error) {
 		}
 		backup = fmt.Sprintf("%s-%d", base, i)
 	}
-	// link + remove is a rename that cannot replace a file that appeared
-	// meanwhile; a file system without hard links gets a plain rename.
-	if err := os.Link(src, backup); err == nil {
-		if err := os.Remove(src); err != nil {
-			return backup, fmt.Errorf("copied to %s but could not remove the original name: %v", backup, err)
-		}
-	} else if errors.Is(err, fs.ErrExist) {
+	if err := RenameNoReplace(src, backup); errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("%s appeared meanwhile", backup)
-	} else if err := os.Rename(src, backup); err != nil {
+	} else if err != nil {
 		return "", err
 	}
 	if err := syncDir(filepath.Dir(src)); err != nil {

@@ -336,7 +336,7 @@ func (x *executor) moveKeys() error {
 	j := x.j
 	ids := filepath.Join(j.To, "identities")
 	for i, k := range j.Keys {
-		if err := moveNoReplace(filepath.Join(j.stagingDir(), k.Name), filepath.Join(ids, k.Name)); err != nil {
+		if err := backend.RenameNoReplace(filepath.Join(j.stagingDir(), k.Name), filepath.Join(ids, k.Name)); err != nil {
 			cause := fmt.Errorf("cannot move key %s into identities/: %v", k.Name, err)
 			if uerr := undo(j); uerr != nil {
 				return fmt.Errorf("%v; undoing the merge also failed (%v): run `postdeck merge --recover --to %s`", cause, uerr, j.To)
@@ -352,23 +352,6 @@ func (x *executor) moveKeys() error {
 		}
 	}
 	return syncDir(ids)
-}
-
-// moveNoReplace moves a file within one file system, failing if dst exists.
-func moveNoReplace(src, dst string) error {
-	if err := os.Link(src, dst); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		if _, serr := os.Lstat(dst); serr == nil {
-			return &fs.PathError{Op: "move", Path: dst, Err: fs.ErrExist}
-		}
-		if rerr := os.Rename(src, dst); rerr != nil {
-			return rerr
-		}
-		return nil
-	}
-	return os.Remove(src)
 }
 
 // stageKey writes a key into the (new, private) staging folder the way the
@@ -403,14 +386,7 @@ func mkdirSync(dir string) error {
 }
 
 // syncDir fsyncs a folder; a variable so tests can count the calls.
-var syncDir = func(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+var syncDir = backend.SyncDir
 
 func syncFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -572,7 +548,7 @@ func createDB(ctx context.Context, p *Plan, tmp, path string) error {
 		err = syncFile(tmp)
 	}
 	if err == nil {
-		err = moveNoReplace(tmp, path)
+		err = backend.RenameNoReplace(tmp, path)
 	}
 	if err == nil {
 		err = syncDir(filepath.Dir(path))

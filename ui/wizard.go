@@ -421,37 +421,20 @@ func (w *wizard) renameLocals(m *Model) tea.Cmd {
 // existing file (a hard link makes the new name, which fails if it exists,
 // then the old name is removed), and the folder is synced.
 func renameLocalKey(dir, name string) error {
-	switch {
-	case name == "" || strings.ContainsRune(name, '/') || strings.HasPrefix(name, "."):
-		return fmt.Errorf("%q is not a plain file name such as %s", name, filepath.Base(dir)+".key")
-	case !strings.HasSuffix(name, ".key"):
-		return fmt.Errorf("%q: the node reads only names ending in .key", name)
-	case name == backend.LocalKeyName:
+	if name == backend.LocalKeyName {
 		return errors.New("choose a name other than local.key")
+	}
+	if err := backend.CheckKeyName(name); err != nil {
+		return err
 	}
 	ids := filepath.Join(dir, "identities")
 	src, dst := filepath.Join(ids, backend.LocalKeyName), filepath.Join(ids, name)
-	if err := os.Link(src, dst); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists: choose another name", dst)
-		}
-		if _, serr := os.Lstat(dst); serr == nil {
-			return fmt.Errorf("%s already exists: choose another name", dst)
-		}
-		// A file system without hard links: rename, the target was just
-		// checked to be free and the node is stopped.
-		if rerr := os.Rename(src, dst); rerr != nil {
-			return fmt.Errorf("cannot rename %s: %v", src, rerr)
-		}
-	} else if err := os.Remove(src); err != nil {
-		os.Remove(dst)
+	if err := backend.RenameNoReplace(src, dst); errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists: choose another name", dst)
+	} else if err != nil {
 		return fmt.Errorf("cannot rename %s: %v", src, err)
 	}
-	if d, err := os.Open(ids); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return backend.SyncDir(ids)
 }
 
 // planAll plans every source against the target, probing the node.
