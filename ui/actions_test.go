@@ -107,13 +107,31 @@ func newActionTest(t testing.TB, w, h int, snap *model.Snapshot) (*Model, *fakeA
 	return m, fa, c
 }
 
-// drain runs cmd as the program would: batches fan out into goroutines,
-// every message goes back through Update (on this goroutine), and the Cmds
-// Update returns run too. Timer messages are dropped. each, when set, runs
-// after every message.
+// drain runs cmd and every Cmd that follows until none is left, as the
+// program would (see runCmds); each, when set, runs after every message. An
+// Update slower than 50 ms fails the test.
 func drain(t *testing.T, m *Model, cmd tea.Cmd, each func(tea.Msg)) {
 	t.Helper()
-	ch := make(chan tea.Msg, 64)
+	runCmds(t, m, cmd, pumpOpts{each: each, slow: 50 * time.Millisecond, limit: 10 * time.Second})
+}
+
+// pumpOpts for runCmds: cond ends the run when it holds (nil: when no Cmd
+// is left);
+// each runs after every message; an Update slower than slow, or a run longer
+// than limit, fails the test.
+type pumpOpts struct {
+	cond  func() bool
+	each  func(tea.Msg)
+	slow  time.Duration
+	limit time.Duration
+}
+
+// runCmds runs cmd as the program would: batches fan out into goroutines,
+// every message goes back through Update (on this goroutine), and the Cmds
+// Update returns run too. The dashboard's timer ticks are dropped.
+func runCmds(t *testing.T, m *Model, cmd tea.Cmd, o pumpOpts) {
+	t.Helper()
+	ch := make(chan tea.Msg, 256)
 	pending := 0
 	launch := func(c tea.Cmd) {
 		if c == nil {
@@ -123,8 +141,16 @@ func drain(t *testing.T, m *Model, cmd tea.Cmd, each func(tea.Msg)) {
 		go func() { ch <- c() }()
 	}
 	launch(cmd)
-	deadline := time.After(10 * time.Second)
-	for pending > 0 {
+	deadline := time.After(o.limit)
+	for {
+		switch {
+		case o.cond != nil && o.cond():
+			return
+		case pending == 0 && o.cond == nil:
+			return
+		case pending == 0:
+			t.Fatalf("nothing left to run and the condition does not hold:\n%s", screen(m))
+		}
 		select {
 		case msg := <-ch:
 			pending--
@@ -137,16 +163,16 @@ func drain(t *testing.T, m *Model, cmd tea.Cmd, each func(tea.Msg)) {
 			default:
 				start := time.Now()
 				_, next := m.Update(msg)
-				if d := time.Since(start); d > 50*time.Millisecond {
+				if d := time.Since(start); d > o.slow {
 					t.Errorf("Update(%T) took %v", msg, d)
 				}
-				if each != nil {
-					each(msg)
+				if o.each != nil {
+					o.each(msg)
 				}
 				launch(next)
 			}
 		case <-deadline:
-			t.Fatalf("commands still running after 10s (%d pending)", pending)
+			t.Fatalf("still running after %v (%d pending):\n%s", o.limit, pending, screen(m))
 		}
 	}
 }

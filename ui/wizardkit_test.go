@@ -104,53 +104,11 @@ func newFlowTest(t *testing.T, w *world) (*Model, *clock) {
 	return m, c
 }
 
-// settle runs cmd and every Cmd that follows as the program would (Update on
-// this goroutine) until cond holds; with cond nil, until no Cmd is left.
-// Timer ticks of the dashboard are dropped; a flow's own timers fire.
+// settle runs cmd and every Cmd that follows as the program would (see
+// runCmds) until cond holds; with cond nil, until no Cmd is left.
 func settle(t *testing.T, m *Model, cmd tea.Cmd, cond func() bool) {
 	t.Helper()
-	ch := make(chan tea.Msg, 256)
-	pending := 0
-	launch := func(c tea.Cmd) {
-		if c == nil {
-			return
-		}
-		pending++
-		go func() { ch <- c() }()
-	}
-	launch(cmd)
-	deadline := time.After(20 * time.Second)
-	for {
-		if cond != nil && cond() {
-			return
-		}
-		if cond == nil && pending == 0 {
-			return
-		}
-		if pending == 0 {
-			t.Fatalf("nothing left to run and the condition does not hold:\n%s", screen(m))
-		}
-		select {
-		case msg := <-ch:
-			pending--
-			switch msg := msg.(type) {
-			case nil, tickMsg, logTickMsg:
-			case tea.BatchMsg:
-				for _, c := range msg {
-					launch(c)
-				}
-			default:
-				start := time.Now()
-				_, next := m.Update(msg)
-				if d := time.Since(start); d > 100*time.Millisecond {
-					t.Errorf("Update(%T) took %v", msg, d)
-				}
-				launch(next)
-			}
-		case <-deadline:
-			t.Fatalf("condition not met after 20s:\n%s", screen(m))
-		}
-	}
+	runCmds(t, m, cmd, pumpOpts{cond: cond, slow: 100 * time.Millisecond, limit: 20 * time.Second})
 }
 
 // shows is a condition: the screen contains every sub.
