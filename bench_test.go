@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
 
-	"postdeck/backend"
 	"postdeck/model"
-	"postdeck/sim"
 )
 
 // The whole-process benchmarks below compare `postdeck status --json` with
@@ -25,22 +22,6 @@ import (
 //	go test -run '^$' -bench 'StatusJSON1000|GuideWay1000' -benchtime 3x .
 
 const benchIDs = 1000
-
-// startBenchSim is startSim for benchmarks: a simulator in manual mode (the
-// states do not move between iterations) and a config file for it.
-func startBenchSim(b *testing.B, ids int) (*sim.Sim, string) {
-	b.Helper()
-	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 7, Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	path := filepath.Join(b.TempDir(), "postdeck.toml")
-	if err := backend.WriteConfigFile(path, backend.RenderConfig(configFromLayout(s.Layout())), false); err != nil {
-		b.Fatal(err)
-	}
-	return s, path
-}
 
 // runChild runs name with args to completion within a minute and returns its
 // stdout and its peak resident set in KiB. Exit codes in ok pass; any other
@@ -70,7 +51,7 @@ func runChild(b *testing.B, env []string, ok []int, name string, args ...string)
 // simulator, as a whole child process: start-up, config, key files and
 // metadata, three gRPC calls, 1000 operator calls, the join and the JSON.
 func BenchmarkStatusJSON1000(b *testing.B) {
-	_, cfg := startBenchSim(b, benchIDs)
+	_, cfg := startSim(b, benchIDs)
 	// Its own state folder (the supervisor's), as the tests do.
 	env := []string{"XDG_CONFIG_HOME=" + b.TempDir(), "XDG_STATE_HOME=" + b.TempDir()}
 	var peak int64
@@ -117,7 +98,7 @@ func BenchmarkGuideWay1000(b *testing.B) {
 	if err != nil {
 		b.Skip("curl not found in PATH; bench/guide-vs-postdeck.sh installs it")
 	}
-	s, _ := startBenchSim(b, benchIDs)
+	s, _ := startSim(b, benchIDs)
 	l := s.Layout()
 	var peak int64
 	for b.Loop() {

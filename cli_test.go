@@ -36,8 +36,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startSim runs a simulator in manual mode and writes a config for it.
-func startSim(t *testing.T, ids int) (*sim.Sim, string) {
+// startSim runs a simulator in manual mode (states move only when a test
+// says) and writes a config for it; benchmarks use it too.
+func startSim(t testing.TB, ids int) (*sim.Sim, string) {
 	t.Helper()
 	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 7, Dir: t.TempDir()})
 	if err != nil {
