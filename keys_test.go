@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -148,7 +147,7 @@ func TestKeysAddListCheckAgainstSimulator(t *testing.T) {
 
 	// --wait keeps checking and names what is missing until Ctrl-C.
 	cmd := exec.Command(binary, "keys", "check", "--wait", "--interval", "200ms", "--config", cfg)
-	var wout, werr syncBuffer
+	var wout, werr syncBuf
 	cmd.Stdout, cmd.Stderr = &wout, &werr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -263,22 +262,4 @@ func TestKeysWithoutConfig(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-// syncBuffer is a bytes.Buffer a child process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
