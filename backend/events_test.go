@@ -126,24 +126,38 @@ func TestEventFeedSlowConsumerNeverBlocksReader(t *testing.T) {
 			s.SetNodeState(id, model.NodeIdle)
 		}
 		if (i+1)%burst == 0 {
-			eventually(t, 20*time.Second, "the burst", func() bool {
-				st := f.Stats()
-				if st.Streams > 1 {
-					t.Fatalf("the reader fell behind: %+v", st)
-				}
-				return st.Received == int64(i+1)
-			})
+			waitBurst(t, f, int64(i+1))
 		}
 	}
 	st := f.Stats()
-	if st.Streams != 1 || !st.Connected {
-		t.Fatalf("the reader fell behind: %+v", st)
+	if st.Streams != 1 || !st.Connected || st.Received != n {
+		t.Fatalf("the reader fell behind, or stored %d events of %d: %+v", st.Received, n, st)
 	}
 	if got := len(f.Events()); got != DefaultEventsNodeWide {
 		t.Errorf("node-wide list holds %d, want %d", got, DefaultEventsNodeWide)
 	}
 	if got := len(f.Timeline(l.Services[0].NodeID)); got != DefaultEventsPerIdentity {
 		t.Errorf("timeline holds %d, want %d", got, DefaultEventsPerIdentity)
+	}
+}
+
+// waitBurst waits until the feed has stored want events, failing with its
+// counters (not just "timed out") when it does not, or when the stream was
+// cut and reopened meanwhile (the reader fell behind).
+func waitBurst(t *testing.T, f *EventFeed, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := f.Stats()
+		switch {
+		case st.Streams > 1:
+			t.Fatalf("the reader fell behind: %+v", st)
+		case st.Received >= want:
+			return
+		case time.Now().After(deadline):
+			t.Fatalf("stored %d of %d events after 30s: %+v", st.Received, want, st)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
