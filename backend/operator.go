@@ -1,14 +1,16 @@
 package backend
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
+	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,12 +24,35 @@ const DefaultOperatorTimeout = time.Second
 // are under 100 bytes; anything bigger is not a post-service.
 const maxStatusBody = 64 << 10
 
-// OperatorClient asks post-services' operator APIs (GET /status). It keeps
-// connections alive across polls and is safe for concurrent use.
+// idleTimeout is how long an unused connection is kept for the next poll.
+const idleTimeout = 90 * time.Second
+
+// OperatorClient asks post-services' operator APIs (GET /status) over plain
+// HTTP/1.1, keeping one idle connection per service between polls. It is
+// safe for concurrent use.
+//
+// It is its own small client rather than net/http's Transport: a Transport
+// keeps two goroutines and two buffers for every idle connection, which at a
+// thousand services was 2000 goroutines, 9 MiB of stacks and most of the
+// dashboard's heap. Here an idle connection is only its socket; a request
+// borrows a pooled read buffer while it runs. Responses are parsed by
+// net/http's own ReadResponse.
 type OperatorClient struct {
 	timeout time.Duration
-	http    *http.Client
+	dialer  net.Dialer
+
+	mu   sync.Mutex
+	idle map[string]idleConn // by address
 }
+
+type idleConn struct {
+	conn  net.Conn
+	since time.Time
+}
+
+// readers are the read buffers requests borrow: a /status answer and its
+// headers are a few hundred bytes.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
 
 // NewOperatorClient returns a client whose every call ends within timeout
 // (0 = DefaultOperatorTimeout).
@@ -35,28 +60,21 @@ func NewOperatorClient(timeout time.Duration) *OperatorClient {
 	if timeout <= 0 {
 		timeout = DefaultOperatorTimeout
 	}
-	tr := &http.Transport{
-		// Operator endpoints are on the local network: never via an
-		// environment proxy.
-		Proxy:       nil,
-		DialContext: (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
-		// One idle connection per service is what a poll needs; room for a
-		// thousand services so every poll reuses its connections.
-		MaxIdleConns:        2048,
-		MaxIdleConnsPerHost: 1,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		// A /status answer is a few dozen bytes; the default 4 KiB buffers,
-		// kept for each of a thousand idle connections, were most of the
-		// dashboard's heap.
-		ReadBufferSize:  1024,
-		WriteBufferSize: 512,
-	}
-	return &OperatorClient{timeout: timeout, http: &http.Client{Transport: tr}}
+	// Operator endpoints are on the local network: never via a proxy, so
+	// the environment's proxy settings are not consulted at all.
+	return &OperatorClient{timeout: timeout, dialer: net.Dialer{Timeout: timeout}, idle: map[string]idleConn{}}
 }
 
 // Close drops idle connections.
-func (c *OperatorClient) Close() { c.http.CloseIdleConnections() }
+func (c *OperatorClient) Close() {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = map[string]idleConn{}
+	c.mu.Unlock()
+	for _, ic := range idle {
+		ic.conn.Close()
+	}
+}
 
 // Status asks the post-service at addr ("ip:port", as given to its
 // --operator-address) for its state. Any body that arrives is parsed, and an
@@ -65,33 +83,115 @@ func (c *OperatorClient) Close() { c.http.CloseIdleConnections() }
 func (c *OperatorClient) Status(ctx context.Context, addr string) (model.OperatorStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, statusURL(addr), nil)
-	if err != nil {
+	hostport := strings.TrimSuffix(strings.TrimPrefix(addr, "http://"), "/")
+	if _, _, err := net.SplitHostPort(hostport); err != nil {
 		return model.OperatorStatus{}, fmt.Errorf("operator %s: not an address (%v) — use ip:port as given to --operator-address", addr, err)
 	}
-	resp, err := c.http.Do(req)
+	code, status, body, err := c.get(ctx, hostport)
 	if err != nil {
 		return model.OperatorStatus{}, c.explain(ctx, addr, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxStatusBody))
-	if err != nil {
-		return model.OperatorStatus{}, c.explain(ctx, addr, err)
-	}
-	// Drain a little so the connection can be reused; a huge body is dropped
-	// with its connection instead.
-	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-	if resp.StatusCode != http.StatusOK {
-		return model.OperatorStatus{}, fmt.Errorf("operator %s: HTTP %s from /status — is this a post-service operator address?", addr, resp.Status)
+	if code != http.StatusOK {
+		return model.OperatorStatus{}, fmt.Errorf("operator %s: HTTP %s from /status — is this a post-service operator address?", addr, status)
 	}
 	return model.ParseStatus(body), nil
 }
 
-func statusURL(addr string) string {
-	if strings.Contains(addr, "://") {
-		return strings.TrimSuffix(addr, "/") + "/status"
+// get sends GET /status on a kept connection or a new one. A kept
+// connection the service has closed meanwhile fails before any answer
+// arrives; the request is then sent once more on a new connection (a GET is
+// safe to repeat).
+func (c *OperatorClient) get(ctx context.Context, hostport string) (int, string, []byte, error) {
+	conn, reused := c.take(hostport)
+	for {
+		if conn == nil {
+			var err error
+			if conn, err = c.dialer.DialContext(ctx, "tcp", hostport); err != nil {
+				return 0, "", nil, err
+			}
+		}
+		code, status, body, keep, err := roundTrip(ctx, conn, hostport)
+		if err != nil {
+			conn.Close()
+			if reused && staleConn(err) && ctx.Err() == nil {
+				conn, reused = nil, false
+				continue
+			}
+			return 0, "", nil, err
+		}
+		if keep {
+			c.put(hostport, conn)
+		} else {
+			conn.Close()
+		}
+		return code, status, body, nil
 	}
-	return "http://" + addr + "/status"
+}
+
+// roundTrip writes the request and reads the answer within ctx; keep says
+// whether the connection may carry the next request.
+func roundTrip(ctx context.Context, conn net.Conn, hostport string) (code int, status string, body []byte, keep bool, err error) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	// A parent cancelled (postdeck shutting down) interrupts the I/O too.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err = io.WriteString(conn, "GET /status HTTP/1.1\r\nHost: "+hostport+"\r\nUser-Agent: postdeck\r\nAccept: application/json\r\n\r\n"); err != nil {
+		return 0, "", nil, false, err
+	}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(conn)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return 0, "", nil, false, err
+	}
+	defer resp.Body.Close()
+	if body, err = io.ReadAll(io.LimitReader(resp.Body, maxStatusBody)); err != nil {
+		return 0, "", nil, false, err
+	}
+	// Drain a little so the connection can be reused; a huge body is dropped
+	// with its connection instead.
+	_, derr := io.CopyN(io.Discard, resp.Body, 4<<10)
+	keep = !resp.Close && errors.Is(derr, io.EOF) && br.Buffered() == 0
+	return resp.StatusCode, resp.Status, body, keep, nil
+}
+
+// staleConn tells a kept connection closed by the other end (before it
+// answered) from a real failure.
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func (c *OperatorClient) take(hostport string) (net.Conn, bool) {
+	c.mu.Lock()
+	ic, ok := c.idle[hostport]
+	delete(c.idle, hostport)
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	if time.Since(ic.since) > idleTimeout {
+		ic.conn.Close()
+		return nil, false
+	}
+	return ic.conn, true
+}
+
+// put keeps conn for the next request to hostport; one is enough.
+func (c *OperatorClient) put(hostport string, conn net.Conn) {
+	_ = conn.SetDeadline(time.Time{})
+	c.mu.Lock()
+	_, have := c.idle[hostport]
+	if !have {
+		c.idle[hostport] = idleConn{conn: conn, since: time.Now()}
+	}
+	c.mu.Unlock()
+	if have {
+		conn.Close()
+	}
 }
 
 // explain names what went wrong in terms of what the operator should check.
@@ -99,20 +199,16 @@ func (c *OperatorClient) explain(ctx context.Context, addr string, err error) er
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("operator %s: connection refused — is post-service running with --operator-address %s?", addr, addr)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil:
 		return fmt.Errorf("operator %s: no answer within %s — is the post-service hung, or is something else on this port?", addr, c.timeout)
-	case errors.Is(err, context.Canceled):
+	case errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled):
 		return fmt.Errorf("operator %s: canceled", addr)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("operator %s: the connection closed before an answer — is this a post-service operator address?", addr)
 	}
-	return fmt.Errorf("operator %s: %v", addr, unwrapURLError(err))
-}
-
-// unwrapURLError drops net/http's `Get "http://…/status":` prefix, which
-// repeats the address.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+	var ne *net.OpError
+	if errors.As(err, &ne) && ne.Err != nil {
+		err = ne.Err
 	}
-	return err
+	return fmt.Errorf("operator %s: %v", addr, err)
 }

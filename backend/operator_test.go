@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,5 +121,117 @@ func TestOperatorRefused(t *testing.T) {
 	want := "operator " + addr + ": connection refused — is post-service running with --operator-address " + addr + "?"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+}
+
+// connCountingServer serves "Idle" on /status and counts the connections it
+// accepted; closeAfter makes it close each connection after one answer
+// without saying so (as a service restarting between polls would).
+func connCountingServer(t *testing.T, closeAfter bool) (string, *atomic.Int32) {
+	t.Helper()
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "6")
+		_, _ = w.Write([]byte(`"Idle"`))
+		if closeAfter {
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+				}
+			}
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String(), &conns
+}
+
+func TestOperatorKeepsOneConnectionAcrossPolls(t *testing.T) {
+	c := NewOperatorClient(5 * time.Second)
+	defer c.Close()
+	addr, conns := connCountingServer(t, false)
+	for i := 0; i < 5; i++ {
+		if st, err := c.Status(context.Background(), addr); err != nil || st.State != model.ServiceIdle {
+			t.Fatalf("poll %d: %v %v", i, st.State, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("5 polls used %d connections, want 1 kept alive", n)
+	}
+}
+
+func TestOperatorRetriesAConnectionClosedWhileIdle(t *testing.T) {
+	c := NewOperatorClient(5 * time.Second)
+	defer c.Close()
+	addr, conns := connCountingServer(t, true)
+	for i := 0; i < 3; i++ {
+		if st, err := c.Status(context.Background(), addr); err != nil || st.State != model.ServiceIdle {
+			t.Fatalf("poll %d after the service closed the kept connection: %v %v", i, st.State, err)
+		}
+	}
+	if n := conns.Load(); n != 3 {
+		t.Fatalf("got %d connections, want a new one for each poll", n)
+	}
+}
+
+func TestOperatorChunkedAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Two flushes without a Content-Length make net/http send it chunked.
+		_, _ = w.Write([]byte(`{"Proving":{"nonces":{"start":0,"end":128},`))
+		w.(http.Flusher).Flush()
+		_, _ = w.Write([]byte(`"position":77}}`))
+	}))
+	defer srv.Close()
+	c := NewOperatorClient(5 * time.Second)
+	defer c.Close()
+	st, err := c.Status(context.Background(), srv.Listener.Addr().String())
+	if err != nil || st.State != model.ServiceProving || st.Position != 77 {
+		t.Fatalf("got %v pos %d err %v, want Proving at 77", st.State, st.Position, err)
+	}
+}
+
+func TestOperatorNotHTTP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+			conn.Close()
+		}
+	}()
+	c := NewOperatorClient(5 * time.Second)
+	defer c.Close()
+	addr := ln.Addr().String()
+	_, err = c.Status(context.Background(), addr)
+	if err == nil || !strings.HasPrefix(err.Error(), "operator "+addr+": ") {
+		t.Fatalf("err = %v, want an error naming %s", err, addr)
+	}
+}
+
+func TestOperatorCancelledByCaller(t *testing.T) {
+	c := NewOperatorClient(time.Minute)
+	defer c.Close()
+	addr := hangingServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := c.Status(ctx, addr); done <- err }()
+	cancel()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "canceled") {
+		t.Fatalf("err = %v, want canceled", err)
 	}
 }
