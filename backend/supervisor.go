@@ -370,16 +370,37 @@ func deviceName(dir string) string {
 	dev := uint64(st.Dev)
 	major := (dev>>8)&0xfff | (dev>>32)&^uint64(0xfff)
 	minor := dev&0xff | (dev>>12)&^uint64(0xff)
-	id := fmt.Sprintf("%d:%d", major, minor)
+	return mountNames.name(fmt.Sprintf("%d:%d", major, minor))
+}
+
+// mountNames remembers each device's name: a thousand services on a few
+// disks read mountinfo once per disk, not once per service.
+var mountNames = &mountCache{names: map[string]string{}}
+
+type mountCache struct {
+	mu    sync.Mutex
+	names map[string]string // MAJ:MIN → mount point or "dev:MAJ:MIN"
+}
+
+func (c *mountCache) name(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.names[id]; ok {
+		return n
+	}
+	n := "dev:" + id
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for line := range strings.SplitSeq(string(b), "\n") {
 			// id parent MAJ:MIN root mountpoint ...
 			if f := strings.Fields(line); len(f) > 4 && f[2] == id {
-				return f[4]
+				// A copy: a substring would keep all of mountinfo alive.
+				n = strings.Clone(f[4])
+				break
 			}
 		}
 	}
-	return "dev:" + id
+	c.names[id] = n
+	return n
 }
 
 // Args is the argv Start runs for a bin service.
