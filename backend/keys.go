@@ -63,7 +63,7 @@ func readKeyDir(dataFolder string, read func(dir string, e fs.DirEntry) model.Ke
 func readKeyFile(dir string, e fs.DirEntry) model.KeyFile {
 	name := e.Name()
 	kf := model.KeyFile{Name: name}
-	b, err := os.ReadFile(filepath.Join(dir, name))
+	b, err := readSmallFile(filepath.Join(dir, name), nil)
 	if err != nil {
 		kf.Problem = fmt.Sprintf("cannot read: %v", err)
 		return kf

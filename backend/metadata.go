@@ -18,7 +18,7 @@ const MetadataFile = "postdata_metadata.json"
 // ReadMetadata reads <dir>/postdata_metadata.json. Errors name the file, say
 // what is wrong and what to do.
 func ReadMetadata(dir string) (model.PostMetadata, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetadataFile))
+	b, err := readSmallFile(filepath.Join(dir, MetadataFile), nil)
 	if err != nil {
 		return model.PostMetadata{}, metadataReadError(dir, err)
 	}

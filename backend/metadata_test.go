@@ -3,6 +3,9 @@ package backend
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,4 +142,26 @@ func TestMetadataCacheConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestReadSmallFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 511, 512, 513, 5000} {
+		path := filepath.Join(dir, fmt.Sprint(size))
+		want := bytes.Repeat([]byte{'k'}, size)
+		if err := os.WriteFile(path, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readSmallFile(path, nil)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: got %d bytes, err %v", size, len(got), err)
+		}
+	}
+	_, err := readSmallFile(filepath.Join(dir, "missing"), nil)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing file: err = %v, want not-exist naming the file", err)
+	}
+	if _, err := readSmallFile(dir, nil); err == nil {
+		t.Error("reading a folder gave no error")
+	}
 }

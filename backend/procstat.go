@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -79,38 +78,6 @@ func parseProcStat(b []byte) (procStat, error) {
 	}
 	st.zombie = st.state == 'Z' || st.state == 'X'
 	return st, nil
-}
-
-// readSmallFile reads a small /proc file with one open/read/close and no
-// fstat (procfs reports size 0 anyway); buf is reused when large enough.
-func readSmallFile(path string, buf []byte) ([]byte, error) {
-	if cap(buf) < 512 {
-		buf = make([]byte, 512)
-	}
-	buf = buf[:cap(buf)]
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	for err == syscall.EINTR {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	}
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer syscall.Close(fd)
-	n := 0
-	for n < len(buf) {
-		m, err := syscall.Read(fd, buf[n:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	return buf[:n], nil
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times. It is 100 on
