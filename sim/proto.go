@@ -1,51 +1,62 @@
 package sim
 
 import (
-	"context"
 	_ "embed"
 	"fmt"
 	"sync"
 
-	"github.com/bufbuild/protocompile"
-	"github.com/bufbuild/protocompile/linker"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
+	// The imports of spacemesh.proto, registered in GlobalFiles.
+	_ "google.golang.org/protobuf/types/known/durationpb"
+	_ "google.golang.org/protobuf/types/known/emptypb"
+	_ "google.golang.org/protobuf/types/known/timestamppb"
 )
 
-//go:embed spacemesh.proto
-var protoSource string
+// spacemesh.proto is the source of the simulated node API. What the binary
+// carries is its compiled form, spacemesh.binpb (a FileDescriptorProto):
+// compiling at run time would link protocompile into every postdeck, and
+// its start-up work made each `postdeck` command slower, simulator or not.
+// TestSchemaMatchesProto compiles the .proto and fails if the two differ;
+// `go test ./sim -run TestSchemaMatchesProto -update` writes it anew.
+//
+//go:embed spacemesh.binpb
+var protoDescriptor []byte
 
 // protoPath is the file name clients see through reflection.
 const protoPath = "spacemesh/v1/spacemesh.proto"
 
-// schema is the compiled node API. It is compiled once per process: the
+// schema is the compiled node API. It is built once per process: the
 // descriptors are immutable and shared by every Sim.
 type schema struct {
 	file protoreflect.FileDescriptor
 	// resolver answers reflection queries: our file first, then the global
-	// registry (google/protobuf/*, grpc.reflection.*), which protocompile's
-	// standard imports come from too.
+	// registry (google/protobuf/*, grpc.reflection.*).
 	resolver protodesc.Resolver
 }
 
-var loadSchema = sync.OnceValues(compileSchema)
+var loadSchema = sync.OnceValues(func() (*schema, error) { return buildSchema(protoDescriptor) })
 
-func compileSchema() (*schema, error) {
-	c := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-			Accessor: protocompile.SourceAccessorFromMap(map[string]string{protoPath: protoSource}),
-		}),
+// buildSchema links a serialized FileDescriptorProto of protoPath against
+// the global registry, where its google/protobuf imports are.
+func buildSchema(descriptor []byte) (*schema, error) {
+	fdp := &descriptorpb.FileDescriptorProto{}
+	if err := proto.Unmarshal(descriptor, fdp); err != nil {
+		return nil, fmt.Errorf("read the compiled %s: %w", protoPath, err)
 	}
-	files, err := c.Compile(context.Background(), protoPath)
+	fd, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles)
 	if err != nil {
-		return nil, fmt.Errorf("compile %s: %w", protoPath, err)
+		return nil, fmt.Errorf("link %s: %w", protoPath, err)
 	}
-	return &schema{
-		file:     files[0],
-		resolver: chainResolver{linker.Files(files).AsResolver(), protoregistry.GlobalFiles},
-	}, nil
+	own := &protoregistry.Files{}
+	if err := own.RegisterFile(fd); err != nil {
+		return nil, fmt.Errorf("register %s: %w", protoPath, err)
+	}
+	return &schema{file: fd, resolver: chainResolver{own, protoregistry.GlobalFiles}}, nil
 }
 
 // service returns a service of the file by its short name, e.g. "NodeService".
