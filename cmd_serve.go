@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -63,13 +61,6 @@ func cmdServe(g *globals, args []string, stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(g, stderr)
 	if err != nil {
 		return fail(stderr, err)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// main's 40 MiB soft limit suits one dashboard; twenty sessions of a
-		// 1000-row table live above it, and the collector would then run
-		// back to back (a whole core, measured). The sessions' memory is
-		// bounded by --idle-timeout and the session cap instead.
-		debug.SetMemoryLimit(math.MaxInt64)
 	}
 	ctx, stop := signalContext()
 	defer stop()

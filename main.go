@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -67,11 +66,10 @@ func (g *globals) register(fs *flag.FlagSet) {
 var errUsage = errors.New("usage")
 
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// A dashboard kept open for weeks: collect sooner rather than let the
-		// heap double before each collection. A soft limit; GOMEMLIMIT wins.
-		debug.SetMemoryLimit(32 << 20)
-	}
+	// No soft memory limit: postdeck runs beside a prover, and a limit below
+	// the live heap makes the collector run back to back (a whole core at
+	// 1000 identities, measured). Memory is kept small at its source instead
+	// (docs/BENCHMARKS.md); GOMEMLIMIT and GOGC apply as usual.
 	args := os.Args[1:]
 	// Started under the name post-service (the demo links <tmp>/bin/post-service
 	// to postdeck), postdeck is a simulated post-service taking post-rs's
