@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,10 +18,13 @@ import (
 )
 
 // The whole-process benchmarks below compare `postdeck status --json` with
-// the way the setup guide gets the same facts: grpcurl for the node's two
-// lists and one curl per post-service. bench/guide-vs-postdeck.sh installs
-// grpcurl and runs both in one invocation, so the ratio comes from one run:
+// the least work a client can do for the same facts (bench/leastwork: two raw
+// gRPC calls and 1000 GETs, 32 at a time) and with the way the setup guide
+// gets them (grpcurl for the node's two lists and one curl per
+// post-service). bench/status-vs-floor.sh and bench/guide-vs-postdeck.sh run
+// them in one invocation each, so a ratio comes from one run:
 //
+//	go test -run '^$' -bench 'StatusJSON1000|LeastWork1000' -benchtime 10x .
 //	go test -run '^$' -bench 'StatusJSON1000|GuideWay1000' -benchtime 3x .
 
 const benchIDs = 1000
@@ -68,6 +74,37 @@ func BenchmarkStatusJSON1000(b *testing.B) {
 			b.Fatalf("%d identities, node errors %v; want %d and none", len(doc.Identities), doc.Node.Errors, benchIDs)
 		}
 		b.StartTimer()
+	}
+	b.ReportMetric(float64(peak)/1024, "maxRSS-MiB")
+}
+
+// BenchmarkLeastWork1000 is the floor for BenchmarkStatusJSON1000: a plain Go
+// program (bench/leastwork, built here) that makes the two gRPC calls with raw
+// bytes and GETs every /status, 32 at a time, as a whole child process too.
+func BenchmarkLeastWork1000(b *testing.B) {
+	s, _ := startSim(b, benchIDs)
+	l := s.Layout()
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "leastwork")
+	if out, err := exec.Command("go", "build", "-o", bin, "./bench/leastwork").CombinedOutput(); err != nil {
+		b.Fatalf("build bench/leastwork: %v\n%s", err, out)
+	}
+	var ops strings.Builder
+	for _, svc := range l.Services {
+		ops.WriteString(svc.Operator + "\n")
+	}
+	list := filepath.Join(dir, "operators")
+	if err := os.WriteFile(list, []byte(ops.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	want := fmt.Sprintf("%d/%d status 200", benchIDs, benchIDs)
+	var peak int64
+	for b.Loop() {
+		out, rss := runChild(b, nil, []int{0}, bin, "-post", l.PostListener, "-private", l.PrivateListener, "-operators", list)
+		peak = max(peak, rss)
+		if !strings.Contains(string(out), want) {
+			b.Fatalf("leastwork printed %q, want %q", out, want)
+		}
 	}
 	b.ReportMetric(float64(peak)/1024, "maxRSS-MiB")
 }
