@@ -13,9 +13,15 @@ import (
 	"time"
 
 	"postdeck/backend"
+	"postdeck/clock"
 	"postdeck/model"
 	"postdeck/sim"
 )
+
+// testClock is the tests' clock: the one POSTDECK_NOW sets, so that the
+// suite can be run at a chosen date, else the machine's. The binary run as a
+// child process reads the same variable.
+var testClock = clock.ForTest()
 
 // binary is the postdeck executable built once for the tests that run it as
 // a real child process.
@@ -40,7 +46,7 @@ func TestMain(m *testing.M) {
 // says) and writes a config for it; benchmarks use it too.
 func startSim(t testing.TB, ids int) (*sim.Sim, string) {
 	t.Helper()
-	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 7, Dir: t.TempDir()})
+	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 7, Dir: t.TempDir(), Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"postdeck/backend"
+	"postdeck/clock"
 	"postdeck/themes"
 	"postdeck/ui"
 )
@@ -24,15 +25,15 @@ func cmdDashboard(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	return dashboardWith(cfg, "postdeck — "+cfg.Path, backend.DefaultStateDir(), g.metricsListen, stderr)
+	return dashboardWith(cfg, g.clock, "postdeck — "+cfg.Path, backend.DefaultStateDir(), g.metricsListen, stderr)
 }
 
 // dashboardWith runs the poller, the controller, the extras (events, cycle
 // countdown, alerts, metrics on metricsListen when set) and the TUI until
-// the user quits. Services it started keep running after it: they are
-// detached.
-func dashboardWith(cfg *backend.Config, title, stateDir, metricsListen string, stderr io.Writer) int {
-	s, err := openSession(cfg)
+// the user quits, all on clk. Services it started keep running after it:
+// they are detached.
+func dashboardWith(cfg *backend.Config, clk clock.Clock, title, stateDir, metricsListen string, stderr io.Writer) int {
+	s, err := openSession(cfg, clk)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -66,6 +67,7 @@ func dashboardWith(cfg *backend.Config, title, stateDir, metricsListen string, s
 		Theme:     themes.ByName(cfg.UI.Theme, os.Getenv("NO_COLOR") != ""),
 		Interval:  cfg.Poll.Interval.Duration,
 		Title:     title,
+		Now:       clk.Now,
 		Actions:   ctl,
 		Config:    cfg,
 	})

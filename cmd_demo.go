@@ -26,7 +26,7 @@ func cmdDemo(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err := checkSimFlags(*ids, *speed); err != nil {
 		return fail(stderr, err)
 	}
-	s, err := sim.Start(context.Background(), sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1})
+	s, err := sim.Start(context.Background(), sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1, Now: g.clock.Now})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -39,7 +39,7 @@ func cmdDemo(g *globals, args []string, stdout, stderr io.Writer) int {
 	applyGlobals(cfg, g)
 	// The demo's state (pid files, logs) lives in the sim's temp folder, never
 	// in the user's own state folder.
-	return dashboardWith(cfg, "postdeck — demo (simulated node)", filepath.Join(filepath.Dir(l.DataFolder), "state"), g.metricsListen, stderr)
+	return dashboardWith(cfg, g.clock, "postdeck — demo (simulated node)", filepath.Join(filepath.Dir(l.DataFolder), "state"), g.metricsListen, stderr)
 }
 
 // realServicesConfig points a config at a simulator whose post-services are

@@ -25,7 +25,7 @@ func cmdMigrate(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	s, err := openSession(cfg)
+	s, err := openSession(cfg, g.clock)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -41,6 +41,7 @@ func cmdMigrate(g *globals, args []string, stdout, stderr io.Writer) int {
 		Theme:     themes.ByName(cfg.UI.Theme, os.Getenv("NO_COLOR") != ""),
 		Interval:  cfg.Poll.Interval.Duration,
 		Title:     "postdeck migrate — " + cfg.Path,
+		Now:       g.clock.Now,
 		Config:    cfg,
 		Migrate:   true,
 	})

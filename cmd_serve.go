@@ -17,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"postdeck/backend"
+	"postdeck/clock"
 	"postdeck/sshserve"
 	"postdeck/ui"
 )
@@ -29,12 +30,13 @@ type serveFlags struct {
 	hostKey       string
 	idleTimeout   time.Duration
 	metricsListen string
+	clock         clock.Clock // not a flag: POSTDECK_NOW, read once in run
 }
 
 // cmdServe serves the dashboard over SSH until SIGTERM or Ctrl-C.
 func cmdServe(g *globals, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", g, stderr)
-	f := serveFlags{}
+	f := serveFlags{clock: g.clock}
 	fs.StringVar(&f.listen, "listen", ":2222", "address to accept SSH connections on")
 	fs.StringVar(&f.authorized, "authorized-keys", "", "authorized_keys file of the keys allowed in (default ~/.ssh/authorized_keys)")
 	fs.StringVar(&f.readOnly, "readonly-keys", "", "authorized_keys file of keys that get a view-only dashboard")
@@ -92,7 +94,7 @@ func serve(ctx context.Context, cfg *backend.Config, f serveFlags, stateDir stri
 		return err
 	}
 
-	s, err := openSession(cfg)
+	s, err := openSession(cfg, f.clock)
 	if err != nil {
 		return err
 	}
@@ -131,6 +133,7 @@ func serve(ctx context.Context, cfg *backend.Config, f serveFlags, stateDir stri
 		Dashboard: ui.Options{
 			Interval: cfg.Poll.Interval.Duration,
 			Title:    "postdeck — " + cfg.Path,
+			Now:      f.clock.Now,
 			Config:   cfg,
 		},
 		Report: report,

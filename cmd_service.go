@@ -178,7 +178,7 @@ func openControl(g *globals, names []string, stderr io.Writer) (*control, func()
 	if err != nil {
 		return nil, nil, fail(stderr, err)
 	}
-	s, err := openSession(cfg)
+	s, err := openSession(cfg, g.clock)
 	if err != nil {
 		return nil, nil, fail(stderr, err)
 	}

@@ -26,7 +26,7 @@ func cmdStatus(g *globals, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	s, err := openSession(cfg)
+	s, err := openSession(cfg, g.clock)
 	if err != nil {
 		return fail(stderr, err)
 	}

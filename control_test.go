@@ -31,7 +31,7 @@ type rig struct {
 func newRig(t *testing.T, ids int, auto bool, disks ...string) *rig {
 	t.Helper()
 	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, RealServices: true, Seed: 3,
-		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond})
+		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond, Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func newRig(t *testing.T, ids int, auto bool, disks ...string) *rig {
 // open builds a fresh session and controller over the same state folder, as
 // a newly started postdeck would.
 func (r *rig) open() {
-	sess, err := openSession(r.cfg)
+	sess, err := openSession(r.cfg, testClock)
 	if err != nil {
 		r.t.Fatal(err)
 	}

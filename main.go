@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"postdeck/clock"
 	"postdeck/themes"
 )
 
@@ -49,6 +50,10 @@ type globals struct {
 	interval time.Duration
 	timeout  time.Duration
 	theme    string
+	// clock is what time it is for everything postdeck shows and decides by
+	// the calendar: the machine's, or the one POSTDECK_NOW sets (tests,
+	// demos), read once in run.
+	clock clock.Clock
 	// metricsListen serves Prometheus metrics on this address; "" = off.
 	// A flag of the commands that keep a poller running (the dashboard;
 	// serve has its own of the same name).
@@ -82,7 +87,11 @@ func main() {
 
 // run parses the command line and dispatches; it returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	g := &globals{}
+	clk, err := clock.FromEnv()
+	if err != nil {
+		return fail(stderr, err)
+	}
+	g := &globals{clock: clk}
 	top := newFlagSet("postdeck", g, stderr)
 	if err := top.Parse(args); err != nil {
 		return exitForFlagErr(err)

@@ -172,7 +172,7 @@ func (d *sshDash) close() { d.client.Close() }
 // simServeConfig is a simulator of n identities (no real services) and its config.
 func simServeConfig(t testing.TB, n int, manual bool) *backend.Config {
 	t.Helper()
-	s, err := sim.Start(context.Background(), sim.Options{IDs: n, Manual: manual, Seed: 7, Dir: t.TempDir()})
+	s, err := sim.Start(context.Background(), sim.Options{IDs: n, Manual: manual, Seed: 7, Dir: t.TempDir(), Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
 	auth := filepath.Join(t.TempDir(), "authorized_keys")
 	os.WriteFile(auth, []byte(line+"\n"), 0o600)
 
-	srv := startServe(t, cfg, serveFlags{authorized: auth, idleTimeout: time.Minute})
+	srv := startServe(t, cfg, serveFlags{authorized: auth, idleTimeout: time.Minute, clock: testClock})
 	addr := srv.addr.String()
 	// The first client's table: the poller and the server are warm.
 	first, err := dialDash(addr, signer, 100, 30)
@@ -301,7 +301,7 @@ func TestServeEndsIdleSessionsAndAuditsThem(t *testing.T) {
 	signer, line := clientKey(t)
 	auth := filepath.Join(t.TempDir(), "authorized_keys")
 	os.WriteFile(auth, []byte(line+"\n"), 0o600)
-	srv := startServe(t, cfg, serveFlags{authorized: auth, idleTimeout: 1500 * time.Millisecond})
+	srv := startServe(t, cfg, serveFlags{authorized: auth, idleTimeout: 1500 * time.Millisecond, clock: testClock})
 
 	d, err := dialDash(srv.addr.String(), signer, 100, 30)
 	if err != nil {
@@ -342,7 +342,7 @@ func TestServeColoursArePerSession(t *testing.T) {
 	signer, line := clientKey(t)
 	auth := filepath.Join(t.TempDir(), "authorized_keys")
 	os.WriteFile(auth, []byte(line+"\n"), 0o600)
-	srv := startServe(t, cfg, serveFlags{authorized: auth})
+	srv := startServe(t, cfg, serveFlags{authorized: auth, clock: testClock})
 
 	open := func(env ...string) string {
 		t.Helper()

@@ -64,7 +64,7 @@ func operatorStatus(addr string) (model.OperatorStatus, bool) {
 func startRealSim(t *testing.T) (*sim.Sim, sim.ServiceLayout) {
 	t.Helper()
 	s, err := sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, RealServices: true, Seed: 9,
-		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond})
+		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond, Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"postdeck/clock"
 )
 
 // term is a real terminal: a tmux session running postdeck.
@@ -27,7 +29,13 @@ func newTerm(t *testing.T, w, h int, cmdline string) *term {
 		t.Skip("tmux not installed")
 	}
 	tm := &term{t: t, name: fmt.Sprintf("postdeck-test-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	tm.tmux("new-session", "-d", "-s", tm.name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), cmdline)
+	args := []string{"new-session", "-d", "-s", tm.name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)}
+	// A tmux server already running has its own environment: hand the
+	// suite's date on to the session explicitly.
+	if v, ok := os.LookupEnv(clock.Env); ok {
+		args = append(args, "-e", clock.Env+"="+v)
+	}
+	tm.tmux(append(args, cmdline)...)
 	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", tm.name).Run() })
 	return tm
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"postdeck/backend"
+	"postdeck/clock"
+	"postdeck/model"
 )
 
 // loadConfig reads the config file named by --config (or the default path),
@@ -46,19 +48,41 @@ func applyGlobals(cfg *backend.Config, g *globals) {
 	}
 }
 
-// session is the backend one dashboard or one status call works against.
+// session is the backend one dashboard or one status call works against,
+// on one clock (see package clock).
 type session struct {
 	node   *backend.NodeClient
 	poller *backend.Poller
+	clock  clock.Clock
 }
 
-func openSession(cfg *backend.Config) (*session, error) {
+func openSession(cfg *backend.Config, clk clock.Clock) (*session, error) {
 	node, err := backend.NewNodeClient(backend.NodeOptionsFor(cfg))
 	if err != nil {
 		return nil, err
 	}
 	ops := backend.NewOperatorClient(cfg.Poll.Timeout.Duration)
-	return &session{node: node, poller: backend.NewPoller(cfg, node, ops)}, nil
+	s := &session{node: node, poller: backend.NewPoller(cfg, node, ops), clock: clk}
+	if clk.Moved() {
+		s.poller.AddHook(onClock(clk)) // first: every later hook sees the moved stamps
+	}
+	return s, nil
+}
+
+// onClock moves the stamps of a snapshot that the poller and the supervisor
+// take from the machine's clock (when it was polled, when each process
+// started) onto clk, so that the header's age and the UP column count from
+// the clock the countdown counts from. The state files keep the machine's
+// times: they outlive this process and its clock. Events keep theirs: the
+// node stamps them on its own clock (a simulator on clk already).
+func onClock(clk clock.Clock) func(*model.Snapshot) {
+	return func(s *model.Snapshot) {
+		s.At = clk.Onto(s.At)
+		for i := range s.Rows {
+			p := &s.Rows[i].Proc
+			p.Started = clk.Onto(p.Started)
+		}
+	}
 }
 
 func (s *session) Close() { s.node.Close() }
@@ -75,7 +99,7 @@ func (s *session) control(ctx context.Context, cfg *backend.Config, stateDir str
 
 // attachExtras attaches to s's poller what runs beside it for a dashboard or
 // `postdeck serve`: the node's events (timelines, throughput), the cycle-gap
-// countdown (Snapshot.Cycle, checked with the node's NodeInfo), alerts to
+// countdown (Snapshot.Cycle on s's clock, checked with the node's NodeInfo), alerts to
 // [alerts] command/webhook (logged to stateDir/alerts.log) and, when
 // metricsListen is set, Prometheus metrics on it. Their hooks run in that
 // order, before the controller's. Call it before s.poller.Run, with the
@@ -95,7 +119,7 @@ func attachExtras(ctx context.Context, s *session, cfg *backend.Config, stateDir
 	var wg sync.WaitGroup
 	backend.AttachEvents(ctx, s.poller, s.node)
 
-	cycle := backend.NewCycleWatcher(backend.TimingOf(&cfg.Timing))
+	cycle := backend.NewCycleWatcher(backend.TimingOf(&cfg.Timing), s.clock.Now)
 	wg.Go(func() { cycle.AskNode(ctx, s.node, cfg.Poll.NodeTimeout.Duration) })
 	s.poller.AddHook(cycle.Hook)
 

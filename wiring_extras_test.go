@@ -20,7 +20,7 @@ import (
 // service going down while proving runs the alert command with the JSON,
 // and the metrics endpoint shows the identities and the alert.
 func TestAttachExtrasOnSim(t *testing.T) {
-	sm, err := sim.Start(context.Background(), sim.Options{IDs: 2, Manual: true, Seed: 5})
+	sm, err := sim.Start(context.Background(), sim.Options{IDs: 2, Manual: true, Seed: 5, Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestAttachExtrasOnSim(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	s, err := openSession(cfg)
+	s, err := openSession(cfg, testClock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,9 +68,12 @@ func TestAttachExtrasOnSim(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	// The countdown is to the round mainnet's timing puts next on the
+	// tests' clock (POSTDECK_NOW when set).
 	wait("a snapshot with the countdown", func() bool {
 		snap, ok := s.poller.Latest()
-		return ok && snap.Cycle.Known && snap.Cycle.Source == "mainnet defaults" && snap.Cycle.RoundEnd.After(time.Now().Add(-12*time.Hour))
+		want := model.NextCycle(testClock.Now(), model.MainnetTiming())
+		return ok && snap.Cycle.Known && snap.Cycle.Source == "mainnet defaults" && snap.Cycle.RoundEnd.Equal(want.RoundEnd)
 	})
 
 	sm.SetNodeState(l.Services[0].NodeID, model.NodeProving)
@@ -103,7 +106,7 @@ func TestAttachExtrasOnSim(t *testing.T) {
 func TestAttachExtrasBadMetricsAddress(t *testing.T) {
 	cfg := &backend.Config{}
 	backend.ApplyDefaults(cfg)
-	s, err := openSession(cfg)
+	s, err := openSession(cfg, testClock)
 	if err != nil {
 		t.Fatal(err)
 	}

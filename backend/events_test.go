@@ -28,7 +28,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 func startEventSim(t *testing.T, ids int) (*sim.Sim, sim.Layout, *NodeClient) {
 	t.Helper()
-	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 1, Dir: t.TempDir()})
+	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 1, Dir: t.TempDir(), Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func waitBurst(t *testing.T, f *EventFeed, want int64) {
 }
 
 func TestAttachEventsDecoratesSnapshots(t *testing.T) {
-	s, err := sim.Start(context.Background(), sim.Options{IDs: 3, Manual: true, Seed: 1, Dir: t.TempDir()})
+	s, err := sim.Start(context.Background(), sim.Options{IDs: 3, Manual: true, Seed: 1, Dir: t.TempDir(), Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/clock"
 	"postdeck/model"
 	"postdeck/sim"
 )
 
+// testClock is the simulated nodes' clock: POSTDECK_NOW's when set, so the
+// suite can be run at a chosen date.
+var testClock = clock.ForTest()
+
 func startSim(t testing.TB, ids int) *sim.Sim {
 	t.Helper()
-	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 1})
+	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 1, Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,9 +42,13 @@ type CycleWatcher struct {
 	roundEnd  time.Time
 }
 
-// NewCycleWatcher computes the countdown from t.
-func NewCycleWatcher(t model.Timing) *CycleWatcher {
-	return &CycleWatcher{timing: t, now: time.Now}
+// NewCycleWatcher computes the countdown from t at the time now tells (nil:
+// the machine's clock): the one the dashboard counts down from.
+func NewCycleWatcher(t model.Timing, now func() time.Time) *CycleWatcher {
+	if now == nil {
+		now = time.Now
+	}
+	return &CycleWatcher{timing: t, now: now}
 }
 
 // AskNode asks node's NodeInfo for its epoch size until it answers or ctx

@@ -29,8 +29,7 @@ func TestCycleWatcherWithSimNode(t *testing.T) {
 	node := newNode(t, simNodeOptions(s.Layout()))
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-	w := NewCycleWatcher(model.MainnetTiming())
-	w.now = func() time.Time { return now }
+	w := NewCycleWatcher(model.MainnetTiming(), func() time.Time { return now })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	w.AskNode(ctx, node, 3*time.Second)
@@ -42,7 +41,7 @@ func TestCycleWatcherWithSimNode(t *testing.T) {
 
 	other := model.MainnetTiming()
 	other.LayersPerEpoch, other.Source = 288, "config"
-	w2 := NewCycleWatcher(other)
+	w2 := NewCycleWatcher(other, func() time.Time { return now })
 	w2.AskNode(ctx, node, 3*time.Second)
 	w2.Hook(&snap)
 	if !strings.Contains(snap.Cycle.Mismatch, "4032 layers per epoch, the config 288") {
@@ -59,7 +58,7 @@ func TestCycleWatcherWithSimNode(t *testing.T) {
 }
 
 func TestCycleWatcherAskNodeGivesUp(t *testing.T) {
-	w := NewCycleWatcher(model.MainnetTiming())
+	w := NewCycleWatcher(model.MainnetTiming(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.AskNode(ctx, &NodeClient{}, time.Second); close(done) }() // no listener configured

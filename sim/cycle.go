@@ -187,7 +187,7 @@ func (s *Sim) markDemoCases() {
 
 func (s *Sim) emit(id *ident, t time.Duration, k eventKind, failure bool) {
 	s.events.emit(event{
-		at:        s.realTime(t),
+		at:        s.clockTime(t),
 		kind:      k,
 		failure:   failure,
 		smesher:   id.pub,

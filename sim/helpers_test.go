@@ -12,12 +12,17 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"postdeck/clock"
 	"postdeck/model"
 )
 
-// startSim starts a sim closed at the end of the test.
+// startSim starts a sim closed at the end of the test, on the clock
+// POSTDECK_NOW sets unless opts has one.
 func startSim(t testing.TB, opts Options) *Sim {
 	t.Helper()
+	if opts.Now == nil {
+		opts.Now = clock.ForTest().Now
+	}
 	s, err := Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("Start: %v", err)

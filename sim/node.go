@@ -57,9 +57,10 @@ func (s *Sim) startNode() error {
 	return s.startListeners()
 }
 
-// topLayer advances from today's mainnet layer, compressed like the cycle.
+// topLayer advances from the mainnet layer of the node's clock at Start,
+// compressed like the cycle.
 func (s *Sim) topLayer() uint32 {
-	base := uint32(s.start.Sub(mainnetGenesis) / (5 * time.Minute))
+	base := uint32(max(0, s.startAt.Sub(mainnetGenesis)) / (5 * time.Minute))
 	return base + uint32(s.simNow()/layerEvery)
 }
 

@@ -64,6 +64,10 @@ type Options struct {
 	// ProofRequestInterval is how often the node sends GenProofRequest to a
 	// registered service while it is PROVING, in real time; default 2 s.
 	ProofRequestInterval time.Duration
+	// Now is the node's clock, read once at Start: the layer it reports and
+	// its events' timestamps follow from it, so a dashboard on the same clock
+	// agrees with it. Default the machine's clock.
+	Now func() time.Time
 }
 
 // Layout is where everything of a running sim lives, enough to write a
@@ -88,7 +92,8 @@ type Sim struct {
 	opts    Options
 	schema  *schema
 	tempDir string
-	start   time.Time // real time of sim time 0
+	start   time.Time // the machine's time of sim time 0: sim time is measured from it
+	startAt time.Time // Options.Now at sim time 0: the node's calendar
 	events  *eventLog
 	done    chan struct{}
 
@@ -151,11 +156,15 @@ func withDefaults(o Options) Options {
 	if o.ProofRequestInterval <= 0 {
 		o.ProofRequestInterval = 2 * time.Second
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
 func (s *Sim) setup() error {
-	s.start = time.Now() // before any listener: handlers read it unlocked
+	// Before any listener: handlers read them unlocked.
+	s.start, s.startAt = time.Now(), s.opts.Now()
 	if s.opts.Dir == "" {
 		dir, err := os.MkdirTemp("", "postdeck-sim-")
 		if err != nil {
@@ -393,9 +402,9 @@ func (s *Sim) simNow() time.Duration {
 	return time.Duration(float64(time.Since(s.start)) * s.opts.Speed)
 }
 
-// realTime is the wall-clock time of a sim time, for event timestamps.
-func (s *Sim) realTime(t time.Duration) time.Time {
-	return s.start.Add(time.Duration(float64(t) / s.opts.Speed))
+// clockTime is the node's clock at a sim time, for event timestamps.
+func (s *Sim) clockTime(t time.Duration) time.Time {
+	return s.startAt.Add(time.Duration(float64(t) / s.opts.Speed))
 }
 
 func (s *Sim) randomBytes(n int) []byte {

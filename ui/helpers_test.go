@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	pdclock "postdeck/clock"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -29,7 +30,9 @@ type ident struct {
 // labelsPerUnit is mainnet's: one unit is 64 GiB.
 const labelsPerUnit = 4294967296
 
-var testNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+// testNow is the tests' fixed "now": the instant POSTDECK_NOW names when
+// set, so the suite can be run at a chosen date.
+var testNow = pdclock.TestInstant(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 
 func idOf(name string) []byte {
 	h := sha256.Sum256([]byte(name))
