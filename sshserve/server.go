@@ -260,7 +260,7 @@ func (s *Server) handle(sess ssh.Session) {
 	if access == Full && s.o.Actions != nil {
 		opts.Actions = &auditedActions{inner: s.o.Actions, log: s.o.Audit, who: w, identity: s.o.Identity, report: s.o.Report}
 	} else {
-		opts.Title = strings.TrimSpace(opts.Title + " (read-only)")
+		opts.ReadOnly = true
 	}
 
 	ctx, cancel := context.WithCancel(sess.Context())

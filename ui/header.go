@@ -19,10 +19,26 @@ type segment struct {
 
 const headerSep = " · "
 
-// headerView renders the two header lines.
+// readOnlyMarker starts the header of a read-only session.
+const readOnlyMarker = "READ-ONLY"
+
+// headerView renders the two header lines. A read-only session's marker is
+// pinned first on the first line: the segments fit into what it leaves.
 func (m *Model) headerView() string {
-	return m.fitSegments(m.statusSegments(), true) + "\n" +
-		m.fitSegments(m.countSegments(), false)
+	var pin string
+	rest := m.width
+	if m.readOnly {
+		pin = m.ink.selected[themes.ToneWarn].paint(truncate(readOnlyMarker, max(m.width, 1)))
+		rest -= cellWidth(readOnlyMarker) + 1
+		if rest > 0 {
+			pin += " "
+		}
+	}
+	first := pin
+	if rest > 0 {
+		first += m.fitSegments(m.statusSegments(), true, rest)
+	}
+	return first + "\n" + m.fitSegments(m.countSegments(), false, m.width)
 }
 
 // statusSegments: title, node version, sync, layer, peers and freshness.
@@ -173,16 +189,16 @@ func (m *Model) countSegments() []segment {
 	return segs
 }
 
-// fitSegments drops the lowest-priority segments until the line fits the
-// width, then styles each by its tone; titled styles the first as the title.
-func (m *Model) fitSegments(segs []segment, titled bool) string {
+// fitSegments drops the lowest-priority segments until the line fits width
+// cells, then styles each by its tone; titled styles the first as the title.
+func (m *Model) fitSegments(segs []segment, titled bool, width int) string {
 	keep := make([]bool, len(segs))
-	width := -len(headerSep)
+	used := -len(headerSep)
 	for i := range segs {
 		keep[i] = true
-		width += cellWidth(segs[i].text) + len(headerSep)
+		used += cellWidth(segs[i].text) + len(headerSep)
 	}
-	for width > m.width {
+	for used > width {
 		low := -1
 		for i := range segs {
 			if keep[i] && (low < 0 || segs[i].prio < segs[low].prio) {
@@ -193,7 +209,7 @@ func (m *Model) fitSegments(segs []segment, titled bool) string {
 			break
 		}
 		keep[low] = false
-		width -= cellWidth(segs[low].text) + len(headerSep)
+		used -= cellWidth(segs[low].text) + len(headerSep)
 	}
 	var b strings.Builder
 	for i, s := range segs {
@@ -203,7 +219,7 @@ func (m *Model) fitSegments(segs []segment, titled bool) string {
 		if b.Len() > 0 {
 			b.WriteString(m.ink.subtle.paint(headerSep))
 		}
-		text := truncate(s.text, m.width)
+		text := truncate(s.text, width)
 		if i == 0 && titled {
 			b.WriteString(m.ink.title.paint(text))
 		} else {

@@ -21,6 +21,10 @@ type Options struct {
 	Theme     themes.Theme          // from themes.ByName
 	Interval  time.Duration         // poll interval: data older than 3× is stale
 	Title     string                // shown first in the header
+	// ReadOnly pins a READ-ONLY marker at the start of the header, where no
+	// width and no other header item can push it out (a view-only SSH
+	// session: Actions nil alone only hides the keys).
+	ReadOnly bool
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
 	// Keys overrides DefaultKeyMap when not nil.
@@ -69,6 +73,7 @@ type Model struct {
 	ink       inks // the theme's hot-path styles
 	interval  time.Duration
 	title     string
+	readOnly  bool
 	now       func() time.Time
 	keys      KeyMap
 	help      help.Model
@@ -117,6 +122,7 @@ func New(opts Options) *Model {
 		theme:    opts.Theme,
 		interval: opts.Interval,
 		title:    opts.Title,
+		readOnly: opts.ReadOnly,
 		now:      opts.Now,
 		keys:     DefaultKeyMap(),
 		help:     help.New(),
