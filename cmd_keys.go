@@ -351,14 +351,24 @@ func cmdKeysCheck(g *globals, args []string, stdout, stderr io.Writer) int {
 }
 
 // checkLoop confirms each key against the node, once or (wait) until all
-// are confirmed, printing each key's verdict when it changes.
+// are confirmed, printing each key's verdict when it changes. Stopped (ctx
+// ends) it says one thing wherever the signal lands: the keys not yet
+// confirmed, all of them until the node has answered.
 func checkLoop(ctx context.Context, node *backend.NodeClient, files []model.KeyFile, wait bool, every time.Duration, stdout, stderr io.Writer) int {
 	last := map[string]string{} // the line printed for each key
 	lastMissing := ""
+	missing := make([]string, len(files))
+	for i, f := range files {
+		missing[i] = f.Name
+	}
+	stopped := func() int {
+		slices.Sort(missing)
+		return fail(stderr, fmt.Errorf("stopped; still missing: %s", strings.Join(missing, ", ")))
+	}
 	for {
 		view := node.View(ctx)
 		if ctx.Err() != nil {
-			return fail(stderr, errors.New("stopped before the node reported every key"))
+			return stopped()
 		}
 		if !view.HasSmesherIDs && !view.HasPostStates {
 			line := "the node does not answer" + nodeErrors(&view)
@@ -370,11 +380,11 @@ func checkLoop(ctx context.Context, node *backend.NodeClient, files []model.KeyF
 				lastMissing = line
 			}
 			if !sleepCtx(ctx, every) {
-				return fail(stderr, errors.New("stopped before the node answered"))
+				return stopped()
 			}
 			continue
 		}
-		var missing []string
+		missing = missing[:0]
 		for _, f := range files {
 			ok, msg := backend.ConfirmLoaded(view, f.Public)
 			verdict := "ok     "
@@ -400,8 +410,7 @@ func checkLoop(ctx context.Context, node *backend.NodeClient, files []model.KeyF
 			lastMissing = m
 		}
 		if !sleepCtx(ctx, every) {
-			slices.Sort(missing)
-			return fail(stderr, fmt.Errorf("stopped; still missing: %s", strings.Join(missing, ", ")))
+			return stopped()
 		}
 	}
 }

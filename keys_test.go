@@ -152,11 +152,13 @@ func TestKeysAddListCheckAgainstSimulator(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Let it check a few times (it must not repeat itself), then Ctrl-C.
+	// Let it check a few more times (it must not repeat itself), then Ctrl-C.
 	waitFor(t, "keys check --wait to report what it waits for", func() bool {
 		return strings.Contains(wout.String(), "waiting for the node to report")
 	})
-	time.Sleep(time.Second)
+	const asked = "/spacemesh.v1.SmesherService/SmesherIDs"
+	checks := s.Calls(asked)
+	waitFor(t, "three more checks", func() bool { return s.Calls(asked) >= checks+3 })
 	cmd.Process.Signal(os.Interrupt)
 	err = cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 ||
@@ -262,4 +264,46 @@ func TestKeysWithoutConfig(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// `keys check --wait` stopped says one thing wherever the signal lands:
+// before the node has answered, while asking it, or between two checks.
+func TestKeysCheckWaitStopsWithOneMessage(t *testing.T) {
+	s, path := startSim(t, 1)
+	cfg, err := backend.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := backend.NewNodeClient(backend.NodeOptionsFor(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	files := []model.KeyFile{{Name: "zeta.key", Public: bytes.Repeat([]byte{1}, 32)}, {Name: "alpha.key", Public: bytes.Repeat([]byte{2}, 32)}}
+	const want = "stopped; still missing: alpha.key, zeta.key"
+
+	run := func(name string, cancelWhen func(ctx context.Context, out *syncBuf) bool) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out, errOut syncBuf
+			done := make(chan int, 1)
+			go func() { done <- checkLoop(ctx, node, files, true, 50*time.Millisecond, &out, &errOut) }()
+			waitFor(t, name, func() bool { return cancelWhen(ctx, &out) })
+			cancel()
+			if code := <-done; code != 1 || !strings.Contains(errOut.String(), want) || strings.Count(errOut.String(), "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want 1 and one line saying %q\nstdout:\n%s", code, errOut.String(), want, out.String())
+			}
+		})
+	}
+	run("while asking the node", func(context.Context, *syncBuf) bool { return true })
+	run("between two checks", func(_ context.Context, out *syncBuf) bool {
+		return strings.Contains(out.String(), "waiting for the node to report: zeta.key, alpha.key")
+	})
+	if err := s.StopNode(); err != nil {
+		t.Fatal(err)
+	}
+	run("before the node has answered", func(_ context.Context, out *syncBuf) bool {
+		return strings.Contains(out.String(), "the node does not answer")
+	})
 }

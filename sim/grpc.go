@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -92,9 +93,13 @@ func unimplementedStream(md protoreflect.MethodDescriptor) streamFunc {
 }
 
 // newGRPCServer serves the given services plus server reflection v1 and
-// v1alpha answered from our compiled descriptors, like a real node.
-func newGRPCServer(sc *schema, descs ...*grpc.ServiceDesc) *grpc.Server {
-	srv := grpc.NewServer()
+// v1alpha answered from our compiled descriptors, like a real node. Every
+// unary call is counted in calls.
+func newGRPCServer(sc *schema, calls *callCounts, descs ...*grpc.ServiceDesc) *grpc.Server {
+	srv := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		calls.add(info.FullMethod)
+		return h(ctx, req)
+	}))
 	for _, d := range descs {
 		srv.RegisterService(d, struct{}{})
 	}
@@ -116,7 +121,7 @@ type listener struct {
 	srv   *grpc.Server // nil while stopped
 }
 
-func (l *listener) start(sc *schema) error {
+func (l *listener) start(sc *schema, calls *callCounts) error {
 	if l.srv != nil {
 		return nil
 	}
@@ -129,7 +134,7 @@ func (l *listener) start(sc *schema) error {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	l.addr = ln.Addr().String()
-	l.srv = newGRPCServer(sc, l.descs...)
+	l.srv = newGRPCServer(sc, calls, l.descs...)
 	go l.srv.Serve(ln) //nolint:errcheck // Serve returns when stop closes it
 	return nil
 }
@@ -154,4 +159,25 @@ func (l *listener) stop() {
 		l.srv.Stop()
 		l.srv = nil
 	}
+}
+
+// callCounts counts the node's unary calls by full method name.
+type callCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *callCounts) add(method string) {
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[method]++
+	c.mu.Unlock()
+}
+
+func (c *callCounts) get(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[method]
 }

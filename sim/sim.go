@@ -111,6 +111,7 @@ type Sim struct {
 
 	nodeMu    sync.Mutex // guards the gRPC listeners' lifecycle
 	listeners []*listener
+	calls     callCounts // unary gRPC calls answered, by method
 
 	ticker    sync.WaitGroup
 	closeOnce sync.Once
@@ -358,12 +359,17 @@ func (s *Sim) NodeRunning() bool {
 // startListeners opens the three listeners; s.nodeMu must be held.
 func (s *Sim) startListeners() error {
 	for _, l := range s.listeners {
-		if err := l.start(s.schema); err != nil {
+		if err := l.start(s.schema, &s.calls); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// Calls is how many times the node has been called on a unary method, named
+// in full ("/spacemesh.v1.SmesherService/SmesherIDs"), since Start: tests
+// wait for a client to have asked again instead of sleeping.
+func (s *Sim) Calls(method string) int { return s.calls.get(method) }
 
 // Close stops everything and removes the temp dir if Start made one.
 func (s *Sim) Close() error {
