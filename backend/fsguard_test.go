@@ -31,6 +31,7 @@ func hangingFile(t *testing.T, path string) {
 func TestPollerSurvivesAHungDisk(t *testing.T) {
 	s := startSim(t, 3)
 	p, l := simPoller(t, s, 300*time.Millisecond)
+	p.recheck = 0 // every cycle looks at every file
 	ctx := context.Background()
 	p.PollOnce(ctx) // a good read first: its identity is remembered
 

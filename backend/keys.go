@@ -98,10 +98,18 @@ func flagLocalKey(keys []model.KeyFile) {
 
 // KeyDirCache reads the identities folder like ReadKeyDir but re-reads and
 // re-checks a key file only when its size or mtime changed: deriving an
-// ed25519 key costs ~40 µs, which at 1000 keys every 2 s adds up.
+// ed25519 key costs ~40 µs, which at 1000 keys every 2 s adds up. Within a
+// recheck window it does not even list the folder while the folder's own
+// mtime is unchanged (no file added, removed or renamed).
 type KeyDirCache struct {
 	mu      sync.Mutex
 	entries map[string]keyEntry // by file path
+
+	// The last full read, served again while the folder is unchanged.
+	last     []model.KeyFile
+	lastDir  string
+	dirMtime time.Time
+	readAt   time.Time // the machine's time of the last full read
 }
 
 type keyEntry struct {
@@ -115,6 +123,58 @@ func NewKeyDirCache() *KeyDirCache { return &KeyDirCache{entries: map[string]key
 
 // Read is ReadKeyDir with the per-file cache.
 func (c *KeyDirCache) Read(dataFolder string) ([]model.KeyFile, error) {
+	return c.ReadWithin(dataFolder, 0)
+}
+
+// ReadWithin is Read, but when the last full read is less than within old,
+// found every key good and identities/ has the same mtime as then, it
+// returns that read again (shared: do not modify) after one stat. A key file
+// rewritten in place shows within the window; a folder changed within a
+// second of the last read is read again, as a change in the same tick of the
+// file system's clock would not move its mtime.
+func (c *KeyDirCache) ReadWithin(dataFolder string, within time.Duration) ([]model.KeyFile, error) {
+	dir := filepath.Join(dataFolder, "identities")
+	var dirMtime time.Time
+	if dataFolder != "" {
+		if fi, err := os.Stat(dir); err == nil {
+			dirMtime = fi.ModTime()
+		}
+	}
+	c.mu.Lock()
+	if c.canReuse(dataFolder, dirMtime, within) {
+		keys := c.last
+		c.mu.Unlock()
+		return keys, nil
+	}
+	c.mu.Unlock()
+	readAt := time.Now()
+	keys, err := c.readAll(dataFolder)
+	c.mu.Lock()
+	c.last, c.lastDir, c.dirMtime, c.readAt = nil, "", time.Time{}, time.Time{}
+	if err == nil && !dirMtime.IsZero() && allGood(keys) {
+		c.last, c.lastDir, c.dirMtime, c.readAt = keys, dataFolder, dirMtime, readAt
+	}
+	c.mu.Unlock()
+	return keys, err
+}
+
+// canReuse says whether the last full read still stands; c.mu is held.
+func (c *KeyDirCache) canReuse(dataFolder string, dirMtime time.Time, within time.Duration) bool {
+	return c.lastDir == dataFolder && !dirMtime.IsZero() && dirMtime.Equal(c.dirMtime) &&
+		time.Since(c.readAt) < within && c.readAt.Sub(dirMtime) > time.Second
+}
+
+func allGood(keys []model.KeyFile) bool {
+	for i := range keys {
+		if keys[i].Problem != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// readAll lists the folder and reads each key file through the cache.
+func (c *KeyDirCache) readAll(dataFolder string) ([]model.KeyFile, error) {
 	seen := map[string]bool{}
 	keys, err := readKeyDir(dataFolder, func(dir string, e fs.DirEntry) model.KeyFile {
 		path := filepath.Join(dir, e.Name())

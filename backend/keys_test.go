@@ -9,6 +9,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"postdeck/model"
 )
 
 // cfWrite writes a file, creating its folders, and fails the test on error.
@@ -177,4 +180,56 @@ func keyHexForCache(seed byte) string {
 	s := make([]byte, ed25519.SeedSize)
 	s[0] = seed
 	return hex.EncodeToString(ed25519.NewKeyFromSeed(s))
+}
+
+// Within the recheck window an unchanged identities/ is not listed again: a
+// key rewritten in place shows once the window is over, a key added or a bad
+// key fixed shows at once.
+func TestKeyDirCacheReusesAnUnchangedFolderWithinTheWindow(t *testing.T) {
+	data := t.TempDir()
+	ids := filepath.Join(data, "identities")
+	if err := os.Mkdir(ids, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(ids, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The folder last changed an hour ago, like a rig's that has run a while.
+	settle := func() {
+		t.Helper()
+		past := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(ids, past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := func(keys []model.KeyFile, i int) string { return hex.EncodeToString(keys[i].Public) }
+	c := NewKeyDirCache()
+	write("a.key", keyHexForCache(1))
+	settle()
+	first, err := c.ReadWithin(data, time.Hour)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("first read %+v %v", first, err)
+	}
+
+	write("a.key", keyHexForCache(2)) // in place: the folder's mtime stays
+	if keys, _ := c.ReadWithin(data, time.Hour); pub(keys, 0) != pub(first, 0) {
+		t.Errorf("within the window the folder was read again")
+	}
+	if keys, _ := c.ReadWithin(data, 0); pub(keys, 0) == pub(first, 0) {
+		t.Errorf("past the window the rewritten key is not seen")
+	}
+
+	write("b.key", "nothex") // a new file: the folder's mtime moves
+	keys, _ := c.ReadWithin(data, time.Hour)
+	if len(keys) != 2 || keys[1].Problem == "" {
+		t.Fatalf("the added key is not seen at once: %+v", keys)
+	}
+	settle()
+	write("b.key", keyHexForCache(3)) // fixed in place
+	if keys, _ := c.ReadWithin(data, time.Hour); len(keys) != 2 || keys[1].Problem != "" {
+		t.Errorf("a fixed key waits for the window: %+v", keys)
+	}
 }

@@ -46,46 +46,62 @@ func parseMetadataFile(dir string, b []byte) (model.PostMetadata, error) {
 }
 
 // MetadataCache keeps parsed metadata per directory. A poller calls Get every
-// couple of seconds for up to a thousand directories; the file is re-read only
-// when its size or modification time changed, so a steady state costs one
-// stat per directory. It is safe for concurrent use.
+// cycle; the file is re-read only when its size or mtime changed, and Recent
+// answers without touching the disk at all for a while after a check.
 type MetadataCache struct {
 	mu      sync.Mutex
-	entries map[string]metaEntry
-	good    map[string]model.PostMetadata // the last good read per dir, kept through errors
+	entries map[string]*metaEntry
+	good    map[string]*model.PostMetadata // the last good read per dir, kept through errors
 }
 
 // metaEntry is one cached read, keyed by the file's size and mtime at the time.
 type metaEntry struct {
-	size  int64
-	mtime time.Time
-	meta  model.PostMetadata
-	err   error
+	size    int64
+	mtime   time.Time
+	meta    *model.PostMetadata // shared with every caller: read-only
+	err     error
+	checked time.Time // the machine's time of the last stat that matched
 }
 
 // NewMetadataCache returns an empty cache.
 func NewMetadataCache() *MetadataCache {
-	return &MetadataCache{entries: map[string]metaEntry{}, good: map[string]model.PostMetadata{}}
+	return &MetadataCache{entries: map[string]*metaEntry{}, good: map[string]*model.PostMetadata{}}
 }
 
 // Get returns the metadata of dir, reading the file only if it changed since
 // the last call for that dir.
 func (c *MetadataCache) Get(dir string) (model.PostMetadata, error) {
+	m, err := c.get(dir)
+	if m == nil {
+		return model.PostMetadata{}, err
+	}
+	return *m, err
+}
+
+// get is Get with the cached value itself, which callers must not modify.
+func (c *MetadataCache) get(dir string) (*model.PostMetadata, error) {
 	fi, err := os.Stat(filepath.Join(dir, MetadataFile))
 	if err != nil {
 		c.forget(dir)
-		return model.PostMetadata{}, metadataReadError(dir, err)
+		return nil, metadataReadError(dir, err)
 	}
+	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.entries[dir]
-	c.mu.Unlock()
 	if ok && e.size == fi.Size() && e.mtime.Equal(fi.ModTime()) {
+		e.checked = now
+		c.mu.Unlock()
 		return e.meta, e.err
 	}
+	c.mu.Unlock()
 	// Keyed by the stat taken before the read: if the file changes while we
 	// read it, the next Get sees a new mtime and reads again.
-	e = metaEntry{size: fi.Size(), mtime: fi.ModTime()}
-	e.meta, e.err = ReadMetadata(dir)
+	e = &metaEntry{size: fi.Size(), mtime: fi.ModTime(), checked: now}
+	m, err := ReadMetadata(dir)
+	if err == nil {
+		e.meta = &m
+	}
+	e.err = err
 	c.mu.Lock()
 	c.entries[dir] = e
 	if e.err == nil {
@@ -95,9 +111,22 @@ func (c *MetadataCache) Get(dir string) (model.PostMetadata, error) {
 	return e.meta, e.err
 }
 
+// Recent returns dir's metadata without touching the disk when the last Get
+// found it good less than within ago; a file found bad is checked every time,
+// so that its fix shows at once.
+func (c *MetadataCache) Recent(dir string, within time.Duration) (*model.PostMetadata, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[dir]
+	if !ok || e.err != nil || time.Since(e.checked) >= within {
+		return nil, false
+	}
+	return e.meta, true
+}
+
 // LastGood returns the last metadata read without error from dir: whose
 // identity a data directory holds does not change when its file goes bad.
-func (c *MetadataCache) LastGood(dir string) (model.PostMetadata, bool) {
+func (c *MetadataCache) LastGood(dir string) (*model.PostMetadata, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m, ok := c.good[dir]

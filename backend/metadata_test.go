@@ -165,3 +165,35 @@ func TestReadSmallFile(t *testing.T) {
 		t.Error("reading a folder gave no error")
 	}
 }
+
+// Recent answers from memory for a while after a good read, and never for a
+// file found bad: its fix must show on the next look.
+func TestMetadataCacheRecent(t *testing.T) {
+	dir := t.TempDir()
+	id := bytes.Repeat([]byte{1}, 32)
+	c := NewMetadataCache()
+	if _, ok := c.Recent(dir, time.Hour); ok {
+		t.Fatal("recent before any read")
+	}
+	cfMetadata(t, dir, id, 4)
+	if _, err := c.Get(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfMetadata(t, dir, id, 16) // grown: a new size
+	if m, ok := c.Recent(dir, time.Hour); !ok || m.NumUnits != 4 {
+		t.Fatalf("within the window: %+v %v, want the 4 units read", m, ok)
+	}
+	if _, ok := c.Recent(dir, 0); ok {
+		t.Fatal("recent past the window")
+	}
+	if m, _ := c.Get(dir); m.NumUnits != 16 {
+		t.Fatalf("Get after the window: %d units", m.NumUnits)
+	}
+	cfWrite(t, filepath.Join(dir, MetadataFile), "{}")
+	if _, err := c.Get(dir); err == nil {
+		t.Fatal("a bad file read without error")
+	}
+	if _, ok := c.Recent(dir, time.Hour); ok {
+		t.Fatal("a file found bad is answered from memory")
+	}
+}

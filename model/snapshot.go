@@ -169,13 +169,18 @@ type group struct {
 // SmesherIDs, the configured services (by their metadata's NodeId) and the key
 // files, sorted by label.
 func Join(in Inputs) Snapshot {
-	groups := map[string]*group{}
+	// The groups live in one slice, in the order first seen (so rows of the
+	// same name keep a stable order); its capacity is their most possible,
+	// so the pointers into it stay valid.
+	most := len(in.Node.PostStates) + len(in.Node.SmesherIDs) + len(in.Keys) + len(in.Services)
+	all := make([]group, 0, most)
+	groups := make(map[string]*group, most)
 	get := func(id []byte) *group {
-		k := string(id)
-		g := groups[k]
+		g := groups[string(id)]
 		if g == nil {
-			g = &group{id: id}
-			groups[k] = g
+			all = append(all, group{id: id})
+			g = &all[len(all)-1]
+			groups[string(id)] = g
 		}
 		return g
 	}
@@ -186,10 +191,10 @@ func Join(in Inputs) Snapshot {
 	for _, id := range in.Node.SmesherIDs {
 		get(id).onIDs = true
 	}
-	var rows, orphans []Row
+	var badKeys, orphans []Row
 	for _, k := range in.Keys {
 		if k.Public == nil {
-			rows = append(rows, badKeyRow(k))
+			badKeys = append(badKeys, badKeyRow(k))
 			continue
 		}
 		g := get(k.Public)
@@ -206,17 +211,22 @@ func Join(in Inputs) Snapshot {
 		g := get(s.Meta.NodeID)
 		g.services = append(g.services, s)
 	}
-	nodeKnown := in.Node.HasPostStates || in.Node.HasSmesherIDs
-	start := len(rows)
-	for _, g := range groups {
-		rows = append(rows, g.rows(in.Node, nodeKnown)...)
+	n := len(badKeys) + len(orphans)
+	for i := range all {
+		n += max(1, len(all[i].services))
 	}
-	rows = append(rows, blameOrphans(rows[start:], orphans)...)
+	rows := append(make([]Row, 0, n), badKeys...)
+	nodeKnown := in.Node.HasPostStates || in.Node.HasSmesherIDs
+	for i := range all {
+		rows = all[i].appendRows(rows, in.Node, nodeKnown)
+	}
+	rows = append(rows, blameOrphans(rows[len(badKeys):], orphans)...)
 	sort.SliceStable(rows, func(i, j int) bool { return lessByName(&rows[i], &rows[j]) })
 	return Snapshot{Node: in.Node, Rows: rows, KeysErr: in.KeysErr, At: in.At}
 }
 
-func (g *group) rows(node NodeView, nodeKnown bool) []Row {
+// appendRows appends the identity's rows: one per service, or one alone.
+func (g *group) appendRows(rows []Row, node NodeView, nodeKnown bool) []Row {
 	base := Row{ID: g.id, NodeState: NodeUnknown}
 	if node.HasPostStates {
 		base.NodeState = NodeAbsent
@@ -248,9 +258,8 @@ func (g *group) rows(node NodeView, nodeKnown bool) []Row {
 		r := base
 		r.Key = hex.EncodeToString(g.id)
 		r.Health = healthFor(&r, facts)
-		return []Row{r}
+		return append(rows, r)
 	}
-	out := make([]Row, 0, len(g.services))
 	for _, s := range g.services {
 		r := base
 		r.Errors = append([]SourceError(nil), base.Errors...)
@@ -258,9 +267,9 @@ func (g *group) rows(node NodeView, nodeKnown bool) []Row {
 		r.Key = hex.EncodeToString(g.id) + "/" + s.Name
 		facts.badMetadata = s.MetaErr != ""
 		r.Health = healthFor(&r, facts)
-		out = append(out, r)
+		rows = append(rows, r)
 	}
-	return out
+	return rows
 }
 
 // anyServiceAnswers reports whether some service of the identity answers its
