@@ -35,8 +35,8 @@ const idleTimeout = 90 * time.Second
 // keeps two goroutines and two buffers for every idle connection, which at a
 // thousand services was 2000 goroutines, 9 MiB of stacks and most of the
 // dashboard's heap. Here an idle connection is only its socket; a request
-// borrows a pooled read buffer while it runs. Responses are parsed by
-// net/http's own ReadResponse.
+// borrows a pooled read buffer while it runs, and answers are read by
+// readResponse, which allocates only the body.
 type OperatorClient struct {
 	timeout time.Duration
 	dialer  net.Dialer
@@ -51,8 +51,8 @@ type idleConn struct {
 }
 
 // readers are the read buffers requests borrow: a /status answer and its
-// headers are a few hundred bytes.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
+// headers are a few hundred bytes; a header line must fit in one.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // NewOperatorClient returns a client whose every call ends within timeout
 // (0 = DefaultOperatorTimeout).
@@ -143,19 +143,11 @@ func roundTrip(ctx context.Context, conn net.Conn, hostport string) (code int, s
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(conn)
 	defer func() { br.Reset(nil); readers.Put(br) }()
-	resp, err := http.ReadResponse(br, nil)
+	r, err := readResponse(br, maxStatusBody)
 	if err != nil {
 		return 0, "", nil, false, err
 	}
-	defer resp.Body.Close()
-	if body, err = io.ReadAll(io.LimitReader(resp.Body, maxStatusBody)); err != nil {
-		return 0, "", nil, false, err
-	}
-	// Drain a little so the connection can be reused; a huge body is dropped
-	// with its connection instead.
-	_, derr := io.CopyN(io.Discard, resp.Body, 4<<10)
-	keep = !resp.Close && errors.Is(derr, io.EOF) && br.Buffered() == 0
-	return resp.StatusCode, resp.Status, body, keep, nil
+	return r.code, r.status, r.body, r.keep && br.Buffered() == 0, nil
 }
 
 // staleConn tells a kept connection closed by the other end (before it
