@@ -62,7 +62,12 @@ func TestParseStatusCapsRawBody(t *testing.T) {
 // FuzzParseStatus: no body may crash the parser, a body it accepts as
 // Proving has a non-empty nonce range, and the raw body is always capped.
 func FuzzParseStatus(f *testing.F) {
-	for _, s := range []string{`"Idle"`, `"DoneProving"`, `{"Proving":{"nonces":{"start":0,"end":128},"position":5}}`, `{}`, `null`, `"`} {
+	for _, s := range []string{`"Idle"`, `"DoneProving"`, `{"Proving":{"nonces":{"start":0,"end":128},"position":5}}`, `{}`, `null`, `"`,
+		// Near-misses of the compact form, which the strict parser decides.
+		`{"Proving":{"nonces":{"start":01,"end":128},"position":5}}`, `{"Proving":{"nonces":{"start":0,"end":18446744073709551616},"position":5}}`,
+		`{"Proving":{"nonces":{"start":0,"end":1e3},"position":5}}`, `{"Proving":{"nonces":{"start":5,"end":5},"position":5}}`,
+		`{"Proving":{"nonces":{"start":0,"end":128},"position":5}} `, `{"Proving":{"nonces":{"start":0,"end":128},"position":5,"x":1}}`,
+		`{"Proving":{"nonces":{"start":0,"end":128},"position":-5}}`, `"Idle" `} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -75,6 +80,9 @@ func FuzzParseStatus(f *testing.F) {
 		}
 		if len(st.Raw) > MaxRawStatus+len("…") {
 			t.Fatalf("raw not capped: %d", len(st.Raw))
+		}
+		if strict := parseStatusStrict(body); st != strict {
+			t.Fatalf("%q: read as %+v, the strict parser reads %+v", body, st, strict)
 		}
 	})
 }
