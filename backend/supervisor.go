@@ -92,6 +92,9 @@ type Supervisor struct {
 	mu           sync.Mutex
 	svcs         map[string]*service
 	lastMaintain time.Time
+	// The services folder's mtime when Procs last re-read every state file,
+	// and when (the machine's clock): see stateFilesMayHaveChangedLocked.
+	stateSeen, stateReadAt time.Time
 }
 
 // service is one configured service and what the supervisor knows of it.
@@ -286,16 +289,38 @@ func (s *Supervisor) Procs() map[string]model.ProcInfo {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	reread := s.stateFilesMayHaveChangedLocked()
 	out := make(map[string]model.ProcInfo, len(s.svcs))
 	for name, sv := range s.svcs {
+		if reread {
+			s.refreshLocked(sv)
+		}
 		out[name] = s.infoLocked(sv, table, byDir, units, scanErr)
 	}
 	return out
 }
 
+// stateFilesMayHaveChangedLocked says whether Procs must look at every
+// state file for one another postdeck wrote. Every postdeck writes them by
+// rename (saveLocked), which moves the services folder's mtime: while it
+// stands, one stat answers for a thousand. A folder changed within a second
+// of the last look is looked at again (a change in the same tick of the file
+// system's clock leaves the mtime as it was), and every FileRecheck anyway.
+func (s *Supervisor) stateFilesMayHaveChangedLocked() bool {
+	fi, err := os.Stat(filepath.Join(s.stateDir, "services"))
+	if err != nil {
+		return true
+	}
+	now := time.Now()
+	if fi.ModTime().Equal(s.stateSeen) && now.Sub(s.stateReadAt) < FileRecheck && s.stateReadAt.Sub(s.stateSeen) > time.Second {
+		return false
+	}
+	s.stateSeen, s.stateReadAt = fi.ModTime(), now
+	return true
+}
+
 func (s *Supervisor) infoLocked(sv *service, table map[int]*procEntry, byDir map[string]*procEntry,
 	units map[string]unitState, scanErr error) model.ProcInfo {
-	s.refreshLocked(sv)
 	info := model.ProcInfo{Startable: sv.startable(), Restarts: sv.st.Restarts, LastExit: sv.st.LastExit, ExitDetail: sv.st.ExitDetail}
 	if sv.conf.SystemdUnit != "" {
 		return unitInfo(info, units[sv.conf.Name], table)
