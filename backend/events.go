@@ -52,6 +52,7 @@ type EventStats struct {
 	Duplicates int64 // replayed events dropped after a reconnection
 	Garbage    int64 // events without details or timestamp (kept as kind "unknown" or with the receive time)
 	Streams    int64 // streams opened
+	Failures   int64 // attempts that failed to open a stream, or streams that ended (each schedules a retry)
 	Connected  bool
 	Err        string // why the stream is down, "" while it is up
 }
@@ -147,6 +148,9 @@ func (f *EventFeed) Run(ctx context.Context) {
 		if lived >= eventsStableAfter {
 			delay = f.opts.MinBackoff
 		}
+		f.mu.Lock()
+		f.stats.Failures++
+		f.mu.Unlock()
 		f.setDown(fmt.Sprintf("events stream: %s (reconnecting in %s)", err, delay.Round(100*time.Millisecond)))
 		select {
 		case <-ctx.Done():

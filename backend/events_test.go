@@ -98,7 +98,13 @@ func TestEventFeedReconnectsAfterNodeRestart(t *testing.T) {
 	if len(snap.Node.Errors) != 1 || snap.Node.Errors[0].Source != "node/events" {
 		t.Fatalf("snapshot errors %+v", snap.Node.Errors)
 	}
-	time.Sleep(300 * time.Millisecond) // a few failed attempts with backoff
+	// A few failed attempts with backoff while the node is down, counted by
+	// the feed rather than guessed from a sleep.
+	down := f.Stats().Failures
+	eventually(t, 10*time.Second, "three failed reconnection attempts", func() bool {
+		st := f.Stats()
+		return st.Failures >= down+3 && !st.Connected
+	})
 	if err := s.StartNode(); err != nil {
 		t.Fatal(err)
 	}

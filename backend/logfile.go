@@ -243,11 +243,19 @@ func (s *Supervisor) FollowLog(ctx context.Context, name string, w io.Writer) er
 	return followFile(ctx, s.logPath(sv), w, s.followEvery)
 }
 
+// followStarter is a test hook: a writer given to followFile that has this
+// method is told once following has begun (the starting offset is taken), so
+// a test can write to the log knowing the order without sleeping.
+type followStarter interface{ followStarted() }
+
 // followFile polls path every interval and copies what was appended.
 func followFile(ctx context.Context, path string, w io.Writer, every time.Duration) error {
 	var offset int64
 	if fi, err := os.Stat(path); err == nil {
 		offset = fi.Size()
+	}
+	if fs, ok := w.(followStarter); ok {
+		fs.followStarted()
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()

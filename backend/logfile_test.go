@@ -69,6 +69,15 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// followBuffer is a syncBuffer that is told when followFile has begun
+// (followStarter).
+type followBuffer struct {
+	syncBuffer
+	began chan struct{}
+}
+
+func (b *followBuffer) followStarted() { close(b.began) }
+
 // FollowLog follows a log file from its end: new lines, a log that appears
 // later, a log capped (truncated) under it; it ends with its context.
 func TestSupervisorFollowLogFile(t *testing.T) {
@@ -79,7 +88,7 @@ func TestSupervisorFollowLogFile(t *testing.T) {
 	s.followEvery = 5 * time.Millisecond
 	path := s.LogPath("d1")
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &followBuffer{began: make(chan struct{})}
 	res := make(chan error, 1)
 	go func() { res <- s.FollowLog(ctx, "d1", out) }()
 	appendTo := func(text string) {
@@ -90,7 +99,14 @@ func TestSupervisorFollowLogFile(t *testing.T) {
 		f.WriteString(text)
 		f.Close()
 	}
-	time.Sleep(20 * time.Millisecond)
+	select { // following began (its starting offset taken) before the log exists
+	case <-out.began:
+	case <-time.After(5 * time.Second):
+		t.Fatal("FollowLog did not begin")
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the log exists before the test writes it: %v", err)
+	}
 	appendTo("first\n") // the log did not exist when following began
 	waitFor(t, "the first line", func() bool { return out.String() == "first\n" })
 	appendTo("second\n")
