@@ -189,11 +189,9 @@ func TestNodeSilentListenerTimesOutAlone(t *testing.T) {
 	opts.CallTimeout = 500 * time.Millisecond
 	c := newNode(t, opts)
 
-	start := time.Now()
-	v := c.View(context.Background())
-	if d := time.Since(start); d > 15*time.Second {
-		t.Fatalf("View took %v: the call timeout did not apply", d)
-	}
+	// The listener never answers: View returning at all is the call timeout
+	// applying (the error below says which).
+	v := noHang(t, "View with a silent post listener", func() model.NodeView { return c.View(context.Background()) })
 	if v.HasPostStates || len(v.Errors) != 1 || v.Errors[0].Source != "node/post" ||
 		!strings.Contains(v.Errors[0].Message, "no answer within 500ms") {
 		t.Fatalf("post part: %+v", v.Errors)
