@@ -109,8 +109,11 @@ func fetch(t *testing.T, c *http.Client, addr string) model.OperatorStatus {
 
 func TestManualDoesNotMove(t *testing.T) {
 	s := startSim(t, Options{IDs: 4, Manual: true, Speed: 1000})
-	deadline := time.Now().Add(300 * time.Millisecond)
-	for time.Now().Before(deadline) {
+	// Nothing moving needs a window to watch: two full cycles at their
+	// longest, by the sim's own clock, in which an automatic sim would have
+	// moved every identity several times.
+	cycle := idleFor.hi + pickupFor.hi + k2powFor.hi + 2*passFor.hi + fetchFor.hi
+	for polls := 0; polls < 2 || s.simNow() < 2*cycle; polls++ {
 		for _, ps := range postStates(t, s) {
 			if ps.State != model.NodeIdle {
 				t.Fatalf("%s moved to %v in Manual mode", ps.Name, ps.State)

@@ -50,14 +50,12 @@ func TestFaultHang(t *testing.T) {
 	svc := s.Layout().Services[0]
 	s.SetFault(svc.Name, FaultHang)
 	c := http.Client{Timeout: 200 * time.Millisecond}
-	start := time.Now()
+	// A timeout error is the client giving up at its own deadline: an
+	// answer, an error status or a closed connection would each say so.
 	_, err := c.Get("http://" + svc.Operator + "/status")
 	var timeout interface{ Timeout() bool }
 	if !errors.As(err, &timeout) || !timeout.Timeout() {
 		t.Fatalf("hanging operator: %v, want a timeout", err)
-	}
-	if d := time.Since(start); d < 200*time.Millisecond {
-		t.Errorf("gave up after %v, before the client's timeout", d)
 	}
 	s.SetFault(svc.Name, FaultNone)
 	if st := mustStatus(t, svc.Operator); st.State != model.ServiceIdle {
