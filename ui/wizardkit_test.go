@@ -108,7 +108,7 @@ func newFlowTest(t *testing.T, w *world) (*Model, *clock) {
 // runCmds) until cond holds; with cond nil, until no Cmd is left.
 func settle(t *testing.T, m *Model, cmd tea.Cmd, cond func() bool) {
 	t.Helper()
-	runCmds(t, m, cmd, pumpOpts{cond: cond, slow: 100 * time.Millisecond, limit: 20 * time.Second})
+	runCmds(t, m, cmd, pumpOpts{cond: cond, limit: 20 * time.Second})
 }
 
 // shows is a condition: the screen contains every sub.
