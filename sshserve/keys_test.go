@@ -43,6 +43,11 @@ func TestKeyringSkipsMalformedLinesAndRereadsChangedFiles(t *testing.T) {
 	ro := filepath.Join(dir, "readonly")
 	os.WriteFile(auth, []byte("# comment\n\nnot a key at all\n"+`from="10.0.0.1",no-pty `+aLine+" alice\n"+"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0rken= cut short\n"), 0o600)
 	os.WriteFile(ro, []byte(bLine+"\n"+aLine+"\n"), 0o600)
+	// Explicit times, older than the clock's grain (a file changed within
+	// it is read again on every lookup), so the rewrite below is seen by
+	// its new stamp.
+	then := time.Now().Add(-time.Hour)
+	setMtime(t, then, auth, ro)
 	var r reports
 	k, err := NewKeyring(auth, ro, r.add)
 	if err != nil {
@@ -65,9 +70,9 @@ func TestKeyringSkipsMalformedLinesAndRereadsChangedFiles(t *testing.T) {
 	}
 
 	// Rewritten: c becomes a full key, a is gone from the read-only file.
-	time.Sleep(10 * time.Millisecond)
 	os.WriteFile(auth, []byte(cLine+"\n"+aLine+"\n"), 0o600)
 	os.WriteFile(ro, []byte(bLine+"\n"), 0o600)
+	setMtime(t, then.Add(time.Minute), auth, ro)
 	if got := k.Lookup(c); got != Full {
 		t.Errorf("c after the change: %v, want full", got)
 	}
@@ -115,5 +120,15 @@ func TestHostKeyIsGeneratedOnceAndKeptPrivate(t *testing.T) {
 	os.Chmod(path, 0o644)
 	if _, err := HostKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("world-readable host key: %v, want a refusal", err)
+	}
+}
+
+// setMtime sets the access and modification times of paths to at.
+func setMtime(t *testing.T, at time.Time, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
