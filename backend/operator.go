@@ -81,13 +81,17 @@ func (c *OperatorClient) Close() {
 // unexpected one is returned as ServiceUnknown with the raw body; errors are
 // one line naming the address and what to check.
 func (c *OperatorClient) Status(ctx context.Context, addr string) (model.OperatorStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	// A deadline on the socket, not a context with a timeout: at a thousand
+	// calls a cycle, a timer and a context each were a cost of their own.
+	deadline := time.Now().Add(c.timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
 	hostport := strings.TrimSuffix(strings.TrimPrefix(addr, "http://"), "/")
 	if _, _, err := net.SplitHostPort(hostport); err != nil {
 		return model.OperatorStatus{}, fmt.Errorf("operator %s: not an address (%v) — use ip:port as given to --operator-address", addr, err)
 	}
-	code, status, body, err := c.get(ctx, hostport)
+	code, status, body, err := c.get(ctx, hostport, deadline)
 	if err != nil {
 		return model.OperatorStatus{}, c.explain(ctx, addr, err)
 	}
@@ -101,16 +105,18 @@ func (c *OperatorClient) Status(ctx context.Context, addr string) (model.Operato
 // connection the service has closed meanwhile fails before any answer
 // arrives; the request is then sent once more on a new connection (a GET is
 // safe to repeat).
-func (c *OperatorClient) get(ctx context.Context, hostport string) (int, string, []byte, error) {
+func (c *OperatorClient) get(ctx context.Context, hostport string, deadline time.Time) (int, string, []byte, error) {
 	conn, reused := c.take(hostport)
 	for {
 		if conn == nil {
+			d := c.dialer
+			d.Deadline = deadline
 			var err error
-			if conn, err = c.dialer.DialContext(ctx, "tcp", hostport); err != nil {
+			if conn, err = d.DialContext(ctx, "tcp", hostport); err != nil {
 				return 0, "", nil, err
 			}
 		}
-		code, status, body, keep, err := roundTrip(ctx, conn, hostport)
+		code, status, body, keep, err := roundTrip(ctx, conn, hostport, deadline)
 		if err != nil {
 			conn.Close()
 			if reused && staleConn(err) && ctx.Err() == nil {
@@ -128,15 +134,15 @@ func (c *OperatorClient) get(ctx context.Context, hostport string) (int, string,
 	}
 }
 
-// roundTrip writes the request and reads the answer within ctx; keep says
-// whether the connection may carry the next request.
-func roundTrip(ctx context.Context, conn net.Conn, hostport string) (code int, status string, body []byte, keep bool, err error) {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
+// roundTrip writes the request and reads the answer by deadline, or until
+// ctx ends; keep says whether the connection may carry the next request.
+func roundTrip(ctx context.Context, conn net.Conn, hostport string, deadline time.Time) (code int, status string, body []byte, keep bool, err error) {
+	_ = conn.SetDeadline(deadline)
 	// A parent cancelled (postdeck shutting down) interrupts the I/O too.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
 	if _, err = io.WriteString(conn, "GET /status HTTP/1.1\r\nHost: "+hostport+"\r\nUser-Agent: postdeck\r\nAccept: application/json\r\n\r\n"); err != nil {
 		return 0, "", nil, false, err
 	}
@@ -191,7 +197,8 @@ func (c *OperatorClient) explain(ctx context.Context, addr string, err error) er
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("operator %s: connection refused — is post-service running with --operator-address %s?", addr, addr)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil:
+	case errors.Is(ctx.Err(), context.DeadlineExceeded),
+		(errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil:
 		return fmt.Errorf("operator %s: no answer within %s — is the post-service hung, or is something else on this port?", addr, c.timeout)
 	case errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled):
 		return fmt.Errorf("operator %s: canceled", addr)
