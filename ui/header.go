@@ -115,8 +115,14 @@ func (m *Model) feedSegments() []segment {
 		return nil
 	}
 	d := m.ageOf()
-	if m.interval > 0 && d > 3*m.interval {
+	switch {
+	case m.interval > 0 && d > 3*m.interval:
 		return []segment{{text: "updated " + age(d) + " ago (stale)", tone: themes.ToneWarn, prio: 9}}
+	case m.interval > 0 && d <= m.interval+time.Second:
+		// No poll missed. Not "0s", "1s", "0s…": a count that only ever
+		// flickers between two values says nothing, and redrawing the
+		// screen for it every second was a third of the dashboard's drawing.
+		return []segment{{text: "updated just now", tone: themes.ToneMuted, prio: 9}}
 	}
 	return []segment{{text: "updated " + age(d) + " ago", tone: themes.ToneMuted, prio: 9}}
 }

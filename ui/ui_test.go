@@ -18,7 +18,7 @@ func TestSnapshotShowsRowsAndHeader(t *testing.T) {
 	m := newTest(t, 140, 30, &s)
 	v := screen(m)
 	mustContain(t, v,
-		"postdeck test", "node v1.7.6", "synced", "layer 12345", "42 peers", "updated 1s ago",
+		"postdeck test", "node v1.7.6", "synced", "layer 12345", "42 peers", "updated just now",
 		"1 critical", "1 warning ", "PROVING 3", "IDLE 3", "done 1", "unreachable 1",
 		"NAME▲", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "HEALTH",
 		"post0.key", "post5.key", "svc0", hex.EncodeToString(idOf("post0.key"))[:8],
@@ -37,7 +37,10 @@ func TestHeaderShowsNodeProblems(t *testing.T) {
 	mustContain(t, v, "NOT SYNCED", "node: post listener 127.0.0.1:9094: connection refused")
 	mustNotContain(t, v, "is the node running?")
 
-	// Three missed polls make the data stale.
+	// A missed poll shows the age; three make the data stale.
+	m.now = func() time.Time { return testNow.Add(4 * time.Second) }
+	mustContain(t, screen(m), "updated 4s ago")
+	mustNotContain(t, screen(m), "stale")
 	m.now = func() time.Time { return testNow.Add(7 * time.Second) }
 	mustContain(t, screen(m), "updated 7s ago (stale)")
 }
