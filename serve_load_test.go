@@ -165,6 +165,13 @@ func (d *sshDash) until(s string, timeout time.Duration) error {
 	}
 }
 
+// has says whether the output so far (escapes stripped) contains s.
+func (d *sshDash) has(s string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return strings.Contains(ansi.Strip(d.out.String()), s)
+}
+
 func (d *sshDash) bytesRead() int { d.mu.Lock(); defer d.mu.Unlock(); return d.n }
 
 func (d *sshDash) close() { d.client.Close() }
@@ -202,7 +209,8 @@ func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.close()
-	time.Sleep(300 * time.Millisecond)
+	// The baseline is taken once nothing of that session runs any more.
+	waitFor(t, "the first session's goroutines to end", func() bool { n, _ := sessionGoroutines(); return n == 0 })
 	before := runtime.NumGoroutine()
 
 	// A client that stops reading its connection, made to fill it with
@@ -215,20 +223,33 @@ func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
 	}
 	fc.frozen.Store(true)
 	// charm.land/ssh v0.4.2 writes the window size of a window-change
-	// request unguarded while the handler reads Pty(): let it read first.
-	time.Sleep(300 * time.Millisecond)
+	// request unguarded while the handler reads Pty(): no window change
+	// until the handler has read it, which it has once the session's start
+	// is audited (the second one: the first client's came before).
+	waitFor(t, "the stuck client's session to start", func() bool { return countAudit(srv.audit(t), "session-start") == 2 })
+	const presses = 300
+	var pressed atomic.Int32
 	go func() { // its writes block too once the server stops reading it
-		for i := range 300 {
+		for i := range presses {
 			if i%20 == 0 {
 				stuck.sess.WindowChange(120-i%3, 400-i%7)
 			}
 			if _, err := io.WriteString(stuck.stdin, string(rune('1'+i%4))); err != nil {
 				return
 			}
-			time.Sleep(5 * time.Millisecond)
+			pressed.Add(1)
+			time.Sleep(5 * time.Millisecond) // keys, not a paste: each its own repaint
 		}
 	}()
-	time.Sleep(2 * time.Second)
+	// The load is all its keys sent, each a repaint of the big terminal,
+	// and the server left holding output it cannot deliver (its send queue
+	// to the client is not empty, and cannot empty: the client reads
+	// nothing). Then the churn starts beside it.
+	stuckPort := fc.Conn.LocalAddr().(*net.TCPAddr).Port
+	waitFor(t, "the stuck client's keys sent and the server's output to it queued", func() bool {
+		q, ok := sendQueue(srv.addr.Port, stuckPort)
+		return pressed.Load() == presses && ok && q > 0
+	})
 	if os.Getenv("POSTDECK_PROBE_STUCK") != "" { // is the server's send queue to it full?
 		out, _ := exec.Command("ss", "-tn", "sport = :"+strconv.Itoa(srv.addr.Port)).CombinedOutput()
 		t.Logf("sockets:\n%s", out)
@@ -301,7 +322,8 @@ func TestServeEndsIdleSessionsAndAuditsThem(t *testing.T) {
 	signer, line := clientKey(t)
 	auth := filepath.Join(t.TempDir(), "authorized_keys")
 	os.WriteFile(auth, []byte(line+"\n"), 0o600)
-	srv := startServe(t, cfg, serveFlags{authorized: auth, idleTimeout: 1500 * time.Millisecond, clock: testClock})
+	const idle = 1500 * time.Millisecond
+	srv := startServe(t, cfg, serveFlags{authorized: auth, idleTimeout: idle, clock: testClock})
 
 	d, err := dialDash(srv.addr.String(), signer, 100, 30)
 	if err != nil {
@@ -312,12 +334,18 @@ func TestServeEndsIdleSessionsAndAuditsThem(t *testing.T) {
 	if err := d.until("3 identities", 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	// Keys keep it open past the timeout…
-	for range 4 {
-		time.Sleep(500 * time.Millisecond)
+	// Keys keep it open past the timeout… The waiting is the scenario
+	// here, in real time (the server's idle clock is the machine's): a key
+	// every third of the timeout, until the session has been open for
+	// twice the timeout since its first frame.
+	opened := time.Now()
+	keys := time.NewTicker(idle / 3)
+	for time.Since(opened) < 2*idle {
+		<-keys.C
 		io.WriteString(d.stdin, "j")
 	}
-	if err := d.until("without a keypress", 10*time.Millisecond); err == nil {
+	keys.Stop()
+	if d.has("without a keypress") {
 		t.Fatal("ended while keys were coming")
 	}
 	// …and without them it ends, saying why.
@@ -371,10 +399,14 @@ func TestServeColoursArePerSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.read()
+		// A full frame: the header at its top and the footer's position
+		// (cursor on row 1 of 5) at its bottom.
 		if err := d.until("5 identities", 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		if err := d.until("1/5", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		return d.out.String()
@@ -470,4 +502,55 @@ func TestServeBinaryReloadsOnSIGHUPAndEndsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(string(audit), `"action":"session-end"`) || !strings.Contains(string(audit), "shutting down") {
 		t.Errorf("audit log:\n%s\nwant the session's end by the shutdown", audit)
 	}
+}
+
+// countAudit is how many audit entries have this action.
+func countAudit(lines []map[string]string, action string) int {
+	n := 0
+	for _, e := range lines {
+		if e["action"] == action {
+			n++
+		}
+	}
+	return n
+}
+
+// sessionGoroutines counts the goroutines that belong to an SSH session:
+// its connection (golang.org/x/crypto/ssh), its handler and its dashboard
+// program (bubbletea). The server's accept loop and the shared poller are
+// not among them. It returns their stacks too, for a failure message.
+func sessionGoroutines() (int, string) {
+	var b bytes.Buffer
+	pprof.Lookup("goroutine").WriteTo(&b, 2)
+	n := 0
+	var stacks []string
+	for _, g := range strings.Split(b.String(), "\n\n") {
+		if strings.Contains(g, "golang.org/x/crypto/ssh.") || strings.Contains(g, "postdeck/sshserve.(*Server).handle") ||
+			strings.Contains(g, "postdeck/sshserve.(*Server).watchIdle") || strings.Contains(g, "charm.land/bubbletea/") {
+			n++
+			stacks = append(stacks, g)
+		}
+	}
+	return n, strings.Join(stacks, "\n\n")
+}
+
+// sendQueue is the bytes queued to send (tx_queue in /proc/net/tcp) on the
+// loopback connection from localPort to remotePort; ok is false when there
+// is none.
+func sendQueue(localPort, remotePort int) (q int, ok bool) {
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return 0, false
+	}
+	local, remote := fmt.Sprintf(":%04X", localPort), fmt.Sprintf(":%04X", remotePort)
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.HasSuffix(f[1], local) || !strings.HasSuffix(f[2], remote) {
+			continue
+		}
+		tx, _, _ := strings.Cut(f[4], ":")
+		v, err := strconv.ParseInt(tx, 16, 64)
+		return int(v), err == nil
+	}
+	return 0, false
 }

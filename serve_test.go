@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"postdeck/backend"
 	"postdeck/model"
 	"postdeck/sim"
+	"postdeck/ui"
 )
 
 // syncBuf is a bytes.Buffer safe for the server's logger and the test.
@@ -261,7 +263,8 @@ func TestServeOverOpenSSH(t *testing.T) {
 	// x then ?: a stop dialog opened by x would take the ? too, so the help
 	// showing means x opened none.
 	roTerm.keys("x", "?")
-	help := roTerm.waitFor("the help", contains("sort; again reverses"))
+	// "Sort keys" is the help's own (the table's footer has "again reverses" too).
+	help := roTerm.waitFor("the help", contains("Sort keys", "sort; again reverses"))
 	if strings.Contains(help, "Cancel") || strings.Contains(help, "when safe") {
 		t.Errorf("x opened a stop dialog in a read-only session:\n%s", help)
 	}
@@ -281,8 +284,19 @@ func TestServeOverOpenSSH(t *testing.T) {
 	// The full key can: x opens the dialog; queue the stop for when it is safe.
 	fullTerm.keys("x")
 	fullTerm.waitFor("the stop dialog", contains("Cancel"))
-	for i := 0; i < 5 && !strings.Contains(fullTerm.screen(), "> Stop when safe <"); i++ {
+	// A new dialog drops keys for its grace period, a duration the dashboard
+	// imposes (not a condition the screen shows): it ran from before the
+	// dialog was seen, so it is over once that long has passed since.
+	time.Sleep(ui.DialogGrace)
+	// Tab until "Stop when safe" has the focus, each Tab waited for (the
+	// focus moved) before the screen is judged again.
+	for i := 0; !strings.Contains(fullTerm.screen(), "> Stop when safe <"); i++ {
+		if i == 5 {
+			t.Fatalf("no \"Stop when safe\" after 5 Tabs:\n%s", fullTerm.screen())
+		}
+		before := focusedButton(fullTerm.screen())
 		fullTerm.keys("Tab")
+		fullTerm.waitFor("the focus to move", func(s string) bool { return focusedButton(s) != before })
 	}
 	fullTerm.keys("Enter")
 	fp := fingerprint(t, full+".pub")
@@ -296,4 +310,12 @@ func TestServeOverOpenSSH(t *testing.T) {
 	srv.stop()
 	t.Logf("after shutdown:\n%s", fullTerm.waitFor("the goodbye", contains("shutting down", "SSH-EXITED")))
 	roTerm.waitFor("the goodbye", contains("SSH-EXITED"))
+}
+
+// focusedButton is the dialog button drawn with the focus ("> Name <").
+func focusedButton(screen string) string {
+	if m := regexp.MustCompile(`> ([^<>]+?) <`).FindStringSubmatch(screen); m != nil {
+		return m[1]
+	}
+	return ""
 }

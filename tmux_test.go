@@ -16,6 +16,10 @@ import (
 type term struct {
 	t    *testing.T
 	name string
+	// escaped is set by an Escape not yet followed by a waitFor: a key
+	// sent right after it could reach the program in the same read, as
+	// Alt+key.
+	escaped bool
 }
 
 // newTerm starts cmdline in a detached tmux session of the given size. Where
@@ -49,12 +53,18 @@ func (tm *term) tmux(args ...string) string {
 	return string(out)
 }
 
-// keys types keys one at a time, so Esc is never read as Alt+next key.
+// keys types keys in order. Keys are read in the order sent, so no pause
+// is needed between them, except after Escape: the next key could come in
+// the same read and make Alt+key. So Escape must be followed by a waitFor
+// for its effect before any other key (keys fails the test otherwise).
 func (tm *term) keys(keys ...string) {
 	tm.t.Helper()
 	for _, k := range keys {
+		if tm.escaped {
+			tm.t.Fatalf("key %q sent right after Escape: wait for Escape's effect first, or the two may be read as Alt+%s", k, k)
+		}
 		tm.tmux("send-keys", "-t", tm.name, k)
-		time.Sleep(150 * time.Millisecond)
+		tm.escaped = k == "Escape"
 	}
 }
 
@@ -68,6 +78,7 @@ func (tm *term) waitFor(what string, cond func(screen string) bool) string {
 	for time.Now().Before(deadline) {
 		s = tm.screen()
 		if cond(s) {
+			tm.escaped = false
 			return s
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -117,6 +128,7 @@ func TestDemoDashboardInTmux(t *testing.T) {
 		t.Fatalf("inverted filter still shows post01:\n%s", s)
 	}
 	tm.keys("Escape")
+	tm.waitFor("all 12 rows back", func(s string) bool { return len(tableRows(s)) == 12 })
 
 	// Same sort key again reverses: name descending puts post12 first.
 	tm.keys("1")
