@@ -355,6 +355,43 @@ func TestSupervisorReadopt(t *testing.T) {
 	}
 }
 
+// A dashboard's supervisor that has watched a settled state folder for a
+// while still sees, on its next look, a start and a stop made by another
+// postdeck: they write by rename, which moves the folder's mtime.
+func TestSupervisorSeesAnotherPostdecksStartAndStop(t *testing.T) {
+	t.Parallel()
+	w := newSupWorld(t)
+	w.service("data1", 1, nil)
+	dash := w.sup()
+	settle := func() {
+		t.Helper()
+		past := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(filepath.Join(w.state, "services"), past, past); err != nil {
+			t.Fatal(err)
+		}
+		dash.Procs() // a full look at the settled folder; the next ones trust it
+		dash.Procs()
+	}
+	if err := os.MkdirAll(filepath.Join(w.state, "services"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	cli := w.sup()
+	if err := cli.Start(context.Background(), "data1"); err != nil {
+		t.Fatal(err)
+	}
+	if p := dash.Procs()["data1"]; p.State != model.ProcRunning || p.Manager != model.ManagerPostdeck {
+		t.Fatalf("after another postdeck's start: %+v", p)
+	}
+	settle()
+	if err := cli.Stop(context.Background(), "data1"); err != nil {
+		t.Fatal(err)
+	}
+	if p := dash.Procs()["data1"]; p.State != model.ProcStopped || p.LastExit == "" {
+		t.Fatalf("after another postdeck's stop: %+v", p)
+	}
+}
+
 func TestSupervisorNeverAdoptsAReusedPID(t *testing.T) {
 	t.Parallel()
 	w := newSupWorld(t)
