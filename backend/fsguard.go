@@ -11,12 +11,44 @@ import (
 // waiting at the deadline, and starts no second call for the same key while
 // the first is still stuck, so a hung mount costs one goroutine, not one per
 // poll, and never stalls the rest of the table.
+//
+// The calls run on kept goroutines (see run): a new goroutine per call grew
+// its stack again through every JSON decode, which at a thousand metadata
+// files was a twentieth of a cold `postdeck status`.
 type fsGuard struct {
 	mu    sync.Mutex
 	stuck map[string]time.Time // key → when its stuck call started
+	work  chan func()          // unbuffered: a send succeeds only to an idle worker
 }
 
-func newFSGuard() *fsGuard { return &fsGuard{stuck: map[string]time.Time{}} }
+// workerIdle is how long a guard's worker waits for its next call.
+const workerIdle = 30 * time.Second
+
+func newFSGuard() *fsGuard { return &fsGuard{stuck: map[string]time.Time{}, work: make(chan func())} }
+
+// run gives job to an idle worker, or starts one. A worker stuck in a hung
+// call is simply not idle, so it never holds up another call.
+func (g *fsGuard) run(job func()) {
+	select {
+	case g.work <- job:
+	default:
+		go g.worker(job)
+	}
+}
+
+func (g *fsGuard) worker(job func()) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		job()
+		idle.Reset(workerIdle)
+		select {
+		case job = <-g.work:
+		case <-idle.C:
+			return
+		}
+	}
+}
 
 type guardResult[T any] struct {
 	v   T
@@ -36,17 +68,19 @@ func guarded[T any](g *fsGuard, key, what string, timeout time.Duration, f func(
 	g.mu.Unlock()
 
 	done := make(chan guardResult[T], 1)
-	go func() {
+	g.run(func() {
 		v, err := f()
 		done <- guardResult[T]{v, err}
 		g.mu.Lock()
 		delete(g.stuck, key)
 		g.mu.Unlock()
-	}()
+	})
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
 	select {
 	case r := <-done:
 		return r.v, r.err
-	case <-time.After(timeout):
+	case <-timer.C:
 		return zero, fmt.Errorf("%s did not answer within %s: a dead disk or a hung mount?", what, timeout)
 	}
 }
