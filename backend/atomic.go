@@ -6,7 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"postdeck/safefile"
 )
 
 // WriteConfigFile writes a config file for `postdeck init`: it refuses to
@@ -16,119 +17,9 @@ func WriteConfigFile(path string, data []byte, force bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("cannot create the folder for %s: %v", path, err)
 	}
-	err := WriteFileAtomic(path, data, 0o600, force)
+	err := safefile.WriteAtomic(path, data, 0o600, force)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s already exists: use --force to overwrite it", path)
 	}
 	return err
-}
-
-// WriteFileAtomic writes data to path so that a reader (or a crash) sees
-// either the old file or the complete new one: temp file in the same folder,
-// fsync, rename (or link, when it must not replace a file), fsync the
-// folder. Without overwrite an existing path is an error wrapping
-// fs.ErrExist, and that check is atomic too.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode, overwrite bool) error {
-	dir := filepath.Dir(path)
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
-		}
-	}
-	tmp, err := writeTemp(dir, filepath.Base(path), data, perm)
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	defer os.Remove(tmp) // a no-op once renamed; cleans up on failure
-	if overwrite {
-		err = os.Rename(tmp, path)
-	} else {
-		// link fails if path appeared since the check above: no clobbering.
-		// A filesystem without hard links gets the plain rename.
-		err = os.Link(tmp, path)
-		if err != nil && !errors.Is(err, fs.ErrExist) {
-			err = os.Rename(tmp, path)
-		}
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
-		}
-		return fmt.Errorf("cannot put %s in place: %v", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("wrote %s but could not sync its folder: %v", path, err)
-	}
-	return nil
-}
-
-// writeTemp writes data to a new hidden temp file in dir, synced and closed,
-// and returns its path.
-func writeTemp(dir, base string, data []byte, perm os.FileMode) (string, error) {
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	name := f.Name()
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-		return "", err
-	}
-	return name, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// RenameNoReplace moves a file within one file system like rename, but fails
-// (with an error wrapping fs.ErrExist) instead of replacing a file at dst —
-// an operator's key must never be overwritten. It links, then removes the old
-// name; on a file system without hard links it renames after checking dst is
-// free. It does not sync: callers sync the folders once.
-func RenameNoReplace(src, dst string) error {
-	err := os.Link(src, dst)
-	switch {
-	case err == nil:
-		return os.Remove(src)
-	case errors.Is(err, fs.ErrExist):
-		return err
-	}
-	if _, serr := os.Lstat(dst); serr == nil {
-		return &fs.PathError{Op: "rename", Path: dst, Err: fs.ErrExist}
-	}
-	return os.Rename(src, dst)
-}
-
-// SyncDir fsyncs a folder, so renames and new files in it survive a crash.
-func SyncDir(dir string) error { return syncDir(dir) }
-
-// lockPath takes an exclusive flock on an existing file or folder, waiting
-// for other postdeck processes that hold it. Closing the returned func's file
-// releases it (so does the process ending).
-func lockPath(path string) (func(), error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cannot lock %s: %v", path, err)
-	}
-	return func() { f.Close() }, nil
 }

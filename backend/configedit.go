@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"postdeck/safefile"
 )
 
 // FirstOperatorPort is where PickOperator starts looking.
@@ -148,7 +150,7 @@ func AppendService(configPath string, svc ServiceConfig) error {
 	if now, err := os.ReadFile(path); err != nil || !bytes.Equal(now, old) {
 		return fmt.Errorf("config %s changed while the service was being added; nothing written: try again", configPath)
 	}
-	if err := WriteFileAtomic(path, text, fi.Mode().Perm(), true); err != nil {
+	if err := safefile.WriteAtomic(path, text, fi.Mode().Perm(), true); err != nil {
 		return fmt.Errorf("config %s is unchanged: %v", configPath, err)
 	}
 	return nil

@@ -71,7 +71,7 @@ func errorsText(r model.Row) string {
 func TestPollerWarnsAboutAnUnfinishedMerge(t *testing.T) {
 	s := startSim(t, 1)
 	p, l := simPoller(t, s, time.Second)
-	if err := os.WriteFile(filepath.Join(l.DataFolder, MergeJournalName), []byte("{}"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(l.DataFolder, model.MergeJournalName), []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	snap := p.PollOnce(context.Background())

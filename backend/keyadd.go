@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"postdeck/model"
+	"postdeck/safefile"
 )
 
 // IdentityKeyFile is the name postcli gives the key it writes into a PoST
@@ -246,7 +247,7 @@ func (p *AddKeyPlan) checkIdentities() error {
 	if errors.Is(err, fs.ErrNotExist) {
 		p.CreateDir = true
 		p.Notes = append(p.Notes, fmt.Sprintf("%s does not exist yet: it will be created (mode 0700)", dir))
-		if o.Name == LocalKeyName {
+		if o.Name == model.LocalKeyName {
 			p.Warnings = append(p.Warnings, "local.key makes the node a supervised single-identity node; a descriptive name (such as the data directory's) is better")
 		}
 		return nil
@@ -273,25 +274,25 @@ func (p *AddKeyPlan) checkIdentities() error {
 	}
 	hasLocal := false
 	for _, k := range keys {
-		if k.Name == LocalKeyName {
+		if k.Name == model.LocalKeyName {
 			hasLocal = true
 		}
 	}
 	switch {
-	case o.Name == LocalKeyName && len(keys) > 0:
+	case o.Name == model.LocalKeyName && len(keys) > 0:
 		return fmt.Errorf("local.key beside other keys makes the node refuse to start: choose a descriptive name, such as %s.key",
 			filepath.Base(o.PostDir))
 	case hasLocal:
 		return fmt.Errorf("%s has local.key: the node refuses to start with other keys beside it; "+
 			"rename local.key to a descriptive name first (stop the node, then for example: mv %s %s)",
-			dir, filepath.Join(dir, LocalKeyName), filepath.Join(dir, "node-local.key"))
-	case o.Name == LocalKeyName:
+			dir, filepath.Join(dir, model.LocalKeyName), filepath.Join(dir, "node-local.key"))
+	case o.Name == model.LocalKeyName:
 		p.Warnings = append(p.Warnings, "local.key makes the node a supervised single-identity node; a descriptive name (such as the data directory's) is better")
 	}
 	for _, k := range keys {
 		if k.Public == nil {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s in %s is not a valid key (%s): the node will not start until it is fixed or removed", k.Name, dir, k.Problem))
-		} else if k.Problem != "" && k.Name != LocalKeyName {
+		} else if k.Problem != "" && k.Name != model.LocalKeyName {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s in %s %s", k.Name, dir, k.Problem))
 		}
 	}
@@ -363,7 +364,7 @@ func ApplyAddKey(plan *AddKeyPlan) (*AddKeyResult, error) {
 		} else if err == nil {
 			res.CreatedDir = true
 			matchOwner(dir, now.Options.DataFolder)
-			if err := syncDir(now.Options.DataFolder); err != nil {
+			if err := safefile.SyncDir(now.Options.DataFolder); err != nil {
 				os.Remove(dir)
 				return nil, fmt.Errorf("not added: created %s but could not sync %s: %v", dir, now.Options.DataFolder, err)
 			}
@@ -385,7 +386,7 @@ func ApplyAddKey(plan *AddKeyPlan) (*AddKeyResult, error) {
 		// The file is ours, written a moment ago: take it back rather than
 		// leave the node a key it may not be able to read.
 		os.Remove(now.Target)
-		syncDir(dir)
+		safefile.SyncDir(dir)
 		undoDir()
 		return nil, fmt.Errorf("not added: %v", err)
 	}
@@ -406,22 +407,11 @@ func ApplyAddKey(plan *AddKeyPlan) (*AddKeyResult, error) {
 // lockDataFolder takes an exclusive flock on the node's data folder, so two
 // postdecks adding keys at once cannot both pass the duplicate check and
 // write the same identity under two names. It waits for the other one.
-func lockDataFolder(dataFolder string) (func(), error) { return LockDataFolder(dataFolder) }
-
-// LockDataFolder takes the exclusive lock every postdeck change to a node's
-// data folder (adding a key, merging, recovering a merge) holds, so they never
-// interleave. It waits for another holder; the returned func releases it.
-func LockDataFolder(dataFolder string) (func(), error) {
-	unlock, err := lockPath(dataFolder)
-	if err != nil {
-		return nil, fmt.Errorf("node data folder %s: %v", dataFolder, err)
-	}
-	return unlock, nil
-}
+func lockDataFolder(dataFolder string) (func(), error) { return safefile.LockDataFolder(dataFolder) }
 
 // writeKeyFile writes the key file; a variable so tests can make it fail.
 var writeKeyFile = func(path string, data []byte) error {
-	return WriteFileAtomic(path, data, 0o600, false)
+	return safefile.WriteAtomic(path, data, 0o600, false)
 }
 
 // verifyWritten reads the file back: it must be exactly what was meant.
@@ -477,12 +467,12 @@ func moveToBackup(src, backup string) (string, error) {
 		}
 		backup = fmt.Sprintf("%s-%d", base, i)
 	}
-	if err := RenameNoReplace(src, backup); errors.Is(err, fs.ErrExist) {
+	if err := safefile.RenameNoReplace(src, backup); errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("%s appeared meanwhile", backup)
 	} else if err != nil {
 		return "", err
 	}
-	if err := syncDir(filepath.Dir(src)); err != nil {
+	if err := safefile.SyncDir(filepath.Dir(src)); err != nil {
 		return backup, fmt.Errorf("moved, but could not sync %s: %v", filepath.Dir(src), err)
 	}
 	return backup, nil

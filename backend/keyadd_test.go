@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"postdeck/model"
+	"postdeck/safefile"
 )
 
 // akKey is a deterministic identity: the key file's hex (lower case, no
@@ -317,7 +318,7 @@ func TestAddKeyLocalKey(t *testing.T) {
 	t.Run("beside an existing local.key", func(t *testing.T) {
 		w := akNewWorld(t, nil)
 		localHex, _ := akKey(1)
-		akWrite(t, filepath.Join(w.ids, LocalKeyName), localHex)
+		akWrite(t, filepath.Join(w.ids, model.LocalKeyName), localHex)
 		_, err := PlanAddKey(w.opts())
 		akWantErr(t, err, "rename local.key to a descriptive name first")
 	})
@@ -326,14 +327,14 @@ func TestAddKeyLocalKey(t *testing.T) {
 		otherHex, _ := akKey(1)
 		akWrite(t, filepath.Join(w.ids, "post1.key"), otherHex)
 		o := w.opts()
-		o.Name = LocalKeyName
+		o.Name = model.LocalKeyName
 		_, err := PlanAddKey(o)
 		akWantErr(t, err, "local.key beside other keys", "data3.key")
 	})
 	t.Run("named local.key alone", func(t *testing.T) {
 		w := akNewWorld(t, nil)
 		o := w.opts()
-		o.Name = LocalKeyName
+		o.Name = model.LocalKeyName
 		p, err := PlanAddKey(o)
 		if err != nil {
 			t.Fatal(err)
@@ -476,7 +477,7 @@ func TestAddKeyWriteFailureLeavesIdentitiesAsBefore(t *testing.T) {
 	writeKeyFile = func(path string, data []byte) error {
 		// The real write, into a folder where the final step fails: write
 		// the temp file and stop, as a crash between the steps would.
-		tmp, err := writeTemp(filepath.Dir(path), filepath.Base(path), data[:10], 0o600)
+		tmp, err := safefile.WriteTemp(filepath.Dir(path), filepath.Base(path), data[:10], 0o600)
 		if err == nil {
 			os.Remove(tmp)
 		}
@@ -595,7 +596,7 @@ func TestAddKeyNeverOverwritesAtTheLastMoment(t *testing.T) {
 	otherHex, _ := akKey(6)
 	writeKeyFile = func(path string, data []byte) error {
 		akWrite(t, path, otherHex)
-		return WriteFileAtomic(path, data, 0o600, false)
+		return safefile.WriteAtomic(path, data, 0o600, false)
 	}
 	p, err := PlanAddKey(w.opts())
 	if err != nil {

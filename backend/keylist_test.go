@@ -107,9 +107,9 @@ func TestListKeys(t *testing.T) {
 func TestListKeysLocalKeyAndMissingFolder(t *testing.T) {
 	data, _, _ := klWorld(t)
 	lh, _ := akKey(7)
-	akWrite(t, filepath.Join(data, "identities", LocalKeyName), lh+"\r\n")
+	akWrite(t, filepath.Join(data, "identities", model.LocalKeyName), lh+"\r\n")
 	m := klByFile(ListKeys(data, nil, nil))
-	l := m[LocalKeyName]
+	l := m[model.LocalKeyName]
 	klHas(t, l, "local.key beside other keys")
 	klHas(t, l, "newline")
 	if len(l.Problems) != 2 {

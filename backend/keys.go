@@ -13,14 +13,6 @@ import (
 	"postdeck/model"
 )
 
-// MergeJournalName is the journal an unfinished merge leaves in the target
-// data folder (merge.JournalName; a merge test checks they agree).
-const MergeJournalName = "postdeck-merge.journal"
-
-// LocalKeyName is the key file a node creates for itself when it finds no
-// keys; it makes the node a supervised single-identity node.
-const LocalKeyName = "local.key"
-
 // localBesideOthers is the Problem given to local.key when other keys exist.
 const localBesideOthers = "local.key beside other keys: the node refuses to start"
 
@@ -85,7 +77,7 @@ func flagLocalKey(keys []model.KeyFile) {
 		return
 	}
 	for i := range keys {
-		if keys[i].Name != LocalKeyName {
+		if keys[i].Name != model.LocalKeyName {
 			continue
 		}
 		if keys[i].Problem == "" {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"postdeck/safefile"
 )
 
 // PendingStops is the set of services the user asked to stop "when safe".
@@ -125,7 +127,7 @@ func (p *PendingStops) change(f func(map[string]time.Time)) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create state folder for pending stops: %v", err)
 	}
-	unlock, err := lockPath(dir)
+	unlock, err := safefile.Lock(dir)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func (p *PendingStops) change(f func(map[string]time.Time)) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(p.path, b, 0o600, true); err != nil {
+	if err := safefile.WriteAtomic(p.path, b, 0o600, true); err != nil {
 		return fmt.Errorf("cannot save pending stops to %s: %v", p.path, err)
 	}
 	p.set, p.seen = set, fileStamp{}

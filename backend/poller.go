@@ -201,10 +201,10 @@ func (p *Poller) keyFiles() ([]model.KeyFile, string) {
 	}
 	p.lastKeys = keys
 	if _, err := guarded(p.fsg, "journal", "node data folder "+folder, p.fileTimeout(), func() (os.FileInfo, error) {
-		return os.Stat(filepath.Join(folder, MergeJournalName))
+		return os.Stat(filepath.Join(folder, model.MergeJournalName))
 	}); err == nil {
 		return keys, fmt.Sprintf("an interrupted merge left %s in %s: run `postdeck merge --recover --to %s` before starting the node",
-			MergeJournalName, folder, folder)
+			model.MergeJournalName, folder, folder)
 	}
 	return keys, ""
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"postdeck/safefile"
 )
 
 // cfRoundTrip renders cfg, writes it into dir and loads it back.
@@ -148,7 +150,7 @@ func TestWriteFileAtomicNoClobberRace(t *testing.T) {
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func(i int) {
-			errs <- WriteFileAtomic(path, []byte(strings.Repeat(string(rune('a'+i)), 1000)), 0o600, false)
+			errs <- safefile.WriteAtomic(path, []byte(strings.Repeat(string(rune('a'+i)), 1000)), 0o600, false)
 		}(i)
 	}
 	wins := 0

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"postdeck/model"
+	"postdeck/safefile"
 )
 
 // The supervisor starts post-services detached from postdeck, re-adopts
@@ -254,7 +255,7 @@ func (s *Supervisor) saveLocked(sv *service) error {
 		return err
 	}
 	path := s.statePath(sv)
-	if err := WriteFileAtomic(path, append(b, '\n'), 0o600, true); err != nil {
+	if err := safefile.WriteAtomic(path, append(b, '\n'), 0o600, true); err != nil {
 		return err
 	}
 	sv.mod, _ = statMod(path)

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"postdeck/backend"
 	"postdeck/model"
+	"postdeck/safefile"
 )
 
 // Step is one finished step of Execute, for progress lines.
@@ -170,9 +170,9 @@ func (x *executor) unlockCreated() {
 	}
 }
 
-// lockDataFolder is backend.LockDataFolder: an exclusive flock on the data
+// lockDataFolder is safefile.LockDataFolder: an exclusive flock on the data
 // folder, the lock `postdeck keys add` takes. A variable for tests.
-var lockDataFolder = backend.LockDataFolder
+var lockDataFolder = safefile.LockDataFolder
 
 func (x *executor) step(name, format string, args ...any) {
 	x.n++
@@ -336,7 +336,7 @@ func (x *executor) moveKeys() error {
 	j := x.j
 	ids := filepath.Join(j.To, "identities")
 	for i, k := range j.Keys {
-		if err := backend.RenameNoReplace(filepath.Join(j.stagingDir(), k.Name), filepath.Join(ids, k.Name)); err != nil {
+		if err := safefile.RenameNoReplace(filepath.Join(j.stagingDir(), k.Name), filepath.Join(ids, k.Name)); err != nil {
 			cause := fmt.Errorf("cannot move key %s into identities/: %v", k.Name, err)
 			if uerr := undo(j); uerr != nil {
 				return fmt.Errorf("%v; undoing the merge also failed (%v): run `postdeck merge --recover --to %s`", cause, uerr, j.To)
@@ -386,7 +386,7 @@ func mkdirSync(dir string) error {
 }
 
 // syncDir fsyncs a folder; a variable so tests can count the calls.
-var syncDir = backend.SyncDir
+var syncDir = safefile.SyncDir
 
 func syncFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -548,7 +548,7 @@ func createDB(ctx context.Context, p *Plan, tmp, path string) error {
 		err = syncFile(tmp)
 	}
 	if err == nil {
-		err = backend.RenameNoReplace(tmp, path)
+		err = safefile.RenameNoReplace(tmp, path)
 	}
 	if err == nil {
 		err = syncDir(filepath.Dir(path))

@@ -10,11 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"postdeck/backend"
+	"postdeck/model"
+	"postdeck/safefile"
 )
 
 // JournalName is the file in the target that describes a merge in progress.
-const JournalName = "postdeck-merge.journal"
+const JournalName = model.MergeJournalName
 
 // markerTable is created in the target by the merge's transaction and holds
 // the journal's id: whether it exists is whether the rows were committed.
@@ -58,7 +59,7 @@ func (j *journal) write(overwrite bool) error {
 	if err != nil {
 		return err
 	}
-	return backend.WriteFileAtomic(journalPath(j.To), append(b, '\n'), 0o600, overwrite)
+	return safefile.WriteAtomic(journalPath(j.To), append(b, '\n'), 0o600, overwrite)
 }
 
 // phasePath is the tiny file that records the phase once the journal is
@@ -70,7 +71,7 @@ func (j *journal) phasePath() string { return filepath.Join(j.To, ".postdeck-mer
 
 // setPhase records the phase in the phase file (atomically; a block or two).
 func (j *journal) setPhase(phase string) error {
-	if err := backend.WriteFileAtomic(j.phasePath(), []byte(phase), 0o600, true); err != nil {
+	if err := safefile.WriteAtomic(j.phasePath(), []byte(phase), 0o600, true); err != nil {
 		return err
 	}
 	j.Phase = phase

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"postdeck/backend"
 	"postdeck/merge/mergetest"
+	"postdeck/safefile"
 )
 
 func TestMergeEachVersion(t *testing.T) {
@@ -745,7 +745,7 @@ func TestMergeAndRecoverTakeTheDataFolderLock(t *testing.T) {
 		{"merge", func() error { _, err := Execute(context.Background(), p, nil); return err }},
 		{"recover", func() error { _, err := Recover(pr.to); return err }},
 	} {
-		unlock, err := backend.LockDataFolder(pr.to)
+		unlock, err := safefile.LockDataFolder(pr.to)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"postdeck/backend"
 	"postdeck/model"
 )
 
@@ -129,9 +128,9 @@ func planKeys(p *Plan) []KeyCopy {
 	}
 	for _, side := range [][]keyFile{src, dst} {
 		for _, k := range side {
-			if k.name == backend.LocalKeyName {
+			if k.name == model.LocalKeyName {
 				p.problem(KindLocalKey, "%s has %s: merging of supervised smeshing nodes is not supported: rename %s to a descriptive name (like the PoST data folder's name, e.g. data1.key) and plan again",
-					k.side, filepath.Join(sideDir(p, k.side), "identities", backend.LocalKeyName), backend.LocalKeyName)
+					k.side, filepath.Join(sideDir(p, k.side), "identities", model.LocalKeyName), model.LocalKeyName)
 			}
 			if k.err != nil {
 				p.problem(KindInvalidKey, "%s key file %s is invalid: %v: fix or remove it first (the node would not start with it either)",

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"syscall"
 
-	"postdeck/backend"
 	"postdeck/model"
+	"postdeck/safefile"
 )
 
 // Recover finishes or undoes a merge into to that was interrupted (a crash,
@@ -225,7 +225,7 @@ func rollForward(j *journal) (int, error) {
 		if _, err := os.Stat(staged); err != nil {
 			return moved, fmt.Errorf("key %s is neither staged nor in identities/: copy it from %s", k.Name, filepath.Join(j.From, "identities", k.Name))
 		}
-		if err := backend.RenameNoReplace(staged, final); err != nil {
+		if err := safefile.RenameNoReplace(staged, final); err != nil {
 			return moved, err
 		}
 		moved++

@@ -19,6 +19,14 @@ type Key struct {
 	Warning string
 }
 
+// LocalKeyName is the key file a node creates for itself in identities/ when
+// it finds no keys; it makes the node a supervised single-identity node.
+const LocalKeyName = "local.key"
+
+// MergeJournalName is the journal an unfinished merge leaves in the target
+// data folder: merge writes it, the poller warns while it is there.
+const MergeJournalName = "postdeck-merge.journal"
+
 // ParseKey validates the content of a `.key` file and says which rule failed.
 func ParseKey(content []byte) (Key, error) {
 	trimmed := bytes.TrimSpace(content)

@@ -17,6 +17,7 @@ import (
 	"postdeck/backend"
 	"postdeck/merge"
 	"postdeck/model"
+	"postdeck/safefile"
 	"postdeck/themes"
 )
 
@@ -277,7 +278,7 @@ func (w *wizard) runCheck(m *Model) tea.Cmd {
 func findLocalKeys(dirs []string) []string {
 	var out []string
 	for _, d := range dirs {
-		if _, err := os.Lstat(filepath.Join(d, "identities", backend.LocalKeyName)); err == nil {
+		if _, err := os.Lstat(filepath.Join(d, "identities", model.LocalKeyName)); err == nil {
 			out = append(out, d)
 		}
 	}
@@ -408,7 +409,7 @@ func (w *wizard) renameLocals(m *Model) tea.Cmd {
 			if err != nil {
 				r.msgs = append(r.msgs, err.Error())
 			} else {
-				r.msgs = append(r.msgs, fmt.Sprintf("renamed %s to %s", filepath.Join(j.dir, "identities", backend.LocalKeyName), j.name))
+				r.msgs = append(r.msgs, fmt.Sprintf("renamed %s to %s", filepath.Join(j.dir, "identities", model.LocalKeyName), j.name))
 			}
 			r.ok = append(r.ok, err == nil)
 		}
@@ -421,20 +422,20 @@ func (w *wizard) renameLocals(m *Model) tea.Cmd {
 // existing file (a hard link makes the new name, which fails if it exists,
 // then the old name is removed), and the folder is synced.
 func renameLocalKey(dir, name string) error {
-	if name == backend.LocalKeyName {
+	if name == model.LocalKeyName {
 		return errors.New("choose a name other than local.key")
 	}
 	if err := backend.CheckKeyName(name); err != nil {
 		return err
 	}
 	ids := filepath.Join(dir, "identities")
-	src, dst := filepath.Join(ids, backend.LocalKeyName), filepath.Join(ids, name)
-	if err := backend.RenameNoReplace(src, dst); errors.Is(err, fs.ErrExist) {
+	src, dst := filepath.Join(ids, model.LocalKeyName), filepath.Join(ids, name)
+	if err := safefile.RenameNoReplace(src, dst); errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s already exists: choose another name", dst)
 	} else if err != nil {
 		return fmt.Errorf("cannot rename %s: %v", src, err)
 	}
-	return backend.SyncDir(ids)
+	return safefile.SyncDir(ids)
 }
 
 // planAll plans every source against the target, probing the node.
