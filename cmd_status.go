@@ -80,7 +80,7 @@ func printStatus(w io.Writer, s *model.Snapshot) {
 		if r.PendingStop {
 			state += " (stop pending)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Name), dash(shortID(r)), r.NodeState, dash(r.Service),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(r.Name), dash(model.ShortID(r.ID, 12)), r.NodeState, dash(r.Service),
 			state, dash(strings.TrimSpace(model.ProgressCell(r.Progress))), dash(size), dash(pid), dash(healthText(r.Health)))
 	}
 	tw.Flush()
@@ -89,14 +89,6 @@ func printStatus(w io.Writer, s *model.Snapshot) {
 			fmt.Fprintf(w, "%s: %s: %s\n", s.Rows[i].Label(), e.Source, e.Message)
 		}
 	}
-}
-
-func shortID(r *model.Row) string {
-	h := r.IDHex()
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }
 
 func healthText(hs []model.Health) string {

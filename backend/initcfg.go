@@ -2,7 +2,6 @@ package backend
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -251,7 +250,7 @@ func (in *initScan) checkIdentity(dir string) {
 		return
 	}
 	id := string(m.NodeID)
-	short := hex.EncodeToString(m.NodeID)[:12]
+	short := model.ShortID(m.NodeID, 12)
 	if other, dup := in.metaIDs[id]; dup {
 		in.note("%s and %s hold the same identity %s…: the node accepts only one post-service per identity", other, dir, short)
 	}

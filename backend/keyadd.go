@@ -480,9 +480,8 @@ func moveToBackup(src, backup string) (string, error) {
 
 // shortHex is the first 16 hex characters of an identity, for messages.
 func shortHex(b []byte) string {
-	h := hex.EncodeToString(b)
-	if len(h) > 16 {
-		return h[:16] + "…"
+	if len(b) > 8 {
+		return model.ShortID(b, 16) + "…"
 	}
-	return h
+	return model.ShortID(b, 16)
 }

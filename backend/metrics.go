@@ -237,10 +237,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	seen := map[[3]string]bool{}
 	for i := range s.Rows {
 		r := &s.Rows[i]
-		id := r.IDHex()
-		if len(id) > 8 {
-			id = id[:8]
-		}
+		id := model.ShortID(r.ID, 8)
 		l := [3]string{r.Label(), id, r.Service}
 		if seen[l] {
 			continue // two rows that read the same would make the scrape fail

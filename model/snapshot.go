@@ -112,6 +112,13 @@ func (r *Row) LastEvent() *Event {
 // IDHex is the identity's public key in hex, empty when unknown.
 func (r *Row) IDHex() string { return hex.EncodeToString(r.ID) }
 
+// ShortID is the first n hex characters of an identity (all of them when it
+// is shorter), "" when unknown: how tables, metrics and messages name it.
+func ShortID(id []byte, n int) string {
+	s := hex.EncodeToString(id[:min(len(id), (n+1)/2)])
+	return s[:min(len(s), n)]
+}
+
 // Label is what names the row for a person: the key file, else the service.
 func (r *Row) Label() string {
 	if r.Name != "" {

@@ -308,3 +308,19 @@ func TestJoinUnreadableMetadata(t *testing.T) {
 		}
 	})
 }
+
+func TestShortID(t *testing.T) {
+	id := []byte{0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0x10}
+	for _, c := range []struct {
+		id   []byte
+		n    int
+		want string
+	}{
+		{id, 8, "abcdef01"}, {id, 7, "abcdef0"}, {id, 12, "abcdef012345"}, {id, 40, "abcdef012345678910"},
+		{id[:2], 8, "abcd"}, {nil, 8, ""}, {id, 0, ""},
+	} {
+		if got := ShortID(c.id, c.n); got != c.want {
+			t.Errorf("ShortID(%x, %d) = %q, want %q", c.id, c.n, got, c.want)
+		}
+	}
+}

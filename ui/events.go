@@ -260,7 +260,7 @@ func (m *Model) eventsBody(b *strings.Builder) {
 		who := ""
 		if len(e.Smesher) > 0 {
 			if who = names[string(e.Smesher)]; who == "" {
-				who = shortID(e.Smesher, idWidth) + " (not in the table)"
+				who = model.ShortID(e.Smesher, idWidth) + " (not in the table)"
 			}
 		}
 		tone := themes.ToneText

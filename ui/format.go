@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/hex"
 	"fmt"
 	"math"
 	"strings"
@@ -22,12 +21,6 @@ func progressBar(percent float64, width int) string {
 	}
 	filled := int(math.Round(min(max(percent, 0), 100) / 100 * float64(width)))
 	return strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-}
-
-// shortID is the first n hex characters of an identity, "" when unknown.
-func shortID(id []byte, n int) string {
-	s := hex.EncodeToString(id[:min(len(id), (n+1)/2)])
-	return s[:min(len(s), n)]
 }
 
 // age formats how long ago something happened: "4s", "3m05s", "2h10m", "3d4h".

@@ -61,8 +61,8 @@ func TestShortID(t *testing.T) {
 		{id[:2], 8, "dead"},
 		{nil, 8, ""},
 	} {
-		if got := shortID(c.id, c.n); got != c.want {
-			t.Errorf("shortID(%x, %d) = %q, want %q", c.id, c.n, got, c.want)
+		if got := model.ShortID(c.id, c.n); got != c.want {
+			t.Errorf("model.ShortID(%x, %d) = %q, want %q", c.id, c.n, got, c.want)
 		}
 	}
 }

@@ -204,7 +204,7 @@ func cellText(r *model.Row, c column) string {
 	case model.ColName:
 		return orDash(printable(r.Label(), false))
 	case model.ColID:
-		return orDash(shortID(r.ID, idWidth))
+		return orDash(model.ShortID(r.ID, idWidth))
 	case model.ColNode:
 		return r.NodeState.String()
 	case model.ColService:

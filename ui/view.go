@@ -176,7 +176,7 @@ func (m *Model) sourceErrors(b *strings.Builder) {
 func (m *Model) detailBody(b *strings.Builder) {
 	st := &m.theme.Styles
 	r := &m.detail.row
-	title := fmt.Sprintf("%s  %s", orDash(printable(r.Label(), false)), shortID(r.ID, 16))
+	title := fmt.Sprintf("%s  %s", orDash(printable(r.Label(), false)), model.ShortID(r.ID, 16))
 	b.WriteString(st.Section.Render(truncate(title, m.width)))
 	b.WriteByte('\n')
 	b.WriteString(m.detail.vp.View())

@@ -568,7 +568,7 @@ func (w *wizard) addService(m *Model, i int) tea.Cmd {
 		}
 		if !bytes.Equal(meta.NodeID, id.key.Public) {
 			return wizServiceMsg{i: i, err: fmt.Errorf("the PoST data in %s belongs to identity %s…, not to %s (%s…): give the folder postcli initialized for this key",
-				dir, shortID(meta.NodeID, 12), id.key.Name, id.key.Short())}
+				dir, model.ShortID(meta.NodeID, 12), id.key.Name, id.key.Short())}
 		}
 		fresh, err := backend.LoadConfig(path)
 		if err != nil {
