@@ -49,24 +49,6 @@ func TestProgressBar(t *testing.T) {
 	}
 }
 
-func TestShortID(t *testing.T) {
-	id := []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89}
-	for _, c := range []struct {
-		id   []byte
-		n    int
-		want string
-	}{
-		{id, 8, "deadbeef"},
-		{id, 3, "dea"},
-		{id[:2], 8, "dead"},
-		{nil, 8, ""},
-	} {
-		if got := model.ShortID(c.id, c.n); got != c.want {
-			t.Errorf("model.ShortID(%x, %d) = %q, want %q", c.id, c.n, got, c.want)
-		}
-	}
-}
-
 func TestAge(t *testing.T) {
 	for _, c := range []struct {
 		d    time.Duration
