@@ -17,36 +17,40 @@ import (
 // probeTimeout bounds each TCP connect to a node listener.
 const probeTimeout = 500 * time.Millisecond
 
-// checkInUse refuses when a node answers at one of NodeAddrs, or a process
-// on this machine has either local.sql open.
-func checkInUse(ctx context.Context, p *Plan) {
+// Answering returns the addresses among addrs (empty ones skipped) where
+// something accepts a TCP connection within probeTimeout, in their order:
+// the sign of a node still running. The probes run at once.
+func Answering(ctx context.Context, addrs []string) []string {
 	var wg sync.WaitGroup
-	answered := make([]bool, len(p.NodeAddrs))
-	for i, addr := range p.NodeAddrs {
+	answered := make([]bool, len(addrs))
+	for i, addr := range addrs {
 		if addr == "" {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			d := net.Dialer{Timeout: probeTimeout}
-			c, err := d.DialContext(ctx, "tcp", addr)
-			if err == nil {
+			if c, err := d.DialContext(ctx, "tcp", addr); err == nil {
 				c.Close()
 				answered[i] = true
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	// One running node usually answers on several listeners: one problem
-	// naming every listener that answered.
 	var up []string
 	for i, ok := range answered {
 		if ok {
-			up = append(up, p.NodeAddrs[i])
+			up = append(up, addrs[i])
 		}
 	}
-	if len(up) > 0 {
+	return up
+}
+
+// checkInUse refuses when a node answers at one of NodeAddrs, or a process
+// on this machine has either local.sql open.
+func checkInUse(ctx context.Context, p *Plan) {
+	// One running node usually answers on several listeners: one problem
+	// naming every listener that answered.
+	if up := Answering(ctx, p.NodeAddrs); len(up) > 0 {
 		what := "its gRPC listener " + up[0] + " answers"
 		if len(up) > 1 {
 			what = "its gRPC listeners " + strings.Join(up, ", ") + " answer"

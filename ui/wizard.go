@@ -259,7 +259,7 @@ func (w *wizard) runCheck(m *Model) tea.Cmd {
 	w.checking = true
 	sources, target, addrs := w.sources, w.target, nodeAddrs(m.cfg)
 	return m.flowDo(func() tea.Msg {
-		c := &wizCheck{addrs: addrs, answer: answering(addrs)}
+		c := &wizCheck{addrs: addrs, answer: merge.Answering(context.Background(), addrs)}
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()
 		for _, s := range sources {

@@ -529,32 +529,6 @@ func nodeAddrs(cfg *backend.Config) []string {
 	return out
 }
 
-// answering returns the addresses where something accepts a connection.
-func answering(addrs []string) []string {
-	ok := make([]bool, len(addrs))
-	done := make(chan struct{}, len(addrs))
-	for i, a := range addrs {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			c, err := net.DialTimeout("tcp", a, 400*time.Millisecond)
-			if err == nil {
-				c.Close()
-				ok[i] = true
-			}
-		}()
-	}
-	for range addrs {
-		<-done
-	}
-	var out []string
-	for i, a := range addrs {
-		if ok[i] {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 // needConfig is the status a flow key gives without a config.
 const needConfig = "needs a config file (the node's data folder and listeners): run `postdeck init`, or start postdeck with --config FILE"
 
