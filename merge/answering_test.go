@@ -3,6 +3,7 @@ package merge
 import (
 	"context"
 	"net"
+	"os"
 	"slices"
 	"testing"
 )
@@ -24,5 +25,19 @@ func TestAnsweringNamesTheListenersThatAccept(t *testing.T) {
 	got := Answering(context.Background(), []string{down, "", up.Addr().String()})
 	if want := []string{up.Addr().String()}; !slices.Equal(got, want) {
 		t.Errorf("Answering = %v, want %v", got, want)
+	}
+}
+
+// Interrupted sees the journal a merge leaves until it is recovered.
+func TestInterruptedSeesTheJournal(t *testing.T) {
+	to := t.TempDir()
+	if Interrupted(to) {
+		t.Fatal("interrupted without a journal")
+	}
+	if err := os.WriteFile(journalPath(to), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !Interrupted(to) {
+		t.Fatal("the journal is there, but not seen")
 	}
 }

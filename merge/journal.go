@@ -23,6 +23,13 @@ const markerTable = "postdeck_merge_marker"
 
 func journalPath(to string) string { return filepath.Join(to, JournalName) }
 
+// Interrupted reports whether a merge into to did not finish: its journal is
+// there, and `postdeck merge --recover` must run before anything else.
+func Interrupted(to string) bool {
+	_, err := os.Stat(journalPath(to))
+	return err == nil
+}
+
 // Journal phases.
 const (
 	phaseCopying   = ""          // before the database commit

@@ -112,6 +112,16 @@ type Plan struct {
 // OK reports whether the plan can be executed.
 func (p *Plan) OK() bool { return len(p.Problems) == 0 }
 
+// Has reports whether the plan has a problem of kind.
+func (p *Plan) Has(kind string) bool {
+	for _, pr := range p.Problems {
+		if pr.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
 // Rows is the total number of rows the merge copies.
 func (p *Plan) Rows() int64 {
 	var n int64

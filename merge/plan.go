@@ -50,7 +50,7 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 	if !checkPaths(p) {
 		return p, nil
 	}
-	if _, err := os.Stat(journalPath(p.To)); err == nil {
+	if Interrupted(p.To) {
 		p.problem(KindUnfinished, "an earlier merge into %s did not finish (%s exists): run `postdeck merge --recover --to %s` first, then plan again", p.To, journalPath(p.To), p.To)
 		return p, nil
 	}

@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"postdeck/merge"
 	"postdeck/model"
 )
 
@@ -121,5 +124,16 @@ func TestPrintable(t *testing.T) {
 	}
 	if got := printable("\x1b[2Jboom\n", false); got != `\x1b[2Jboom\x0a` {
 		t.Errorf("escapes not neutralised: %q", got)
+	}
+}
+
+// What a failed merge left in the target, in words: the journal (found by
+// the Cmd that ran the merge) comes first, whatever the error.
+func TestTargetState(t *testing.T) {
+	if s, j := targetState("/n", merge.ErrRefused, true); !j || !strings.Contains(s, "recover it") {
+		t.Errorf("with a journal: %q %v", s, j)
+	}
+	if s, j := targetState("/n", fmt.Errorf("x: %w", merge.ErrRefused), false); j || !strings.Contains(s, "nothing was changed") {
+		t.Errorf("refused: %q %v", s, j)
 	}
 }

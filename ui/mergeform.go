@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -128,8 +127,9 @@ type mergeRunMsg struct {
 type mergeStepMsg struct{ step merge.Step }
 
 type mergeEndMsg struct {
-	sum *merge.Summary
-	err error
+	sum     *merge.Summary
+	err     error
+	journal bool // the merge left its journal: it was interrupted
 }
 
 type recoverMsg struct {
@@ -145,7 +145,7 @@ func (m *Model) startMerge(plan *merge.Plan) tea.Cmd {
 	go func() {
 		defer close(ch)
 		sum, err := merge.Execute(context.Background(), plan, func(s merge.Step) { ch <- mergeStepMsg{s} })
-		ch <- mergeEndMsg{sum, err}
+		ch <- mergeEndMsg{sum: sum, err: err, journal: err != nil && merge.Interrupted(plan.To)}
 	}()
 	return m.nextMerge(ch)
 }
@@ -168,16 +168,17 @@ func (r *mergeRun) follow(msg tea.Msg) (done bool) {
 	case mergeEndMsg:
 		r.sum, r.err = msg.sum, msg.err
 		if r.err != nil {
-			r.state, r.journal = targetState(r.to, r.err)
+			r.state, r.journal = targetState(r.to, r.err, msg.journal)
 		}
 		return true
 	}
 	return false
 }
 
-// targetState says in words what a failed merge left in the target.
-func targetState(to string, err error) (string, bool) {
-	if _, serr := os.Stat(filepath.Join(to, merge.JournalName)); serr == nil {
+// targetState says in words what a failed merge left in the target; journal
+// says it left its journal there (found in the Cmd, not here: no I/O in Update).
+func targetState(to string, err error, journal bool) (string, bool) {
+	if journal {
 		return fmt.Sprintf("the merge was interrupted and recorded in %s: recover it (it finishes or undoes the merge) before anything else", filepath.Join(to, merge.JournalName)), true
 	}
 	switch {

@@ -838,7 +838,9 @@ func (w *wizard) result(m *Model, msg tea.Msg) tea.Cmd {
 			r.err = fmt.Errorf("%s changed since you confirmed its plan (other keys or rows): nothing was changed by this merge; leave the wizard and start it again to see the new plan", r.from)
 		}
 		if r.err != nil {
-			r.state, r.journal = targetState(r.to, r.err)
+			// Refused before it ran: a journal there is an earlier merge's, which
+			// the plan reports as unfinished.
+			r.state, r.journal = targetState(r.to, r.err, msg.plan != nil && msg.plan.Has(merge.KindUnfinished))
 			w.stop(m)
 			return nil
 		}
