@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -40,29 +39,14 @@ func dashboardWith(cfg *backend.Config, clk clock.Clock, title, stateDir, metric
 		return fail(stderr, err)
 	}
 	defer s.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	ctl, err := s.control(ctx, cfg, stateDir)
-	if err != nil {
-		cancel()
-		return fail(stderr, err)
-	}
-	stopExtras, err := attachExtras(ctx, s, cfg, stateDir, metricsListen)
-	if err != nil {
-		cancel()
-		return fail(stderr, err)
-	}
+	// Subscribed before the poller starts, so the first snapshot is seen.
 	feed, unsubscribe := s.poller.Subscribe()
 	defer unsubscribe()
-	polling := make(chan struct{})
-	go func() { s.poller.Run(ctx); close(polling) }()
-	// On the way out: stop polling (no new actions), then let actions under
-	// way end — they see the cancelled context and give up their waits.
-	defer func() {
-		cancel()
-		<-polling
-		ctl.Wait()
-		stopExtras()
-	}()
+	lv, err := s.startLive(cfg, stateDir, metricsListen)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer lv.stop()
 
 	m := ui.New(ui.Options{
 		Snapshots: feed,
@@ -70,10 +54,10 @@ func dashboardWith(cfg *backend.Config, clk clock.Clock, title, stateDir, metric
 		Interval:  cfg.Poll.Interval.Duration,
 		Title:     title,
 		Now:       clk.Now,
-		Actions:   ctl,
+		Actions:   lv.ctl,
 		Config:    cfg,
 	})
-	if _, err := tea.NewProgram(m, tea.WithContext(ctx)).Run(); err != nil {
+	if _, err := tea.NewProgram(m, tea.WithContext(lv.ctx)).Run(); err != nil {
 		if strings.Contains(err.Error(), "TTY") {
 			err = fmt.Errorf("the dashboard needs a terminal (%v); in scripts use `postdeck status`", err)
 		}

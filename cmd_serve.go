@@ -99,27 +99,15 @@ func serve(ctx context.Context, cfg *backend.Config, f serveFlags, stateDir stri
 		return err
 	}
 	defer s.Close()
-	pollCtx, cancelPoll := context.WithCancel(context.Background())
-	defer cancelPoll()
-	// One controller for the whole process: automatic proving and pending
-	// stops run once, whatever the number of sessions.
-	ctl, err := s.control(pollCtx, cfg, stateDir)
+	// One controller, one set of extras (events, the cycle countdown,
+	// alerts, metrics) and one poller for the whole process: automatic
+	// proving and pending stops run once, whatever the number of sessions.
+	lv, err := s.startLive(cfg, stateDir, f.metricsListen)
 	if err != nil {
 		return err
 	}
-	// Events, the cycle countdown, alerts and metrics: once, like the controller.
-	stopExtras, err := attachExtras(pollCtx, s, cfg, stateDir, f.metricsListen)
-	if err != nil {
-		return err
-	}
-	defer stopExtras()
-	polling := make(chan struct{})
-	go func() { s.poller.Run(pollCtx); close(polling) }()
-	defer func() {
-		cancelPoll()
-		<-polling
-		ctl.Wait()
-	}()
+	defer lv.stop()
+	ctl := lv.ctl
 
 	srv, err := sshserve.New(sshserve.Options{
 		Keys:        keys,

@@ -106,6 +106,40 @@ func (s *session) control(ctx context.Context, cfg *backend.Config, stateDir str
 // context the poller runs under; stop ends them all, after the poller has
 // stopped. An error (the metrics address cannot be listened on) leaves
 // nothing running.
+// live is what a long-lived view (the dashboard, `postdeck serve`) runs on
+// a session: one controller, the extras and the poller.
+type live struct {
+	ctx  context.Context // ends when stop is called
+	ctl  *backend.Controller
+	stop func()
+}
+
+// startLive starts, in this order, the controller, the extras and the
+// poller on s. stop undoes them in the one order that loses nothing: stop
+// polling (no new actions), let actions under way end (they see the
+// cancelled context and give up their waits), then stop the extras.
+func (s *session) startLive(cfg *backend.Config, stateDir, metricsListen string) (*live, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ctl, err := s.control(ctx, cfg, stateDir)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	stopExtras, err := attachExtras(ctx, s, cfg, stateDir, metricsListen)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	polling := make(chan struct{})
+	go func() { s.poller.Run(ctx); close(polling) }()
+	return &live{ctx: ctx, ctl: ctl, stop: func() {
+		cancel()
+		<-polling
+		ctl.Wait()
+		stopExtras()
+	}}, nil
+}
+
 func attachExtras(ctx context.Context, s *session, cfg *backend.Config, stateDir, metricsListen string) (stop func(), err error) {
 	var metrics *backend.Metrics
 	stopMetrics := func() {}
