@@ -255,7 +255,7 @@ func (c *control) stopAllWhenSafe(ctx context.Context, names []string, stdout, s
 		switch {
 		case err != nil:
 			code = max(code, report(stdout, stderr, n, "", err))
-		case strings.HasPrefix(note, "will stop"):
+		case slices.Contains(c.Pending(), n): // queued, not stopped: wait for it
 			waiting[n] = ""
 		default:
 			report(stdout, stderr, n, note, nil)
