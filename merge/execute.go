@@ -297,7 +297,7 @@ func (x *executor) run(ctx context.Context) (*Summary, error) {
 	// 7. Verify.
 	sum, err := verify(ctx, p, j.Backup)
 	if err != nil {
-		return nil, fmt.Errorf("the merge ran but verification failed: %v; the target as it was is in %s", err, j.Backup)
+		return nil, &unverifiedError{fmt.Sprintf("the merge ran but verification failed: %v; the target as it was is in %s", err, j.Backup)}
 	}
 	x.step("verify", "row counts and %d key(s) checked", len(p.Keys))
 	hook("verified")

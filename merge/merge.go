@@ -215,6 +215,16 @@ var ErrRefused = errors.New("merge refused")
 
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 
+// ErrUnverified matches Execute's error when the merge ran to its end but
+// the check after it failed: the target changed, and the backup named in the
+// message is the target as it was.
+var ErrUnverified = errors.New("merge not verified")
+
+type unverifiedError struct{ msg string }
+
+func (e *unverifiedError) Error() string        { return e.msg }
+func (e *unverifiedError) Is(target error) bool { return target == ErrUnverified }
+
 // Release names the go-spacemesh releases that use a schema version.
 func Release(v int) string {
 	switch v {

@@ -136,4 +136,7 @@ func TestTargetState(t *testing.T) {
 	if s, j := targetState("/n", fmt.Errorf("x: %w", merge.ErrRefused), false); j || !strings.Contains(s, "nothing was changed") {
 		t.Errorf("refused: %q %v", s, j)
 	}
+	if s, _ := targetState("/n", fmt.Errorf("x: %w", merge.ErrUnverified), false); !strings.Contains(s, "could not be verified") {
+		t.Errorf("unverified: %q", s)
+	}
 }

@@ -184,7 +184,7 @@ func targetState(to string, err error, journal bool) (string, bool) {
 	switch {
 	case errors.Is(err, merge.ErrRefused):
 		return "the target is intact: nothing was changed", false
-	case strings.Contains(err.Error(), "verification failed"):
+	case errors.Is(err, merge.ErrUnverified):
 		return "the merge ran but could not be verified: check the target against the backup named above before starting the node", false
 	}
 	return "the target is intact: its database and identities/ are as they were before this merge", false

@@ -2,9 +2,12 @@ package merge
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +42,25 @@ func TestInterruptedSeesTheJournal(t *testing.T) {
 	}
 	if !Interrupted(to) {
 		t.Fatal("the journal is there, but not seen")
+	}
+}
+
+// A merge that ran but fails its check afterwards says so as ErrUnverified
+// (the UI words it from that, not from the message).
+func TestExecuteReportsAFailedVerification(t *testing.T) {
+	pr := newPair(t, 9, 3, 1)
+	p := mustPlan(t, Options{From: pr.from, To: pr.to})
+	if !p.OK() {
+		t.Fatal(p.Problems)
+	}
+	testHook = func(point string) {
+		if point == "moved" { // a key gone between the move and the check
+			os.Remove(filepath.Join(pr.to, "identities", p.Keys[0].Name))
+		}
+	}
+	defer func() { testHook = nil }()
+	_, err := Execute(context.Background(), p, nil)
+	if !errors.Is(err, ErrUnverified) || errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), p.Keys[0].Name) {
+		t.Fatalf("err %v, want ErrUnverified naming %s", err, p.Keys[0].Name)
 	}
 }
