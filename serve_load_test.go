@@ -230,7 +230,12 @@ func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
 	const presses = 300
 	var pressed atomic.Int32
 	go func() { // its writes block too once the server stops reading it
+		// One key per tick, not all at once: keys, not a paste, each its
+		// own repaint.
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
 		for i := range presses {
+			<-tick.C
 			if i%20 == 0 {
 				stuck.sess.WindowChange(120-i%3, 400-i%7)
 			}
@@ -238,7 +243,6 @@ func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
 				return
 			}
 			pressed.Add(1)
-			time.Sleep(5 * time.Millisecond) // keys, not a paste: each its own repaint
 		}
 	}()
 	// The load is all its keys sent, each a repaint of the big terminal,

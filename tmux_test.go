@@ -73,18 +73,28 @@ func (tm *term) screen() string { return tm.tmux("capture-pane", "-p", "-t", tm.
 // waitFor polls the screen until cond holds, failing with the last screen.
 func (tm *term) waitFor(what string, cond func(screen string) bool) string {
 	tm.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var s string
-	for time.Now().Before(deadline) {
-		s = tm.screen()
+	s, ok := tm.poll(20*time.Second, cond)
+	if !ok {
+		tm.t.Fatalf("timed out waiting for %s; screen:\n%s", what, s)
+	}
+	return s
+}
+
+// poll is waitFor that gives up after d and says whether cond held.
+func (tm *term) poll(d time.Duration, cond func(screen string) bool) (string, bool) {
+	tm.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		s := tm.screen()
 		if cond(s) {
 			tm.escaped = false
-			return s
+			return s, true
+		}
+		if time.Now().After(deadline) {
+			return s, false
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	tm.t.Fatalf("timed out waiting for %s; screen:\n%s", what, s)
-	return ""
 }
 
 func contains(subs ...string) func(string) bool {

@@ -18,10 +18,6 @@ import (
 // table just before it appeared cannot answer it.
 const dialogGrace = 400 * time.Millisecond
 
-// DialogGrace is dialogGrace, for tests outside this package that drive a
-// real terminal: they must let it pass before keys can answer a dialog.
-const DialogGrace = dialogGrace
-
 // dialogKind is what the dialog asks about.
 type dialogKind int
 
