@@ -137,18 +137,25 @@ func TestKeyDirMissingFolder(t *testing.T) {
 	}
 }
 
-func TestKeyDirCacheSeesChangesAndRemovals(t *testing.T) {
-	data := t.TempDir()
-	ids := filepath.Join(data, "identities")
+// keyFolder is a data folder with an empty identities/ and a writer of key
+// files into it.
+func keyFolder(t *testing.T) (data, ids string, write func(name, content string)) {
+	t.Helper()
+	data = t.TempDir()
+	ids = filepath.Join(data, "identities")
 	if err := os.Mkdir(ids, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	write := func(name, content string) {
+	return data, ids, func(name, content string) {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(ids, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestKeyDirCacheSeesChangesAndRemovals(t *testing.T) {
+	data, ids, write := keyFolder(t)
 	c := NewKeyDirCache()
 	good := keyHexForCache(1)
 	write("a.key", good)
@@ -186,17 +193,7 @@ func keyHexForCache(seed byte) string {
 // key rewritten in place shows once the window is over, a key added or a bad
 // key fixed shows at once.
 func TestKeyDirCacheReusesAnUnchangedFolderWithinTheWindow(t *testing.T) {
-	data := t.TempDir()
-	ids := filepath.Join(data, "identities")
-	if err := os.Mkdir(ids, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, content string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(ids, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	data, ids, write := keyFolder(t)
 	// The folder last changed an hour ago, like a rig's that has run a while.
 	settle := func() {
 		t.Helper()
