@@ -1,6 +1,15 @@
-# Helpers shared by the bench scripts (sourced, not run). Each script sets
-# ROOT, TMP, SOCK and SESSION before sourcing; the helpers set BIN, CFG and
+# Helpers shared by the bench scripts (sourced, not run). A script sources
+# this, calls bench_init NAME and sets SESSION; the helpers set BIN, CFG and
 # SIM_PID.
+
+# bench_init NAME makes the script's temp folder and private tmux socket
+# (TMP, SOCK) and cleans both up, with the simulator, when it exits.
+bench_init() {
+	TMP=$(mktemp -d "/tmp/postdeck-$1.XXXXXX")
+	SOCK=postdeck-$1-$$
+	SIM_PID=
+	trap 'bench_cleanup' EXIT INT TERM
+}
 
 bench_cleanup() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true

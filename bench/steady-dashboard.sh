@@ -17,14 +17,11 @@ IDS=${1:-1000}
 SECS=${2:-60}
 WARMUP=${3:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TMP=$(mktemp -d /tmp/postdeck-steady.XXXXXX)
-SOCK=postdeck-steady-$$
-SIM_PID=
 SESSION=dash
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-trap 'bench_cleanup' EXIT INT TERM
+bench_init steady
 
 bench_need tmux tmux
 bench_build

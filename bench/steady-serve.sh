@@ -16,15 +16,12 @@ SESSIONS=${2:-20}
 SECS=${3:-60}
 WARMUP=${4:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TMP=$(mktemp -d /tmp/postdeck-serve.XXXXXX)
-SOCK=postdeck-serve-$$
-SIM_PID=
 SESSION=ssh
 EXTRA_PIDS=
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-trap 'bench_cleanup' EXIT INT TERM
+bench_init serve
 
 bench_need tmux tmux
 bench_need ssh openssh-client
