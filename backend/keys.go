@@ -113,18 +113,14 @@ type keyEntry struct {
 // NewKeyDirCache returns an empty cache.
 func NewKeyDirCache() *KeyDirCache { return &KeyDirCache{entries: map[string]keyEntry{}} }
 
-// Read is ReadKeyDir with the per-file cache.
-func (c *KeyDirCache) Read(dataFolder string) ([]model.KeyFile, error) {
-	return c.ReadWithin(dataFolder, 0)
-}
-
-// ReadWithin is Read, but when the last full read is less than within old,
-// found every key good and identities/ has the same mtime as then, it
-// returns that read again (shared: do not modify) after one stat. A key file
+// Read is ReadKeyDir with the per-file cache. When the last full read is
+// less than within old, found every key good and identities/ has the same
+// mtime as then, it returns that read again (shared: do not modify) after
+// one stat. A key file
 // rewritten in place shows within the window; a folder changed within a
 // second of the last read is read again, as a change in the same tick of the
 // file system's clock would not move its mtime.
-func (c *KeyDirCache) ReadWithin(dataFolder string, within time.Duration) ([]model.KeyFile, error) {
+func (c *KeyDirCache) Read(dataFolder string, within time.Duration) ([]model.KeyFile, error) {
 	dir := filepath.Join(dataFolder, "identities")
 	var dirMtime time.Time
 	if dataFolder != "" {

@@ -160,20 +160,20 @@ func TestKeyDirCacheSeesChangesAndRemovals(t *testing.T) {
 	good := keyHexForCache(1)
 	write("a.key", good)
 	write("b.key", "nothex")
-	keys, err := c.Read(data)
+	keys, err := c.Read(data, 0)
 	if err != nil || len(keys) != 2 || keys[0].Public == nil || keys[1].Public != nil {
 		t.Fatalf("first read = %+v, %v", keys, err)
 	}
 	// Fix b.key (new size): the cache must re-check it.
 	write("b.key", keyHexForCache(2))
-	keys, _ = c.Read(data)
+	keys, _ = c.Read(data, 0)
 	if keys[1].Public == nil {
 		t.Fatalf("fixed key still reported bad: %+v", keys[1])
 	}
 	// Remove a.key: it must disappear, and local.key rules still apply.
 	os.Remove(filepath.Join(ids, "a.key"))
 	write("local.key", good)
-	keys, _ = c.Read(data)
+	keys, _ = c.Read(data, 0)
 	if len(keys) != 2 || keys[0].Name != "b.key" || keys[1].Name != "local.key" || keys[1].Problem == "" {
 		t.Fatalf("after removal = %+v", keys)
 	}
@@ -206,27 +206,27 @@ func TestKeyDirCacheReusesAnUnchangedFolderWithinTheWindow(t *testing.T) {
 	c := NewKeyDirCache()
 	write("a.key", keyHexForCache(1))
 	settle()
-	first, err := c.ReadWithin(data, time.Hour)
+	first, err := c.Read(data, time.Hour)
 	if err != nil || len(first) != 1 {
 		t.Fatalf("first read %+v %v", first, err)
 	}
 
 	write("a.key", keyHexForCache(2)) // in place: the folder's mtime stays
-	if keys, _ := c.ReadWithin(data, time.Hour); pub(keys, 0) != pub(first, 0) {
+	if keys, _ := c.Read(data, time.Hour); pub(keys, 0) != pub(first, 0) {
 		t.Errorf("within the window the folder was read again")
 	}
-	if keys, _ := c.ReadWithin(data, 0); pub(keys, 0) == pub(first, 0) {
+	if keys, _ := c.Read(data, 0); pub(keys, 0) == pub(first, 0) {
 		t.Errorf("past the window the rewritten key is not seen")
 	}
 
 	write("b.key", "nothex") // a new file: the folder's mtime moves
-	keys, _ := c.ReadWithin(data, time.Hour)
+	keys, _ := c.Read(data, time.Hour)
 	if len(keys) != 2 || keys[1].Problem == "" {
 		t.Fatalf("the added key is not seen at once: %+v", keys)
 	}
 	settle()
 	write("b.key", keyHexForCache(3)) // fixed in place
-	if keys, _ := c.ReadWithin(data, time.Hour); len(keys) != 2 || keys[1].Problem != "" {
+	if keys, _ := c.Read(data, time.Hour); len(keys) != 2 || keys[1].Problem != "" {
 		t.Errorf("a fixed key waits for the window: %+v", keys)
 	}
 }

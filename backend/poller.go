@@ -194,7 +194,7 @@ func (p *Poller) keyFiles() ([]model.KeyFile, string) {
 	}
 	folder := p.cfg.Node.DataFolder
 	keys, err := guarded(p.fsg, "keys", "identities folder in "+folder, p.fileTimeout(), func() ([]model.KeyFile, error) {
-		return p.keys.ReadWithin(folder, p.recheck)
+		return p.keys.Read(folder, p.recheck)
 	})
 	if err != nil {
 		return p.lastKeys, err.Error()
