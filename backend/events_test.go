@@ -120,6 +120,12 @@ func TestEventFeedSlowConsumerNeverBlocksReader(t *testing.T) {
 	s, l, node := startEventSim(t, 4)
 	f := runFeed(t, node, EventFeedOptions{})
 	eventually(t, 5*time.Second, "stream up", func() bool { return f.Stats().Connected })
+	// The client's stream is open before the node's handler subscribes it:
+	// two events received for sure mean the node now sends live ones.
+	const probes = 2
+	s.SetNodeState(l.Services[3].NodeID, model.NodeProving)
+	s.SetNodeState(l.Services[3].NodeID, model.NodeIdle)
+	waitBurst(t, f, probes)
 	// 3000 events in bursts of 500 while nobody takes a snapshot: in all
 	// more than the node buffers for a subscriber (1024), so a reader that
 	// waited for the UI would be cut off; this one keeps up with each burst.
@@ -132,12 +138,12 @@ func TestEventFeedSlowConsumerNeverBlocksReader(t *testing.T) {
 			s.SetNodeState(id, model.NodeIdle)
 		}
 		if (i+1)%burst == 0 {
-			waitBurst(t, f, int64(i+1))
+			waitBurst(t, f, int64(probes+i+1))
 		}
 	}
 	st := f.Stats()
-	if st.Streams != 1 || !st.Connected || st.Received != n {
-		t.Fatalf("the reader fell behind, or stored %d events of %d: %+v", st.Received, n, st)
+	if st.Streams != 1 || !st.Connected || st.Received != probes+n {
+		t.Fatalf("the reader fell behind, or stored %d events of %d: %+v", st.Received, probes+n, st)
 	}
 	if got := len(f.Events()); got != DefaultEventsNodeWide {
 		t.Errorf("node-wide list holds %d, want %d", got, DefaultEventsNodeWide)
