@@ -68,7 +68,11 @@ func (f *fakeActions) Restart(_ context.Context, svc string) (string, error) {
 
 func (f *fakeActions) SetAuto(on bool) { f.mu.Lock(); f.auto = on; f.mu.Unlock() }
 func (f *fakeActions) Auto() bool      { f.mu.Lock(); defer f.mu.Unlock(); return f.auto }
-func (f *fakeActions) LogPath(svc string) string {
+func (f *fakeActions) LogSource(svc string) (LogSource, error) {
+	return LogSource{Path: f.logPath(svc)}, nil
+}
+
+func (f *fakeActions) logPath(svc string) string {
 	if f.logDir == "" {
 		return ""
 	}

@@ -233,7 +233,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			m.setStatus("automatic proving off", themes.ToneOK)
 		}
-	case logPathMsg, logDataMsg, logTickMsg:
+	case logSourceMsg, logDataMsg, logTickMsg:
 		return m, m.logsMsg(msg)
 	}
 	return m, nil
