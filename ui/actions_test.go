@@ -195,7 +195,7 @@ func TestViewOnlyHasNoActions(t *testing.T) {
 		if cmd := press(m, keyName(k)); cmd != nil {
 			t.Errorf("%q returned a command in view-only mode", k)
 		}
-		if m.dialog != nil || m.mode != modeTable || len(m.selected) > 0 {
+		if m.stopDialog() != nil || m.mode != modeTable || len(m.selected) > 0 {
 			t.Fatalf("%q changed the screen in view-only mode", k)
 		}
 	}
@@ -255,7 +255,7 @@ func TestStopDialogCancelIsFocusedFirst(t *testing.T) {
 	v := screen(m)
 	mustContain(t, v, "Stop post1.key (svc1)?", "safe to stop now", "> Cancel <", "[ Stop ]", "[ Stop when safe ]", "[ Force stop ]")
 	pressAfterGrace(m, c, "enter")
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Fatal("enter on Cancel did not close the dialog")
 	}
 	if calls := fa.got(); len(calls) != 0 {
@@ -268,20 +268,20 @@ func TestStopDialogIgnoresKeysInGracePeriod(t *testing.T) {
 	s := demo()
 	m, fa, c := newActionTest(t, 120, 40, &s)
 	press(m, "down", "x", "tab", "enter") // typed ahead: must not stop
-	if m.dialog == nil {
+	if m.stopDialog() == nil {
 		t.Fatal("a key in the grace period closed the dialog")
 	}
 	mustContain(t, screen(m), "> Cancel <")
 	c.advance(dialogGrace - time.Millisecond)
 	press(m, "esc")
-	if m.dialog == nil {
+	if m.stopDialog() == nil {
 		t.Fatal("esc 399 ms after opening closed the dialog")
 	}
 	c.advance(time.Millisecond)
 	press(m, "tab")
 	mustContain(t, screen(m), "> Stop <")
 	cmd := press(m, "enter")
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Fatal("Stop did not close the dialog")
 	}
 	drain(t, m, cmd, nil)
@@ -348,18 +348,18 @@ func TestForceStopNeedsTheExactName(t *testing.T) {
 	mustContain(t, screen(m), "Type post0.key and press enter to force-stop it")
 	press(m, "post0", "enter")
 	mustContain(t, screen(m), "that is not post0.key; nothing was stopped")
-	if m.dialog == nil || len(fa.got()) != 0 {
+	if m.stopDialog() == nil || len(fa.got()) != 0 {
 		t.Fatalf("a wrong name stopped something: %v", fa.got())
 	}
 	press(m, "POST0.KEY"[5:], "enter") // ".KEY": case matters
-	if len(fa.got()) != 0 || m.dialog == nil {
+	if len(fa.got()) != 0 || m.stopDialog() == nil {
 		t.Fatalf("a wrong-case name stopped something: %v", fa.got())
 	}
 	for range 4 {
 		press(m, "backspace")
 	}
 	cmd := press(m, ".key", "enter")
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Fatal("the right name did not close the dialog")
 	}
 	drain(t, m, cmd, nil)
@@ -586,7 +586,7 @@ func TestRowsWithoutServiceAreSkipped(t *testing.T) {
 	}
 	mustContain(t, screen(m), "nothing to do: skipped post4.key (no post-service configured)")
 	press(m, "x")
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Error("stop on a row without a service opened the dialog")
 	}
 	press(m, " ", "up", "up", "up", "up", " ") // post4 and post1
@@ -602,7 +602,7 @@ func TestRestartSafeAtOnceUnsafeAsks(t *testing.T) {
 	m, fa, c := newActionTest(t, 140, 40, &s)
 	press(m, "down")
 	drain(t, m, press(m, "r"), nil) // post1: safe
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Fatal("a safe restart opened the dialog")
 	}
 	if got := fa.got(); !slices.Equal(got, []fakeCall{{op: "restart", service: "svc1"}}) {
