@@ -33,6 +33,7 @@ type fakeActions struct {
 	fail     map[string]error  // service → error to return
 	notes    map[string]string // service → note to return
 	logDir   string
+	logUnit  string // a systemd unit: the log is its journal
 	gate     chan struct{} // when set, every call waits for it to close
 	inflight int
 	peak     int
@@ -69,6 +70,9 @@ func (f *fakeActions) Restart(_ context.Context, svc string) (string, error) {
 func (f *fakeActions) SetAuto(on bool) { f.mu.Lock(); f.auto = on; f.mu.Unlock() }
 func (f *fakeActions) Auto() bool      { f.mu.Lock(); defer f.mu.Unlock(); return f.auto }
 func (f *fakeActions) LogSource(svc string) (LogSource, error) {
+	if f.logUnit != "" {
+		return LogSource{Unit: f.logUnit}, nil
+	}
 	return LogSource{Path: f.logPath(svc)}, nil
 }
 

@@ -313,3 +313,33 @@ func TestLogsFitSmallScreens(t *testing.T) {
 		press(m, "left", "G")
 	}
 }
+
+// A systemd unit's log is its journal: the view shows its lines and
+// follows what journalctl shows after the last cursor.
+func TestLogsJournal(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\n" +
+		"case \" $* \" in\n" +
+		"*\" --after-cursor c1 \"*) echo 'unit line 3'; echo '-- cursor: c2' ;;\n" +
+		"*\" --after-cursor \"*) echo '-- cursor: c2' ;;\n" +
+		"*) echo 'unit line 1'; echo 'unit line 2'; echo '-- cursor: c1' ;;\n" +
+		"esac\n"
+	if err := os.WriteFile(filepath.Join(bin, "journalctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	s := demo()
+	m, fa, _ := newActionTest(t, 100, 20, &s)
+	fa.logUnit = "post-svc1.service"
+	press(m, "down")
+	pump(m, press(m, "l"))
+	v := screen(m)
+	mustContain(t, v, "logs svc1 · journal of post-svc1.service", "unit line 1", "unit line 2", "following")
+	mustNotContain(t, v, "cursor")
+	poll(m)
+	mustContain(t, screen(m), "unit line 3")
+	poll(m)
+	if v := screen(m); strings.Count(v, "unit line 3") != 1 {
+		t.Errorf("a line shown twice:\n%s", v)
+	}
+}

@@ -364,18 +364,24 @@ func (f *mergeFlow) interrupt(m *Model) (tea.Cmd, bool) {
 	return nil, false
 }
 
-// planText renders a merge plan: problems in the danger tone.
+// planText renders a merge plan: its notes muted, the refusal and its
+// problems in the danger tone. Plan.String ends with the notes, one line
+// each, then the refusal's line and one line a problem (or one line about
+// the backup): the tones follow from those counts, not from the words.
 func planText(t *text, p *merge.Plan) {
-	refused := false
-	for l := range strings.SplitSeq(strings.TrimRight(p.String(), "\n"), "\n") {
-		if strings.HasPrefix(l, "Refused") {
-			refused = true
-		}
+	lines := strings.Split(strings.TrimRight(p.String(), "\n"), "\n")
+	tail := 1 // the backup line
+	if len(p.Problems) > 0 {
+		tail = 1 + len(p.Problems)
+	}
+	refused := len(lines) - tail
+	notes := refused - len(p.Notes)
+	for i, l := range lines {
 		tone := themes.ToneText
 		switch {
-		case refused:
+		case len(p.Problems) > 0 && i >= refused:
 			tone = themes.ToneDanger
-		case strings.Contains(l, "note:"):
+		case i >= notes && i < refused:
 			tone = themes.ToneMuted
 		}
 		t.block(l, tone, 1)
