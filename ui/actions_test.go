@@ -33,7 +33,7 @@ type fakeActions struct {
 	fail     map[string]error  // service → error to return
 	notes    map[string]string // service → note to return
 	logDir   string
-	logUnit  string // a systemd unit: the log is its journal
+	logUnit  string        // a systemd unit: the log is its journal
 	gate     chan struct{} // when set, every call waits for it to close
 	inflight int
 	peak     int
