@@ -332,6 +332,35 @@ func (d *stopDialog) lines(width int, th *themes.Theme) (out []string, cursorLin
 	return append(out, d.buttons.lines(width, st)...), -1, 0
 }
 
+// draw paints the dialog box over the middle of body and says where the
+// terminal cursor goes (the confirmation input), relative to the body.
+func (d *stopDialog) draw(m *Model, body string) (string, *tea.Cursor) {
+	h := m.bodyHeight()
+	lines := make([]string, 0, h)
+	for line := range strings.SplitSeq(body, "\n") {
+		if len(lines) == h {
+			break
+		}
+		lines = append(lines, line)
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	box, bw, cursor := d.box(m.width-2, &m.theme)
+	x, y := max(0, (m.width-bw)/2), max(0, (h-len(box))/2)
+	for i, l := range box {
+		if y+i >= h {
+			break
+		}
+		lines[y+i] = overlayLine(lines[y+i], l, x, bw)
+	}
+	if cursor != nil {
+		cursor.X += x
+		cursor.Y += y
+	}
+	return strings.Join(lines, "\n"), cursor
+}
+
 // box draws the dialog with a border, at most maxW wide; it returns the
 // box's lines, its width and where the input's cursor is inside it.
 func (d *stopDialog) box(maxW int, th *themes.Theme) (lines []string, w int, cursor *tea.Cursor) {

@@ -67,35 +67,6 @@ func (m *Model) View() tea.View {
 	return v
 }
 
-// draw paints the dialog box over the middle of body and says where the
-// terminal cursor goes (the confirmation input), relative to the body.
-func (d *stopDialog) draw(m *Model, body string) (string, *tea.Cursor) {
-	h := m.bodyHeight()
-	lines := make([]string, 0, h)
-	for line := range strings.SplitSeq(body, "\n") {
-		if len(lines) == h {
-			break
-		}
-		lines = append(lines, line)
-	}
-	for len(lines) < h {
-		lines = append(lines, "")
-	}
-	box, bw, cursor := d.box(m.width-2, &m.theme)
-	x, y := max(0, (m.width-bw)/2), max(0, (h-len(box))/2)
-	for i, l := range box {
-		if y+i >= h {
-			break
-		}
-		lines[y+i] = overlayLine(lines[y+i], l, x, bw)
-	}
-	if cursor != nil {
-		cursor.X += x
-		cursor.Y += y
-	}
-	return strings.Join(lines, "\n"), cursor
-}
-
 // overlayLine draws fg (w cells wide) over bg from column x, keeping what
 // shows on both sides.
 func overlayLine(bg, fg string, x, w int) string {
