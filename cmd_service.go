@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -78,7 +77,7 @@ func cmdLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 		if len(names) != 1 {
 			return fail(stderr, errors.New("usage: postdeck logs NAME [-f] [-n LINES]"))
 		}
-		if err := printLog(ctx, stdout, c, names[0], *lines, *follow); err != nil {
+		if err := c.PrintLog(ctx, stdout, names[0], *lines, *follow); err != nil {
 			return fail(stderr, err)
 		}
 		return 0
@@ -139,26 +138,6 @@ func report(stdout, stderr io.Writer, name, note string, err error) int {
 		return exitUnsafe
 	}
 	return 1
-}
-
-// printLog prints the last n lines of a service's log (its log file, or a
-// systemd unit's journal), then, when follow is set, what is added until
-// ctx ends.
-func printLog(ctx context.Context, w io.Writer, c *control, name string, n int, follow bool) error {
-	if path := c.LogPath(name); path != "" { // "" for a systemd unit: its journal
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("no log at %s: postdeck keeps logs only for services it started", path)
-		} else if err != nil {
-			return err
-		}
-	}
-	for _, l := range c.LogTail(name, n) {
-		fmt.Fprintln(w, l)
-	}
-	if !follow {
-		return nil
-	}
-	return c.FollowLog(ctx, name, w)
 }
 
 // control is a controller plus what the CLI needs to find services by name.

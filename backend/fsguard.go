@@ -70,10 +70,12 @@ func guarded[T any](g *fsGuard, key, what string, timeout time.Duration, f func(
 	done := make(chan guardResult[T], 1)
 	g.run(func() {
 		v, err := f()
-		done <- guardResult[T]{v, err}
+		// Not stuck any more before the caller hears: a caller that reads
+		// the same key again at once must not find it still marked.
 		g.mu.Lock()
 		delete(g.stuck, key)
 		g.mu.Unlock()
+		done <- guardResult[T]{v, err}
 	})
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()

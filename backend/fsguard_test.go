@@ -79,3 +79,15 @@ func TestPollerWarnsAboutAnUnfinishedMerge(t *testing.T) {
 		t.Errorf("keys error %q, rows %d: want the recover command and the rows still shown", snap.KeysErr, len(snap.Rows))
 	}
 }
+
+// A call that answered is not stuck: the same key read again at once (the
+// log view reading the next chunk) is not refused as hung.
+func TestGuardAgainAtOnce(t *testing.T) {
+	t.Parallel()
+	g := newFSGuard()
+	for i := range 20000 {
+		if _, err := guarded(g, "k", "the file", time.Minute, func() (int, error) { return i, nil }); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package backend
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -248,11 +247,14 @@ func (s *Supervisor) FollowLog(ctx context.Context, name string, w io.Writer) er
 // a test can write to the log knowing the order without sleeping.
 type followStarter interface{ followStarted() }
 
-// followFile polls path every interval and copies what was appended.
+// followFile polls path every interval and copies what was appended, with
+// the reads of the dashboard's log view (readFileChunk). A missing log is
+// waited for; a log that shrank was capped (see rotateLog) and is read
+// again after a line saying so.
 func followFile(ctx context.Context, path string, w io.Writer, every time.Duration) error {
-	var offset int64
+	var cur LogCursor
 	if fi, err := os.Stat(path); err == nil {
-		offset = fi.Size()
+		cur = LogCursor{started: true, offset: fi.Size(), file: fi}
 	}
 	if fs, ok := w.(followStarter); ok {
 		fs.followStarted()
@@ -266,37 +268,32 @@ func followFile(ctx context.Context, path string, w io.Writer, every time.Durati
 		case <-tick.C:
 		}
 		var err error
-		if offset, err = copyNew(w, path, offset); err != nil {
+		if cur, err = copyNew(w, path, cur); err != nil {
 			return err
 		}
 	}
 }
 
-// copyNew writes what was appended to path since offset and returns the new
-// offset. A log that shrank was capped (truncated): it is read from its
-// start. A missing log is not an error: it is not written yet.
-func copyNew(w io.Writer, path string, offset int64) (int64, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return offset, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return offset, err
-	}
-	if fi.Size() < offset {
-		if _, err := fmt.Fprintln(w, logCapped); err != nil {
-			return offset, err
+// copyNew writes what was appended to path since cur and returns where the
+// next read starts.
+func copyNew(w io.Writer, path string, cur LogCursor) (LogCursor, error) {
+	for {
+		c, err := readFileChunk(path, cur)
+		switch {
+		case err != nil:
+			return cur, err
+		case c.Missing: // not written yet: read it from its start once it is
+			return LogCursor{started: true}, nil
+		case c.Reset:
+			if _, err := fmt.Fprintln(w, logCapped); err != nil {
+				return cur, err
+			}
 		}
-		offset = 0
+		if _, err := w.Write(c.Data); err != nil {
+			return cur, err
+		}
+		if cur = c.Next; !c.More {
+			return cur, nil
+		}
 	}
-	if fi.Size() == offset {
-		return offset, nil
-	}
-	copied, err := io.Copy(w, io.NewSectionReader(f, offset, fi.Size()-offset))
-	return offset + copied, err
 }

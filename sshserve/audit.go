@@ -143,8 +143,10 @@ func (a *auditedActions) SetAuto(on bool) {
 	a.record("auto", "", mode, "", nil)
 }
 
-func (a *auditedActions) Auto() bool                    { return a.inner.Auto() }
-func (a *auditedActions) LogPath(service string) string { return a.inner.LogPath(service) }
+func (a *auditedActions) Auto() bool { return a.inner.Auto() }
+func (a *auditedActions) LogSource(service string) (ui.LogSource, error) {
+	return a.inner.LogSource(service)
+}
 
 func stopModeName(m model.StopMode) string {
 	switch m {

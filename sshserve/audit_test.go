@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"postdeck/model"
+	"postdeck/ui"
 )
 
 type fakeActions struct{ auto bool }
@@ -21,7 +22,7 @@ func (f *fakeActions) Stop(context.Context, string, model.StopMode) (string, err
 func (f *fakeActions) Restart(context.Context, string) (string, error) { return "queued", nil }
 func (f *fakeActions) SetAuto(on bool)                                 { f.auto = on }
 func (f *fakeActions) Auto() bool                                      { return f.auto }
-func (f *fakeActions) LogPath(string) string                           { return "" }
+func (f *fakeActions) LogSource(string) (ui.LogSource, error)          { return ui.LogSource{}, nil }
 
 func TestAuditedActionsWriteOneLinePerAction(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "postdeck", "audit.log")

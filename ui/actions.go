@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"postdeck/backend"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -28,9 +29,15 @@ type Actions interface {
 	Restart(ctx context.Context, service string) (note string, err error)
 	SetAuto(on bool)
 	Auto() bool
-	// LogPath is where postdeck writes the service's log.
-	LogPath(service string) string
+	// LogSource is where the service's log is: the file postdeck writes,
+	// or a systemd unit's journal. The log view reads it with
+	// backend.ReadLog.
+	LogSource(service string) (LogSource, error)
 }
+
+// LogSource is backend's, named here so that wrappers of Actions (sshserve)
+// need not import backend.
+type LogSource = backend.LogSource
 
 const (
 	// actionWorkers bounds how many Actions calls run at once, so a bulk

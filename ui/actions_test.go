@@ -33,6 +33,7 @@ type fakeActions struct {
 	fail     map[string]error  // service → error to return
 	notes    map[string]string // service → note to return
 	logDir   string
+	logUnit  string        // a systemd unit: the log is its journal
 	gate     chan struct{} // when set, every call waits for it to close
 	inflight int
 	peak     int
@@ -68,7 +69,14 @@ func (f *fakeActions) Restart(_ context.Context, svc string) (string, error) {
 
 func (f *fakeActions) SetAuto(on bool) { f.mu.Lock(); f.auto = on; f.mu.Unlock() }
 func (f *fakeActions) Auto() bool      { f.mu.Lock(); defer f.mu.Unlock(); return f.auto }
-func (f *fakeActions) LogPath(svc string) string {
+func (f *fakeActions) LogSource(svc string) (LogSource, error) {
+	if f.logUnit != "" {
+		return LogSource{Unit: f.logUnit}, nil
+	}
+	return LogSource{Path: f.logPath(svc)}, nil
+}
+
+func (f *fakeActions) logPath(svc string) string {
 	if f.logDir == "" {
 		return ""
 	}
@@ -191,7 +199,7 @@ func TestViewOnlyHasNoActions(t *testing.T) {
 		if cmd := press(m, keyName(k)); cmd != nil {
 			t.Errorf("%q returned a command in view-only mode", k)
 		}
-		if m.dialog != nil || m.mode != modeTable || len(m.selected) > 0 {
+		if m.stopDialog() != nil || m.mode != modeTable || len(m.selected) > 0 {
 			t.Fatalf("%q changed the screen in view-only mode", k)
 		}
 	}
@@ -251,7 +259,7 @@ func TestStopDialogCancelIsFocusedFirst(t *testing.T) {
 	v := screen(m)
 	mustContain(t, v, "Stop post1.key (svc1)?", "safe to stop now", "> Cancel <", "[ Stop ]", "[ Stop when safe ]", "[ Force stop ]")
 	pressAfterGrace(m, c, "enter")
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Fatal("enter on Cancel did not close the dialog")
 	}
 	if calls := fa.got(); len(calls) != 0 {
@@ -264,20 +272,20 @@ func TestStopDialogIgnoresKeysInGracePeriod(t *testing.T) {
 	s := demo()
 	m, fa, c := newActionTest(t, 120, 40, &s)
 	press(m, "down", "x", "tab", "enter") // typed ahead: must not stop
-	if m.dialog == nil {
+	if m.stopDialog() == nil {
 		t.Fatal("a key in the grace period closed the dialog")
 	}
 	mustContain(t, screen(m), "> Cancel <")
 	c.advance(dialogGrace - time.Millisecond)
 	press(m, "esc")
-	if m.dialog == nil {
+	if m.stopDialog() == nil {
 		t.Fatal("esc 399 ms after opening closed the dialog")
 	}
 	c.advance(time.Millisecond)
 	press(m, "tab")
 	mustContain(t, screen(m), "> Stop <")
 	cmd := press(m, "enter")
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Fatal("Stop did not close the dialog")
 	}
 	drain(t, m, cmd, nil)
@@ -344,18 +352,18 @@ func TestForceStopNeedsTheExactName(t *testing.T) {
 	mustContain(t, screen(m), "Type post0.key and press enter to force-stop it")
 	press(m, "post0", "enter")
 	mustContain(t, screen(m), "that is not post0.key; nothing was stopped")
-	if m.dialog == nil || len(fa.got()) != 0 {
+	if m.stopDialog() == nil || len(fa.got()) != 0 {
 		t.Fatalf("a wrong name stopped something: %v", fa.got())
 	}
 	press(m, "POST0.KEY"[5:], "enter") // ".KEY": case matters
-	if len(fa.got()) != 0 || m.dialog == nil {
+	if len(fa.got()) != 0 || m.stopDialog() == nil {
 		t.Fatalf("a wrong-case name stopped something: %v", fa.got())
 	}
 	for range 4 {
 		press(m, "backspace")
 	}
 	cmd := press(m, ".key", "enter")
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Fatal("the right name did not close the dialog")
 	}
 	drain(t, m, cmd, nil)
@@ -582,7 +590,7 @@ func TestRowsWithoutServiceAreSkipped(t *testing.T) {
 	}
 	mustContain(t, screen(m), "nothing to do: skipped post4.key (no post-service configured)")
 	press(m, "x")
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Error("stop on a row without a service opened the dialog")
 	}
 	press(m, " ", "up", "up", "up", "up", " ") // post4 and post1
@@ -598,7 +606,7 @@ func TestRestartSafeAtOnceUnsafeAsks(t *testing.T) {
 	m, fa, c := newActionTest(t, 140, 40, &s)
 	press(m, "down")
 	drain(t, m, press(m, "r"), nil) // post1: safe
-	if m.dialog != nil {
+	if m.stopDialog() != nil {
 		t.Fatal("a safe restart opened the dialog")
 	}
 	if got := fa.got(); !slices.Equal(got, []fakeCall{{op: "restart", service: "svc1"}}) {

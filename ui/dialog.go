@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -39,22 +38,6 @@ const (
 	choiceForceRestart         // stop all regardless and start, after a typed confirmation
 )
 
-type button struct {
-	label   string
-	choice  choice
-	enabled bool
-	why     string // why it is disabled, shown beside the label
-}
-
-// dialogResult is the dialog's answer to its parent (crush style: the
-// dialog decides, the parent acts). Zero means keep the dialog open.
-type dialogResult struct {
-	close    bool
-	kind     opKind
-	mode     model.StopMode
-	services []string
-}
-
 // stopDialog asks how to stop (or restart) one or more services, showing the
 // safe-stop verdict of each, recomputed on every snapshot while it is open.
 type stopDialog struct {
@@ -64,29 +47,35 @@ type stopDialog struct {
 	gone    []bool      // not in the latest snapshot
 	verdict []model.Verdict
 	skipped []string // targets without a service, for the result line
-	opened  time.Time
 
-	buttons []button
-	focus   int
+	buttons buttonRow[choice]
 
-	// While confirming a forced stop: what must be typed, and what it does.
+	// While confirming a forced stop: the typed word, and what it does.
 	confirming bool
-	want       string
+	confirm    confirmInput
 	then       choice
-	input      textinput.Model
-	wrong      string
 }
 
 // openDialog puts a new dialog over the table; Cancel has the focus.
 func (m *Model) openDialog(kind dialogKind, rows []*model.Row, skipped []string) {
-	d := &stopDialog{kind: kind, skipped: skipped, opened: m.now()}
+	d := &stopDialog{kind: kind, skipped: skipped}
 	for _, r := range rows {
 		d.keys = append(d.keys, r.Key)
 		d.rows = append(d.rows, *r)
 	}
 	d.gone = make([]bool, len(rows))
 	d.recheck()
-	m.dialog = d
+	m.overlays.push(d, m.now())
+}
+
+// stopDialog is the open stop dialog, nil when none.
+func (m *Model) stopDialog() *stopDialog {
+	for _, l := range m.overlays.layers {
+		if d, ok := l.o.(*stopDialog); ok {
+			return d
+		}
+	}
+	return nil
 }
 
 // refresh follows a new snapshot: the verdicts are computed again, so a
@@ -113,17 +102,7 @@ func (d *stopDialog) recheck() {
 	for i := range d.rows {
 		d.verdict[i] = model.StopVerdict(&d.rows[i])
 	}
-	focused := choiceCancel
-	if d.focus < len(d.buttons) {
-		focused = d.buttons[d.focus].choice
-	}
-	d.buttons = d.makeButtons()
-	d.focus = 0
-	for i, b := range d.buttons {
-		if b.choice == focused && b.enabled {
-			d.focus = i
-		}
-	}
+	d.buttons.set(d.makeButtons()...)
 }
 
 // counts: how many rows are safe to stop now, and how many have a stop pending.
@@ -139,89 +118,64 @@ func (d *stopDialog) counts() (safe, pending int) {
 	return safe, pending
 }
 
-func (d *stopDialog) makeButtons() []button {
+func (d *stopDialog) makeButtons() []button[choice] {
 	safe, pending := d.counts()
 	one := len(d.rows) == 1
-	bs := []button{{label: "Cancel", choice: choiceCancel, enabled: true}}
+	bs := []button[choice]{{label: "Cancel", act: choiceCancel, on: true}}
 	if d.kind == dialogRestart {
 		if one {
-			bs = append(bs, button{label: "Restart", choice: choiceRestart, enabled: safe == 1, why: "not safe"},
-				button{label: "Force restart", choice: choiceForceRestart, enabled: true})
+			bs = append(bs, button[choice]{label: "Restart", act: choiceRestart, on: safe == 1, why: "not safe"},
+				button[choice]{label: "Force restart", act: choiceForceRestart, on: true})
 		} else {
-			bs = append(bs, button{label: "Restart safe ones now", choice: choiceRestart, enabled: safe > 0, why: "none safe"},
-				button{label: "Force restart all", choice: choiceForceRestart, enabled: true})
+			bs = append(bs, button[choice]{label: "Restart safe ones now", act: choiceRestart, on: safe > 0, why: "none safe"},
+				button[choice]{label: "Force restart all", act: choiceForceRestart, on: true})
 		}
 		return bs
 	}
 	switch {
 	case one && pending == 1:
-		bs = append(bs, button{label: "Cancel pending stop", choice: choiceCancelPending, enabled: true},
-			button{label: "Force stop", choice: choiceForce, enabled: true})
+		bs = append(bs, button[choice]{label: "Cancel pending stop", act: choiceCancelPending, on: true},
+			button[choice]{label: "Force stop", act: choiceForce, on: true})
 	case one:
-		bs = append(bs, button{label: "Stop", choice: choiceStop, enabled: safe == 1, why: "not safe"},
-			button{label: "Stop when safe", choice: choiceWhenSafe, enabled: true},
-			button{label: "Force stop", choice: choiceForce, enabled: true})
+		bs = append(bs, button[choice]{label: "Stop", act: choiceStop, on: safe == 1, why: "not safe"},
+			button[choice]{label: "Stop when safe", act: choiceWhenSafe, on: true},
+			button[choice]{label: "Force stop", act: choiceForce, on: true})
 	default:
-		bs = append(bs, button{label: "Stop safe ones now", choice: choiceStop, enabled: safe > 0, why: "none safe"},
-			button{label: "Stop all when safe", choice: choiceWhenSafe, enabled: pending < len(d.rows), why: "all pending"})
+		bs = append(bs, button[choice]{label: "Stop safe ones now", act: choiceStop, on: safe > 0, why: "none safe"},
+			button[choice]{label: "Stop all when safe", act: choiceWhenSafe, on: pending < len(d.rows), why: "all pending"})
 		if pending > 0 {
-			bs = append(bs, button{label: "Cancel pending stops", choice: choiceCancelPending, enabled: true})
+			bs = append(bs, button[choice]{label: "Cancel pending stops", act: choiceCancelPending, on: true})
 		}
-		bs = append(bs, button{label: "Force stop all", choice: choiceForce, enabled: true})
+		bs = append(bs, button[choice]{label: "Force stop all", act: choiceForce, on: true})
 	}
 	return bs
 }
 
-// update handles a key. Keys in the grace period after opening are dropped.
-func (d *stopDialog) update(k tea.KeyPressMsg, now time.Time, keys *KeyMap) (dialogResult, tea.Cmd) {
-	if now.Sub(d.opened) < dialogGrace {
-		return dialogResult{}, nil
-	}
-	if d.confirming {
-		return d.confirmKey(k, keys)
-	}
+// key handles a key; the stack dropped those of the grace period.
+func (d *stopDialog) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
+	keys := &m.keys
 	switch {
+	case key.Matches(k, keys.ForceQuit):
+		return tea.Quit, reply{}
+	case d.confirming:
+		return d.confirmKey(k, keys)
 	case key.Matches(k, keys.Dismiss):
-		return dialogResult{close: true}, nil
-	case key.Matches(k, keys.NextButton):
-		d.moveFocus(1)
-	case key.Matches(k, keys.PrevButton):
-		d.moveFocus(-1)
-	case key.Matches(k, keys.Press):
-		return d.press()
+		return nil, reply{close: true}
 	}
-	return dialogResult{}, nil
+	c, pressed := d.buttons.key(k, keys)
+	switch {
+	case !pressed:
+		return nil, reply{}
+	case c == choiceCancel:
+		return nil, reply{close: true}
+	case c == choiceForce || c == choiceForceRestart:
+		return d.startConfirm(m, c), reply{}
+	}
+	return nil, d.result(c)
 }
 
-// moveFocus moves to the next enabled button in direction dir, wrapping.
-func (d *stopDialog) moveFocus(dir int) {
-	n := len(d.buttons)
-	for i, f := 0, d.focus; i < n; i++ {
-		f = (f + dir + n) % n
-		if d.buttons[f].enabled {
-			d.focus = f
-			return
-		}
-	}
-}
-
-// press acts on the focused button.
-func (d *stopDialog) press() (dialogResult, tea.Cmd) {
-	b := d.buttons[d.focus]
-	if !b.enabled {
-		return dialogResult{}, nil
-	}
-	switch b.choice {
-	case choiceCancel:
-		return dialogResult{close: true}, nil
-	case choiceForce, choiceForceRestart:
-		return dialogResult{}, d.startConfirm(b.choice)
-	}
-	return d.result(b.choice), nil
-}
-
-// result turns a choice into the services to act on.
-func (d *stopDialog) result(c choice) dialogResult {
+// result closes the dialog with the operation a choice asks for.
+func (d *stopDialog) result(c choice) reply {
 	pick := func(ok func(i int) bool) []string {
 		var out []string
 		for i := range d.rows {
@@ -233,7 +187,7 @@ func (d *stopDialog) result(c choice) dialogResult {
 	}
 	all := func(int) bool { return true }
 	safe := func(i int) bool { return d.verdict[i].Safe }
-	r := dialogResult{close: true, kind: opStop}
+	r := opRequest{kind: opStop, skipped: d.skipped}
 	switch c {
 	case choiceStop:
 		r.mode, r.services = model.StopIfSafe, pick(safe)
@@ -248,80 +202,67 @@ func (d *stopDialog) result(c choice) dialogResult {
 	case choiceForceRestart:
 		r.kind, r.services = opForceRestart, pick(all)
 	}
-	return r
+	if len(r.services) == 0 {
+		return reply{close: true}
+	}
+	return reply{close: true, op: &r}
 }
 
 // startConfirm asks to type the identity's name (or "force" for several)
 // before a forced stop.
-func (d *stopDialog) startConfirm(c choice) tea.Cmd {
-	d.confirming, d.then, d.wrong = true, c, ""
-	d.want = "force"
+func (d *stopDialog) startConfirm(m *Model, c choice) tea.Cmd {
+	want := "force"
 	if len(d.rows) == 1 {
-		d.want = d.rows[0].Label()
+		want = d.rows[0].Label()
 	}
-	ti := textinput.New()
-	ti.Prompt = "> "
-	ti.SetVirtualCursor(false)
-	ti.CharLimit = 256
-	ti.SetWidth(40)
-	d.input = ti
-	return d.input.Focus()
+	var cmd tea.Cmd
+	d.confirming, d.then = true, c
+	d.confirm, cmd = newConfirm(&m.theme, want)
+	d.confirm.unchanged = "nothing was stopped"
+	return cmd
 }
 
 // confirmKey handles a key while the name is typed: enter checks it, esc
 // goes back to the buttons.
-func (d *stopDialog) confirmKey(k tea.KeyPressMsg, keys *KeyMap) (dialogResult, tea.Cmd) {
-	switch {
-	case key.Matches(k, keys.Dismiss):
+func (d *stopDialog) confirmKey(k tea.KeyPressMsg, keys *KeyMap) (tea.Cmd, reply) {
+	if key.Matches(k, keys.Dismiss) {
 		d.confirming = false
-		d.input.Blur()
-		return dialogResult{}, nil
-	case key.Matches(k, keys.Press):
-		if d.input.Value() != d.want {
-			d.wrong = "that is not " + printable(d.want, false) + "; nothing was stopped"
-			return dialogResult{}, nil
-		}
-		return d.result(d.then), nil
+		d.confirm.input.Blur()
+		return nil, reply{}
 	}
-	d.wrong = ""
-	var cmd tea.Cmd
-	d.input, cmd = d.input.Update(k)
-	return dialogResult{}, cmd
+	ok, cmd := d.confirm.key(k)
+	if !ok {
+		return cmd, reply{}
+	}
+	return nil, d.result(d.then)
 }
 
-// dialogKey routes a key to the open dialog and acts on its answer.
-func (m *Model) dialogKey(k tea.KeyPressMsg) tea.Cmd {
-	res, cmd := m.dialog.update(k, m.now(), &m.keys)
-	if !res.close {
-		return cmd
-	}
-	d := m.dialog
-	m.dialog = nil
-	if len(res.services) == 0 {
-		return nil // cancelled
-	}
-	return m.runOp(res.kind, res.mode, res.services, d.skipped)
-}
-
-// dialogPaste feeds pasted text to the confirmation input.
-func (m *Model) dialogPaste(p tea.PasteMsg) tea.Cmd {
-	d := m.dialog
-	if !d.confirming || m.now().Sub(d.opened) < dialogGrace {
+// paste feeds pasted text to the confirmation input.
+func (d *stopDialog) paste(_ *Model, p tea.PasteMsg) tea.Cmd {
+	if !d.confirming {
 		return nil
 	}
-	var cmd tea.Cmd
-	d.input, cmd = d.input.Update(p)
-	return cmd
+	return d.confirm.paste(p)
+}
+
+func (d *stopDialog) snapshot(_ *Model, s *model.Snapshot) { d.refresh(s.Rows) }
+func (d *stopDialog) asking() question                     { return "stop" }
+func (d *stopDialog) opaque() bool                         { return false }
+
+func (d *stopDialog) hints(m *Model) []key.Binding {
+	if d.confirming {
+		return m.keys.confirmHelp()
+	}
+	return m.keys.dialogHelp()
 }
 
 // maxListed is how many rows a dialog names before "… N more".
 const maxListed = 4
 
 // lines renders the dialog's content for an inner width; cursorLine is the
-// line of the confirmation input, -1 when none.
-func (d *stopDialog) lines(width int, th *themes.Theme) (out []string, cursorLine int) {
+// line of the confirmation input (-1 when none), cursorX its cursor's cell.
+func (d *stopDialog) lines(width int, th *themes.Theme) (out []string, cursorLine, cursorX int) {
 	st := &th.Styles
-	cursorLine = -1
 	add := func(s string, tone themes.Tone) {
 		for l := range strings.SplitSeq(wrap(s, width), "\n") {
 			out = append(out, st.Fg[tone].Render(l))
@@ -385,34 +326,48 @@ func (d *stopDialog) lines(width int, th *themes.Theme) (out []string, cursorLin
 		if len(d.rows) > 1 {
 			what = strings.Replace(what, " it", " all of them", 1)
 		}
-		add(fmt.Sprintf("Type %s and press enter to %s (esc goes back):", printable(d.want, false), what), themes.ToneWarn)
-		cursorLine = len(out)
-		d.input.SetWidth(max(5, width-3))
-		out = append(out, d.input.View())
-		if d.wrong != "" {
-			add("✗ "+d.wrong, themes.ToneDanger)
-		}
-		return out, cursorLine
+		lines, cl, cx := d.confirm.lines(what, width, th)
+		return append(out, lines...), len(out) + cl, cx
 	}
-	out = append(out, d.buttonLines(width, st)...)
-	return out, cursorLine
+	return append(out, d.buttons.lines(width, st)...), -1, 0
 }
 
-// buttonLines lays the buttons out (see layoutButtons).
-func (d *stopDialog) buttonLines(width int, st *themes.Styles) []string {
-	return layoutButtons(len(d.buttons), d.focus, width, st, func(i int) (string, string, bool) {
-		return d.buttons[i].label, d.buttons[i].why, d.buttons[i].enabled
-	})
+// draw paints the dialog box over the middle of body and says where the
+// terminal cursor goes (the confirmation input), relative to the body.
+func (d *stopDialog) draw(m *Model, body string) (string, *tea.Cursor) {
+	h := m.bodyHeight()
+	lines := make([]string, 0, h)
+	for line := range strings.SplitSeq(body, "\n") {
+		if len(lines) == h {
+			break
+		}
+		lines = append(lines, line)
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	box, bw, cursor := d.box(m.width-2, &m.theme)
+	x, y := max(0, (m.width-bw)/2), max(0, (h-len(box))/2)
+	for i, l := range box {
+		if y+i >= h {
+			break
+		}
+		lines[y+i] = overlayLine(lines[y+i], l, x, bw)
+	}
+	if cursor != nil {
+		cursor.X += x
+		cursor.Y += y
+	}
+	return strings.Join(lines, "\n"), cursor
 }
 
-// dialogBox draws the dialog with a border, at most maxW wide; it returns
-// the box's lines, its width and where the input's cursor is inside it.
-func (m *Model) dialogBox(maxW int) (lines []string, w int, cursor *tea.Cursor) {
-	d := m.dialog
-	st := &m.theme.Styles
+// box draws the dialog with a border, at most maxW wide; it returns the
+// box's lines, its width and where the input's cursor is inside it.
+func (d *stopDialog) box(maxW int, th *themes.Theme) (lines []string, w int, cursor *tea.Cursor) {
+	st := &th.Styles
 	w = min(maxW, 76)
 	inner := max(10, w-4)
-	content, cl := d.lines(inner, &m.theme)
+	content, cl, cx := d.lines(inner, th)
 	border := inkOf(st.Dialog)
 	lines = append(lines, border.paint("╭"+strings.Repeat("─", w-2)+"╮"))
 	for i, c := range content {
@@ -420,9 +375,8 @@ func (m *Model) dialogBox(maxW int) (lines []string, w int, cursor *tea.Cursor) 
 		pad := strings.Repeat(" ", max(0, inner-ansi.StringWidth(c)))
 		lines = append(lines, border.paint("│ ")+c+pad+border.paint(" │"))
 		if i == cl {
-			if c := d.input.Cursor(); c != nil {
-				c.X += 2
-				c.Y = len(lines) - 1
+			if c := d.confirm.input.Cursor(); c != nil {
+				c.X, c.Y = 2+cx, len(lines)-1
 				cursor = c
 			}
 		}

@@ -40,12 +40,23 @@ const (
 	btnClose      = "Close"
 )
 
+// keyAct is what a button of the add-key flow does.
+type keyAct int
+
+const (
+	keyBack keyAct = iota // back to the form
+	keyAdd
+	keySkip // no service for the key
+	keyAddService
+	keyClose
+)
+
 type keyFlow struct {
 	stage   keyStage
 	form    form
 	refusal string // why the last plan was refused
 	plan    *backend.AddKeyPlan
-	btns    buttons
+	btns    buttonRow[keyAct]
 	res     *backend.AddKeyResult
 
 	svc     *backend.ServiceConfig // the service offered, nil for none
@@ -109,8 +120,25 @@ func (f *keyFlow) options(m *Model) backend.AddKeyOptions {
 	}
 }
 
+// asking: the plan and the service offered ask with buttons that change
+// something (see overlay.asking); the reminder's Close asks nothing.
+func (f *keyFlow) asking() question {
+	switch f.stage {
+	case keyPlanShown:
+		return "plan"
+	case keyServiceOffer:
+		return "offer"
+	}
+	return ""
+}
+
 func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
-	now := m.now()
+	var act keyAct
+	pressed := false
+	if f.stage == keyPlanShown || f.stage == keyServiceOffer || f.stage == keyWaiting { // buttons shown
+		act, pressed = f.btns.key(k, &m.keys)
+	}
+	esc := k.String() == "esc"
 	switch f.stage {
 	case keyForm:
 		switch k.String() {
@@ -127,15 +155,11 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		f.refusal = ""
 		return f.form.key(k, m.flowCmd), false
 	case keyPlanShown:
-		if k.String() == "esc" && !f.btns.inGrace(now) {
+		switch {
+		case esc, pressed && act == keyBack:
 			f.stage = keyForm
 			return f.form.focusOn(f.form.focus), false
-		}
-		switch f.btns.key(k, &m.keys, now) {
-		case btnCancel:
-			f.stage = keyForm
-			return f.form.focusOn(f.form.focus), false
-		case btnAddKey:
+		case pressed && act == keyAdd:
 			f.stage = keyApplying
 			plan := f.plan
 			return m.flowDo(func() tea.Msg {
@@ -144,20 +168,18 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 			}), false
 		}
 	case keyServiceOffer:
-		if k.String() == "esc" && !f.btns.inGrace(now) {
+		switch {
+		case esc:
 			f.wait(m, "service not added")
-			return nil, false
-		}
-		switch f.btns.key(k, &m.keys, now) {
-		case btnSkip:
+		case pressed && act == keySkip:
 			f.wait(m, "service not added: paste the block above into "+m.cfg.Path+" when you want it")
-		case btnAddService:
+		case pressed && act == keyAddService:
 			f.stage = keyServiceAdding
 			path, svc := m.cfg.Path, *f.svc
 			return m.flowDo(func() tea.Msg { return keySvcMsg{backend.AppendService(path, svc)} }), false
 		}
 	case keyWaiting:
-		if k.String() == "esc" || f.btns.key(k, &m.keys, now) == btnClose {
+		if esc || pressed && act == keyClose {
 			return nil, true
 		}
 	}
@@ -170,7 +192,7 @@ func (f *keyFlow) wait(m *Model, svcNote string) {
 		f.svcNote, f.svcTone = svcNote, themes.ToneMuted
 	}
 	f.stage = keyWaiting
-	f.btns = newButtons(m.now(), btn{label: btnClose, on: true})
+	f.btns = newButtonRow(button[keyAct]{label: btnClose, act: keyClose, on: true})
 	m.watches = append(m.watches, keyWatch{name: filepath.Base(f.res.Path), public: f.res.Public})
 }
 
@@ -184,7 +206,7 @@ func (f *keyFlow) result(m *Model, msg tea.Msg) tea.Cmd {
 			return f.form.focusOn(f.form.focus)
 		}
 		f.plan, f.stage = msg.plan, keyPlanShown
-		f.btns = newButtons(m.now(), btn{label: btnCancel, on: true}, btn{label: btnAddKey, on: true})
+		f.btns = newButtonRow(button[keyAct]{label: btnCancel, act: keyBack, on: true}, button[keyAct]{label: btnAddKey, act: keyAdd, on: true})
 	case keyApplyMsg:
 		if msg.err != nil {
 			f.stage, f.refusal = keyForm, msg.err.Error()
@@ -199,7 +221,7 @@ func (f *keyFlow) result(m *Model, msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		f.svc, f.stage = msg.svc, keyServiceOffer
-		f.btns = newButtons(m.now(), btn{label: btnSkip, on: true}, btn{label: btnAddService, on: true})
+		f.btns = newButtonRow(button[keyAct]{label: btnSkip, act: keySkip, on: true}, button[keyAct]{label: btnAddService, act: keyAddService, on: true})
 	case keySvcMsg:
 		if msg.err != nil {
 			f.wait(m, "")
@@ -300,7 +322,7 @@ func (f *keyFlow) page(m *Model, width int) page {
 		if f.stage == keyApplying {
 			p.fixed = []string{"  " + th.Styles.Fg[themes.ToneAccent].Render("adding the key…")}
 		} else {
-			p.fixed = f.btns.lines(width-2, &th.Styles)
+			p.fixed = f.btns.pageLines(width-2, &th.Styles)
 		}
 		p.hints = flowHelp(m.keys.NextButton, m.keys.Press, hint("esc", "back to the form"), hint("pgup/pgdn", "scroll"))
 	case keyServiceOffer, keyServiceAdding, keyWaiting:
@@ -310,7 +332,7 @@ func (f *keyFlow) page(m *Model, width int) page {
 		case keyServiceAdding:
 			p.fixed = []string{"  " + th.Styles.Fg[themes.ToneAccent].Render("working…")}
 		default:
-			p.fixed = f.btns.lines(width-2, &th.Styles)
+			p.fixed = f.btns.pageLines(width-2, &th.Styles)
 		}
 		p.hints = flowHelp(m.keys.NextButton, m.keys.Press, hint("esc", "close"), hint("pgup/pgdn", "scroll"))
 	}

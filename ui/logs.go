@@ -1,8 +1,8 @@
 package ui
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"postdeck/backend"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -18,21 +19,21 @@ import (
 // logPoll is how often the logs view looks for new lines.
 const logPoll = 400 * time.Millisecond
 
-// logView is the full-screen tail of one service's log. It follows the end
-// until the user scrolls up; it reads only appended bytes and keeps a
+// logView is the full-screen tail of one service's log: its file or its
+// systemd unit's journal, read by backend.ReadLog in Cmds. It follows the
+// end until the user scrolls up; it reads only what was added and keeps a
 // bounded number of bounded lines.
 type logView struct {
 	gen     int // replies for another gen are stale and dropped
 	service string
 	label   string
-	path    string
-	pathSet bool
+	src     backend.LogSource
+	srcSet  bool
 
-	ring   logRing
-	split  lineSplitter
-	offset int64 // next byte to read; -1 before the first read
-	file   os.FileInfo
-	read   bool // a read has completed
+	ring  logRing
+	split lineSplitter
+	cur   backend.LogCursor // where the next read starts
+	read  bool              // a read has completed
 
 	missing bool
 	err     string
@@ -50,16 +51,17 @@ type logView struct {
 	note      string // search feedback
 }
 
-// logPathMsg carries the log's path, asked of Actions in a Cmd.
-type logPathMsg struct {
-	gen  int
-	path string
+// logSourceMsg says where the log is, asked of Actions in a Cmd.
+type logSourceMsg struct {
+	gen int
+	src backend.LogSource
 }
 
 // logDataMsg is one poll's result.
 type logDataMsg struct {
 	gen int
-	res logRead
+	res backend.LogChunk
+	err error
 }
 
 // logTickMsg asks for the next poll.
@@ -77,12 +79,18 @@ func (m *Model) openLogs() tea.Cmd {
 	}
 	l := &m.logs
 	gen := l.gen + 1
-	*l = logView{gen: gen, service: r.Service, label: r.Label(), offset: -1, follow: true, hit: -1,
+	*l = logView{gen: gen, service: r.Service, label: r.Label(), follow: true, hit: -1,
 		ring: newLogRing(maxLogLines), split: lineSplitter{max: maxLineBytes},
 		width: l.width, height: l.height, input: newSearchInput(&m.theme)}
 	m.mode = modeLogs
 	a, svc := m.actions, r.Service
-	return func() tea.Msg { return logPathMsg{gen: gen, path: a.LogPath(svc)} }
+	return func() tea.Msg {
+		src, err := a.LogSource(svc)
+		if err != nil { // not a service postdeck knows: no log of its own
+			src = backend.LogSource{}
+		}
+		return logSourceMsg{gen: gen, src: src}
+	}
 }
 
 func newSearchInput(th *themes.Theme) textinput.Model {
@@ -109,28 +117,28 @@ func (m *Model) closeLogs() {
 func (m *Model) logsMsg(msg tea.Msg) tea.Cmd {
 	l := &m.logs
 	switch msg := msg.(type) {
-	case logPathMsg:
+	case logSourceMsg:
 		if msg.gen != l.gen || m.mode != modeLogs {
 			return nil
 		}
-		l.path, l.pathSet = msg.path, true
-		if msg.path == "" {
+		l.src, l.srcSet = msg.src, true
+		if l.src == (backend.LogSource{}) {
 			l.missing = true
 			return nil
 		}
-		return readLogCmd(l.gen, l.path, l.offset, l.file)
+		return readLogCmd(l.gen, l.src, l.cur)
 	case logTickMsg:
 		if msg.gen != l.gen || m.mode != modeLogs {
 			return nil
 		}
-		return readLogCmd(l.gen, l.path, l.offset, l.file)
+		return readLogCmd(l.gen, l.src, l.cur)
 	case logDataMsg:
 		if msg.gen != l.gen || m.mode != modeLogs {
 			return nil
 		}
-		l.apply(msg.res)
-		if msg.res.more {
-			return readLogCmd(l.gen, l.path, l.offset, l.file)
+		l.apply(msg.res, msg.err)
+		if msg.err == nil && msg.res.More {
+			return readLogCmd(l.gen, l.src, l.cur)
 		}
 		gen := l.gen
 		return tea.Tick(logPoll, func(time.Time) tea.Msg { return logTickMsg{gen: gen} })
@@ -138,37 +146,41 @@ func (m *Model) logsMsg(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func readLogCmd(gen int, path string, offset int64, prev os.FileInfo) tea.Cmd {
-	return func() tea.Msg { return logDataMsg{gen: gen, res: readLog(path, offset, prev)} }
+// readLogCmd reads once; backend.ReadLog bounds the read's time itself.
+func readLogCmd(gen int, src backend.LogSource, cur backend.LogCursor) tea.Cmd {
+	return func() tea.Msg {
+		res, err := backend.ReadLog(context.Background(), src, cur)
+		return logDataMsg{gen: gen, res: res, err: err}
+	}
 }
 
 // apply takes one poll's result into the lines.
-func (l *logView) apply(res logRead) {
-	l.missing, l.err = res.missing, ""
-	if res.err != nil {
-		l.err = res.err.Error()
+func (l *logView) apply(res backend.LogChunk, err error) {
+	l.missing, l.err = res.Missing, ""
+	if err != nil {
+		l.err = err.Error()
 		return
 	}
-	if res.missing {
+	if res.Missing {
 		return
 	}
-	data := res.data
-	if res.reset {
+	data := res.Data
+	if res.Reset {
 		if p, ok := l.split.partial(); ok {
 			l.ring.push(p)
 		}
 		l.split.reset()
 		l.ring.push("── the log was truncated or replaced (rotated): reading it again from the start ──")
 	}
-	if res.skipped > 0 && res.from == res.skipped {
-		l.ring.push(fmt.Sprintf("── %s earlier in the file not shown ──", model.HumanBytes(uint64(res.skipped))))
+	if res.Skipped > 0 {
+		l.ring.push(fmt.Sprintf("── %s earlier in the file not shown ──", model.HumanBytes(uint64(res.Skipped))))
 		// The window starts mid-line: drop that fragment when a whole line follows.
 		if i := strings.IndexByte(string(data[:min(len(data), maxLineBytes*4)]), '\n'); i >= 0 {
 			data = data[i+1:]
 		}
 	}
 	l.split.feed(data, l.ring.push)
-	l.offset, l.file, l.read = res.next, res.file, true
+	l.cur, l.read = res.Next, true
 }
 
 // count is the number of lines to show: the kept ones and the partial last.
@@ -328,8 +340,11 @@ func (m *Model) logsBody(b *strings.Builder) {
 	l := &m.logs
 	st := &m.theme.Styles
 	title := "logs " + printable(l.service, false)
-	if l.path != "" {
-		title += " · " + printable(l.path, false)
+	switch {
+	case l.src.Path != "":
+		title += " · " + printable(l.src.Path, false)
+	case l.src.Unit != "":
+		title += " · journal of " + printable(l.src.Unit, false)
 	}
 	var state string
 	var tone themes.Tone
@@ -356,19 +371,19 @@ func (m *Model) logsBody(b *strings.Builder) {
 	if l.count() == 0 {
 		msg := "the log is empty"
 		switch {
-		case !l.pathSet:
+		case !l.srcSet:
 			msg = "opening the log…"
-		case l.path == "":
+		case l.src == (backend.LogSource{}):
 			msg = fmt.Sprintf("no log file for %s: postdeck writes logs only for services it starts", printable(l.service, false))
 		case l.missing:
-			msg = fmt.Sprintf("no log yet for %s at %s: postdeck writes logs only for services it starts", printable(l.service, false), printable(l.path, false))
+			msg = fmt.Sprintf("no log yet for %s at %s: postdeck writes logs only for services it starts", printable(l.service, false), printable(l.src.Path, false))
 		case l.err != "":
 			msg = "cannot read the log: " + printable(l.err, false)
 		case !l.read:
 			msg = "reading…"
 		}
 		tone := themes.ToneMuted
-		if l.err != "" || l.missing || l.path == "" {
+		if l.err != "" || l.missing || l.src == (backend.LogSource{}) {
 			tone = themes.ToneWarn
 		}
 		for line := range strings.SplitSeq(wrap(msg, m.width-2), "\n") {

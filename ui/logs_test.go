@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+
+	"postdeck/backend"
 )
 
 func TestLogRingKeepsTheLastLines(t *testing.T) {
@@ -55,43 +57,6 @@ func TestLineSplitterCapsLines(t *testing.T) {
 	}
 }
 
-func TestReadLogAppendedTruncatedRotated(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "svc.log")
-	if res := readLog(path, -1, nil); !res.missing {
-		t.Fatalf("a missing file is not reported missing: %+v", res)
-	}
-	write(t, path, "a\nb\n", false)
-	res := readLog(path, -1, nil)
-	if string(res.data) != "a\nb\n" || res.next != 4 || res.reset || res.more {
-		t.Fatalf("first read %+v", res)
-	}
-	write(t, path, "c\n", true)
-	res2 := readLog(path, res.next, res.file)
-	if string(res2.data) != "c\n" || res2.from != 4 || res2.next != 6 || res2.reset {
-		t.Fatalf("appended read %+v", res2)
-	}
-	// Truncated: shorter than what was read.
-	write(t, path, "x\n", false)
-	res3 := readLog(path, res2.next, res2.file)
-	if !res3.reset || string(res3.data) != "x\n" {
-		t.Fatalf("truncated read %+v", res3)
-	}
-	// Rotated: another file under the name, even a longer one.
-	if err := os.Rename(path, path+".1"); err != nil {
-		t.Fatal(err)
-	}
-	write(t, path, "new 1\nnew 2\n", false)
-	res4 := readLog(path, res3.next, res3.file)
-	if !res4.reset || string(res4.data) != "new 1\nnew 2\n" {
-		t.Fatalf("rotated read %+v", res4)
-	}
-	// Nothing new: nothing read.
-	if res5 := readLog(path, res4.next, res4.file); len(res5.data) != 0 || res5.reset || res5.next != res4.next {
-		t.Fatalf("idle read %+v", res5)
-	}
-}
-
 func write(t *testing.T, path, s string, appending bool) {
 	t.Helper()
 	flag := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -116,7 +81,7 @@ func logTest(t *testing.T, content string) (*Model, string) {
 	s := demo()
 	m, fa, _ := newActionTest(t, 100, 20, &s)
 	fa.logDir = t.TempDir()
-	path := fa.LogPath("svc1")
+	path := fa.logPath("svc1")
 	if content != "" {
 		write(t, path, content, false)
 	}
@@ -134,7 +99,7 @@ func pump(m *Model, cmd tea.Cmd) {
 	for cmd != nil {
 		msg := cmd()
 		_, cmd = m.Update(msg)
-		if d, ok := msg.(logDataMsg); ok && !d.res.more {
+		if d, ok := msg.(logDataMsg); ok && !d.res.More {
 			return
 		}
 	}
@@ -265,27 +230,27 @@ func TestLogsLongLineBounded(t *testing.T) {
 	m, fa, _ := newActionTest(t, 100, 20, &s)
 	fa.logDir = dir
 	// The log is svc1's.
-	if err := os.Rename(path, fa.LogPath("svc1")); err != nil {
+	if err := os.Rename(path, fa.logPath("svc1")); err != nil {
 		t.Fatal(err)
 	}
-	path = fa.LogPath("svc1")
+	path = fa.logPath("svc1")
 	reads := 0
 	cmd := press(m, "down", "l")
 	for cmd != nil {
 		msg := cmd()
 		if d, ok := msg.(logDataMsg); ok {
 			reads++
-			if len(d.res.data) > maxChunk {
-				t.Fatalf("one read took %d bytes", len(d.res.data))
+			if len(d.res.Data) > backend.LogReadMax {
+				t.Fatalf("one read took %d bytes", len(d.res.Data))
 			}
 		}
 		_, cmd = m.Update(msg)
-		if d, ok := msg.(logDataMsg); ok && !d.res.more {
+		if d, ok := msg.(logDataMsg); ok && !d.res.More {
 			break
 		}
 	}
-	if reads != tailWindow/maxChunk {
-		t.Errorf("%d reads, want %d (only the tail window)", reads, tailWindow/maxChunk)
+	if reads != backend.LogTailWindow/backend.LogReadMax {
+		t.Errorf("%d reads, want %d (only the tail window)", reads, backend.LogTailWindow/backend.LogReadMax)
 	}
 	held := func() int {
 		n := cap(m.logs.split.part)
@@ -346,5 +311,35 @@ func TestLogsFitSmallScreens(t *testing.T) {
 		press(m, "/", "wide", "enter")
 		assertFits(t, m, sz[0], sz[1])
 		press(m, "left", "G")
+	}
+}
+
+// A systemd unit's log is its journal: the view shows its lines and
+// follows what journalctl shows after the last cursor.
+func TestLogsJournal(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\n" +
+		"case \" $* \" in\n" +
+		"*\" --after-cursor c1 \"*) echo 'unit line 3'; echo '-- cursor: c2' ;;\n" +
+		"*\" --after-cursor \"*) echo '-- cursor: c2' ;;\n" +
+		"*) echo 'unit line 1'; echo 'unit line 2'; echo '-- cursor: c1' ;;\n" +
+		"esac\n"
+	if err := os.WriteFile(filepath.Join(bin, "journalctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	s := demo()
+	m, fa, _ := newActionTest(t, 100, 20, &s)
+	fa.logUnit = "post-svc1.service"
+	press(m, "down")
+	pump(m, press(m, "l"))
+	v := screen(m)
+	mustContain(t, v, "logs svc1 · journal of post-svc1.service", "unit line 1", "unit line 2", "following")
+	mustNotContain(t, v, "cursor")
+	poll(m)
+	mustContain(t, screen(m), "unit line 3")
+	poll(m)
+	if v := screen(m); strings.Count(v, "unit line 3") != 1 {
+		t.Errorf("a line shown twice:\n%s", v)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"postdeck/merge"
@@ -35,11 +34,22 @@ const (
 	mergeFailed
 )
 
-// Button labels of the merge flow.
+// Button labels of the merge flow (the wizard shows two of them too).
 const (
 	btnPlanAgain = "Plan again"
 	btnMerge     = "Merge…"
 	btnRecover   = "Recover"
+)
+
+// mergeAct is what a button of the merge flow does.
+type mergeAct int
+
+const (
+	mergeBack      mergeAct = iota // back to the form
+	mergePlanAgain                 // plan the same folders again
+	mergeGo                        // on to the typed confirmation
+	mergeClose
+	mergeRecover // finish or undo an interrupted merge
 )
 
 // planTimeout bounds one plan (it reads both databases and /proc).
@@ -50,7 +60,7 @@ type mergeFlow struct {
 	form    form
 	refusal string
 	plan    *merge.Plan
-	btns    buttons
+	btns    buttonRow[mergeAct]
 	confirm confirmInput
 	run     mergeRun
 }
@@ -58,51 +68,6 @@ type mergeFlow struct {
 type mergePlanMsg struct {
 	plan *merge.Plan
 	err  error
-}
-
-// confirmInput asks to type a word before a change that cannot be taken
-// back.
-type confirmInput struct {
-	want  string
-	input textinput.Model
-	wrong string
-}
-
-func newConfirm(th *themes.Theme, want string) (confirmInput, tea.Cmd) {
-	c := confirmInput{want: want, input: newInput(th, "")}
-	return c, c.input.Focus()
-}
-
-// key edits the text; ok is set when enter was pressed on the right word.
-func (c *confirmInput) key(k tea.KeyPressMsg) (ok bool, cmd tea.Cmd) {
-	if k.String() == "enter" {
-		if c.input.Value() == c.want {
-			return true, nil
-		}
-		c.wrong = "that is not " + printable(c.want, false) + "; nothing was changed"
-		return false, nil
-	}
-	c.wrong = ""
-	c.input, cmd = c.input.Update(k)
-	return false, cmd
-}
-
-// lines draws the question and the entry; the entry is the second line.
-func (c *confirmInput) lines(what string, width int, th *themes.Theme) (out []string, cursorLine, cursorX int) {
-	st := &th.Styles
-	t := newText(width, th)
-	t.add(fmt.Sprintf("Type %s and press enter to %s (esc goes back):", c.want, what), themes.ToneWarn, 1)
-	out = t.out
-	cursorLine = len(out)
-	c.input.SetWidth(max(10, width-6))
-	out = append(out, "  > "+c.input.View())
-	if cur := c.input.Cursor(); cur != nil {
-		cursorX = 4 + cur.X
-	}
-	if c.wrong != "" {
-		out = append(out, "  "+st.Fg[themes.ToneDanger].Render("✗ "+c.wrong))
-	}
-	return out, cursorLine, cursorX
 }
 
 // mergeRun is a merge running in the background: Execute's progress
@@ -262,8 +227,19 @@ func (m *Model) planMerge(from, to string) tea.Cmd {
 	})
 }
 
+// asking: the plan and Recover ask with buttons that change something
+// (see overlay.asking); a Close alone asks nothing.
+func (f *mergeFlow) asking() question {
+	switch {
+	case f.stage == mergePlanShown:
+		return "plan"
+	case f.stage == mergeFailed && f.run.journal: // Recover is shown
+		return "recover"
+	}
+	return ""
+}
+
 func (f *mergeFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
-	now := m.now()
 	switch f.stage {
 	case mergeForm:
 		switch k.String() {
@@ -281,27 +257,27 @@ func (f *mergeFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		f.refusal = ""
 		return f.form.key(k, m.flowCmd), false
 	case mergePlanShown:
-		if k.String() == "esc" && !f.btns.inGrace(now) {
-			f.stage = mergeForm
-			return f.form.focusOn(f.form.focus), false
+		act, pressed := f.btns.key(k, &m.keys)
+		if k.String() == "esc" {
+			act, pressed = mergeBack, true
 		}
-		switch f.btns.key(k, &m.keys, now) {
-		case btnCancel:
+		switch {
+		case !pressed:
+		case act == mergeBack:
 			f.stage = mergeForm
 			return f.form.focusOn(f.form.focus), false
-		case btnPlanAgain:
+		case act == mergePlanAgain:
 			f.stage = mergePlanning
 			return m.planMerge(f.plan.From, f.plan.To), false
-		case btnMerge:
+		case act == mergeGo:
 			f.stage = mergeConfirm
 			var cmd tea.Cmd
 			f.confirm, cmd = newConfirm(&m.theme, filepath.Base(f.plan.To))
 			return cmd, false
 		}
 	case mergeConfirm:
-		if k.String() == "esc" {
+		if k.String() == "esc" { // back to the buttons: a new grace (see asking)
 			f.stage = mergePlanShown
-			f.btns.opened = now
 			return nil, false
 		}
 		ok, cmd := f.confirm.key(k)
@@ -312,15 +288,13 @@ func (f *mergeFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		f.run = mergeRun{from: f.plan.From, to: f.plan.To}
 		return m.startMerge(f.plan), false
 	case mergeDone, mergeFailed:
-		if k.String() == "esc" {
+		act, pressed := f.btns.key(k, &m.keys)
+		switch {
+		case k.String() == "esc", pressed && act == mergeClose:
 			return nil, true
-		}
-		switch f.btns.key(k, &m.keys, now) {
-		case btnClose:
-			return nil, true
-		case btnRecover:
+		case pressed && act == mergeRecover:
 			to := f.run.to
-			f.btns.set(btn{label: btnClose, on: true})
+			f.btns.set(button[mergeAct]{label: btnClose, act: mergeClose, on: true})
 			return m.flowDo(func() tea.Msg {
 				s, err := merge.Recover(to)
 				return recoverMsg{s, err}
@@ -340,21 +314,22 @@ func (f *mergeFlow) result(m *Model, msg tea.Msg) tea.Cmd {
 			return f.form.focusOn(f.form.focus)
 		}
 		f.plan, f.stage = msg.plan, mergePlanShown
-		f.btns = newButtons(m.now(), btn{label: btnCancel, on: true}, btn{label: btnPlanAgain, on: true},
-			btn{label: btnMerge, on: msg.plan.OK(), why: "refused: see the problems"})
+		f.btns = newButtonRow(button[mergeAct]{label: btnCancel, act: mergeBack, on: true},
+			button[mergeAct]{label: btnPlanAgain, act: mergePlanAgain, on: true},
+			button[mergeAct]{label: btnMerge, act: mergeGo, on: msg.plan.OK(), why: "refused: see the problems"})
 	case mergeRunMsg:
 		if !f.run.follow(msg.msg) {
 			return m.nextMerge(msg.ch)
 		}
 		f.stage = mergeDone
-		bs := []btn{{label: btnClose, on: true}}
+		bs := []button[mergeAct]{{label: btnClose, act: mergeClose, on: true}}
 		if f.run.err != nil {
 			f.stage = mergeFailed
 			if f.run.journal {
-				bs = append(bs, btn{label: btnRecover, on: true})
+				bs = append(bs, button[mergeAct]{label: btnRecover, act: mergeRecover, on: true})
 			}
 		}
-		f.btns = newButtons(m.now(), bs...)
+		f.btns = newButtonRow(bs...)
 	case recoverMsg:
 		f.run.recover = msg.text
 		if msg.err != nil {
@@ -374,9 +349,7 @@ func (f *mergeFlow) paste(m *Model, p tea.PasteMsg) tea.Cmd {
 	case mergeForm:
 		return f.form.paste(p)
 	case mergeConfirm:
-		var cmd tea.Cmd
-		f.confirm.input, cmd = f.confirm.input.Update(p)
-		return cmd
+		return f.confirm.paste(p)
 	}
 	return nil
 }
@@ -391,18 +364,24 @@ func (f *mergeFlow) interrupt(m *Model) (tea.Cmd, bool) {
 	return nil, false
 }
 
-// planText renders a merge plan: problems in the danger tone.
+// planText renders a merge plan: its notes muted, the refusal and its
+// problems in the danger tone. Plan.String ends with the notes, one line
+// each, then the refusal's line and one line a problem (or one line about
+// the backup): the tones follow from those counts, not from the words.
 func planText(t *text, p *merge.Plan) {
-	refused := false
-	for l := range strings.SplitSeq(strings.TrimRight(p.String(), "\n"), "\n") {
-		if strings.HasPrefix(l, "Refused") {
-			refused = true
-		}
+	lines := strings.Split(strings.TrimRight(p.String(), "\n"), "\n")
+	tail := 1 // the backup line
+	if len(p.Problems) > 0 {
+		tail = 1 + len(p.Problems)
+	}
+	refused := len(lines) - tail
+	notes := refused - len(p.Notes)
+	for i, l := range lines {
 		tone := themes.ToneText
 		switch {
-		case refused:
+		case len(p.Problems) > 0 && i >= refused:
 			tone = themes.ToneDanger
-		case strings.Contains(l, "note:"):
+		case i >= notes && i < refused:
 			tone = themes.ToneMuted
 		}
 		t.block(l, tone, 1)
@@ -435,7 +414,7 @@ func (f *mergeFlow) page(m *Model, width int) page {
 			p.fixed, p.cursorLine, p.cursorX = f.confirm.lines("merge into "+f.plan.To, width, th)
 			p.hints = flowHelp(hint("enter", "merge"), hint("esc", "back"))
 		} else {
-			p.fixed = f.btns.lines(width-2, &th.Styles)
+			p.fixed = f.btns.pageLines(width-2, &th.Styles)
 			p.hints = flowHelp(m.keys.NextButton, m.keys.Press, hint("esc", "back to the form"), hint("pgup/pgdn", "scroll"))
 		}
 	default:
@@ -444,7 +423,7 @@ func (f *mergeFlow) page(m *Model, width int) page {
 		t.blank()
 		f.run.lines(t)
 		if f.stage != mergeRunning {
-			p.fixed = f.btns.lines(width-2, &th.Styles)
+			p.fixed = f.btns.pageLines(width-2, &th.Styles)
 			p.hints = flowHelp(m.keys.Press, hint("esc", "close"), hint("pgup/pgdn", "scroll"))
 		}
 	}

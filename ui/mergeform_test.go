@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"postdeck/merge"
+	"postdeck/themes"
 )
 
 // rowCount counts a table's rows in a node data folder's local.sql.
@@ -129,5 +132,36 @@ func TestMergeFailureSaysTargetIntact(t *testing.T) {
 	}
 	if got := keyFiles(t, w.data); len(got) != 1 {
 		t.Errorf("target identities: %v", got)
+	}
+}
+
+// The plan's notes are muted and its refusal in the danger tone, whatever
+// words the lines hold (a key named "note:…" is not a note).
+func TestPlanTextTones(t *testing.T) {
+	th := themes.Dark()
+	st := &th.Styles
+	p := &merge.Plan{Options: merge.Options{From: "/a", To: "/b"},
+		Keys:     []merge.KeyCopy{{Name: "note:odd.key"}},
+		Notes:    []string{"Refused words in a note"},
+		Problems: []merge.Problem{{Message: "note: a problem"}}}
+	tx := newText(200, &th)
+	planText(tx, p)
+	want := map[string]string{
+		"  note: Refused words in a note":             st.Fg[themes.ToneMuted].Render("  note: Refused words in a note"),
+		"Refused: 1 problem(s), nothing was changed:": st.Fg[themes.ToneDanger].Render("Refused: 1 problem(s), nothing was changed:"),
+		"  - note: a problem":                         st.Fg[themes.ToneDanger].Render("  - note: a problem"),
+		"Merge plan: /a -> /b":                        st.Fg[themes.ToneText].Render("Merge plan: /a -> /b"),
+		"    note:odd.key":                            st.Fg[themes.ToneText].Render("    note:odd.key                 …"),
+	}
+	for plain, styled := range want {
+		found := false
+		for _, l := range tx.out {
+			if l == " "+styled {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%q is not drawn in its tone; lines:\n%q", plain, tx.out)
+		}
 	}
 }

@@ -95,7 +95,7 @@ type Model struct {
 	actions  Actions
 	selected map[string]bool // row keys selected for a bulk action
 	pending  int             // rows with a stop pending in the snapshot
-	dialog   *stopDialog     // the stop dialog over the table, nil when closed
+	overlays overlays        // the stop dialog, the flows: layer order and grace
 	ops      []*op           // operations in flight, oldest first
 	opSeq    int
 	sem      chan struct{} // bounds the Actions calls running at once
@@ -145,7 +145,7 @@ func New(opts Options) *Model {
 	}
 	if opts.Migrate {
 		m.migrateOnly = true
-		m.openWizard()
+		m.showFlow(m.openWizard())
 	}
 	if m.title == "" {
 		m.title = "postdeck"
@@ -213,13 +213,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
 	case flowMsg:
-		return m, m.flowResult(msg)
+		cmd := m.flowResult(msg)
+		m.overlays.settle(m.now()) // the result may show a new question
+		return m, cmd
 	case tea.PasteMsg:
 		switch {
-		case m.flow != nil:
-			return m, m.flow.paste(m, msg)
-		case m.dialog != nil:
-			return m, m.dialogPaste(msg)
+		case m.overlays.open():
+			return m, m.overlays.paste(m, msg)
 		case m.filter.active:
 			return m, m.filterUpdate(msg)
 		case m.logs.searching:
@@ -233,7 +233,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			m.setStatus("automatic proving off", themes.ToneOK)
 		}
-	case logPathMsg, logDataMsg, logTickMsg:
+	case logSourceMsg, logDataMsg, logTickMsg:
 		return m, m.logsMsg(msg)
 	}
 	return m, nil
@@ -261,12 +261,7 @@ func (m *Model) setSnapshot(s model.Snapshot) {
 	if m.mode == modeDetail {
 		m.detail.update(s.Rows, m)
 	}
-	if m.dialog != nil {
-		m.dialog.refresh(s.Rows)
-	}
-	if m.flow != nil {
-		m.flow.snapshot(m, m.snap)
-	}
+	m.overlays.snapshot(m, m.snap)
 	m.checkWatches(m.snap)
 }
 

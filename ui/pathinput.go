@@ -1,11 +1,7 @@
 package ui
 
 import (
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -13,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"postdeck/backend"
 	"postdeck/themes"
 )
 
@@ -23,42 +20,19 @@ const maxMatchesShown = 8
 // whose names start with it (hidden ones only when it starts with a dot;
 // symlinks to folders count). One match completes to "<it>/"; several
 // complete to their longest common prefix. It returns the new text and the
-// matching names (empty when nothing matched: the text is then unchanged).
-// A leading "~/" means the home folder and is kept in the text.
-func completeDir(typed string) (string, []string) {
+// matching names (empty when nothing matched: the text is then unchanged),
+// and the listing as backend found it. A leading "~/" means the home
+// folder and is kept in the text. It lists the folder: run it in a Cmd.
+func completeDir(typed string) (string, []string, backend.FolderList, error) {
 	dir, prefix := splitPath(typed)
-	read := expandHome(dir)
-	if read == "" {
-		read = "."
+	l, err := backend.ListFolders(dir, prefix)
+	switch {
+	case err != nil || len(l.Names) == 0:
+		return typed, nil, l, err
+	case len(l.Names) == 1:
+		return dir + l.Names[0] + string(filepath.Separator), l.Names, l, nil
 	}
-	entries, err := os.ReadDir(read)
-	if err != nil {
-		return typed, nil
-	}
-	var names []string
-	for _, e := range entries {
-		n := e.Name()
-		if !strings.HasPrefix(n, prefix) || (strings.HasPrefix(n, ".") && !strings.HasPrefix(prefix, ".")) {
-			continue
-		}
-		isDir := e.IsDir()
-		if e.Type()&fs.ModeSymlink != 0 {
-			if fi, err := os.Stat(filepath.Join(read, n)); err == nil {
-				isDir = fi.IsDir()
-			}
-		}
-		if isDir {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	switch len(names) {
-	case 0:
-		return typed, nil
-	case 1:
-		return dir + names[0] + string(filepath.Separator), names
-	}
-	return dir + commonPrefix(names), names
+	return dir + commonPrefix(l.Names), l.Names, l, nil
 }
 
 // splitPath splits typed text into the folder part (ending in a separator,
@@ -71,28 +45,8 @@ func splitPath(typed string) (dir, prefix string) {
 	return typed[:i+1], typed[i+1:]
 }
 
-// expandHome replaces a leading "~/" with the home folder.
-func expandHome(p string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, strings.TrimPrefix(p, "~"))
-		}
-	}
-	return p
-}
-
 // resolvePath turns typed text into a clean absolute path ("" stays "").
-func resolvePath(typed string) string {
-	p := strings.TrimSpace(typed)
-	if p == "" {
-		return ""
-	}
-	p = expandHome(p)
-	if abs, err := filepath.Abs(p); err == nil {
-		return abs
-	}
-	return filepath.Clean(p)
-}
+func resolvePath(typed string) string { return backend.AbsPath(typed) }
 
 func commonPrefix(names []string) string {
 	p := names[0]
@@ -151,16 +105,18 @@ func (p *pathInput) complete() tea.Cmd {
 
 // completion completes typed and says why nothing matched.
 func completion(id int, typed string) completeMsg {
-	text, names := completeDir(typed)
+	text, names, list, err := completeDir(typed)
 	r := completeMsg{input: id, typed: typed, text: text}
 	switch {
+	case err != nil:
+		r.note = err.Error()
 	case len(names) == 0:
 		dir, prefix := splitPath(typed)
 		if dir == "" {
 			dir = "."
 		}
 		r.note = "no folder in " + dir + " starts with “" + prefix + "”"
-		if _, err := os.Stat(expandHome(dir)); errors.Is(err, fs.ErrNotExist) {
+		if list.Missing {
 			r.note = dir + " does not exist"
 		}
 	case len(names) > 1:

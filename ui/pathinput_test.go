@@ -38,7 +38,7 @@ func TestCompleteDir(t *testing.T) {
 		{p + "alpha/", p + "alpha/", nil},                          // an empty folder
 		{filepath.Join(d, "nope") + "/a", filepath.Join(d, "nope") + "/a", nil},
 	} {
-		got, matches := completeDir(c.in)
+		got, matches, _, _ := completeDir(c.in)
 		if got != c.want || !slices.Equal(matches, c.matches) {
 			t.Errorf("completeDir(%q) = %q %v, want %q %v", c.in, got, matches, c.want, c.matches)
 		}
@@ -51,11 +51,11 @@ func TestCompleteDirRelativeAndHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(d)
-	if got, _ := completeDir("no"); got != "node_data/" {
+	if got, _, _, _ := completeDir("no"); got != "node_data/" {
 		t.Errorf("relative: got %q", got)
 	}
 	t.Setenv("HOME", d)
-	if got, _ := completeDir("~/no"); got != "~/node_data/" {
+	if got, _, _, _ := completeDir("~/no"); got != "~/node_data/" {
 		t.Errorf("home: got %q", got)
 	}
 	if got := resolvePath("~/node_data/"); got != filepath.Join(d, "node_data") {

@@ -9,14 +9,11 @@ import (
 
 // handleKey routes a key to the filter input, the open screen or the table.
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
-	if m.flow != nil {
-		return m.flowKey(k)
+	if m.overlays.open() {
+		return m.overlayKey(k)
 	}
 	if key.Matches(k, m.keys.ForceQuit) {
 		return tea.Quit
-	}
-	if m.dialog != nil {
-		return m.dialogKey(k)
 	}
 	if m.filter.active {
 		return m.filterKey(k)
@@ -50,6 +47,16 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	return m.tableKey(k)
 }
 
+// overlayKey gives a key to the overlay stack and runs the operation a
+// dialog answered with.
+func (m *Model) overlayKey(k tea.KeyPressMsg) tea.Cmd {
+	cmd, op := m.overlays.key(m, k)
+	if op == nil {
+		return cmd
+	}
+	return tea.Batch(cmd, m.runOp(op.kind, op.mode, op.services, op.skipped))
+}
+
 // tableKey handles a key on the table. Moving the cursor costs O(1): the
 // index is left alone and only the visible window is drawn.
 func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
@@ -60,11 +67,11 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Help):
 		m.mode = modeHelp
 	case key.Matches(k, m.keys.AddKey): // before Up: both have k
-		return m.openKeyForm()
+		return m.showFlow(m.openKeyForm())
 	case key.Matches(k, m.keys.Merge):
-		return m.openMergeForm()
+		return m.showFlow(m.openMergeForm())
 	case key.Matches(k, m.keys.Migrate):
-		return m.openWizard()
+		return m.showFlow(m.openWizard())
 	case key.Matches(k, m.keys.Up):
 		t.move(-1)
 	case key.Matches(k, m.keys.Down):

@@ -24,10 +24,8 @@ func (m *Model) View() tea.View {
 	b.WriteByte('\n')
 
 	var body strings.Builder
-	var flowCursor *tea.Cursor
 	switch {
-	case m.flow != nil:
-		flowCursor = m.flowBody(&body)
+	case m.overlays.covered(): // a flow fills the body
 	case m.mode == modeTable:
 		m.tableBody(&body)
 	case m.mode == modeDetail:
@@ -39,16 +37,14 @@ func (m *Model) View() tea.View {
 	case m.mode == modeEvents:
 		m.eventsBody(&body)
 	}
-	var cursor *tea.Cursor
-	if flowCursor != nil {
-		flowCursor.Y += headerLines
-		cursor = flowCursor
+	text, cursor := body.String(), (*tea.Cursor)(nil)
+	if m.overlays.open() {
+		text, cursor = m.overlays.draw(m, text)
 	}
-	if m.dialog != nil && m.flow == nil {
-		cursor = m.overlayDialog(&b, body.String())
-	} else {
-		writeLines(&b, body.String(), m.bodyHeight())
+	if cursor != nil {
+		cursor.Y += headerLines
 	}
+	writeLines(&b, text, m.bodyHeight())
 	b.WriteString(m.footerView())
 
 	v := tea.NewView(b.String())
@@ -69,39 +65,6 @@ func (m *Model) View() tea.View {
 	}
 	v.Cursor = cursor
 	return v
-}
-
-// overlayDialog writes the body with the dialog box drawn over its middle,
-// and returns where the terminal cursor goes (the confirmation input).
-func (m *Model) overlayDialog(b *strings.Builder, body string) *tea.Cursor {
-	h := m.bodyHeight()
-	lines := make([]string, 0, h)
-	for line := range strings.SplitSeq(body, "\n") {
-		if len(lines) == h {
-			break
-		}
-		lines = append(lines, line)
-	}
-	for len(lines) < h {
-		lines = append(lines, "")
-	}
-	box, bw, cursor := m.dialogBox(m.width - 2)
-	x, y := max(0, (m.width-bw)/2), max(0, (h-len(box))/2)
-	for i, l := range box {
-		if y+i >= h {
-			break
-		}
-		lines[y+i] = overlayLine(lines[y+i], l, x, bw)
-	}
-	for _, l := range lines {
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	if cursor != nil {
-		cursor.X += x
-		cursor.Y += headerLines + y
-	}
-	return cursor
 }
 
 // overlayLine draws fg (w cells wide) over bg from column x, keeping what
@@ -255,11 +218,11 @@ func (m *Model) footerView() string {
 	if m.mode == modeLogs && m.logs.searching {
 		return ansiTruncate(m.logs.input.View(), m.width)
 	}
-	if m.flow != nil {
+	if m.overlays.covered() {
 		if text, tone, ok := m.statusLine(); ok {
 			return m.ink.fg[tone].paint(truncate(text, m.width))
 		}
-		return m.shortHelp(m.flowHints, m.width)
+		return m.shortHelp(m.overlays.top().hints(m), m.width)
 	}
 	right := ""
 	switch m.mode {
@@ -270,7 +233,7 @@ func (m *Model) footerView() string {
 	case modeLogs:
 		right = m.logsStatus()
 	}
-	if text, tone, ok := m.statusLine(); ok && m.dialog == nil {
+	if text, tone, ok := m.statusLine(); ok && !m.overlays.open() {
 		// A result or progress replaces the key hints; it may take the
 		// whole line, the position comes back when it is gone.
 		text = truncate(text, m.width)
@@ -294,7 +257,6 @@ func (m *Model) footerView() string {
 type hintKey struct {
 	mode     mode
 	filtered bool
-	dialog   int // 0 none, 1 buttons, 2 typing a confirmation
 	width    int
 }
 
@@ -310,22 +272,16 @@ type hintCache struct {
 // hints renders the key hints for the current screen within width cells,
 // and says how wide they came out.
 func (m *Model) hints(width int) (string, int) {
-	k := hintKey{m.mode, m.table.filter.Expr != "", 0, width}
-	if m.dialog != nil {
-		k.dialog = 1
-		if m.dialog.confirming {
-			k.dialog = 2
-		}
+	if top := m.overlays.top(); top != nil { // not cached: only the table's hints are hot
+		text := m.shortHelp(top.hints(m), width)
+		return text, lipgloss.Width(text)
 	}
+	k := hintKey{m.mode, m.table.filter.Expr != "", width}
 	if m.hintCache.ok && m.hintCache.key == k {
 		return m.hintCache.text, m.hintCache.width
 	}
 	var bindings []key.Binding
 	switch {
-	case k.dialog == 1:
-		bindings = m.keys.dialogHelp()
-	case k.dialog == 2:
-		bindings = m.keys.confirmHelp()
 	case m.mode == modeLogs:
 		bindings = m.keys.logsHelp()
 	case m.mode == modeTable:

@@ -2,11 +2,7 @@ package ui
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -15,15 +11,11 @@ import (
 )
 
 // Memory bounds of the logs view: a log of any size, even one 100 MB line,
-// costs at most about maxLogLines × maxLineBytes.
+// costs at most about maxLogLines × maxLineBytes. (How much one read takes
+// is backend.ReadLog's: LogTailWindow, LogReadMax.)
 const (
 	maxLogLines  = 5000
 	maxLineBytes = 2048
-	// tailWindow is how far from the end the view starts reading a file.
-	tailWindow = 4 << 20
-	// maxChunk is the most one poll reads; a poll that leaves more asks for
-	// the next read at once.
-	maxChunk = 1 << 20
 )
 
 // logRing keeps the last lines of a log in a fixed ring.
@@ -117,58 +109,4 @@ func cleanLine(b []byte, cut int64) string {
 		s += fmt.Sprintf(" … [line cut: %s more]", model.HumanBytes(uint64(cut)))
 	}
 	return s
-}
-
-// logRead is one poll of a log file.
-type logRead struct {
-	data    []byte
-	from    int64 // the offset data was read from
-	next    int64 // the offset to read from next time
-	skipped int64 // bytes at the start not read (the file was larger than tailWindow)
-	reset   bool  // the file shrank or was replaced: reading starts again
-	more    bool  // data is left beyond what was read
-	missing bool
-	file    os.FileInfo
-	err     error
-}
-
-// readLog reads what was appended to path since offset (offset < 0: first
-// read, start near the end). A file that shrank (truncated) or is another
-// file now (rotated) is read again from its start. It reads at most maxChunk.
-func readLog(path string, offset int64, prev os.FileInfo) logRead {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return logRead{missing: true, next: offset}
-		}
-		return logRead{err: err, next: offset}
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return logRead{err: err, next: offset}
-	}
-	res := logRead{file: fi}
-	size := fi.Size()
-	if offset >= 0 && (size < offset || (prev != nil && !os.SameFile(prev, fi))) {
-		res.reset = true
-		offset = -1
-	}
-	if offset < 0 {
-		offset = max(0, size-tailWindow)
-		res.skipped = offset
-	}
-	res.from = offset
-	n := min(size-offset, maxChunk)
-	if n > 0 {
-		res.data = make([]byte, n)
-		got, err := f.ReadAt(res.data, offset)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return logRead{err: err, next: offset, file: fi}
-		}
-		res.data = res.data[:got]
-	}
-	res.next = offset + int64(len(res.data))
-	res.more = res.next < size
-	return res
 }
