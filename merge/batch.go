@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // KindCrossSource is a problem between two sources of a batch.
@@ -19,9 +20,10 @@ const KindCrossSource = "cross-source"
 
 // Batch is the plan of a merge of several sources into one target.
 type Batch struct {
-	To    string
-	Plans []*Plan   // one per source, in order
-	Cross []Problem // between the sources (KindCrossSource)
+	Sources []string // as given, in order
+	To      string
+	Plans   []*Plan   // one per source, in order
+	Cross   []Problem // between the sources (KindCrossSource)
 }
 
 // CheckFolders checks the folders given for a batch before anything is read:
@@ -48,7 +50,7 @@ func CheckFolders(sources []string, to string) ([]string, error) {
 // PlanBatch plans every source against to, probing nodeAddrs. The error is
 // one that stops planning (a cancelled context), naming the source.
 func PlanBatch(ctx context.Context, sources []string, to string, nodeAddrs []string) (*Batch, error) {
-	b := &Batch{To: to}
+	b := &Batch{Sources: sources, To: to}
 	for _, s := range sources {
 		p, err := NewPlan(ctx, Options{From: s, To: to, NodeAddrs: nodeAddrs})
 		if err != nil {
@@ -80,6 +82,40 @@ func (b *Batch) Problems() int {
 		n += len(p.Problems)
 	}
 	return n
+}
+
+// String is the batch for a person: each source's plan, then the problems
+// between the sources.
+func (b *Batch) String() string {
+	var s strings.Builder
+	for i, p := range b.Plans {
+		fmt.Fprintf(&s, "%d/%d ", i+1, len(b.Plans))
+		s.WriteString(p.String())
+	}
+	if len(b.Cross) > 0 {
+		fmt.Fprintf(&s, "Refused: %d problem(s) between the sources, nothing was changed:\n", len(b.Cross))
+		for _, pr := range b.Cross {
+			fmt.Fprintf(&s, "  - %s\n", pr.Message)
+		}
+	}
+	if len(b.Plans) > 1 {
+		s.WriteString("The merges run one after another; each source is planned again just before its merge.\n")
+	}
+	return s.String()
+}
+
+// StoppedAt says what a batch stopped by the failure of merge i leaves:
+// the merges before it complete, the sources after it not merged ("" when
+// neither), starting with "; ".
+func (b *Batch) StoppedAt(i int) string {
+	var s string
+	if i > 0 {
+		s += fmt.Sprintf("; the %d merge(s) before it are complete", i)
+	}
+	if rest := b.Sources[min(i+1, len(b.Sources)):]; len(rest) > 0 {
+		s += "; not run: " + strings.Join(rest, ", ")
+	}
+	return s
 }
 
 // crossProblems finds what no single plan can: two sources with a key file

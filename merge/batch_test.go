@@ -180,3 +180,17 @@ func TestWithinStopsWaitingAtTheDeadline(t *testing.T) {
 		t.Fatalf("within = %v, want context.Canceled", err)
 	}
 }
+
+// StoppedAt says which merges a failure leaves complete and which not run.
+func TestBatchStoppedAt(t *testing.T) {
+	b := &Batch{Sources: []string{"/a", "/b", "/c"}}
+	for i, want := range []string{
+		"; not run: /b, /c",
+		"; the 1 merge(s) before it are complete; not run: /c",
+		"; the 2 merge(s) before it are complete",
+	} {
+		if got := b.StoppedAt(i); got != want {
+			t.Errorf("StoppedAt(%d) = %q, want %q", i, got, want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -159,14 +158,7 @@ func (s *mergeStep) view(w *wizard, m *Model, t *text, width int, p *page) {
 	}
 	switch {
 	case s.failed:
-		msg := "the wizard stopped at this failure"
-		if len(w.runs) > 1 {
-			msg += fmt.Sprintf("; the %d merge(s) before it are complete", len(w.runs)-1)
-		}
-		if rest := w.sources[len(w.runs):]; len(rest) > 0 {
-			msg += "; not run: " + strings.Join(rest, ", ")
-		}
-		t.item("✗", msg, themes.ToneDanger)
+		t.item("✗", "the wizard stopped at this failure"+w.batch.StoppedAt(len(w.runs)-1), themes.ToneDanger)
 	case !w.running:
 		t.item("✓", fmt.Sprintf("all %d merge(s) done; next: a [[service]] for each identity", len(w.runs)), themes.ToneOK)
 	}
