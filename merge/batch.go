@@ -98,7 +98,7 @@ func (b *Batch) String() string {
 			fmt.Fprintf(&s, "  - %s\n", pr.Message)
 		}
 	}
-	if len(b.Plans) > 1 {
+	if len(b.Plans) > 1 && b.OK() {
 		s.WriteString("The merges run one after another; each source is planned again just before its merge.\n")
 	}
 	return s.String()
