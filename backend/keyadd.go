@@ -105,7 +105,7 @@ func PlanAddKey(o AddKeyOptions) (*AddKeyPlan, error) {
 		// "--name data3" means data3.key: the node needs the suffix anyway.
 		o.Name += ".key"
 	}
-	if err := checkKeyName(o.Name); err != nil {
+	if err := model.CheckKeyName(o.Name); err != nil {
 		return nil, err
 	}
 	p := &AddKeyPlan{
@@ -133,12 +133,6 @@ func PlanAddKey(o AddKeyOptions) (*AddKeyPlan, error) {
 	p.describe()
 	return p, nil
 }
-
-// CheckKeyName says whether name is one the node reads as an identity key
-// file, and if not which rule it breaks (the rule is model's: merge uses it too).
-func CheckKeyName(name string) error { return model.CheckKeyName(name) }
-
-func checkKeyName(name string) error { return model.CheckKeyName(name) }
 
 // readSourceKey reads and validates identity.key, naming the rule it breaks.
 func readSourceKey(path string) (model.Key, []byte, error) {

@@ -8,7 +8,8 @@ import (
 )
 
 // CheckKeyName refuses a name the node would not read as a key, or that is
-// not a plain file name.
+// not a plain file name, saying which rule it breaks (`keys add` and the
+// local.key rename before a merge both ask).
 func CheckKeyName(name string) error {
 	switch {
 	case strings.ContainsRune(name, '/') || strings.ContainsRune(name, filepath.Separator):
