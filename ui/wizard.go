@@ -51,13 +51,13 @@ type wizStep interface {
 type nav int
 
 const (
-	stay     nav = iota
-	next         // the following step
-	back         // the step before
-	again        // this step again, from its start
-	leave        // leave: at once while nothing was changed, else asking first
-	askLeave     // ask before leaving, showing what was and was not done
-	finish       // leave now
+	navStay     nav = iota
+	navNext         // the following step
+	navBack         // the step before
+	navAgain        // this step again, from its start
+	navLeave        // leave: at once while nothing was changed, else asking first
+	navAskLeave     // ask before leaving, showing what was and was not done
+	navFinish       // leave now
 )
 
 // The steps by number, for the steps that name another.
@@ -146,20 +146,20 @@ func (w *wizard) toStep(m *Model, step int) tea.Cmd {
 // navigate goes where a step's key said.
 func (w *wizard) navigate(m *Model, n nav) (tea.Cmd, bool) {
 	switch n {
-	case next:
+	case navNext:
 		return w.toStep(m, w.step+1), false
-	case back:
+	case navBack:
 		return w.toStep(m, w.step-1), false
-	case again:
+	case navAgain:
 		return w.toStep(m, w.step), false
-	case leave:
+	case navLeave:
 		if len(w.done) == 0 {
 			return w.leave(m), true
 		}
 		w.openLeave(m)
-	case askLeave:
+	case navAskLeave:
 		w.openLeave(m)
-	case finish:
+	case navFinish:
 		return w.leave(m), true
 	}
 	return nil, false
@@ -170,7 +170,7 @@ func (w *wizard) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		return w.leaveKey(m, k)
 	}
 	cmd, n := w.cur().key(w, m, k)
-	if n == stay {
+	if n == navStay {
 		return cmd, false
 	}
 	return w.navigate(m, n)

@@ -1,6 +1,6 @@
 package ui
 
-// Step 2 of the migration wizard: a checklist, checked and not asked, again
+// Step 2 of the migration wizard: a checklist, checked and not asked, navAgain
 // every second until every line is ticked: the node stopped, the folders
 // readable, no database in use, schema versions, room for backups.
 
@@ -74,14 +74,14 @@ func (s *checksStep) run(w *wizard, m *Model) tea.Cmd {
 func (s *checksStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	switch k.String() {
 	case "esc":
-		return nil, back
+		return nil, navBack
 	case "enter":
 		if s.green(w) {
-			return nil, next
+			return nil, navNext
 		}
 		m.setStatus("not every check is ticked yet: the list is checked again every second", themes.ToneWarn)
 	}
-	return nil, stay
+	return nil, navStay
 }
 
 func (s *checksStep) result(w *wizard, m *Model, msg tea.Msg) tea.Cmd {
@@ -125,7 +125,7 @@ func (s *checksStep) items(w *wizard, c *wizCheck) []checkItem {
 		}
 		return msgs
 	}
-	out := []checkItem{nodeItem(c)}
+	out := []checkItem{checkNodeItem(c)}
 	if ps := kinds(merge.KindPaths); len(ps) > 0 || len(c.errs) > 0 {
 		out = append(out, checkItem{text: "the folders are node data folders", details: append(ps, c.errs...)})
 	}
@@ -142,18 +142,18 @@ func (s *checksStep) items(w *wizard, c *wizCheck) []checkItem {
 	if ps := kinds(merge.KindVersion, merge.KindBadDatabase, merge.KindSchema); len(ps) > 0 {
 		out = append(out, checkItem{text: "database versions", details: ps})
 	} else {
-		out = append(out, versionItem(w, c))
+		out = append(out, checkVersionItem(w, c))
 	}
 	if ps := kinds(merge.KindReadOnly, merge.KindSpace, merge.KindUnfinished); len(ps) > 0 {
 		out = append(out, checkItem{text: "backups cannot be made", details: ps})
 	} else {
-		out = append(out, backupItem(w, c))
+		out = append(out, checkBackupItem(w, c))
 	}
 	return out
 }
 
-// nodeItem: the configured node must not answer at its listeners.
-func nodeItem(c *wizCheck) checkItem {
+// checkNodeItem: the configured node must not answer at its listeners.
+func checkNodeItem(c *wizCheck) checkItem {
 	switch {
 	case len(c.addrs) == 0:
 		return checkItem{ok: true, text: "the config names no node listener to probe: make sure the node is stopped (its database is checked below)"}
@@ -163,8 +163,8 @@ func nodeItem(c *wizCheck) checkItem {
 	return checkItem{ok: true, text: "the configured node is stopped: nothing answers at " + strings.Join(c.addrs, ", ")}
 }
 
-// versionItem: every source's schema, once every folder can be read.
-func versionItem(w *wizard, c *wizCheck) checkItem {
+// checkVersionItem: every source's schema, once every folder can be read.
+func checkVersionItem(w *wizard, c *wizCheck) checkItem {
 	var vs []string
 	for i, p := range c.plans {
 		if p != nil && p.Version > 0 {
@@ -178,9 +178,9 @@ func versionItem(w *wizard, c *wizCheck) checkItem {
 	return checkItem{ok: len(vs) == len(w.sources), text: text, details: vs}
 }
 
-// backupItem says where the backups go (none before a first merge that
+// checkBackupItem says where the backups go (none before a first merge that
 // creates the target's database).
-func backupItem(w *wizard, c *wizCheck) checkItem {
+func checkBackupItem(w *wizard, c *wizCheck) checkItem {
 	text := "backups will be made: before each merge the target's local.sql and identities/ are copied into " +
 		filepath.Join(w.target, "backup-<time>") + "/"
 	if len(c.plans) > 0 && c.plans[0] != nil && c.plans[0].CreateDB {

@@ -27,13 +27,13 @@ func (s *confirmStep) enter(w *wizard, m *Model) tea.Cmd {
 
 func (s *confirmStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	if k.String() == "esc" {
-		return nil, back
+		return nil, navBack
 	}
 	ok, cmd := s.confirm.key(k)
 	if ok {
-		return nil, next
+		return nil, navNext
 	}
-	return cmd, stay
+	return cmd, navStay
 }
 
 func (s *confirmStep) paste(w *wizard, m *Model, p tea.PasteMsg) tea.Cmd {

@@ -32,14 +32,14 @@ func (s *foldersStep) enter(w *wizard, m *Model) tea.Cmd { return s.form.focusOn
 func (s *foldersStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	switch k.String() {
 	case "esc":
-		return nil, leave
+		return nil, navLeave
 	case "enter":
 		return nil, s.done(w)
 	case "ctrl+n":
-		return s.addSource(m), stay
+		return s.addSource(m), navStay
 	}
 	s.formErr = ""
-	return s.form.key(k, m.flowCmd), stay
+	return s.form.key(k, m.flowCmd), navStay
 }
 
 // addSource adds a source field before the target.
@@ -65,10 +65,10 @@ func (s *foldersStep) done(w *wizard) nav {
 	sources, err := merge.CheckFolders(typed, target)
 	if err != nil {
 		s.formErr = err.Error()
-		return stay
+		return navStay
 	}
 	w.sources, w.target, s.formErr = sources, target, ""
-	return next
+	return navNext
 }
 
 func (s *foldersStep) result(w *wizard, m *Model, msg tea.Msg) tea.Cmd {

@@ -76,24 +76,24 @@ func (s *localKeyStep) setLocals(w *wizard, m *Model, dirs []string) tea.Cmd {
 func (s *localKeyStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	switch k.String() {
 	case "esc":
-		return nil, back
+		return nil, navBack
 	case "enter":
 		switch {
 		case s.renaming:
-			return nil, stay
+			return nil, navStay
 		case len(s.locals) == 0:
-			return nil, next
+			return nil, navNext
 		}
-		return s.rename(w, m), stay
+		return s.rename(w, m), navStay
 	case "up", "shift+tab":
-		return s.move(-1), stay
+		return s.move(-1), navStay
 	case "down", "tab":
-		return s.move(1), stay
+		return s.move(1), navStay
 	}
 	if l := s.focused(); l != nil {
-		return l.in.update(k), stay
+		return l.in.update(k), navStay
 	}
-	return nil, stay
+	return nil, navStay
 }
 
 func (s *localKeyStep) focused() *wizLocal {

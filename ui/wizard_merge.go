@@ -68,25 +68,25 @@ func (s *mergeStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 		if k.String() == "esc" {
 			m.setStatus("a merge is running: it cannot be stopped half way; wait for it to end", themes.ToneWarn)
 		}
-		return nil, stay
+		return nil, navStay
 	}
 	if k.String() == "esc" {
-		return nil, askLeave
+		return nil, navAskLeave
 	}
 	switch s.btns.key(k, &m.keys, m.now()) {
 	case btnContinue:
-		return nil, next
+		return nil, navNext
 	case btnLeave:
-		return nil, askLeave
+		return nil, navAskLeave
 	case btnRecover:
 		to := w.runs[len(w.runs)-1].to
 		s.btns.set(btn{label: btnLeave, on: true})
 		return m.flowDo(func() tea.Msg {
 			text, err := merge.Recover(to)
 			return recoverMsg{text, err}
-		}), stay
+		}), navStay
 	}
-	return nil, stay
+	return nil, navStay
 }
 
 func (s *mergeStep) result(w *wizard, m *Model, msg tea.Msg) tea.Cmd {

@@ -43,17 +43,17 @@ func (s *plansStep) enter(w *wizard, m *Model) tea.Cmd {
 func (s *plansStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	now := m.now()
 	if k.String() == "esc" && !s.btns.inGrace(now) {
-		return nil, back
+		return nil, navBack
 	}
 	switch s.btns.key(k, &m.keys, now) {
 	case btnBack:
-		return nil, back
+		return nil, navBack
 	case btnPlanAgain:
-		return nil, again
+		return nil, navAgain
 	case btnContinue:
-		return nil, next
+		return nil, navNext
 	}
-	return nil, stay
+	return nil, navStay
 }
 
 func (s *plansStep) result(w *wizard, m *Model, msg tea.Msg) tea.Cmd {

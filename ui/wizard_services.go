@@ -73,19 +73,19 @@ func existingServices(cfg *backend.Config, target string) wizServicesMsg {
 func (s *servicesStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	switch k.String() {
 	case "esc":
-		return nil, askLeave
+		return nil, navAskLeave
 	case "enter":
 		return s.enterKey(w, m)
 	case "tab":
 		if s.focus < len(w.ids) {
-			return m.flowCmd(w.ids[s.focus].in.complete()), stay
+			return m.flowCmd(w.ids[s.focus].in.complete()), navStay
 		}
-		return nil, stay
+		return nil, navStay
 	}
 	if s.focus < len(w.ids) {
-		return w.ids[s.focus].in.update(k), stay
+		return w.ids[s.focus].in.update(k), navStay
 	}
-	return nil, stay
+	return nil, navStay
 }
 
 // enterKey adds the focused identity's service, skips it when no folder is
@@ -93,20 +93,20 @@ func (s *servicesStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav
 func (s *servicesStep) enterKey(w *wizard, m *Model) (tea.Cmd, nav) {
 	switch {
 	case !s.ready || s.adding:
-		return nil, stay
+		return nil, navStay
 	case s.focus >= len(w.ids):
-		return nil, next
+		return nil, navNext
 	}
 	id := &w.ids[s.focus]
 	switch {
 	case strings.TrimSpace(id.in.value()) == "":
 		id.state, id.tone = "skipped: no service added", themes.ToneWarn
-		return s.focusNext(w), stay
+		return s.focusNext(w), navStay
 	case m.cfg.Path == "":
 		id.state, id.tone = "no config file to add it to: add it by hand", themes.ToneWarn
-		return s.focusNext(w), stay
+		return s.focusNext(w), navStay
 	}
-	return s.add(w, m, s.focus), stay
+	return s.add(w, m, s.focus), navStay
 }
 
 // add checks a PoST data folder against the key and appends its
@@ -117,12 +117,15 @@ func (s *servicesStep) add(w *wizard, m *Model, i int) tea.Cmd {
 	path := m.cfg.Path
 	s.adding = true
 	return m.flowDo(func() tea.Msg {
-		state, err := addService(path, id.key, dir)
+		state, err := wizAddService(path, id.key, dir)
 		return wizServiceMsg{i: i, state: state, err: err}
 	})
 }
 
-func addService(path string, key merge.KeyCopy, dir string) (string, error) {
+// wizAddService appends the [[service]] proposed for the key (its PoST
+// data checked against it) to the config at path, read fresh; the message
+// says what was added.
+func wizAddService(path string, key merge.KeyCopy, dir string) (string, error) {
 	fresh, err := backend.LoadConfig(path)
 	if err != nil {
 		return "", fmt.Errorf("the config does not load now: %v", err)

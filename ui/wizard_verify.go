@@ -30,12 +30,12 @@ func (s *verifyStep) enter(w *wizard, m *Model) tea.Cmd {
 
 func (s *verifyStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	if k.String() == "esc" {
-		return nil, askLeave
+		return nil, navAskLeave
 	}
 	if s.btns.key(k, &m.keys, m.now()) == btnFinish {
-		return nil, finish
+		return nil, navFinish
 	}
-	return nil, stay
+	return nil, navStay
 }
 
 // snapshot checks every identity not yet confirmed against the node.
@@ -55,7 +55,7 @@ func (s *verifyStep) view(w *wizard, m *Model, t *text, width int, p *page) {
 	s.identities(w, t)
 	t.blank()
 	t.section(" Reminders for the node's config")
-	reminders(t, m.cfg.Node)
+	wizReminders(t, m.cfg.Node)
 	t.blank()
 	t.block(w.report(m), themes.ToneMuted, 1)
 	p.fixed = s.btns.lines(width-2, &m.theme.Styles)
@@ -86,8 +86,8 @@ func (s *verifyStep) identities(w *wizard, t *text) {
 	}
 }
 
-// reminders: what the node's config needs for remote post-services.
-func reminders(t *text, n backend.NodeConfig) {
+// wizReminders: what the node's config needs for remote post-services.
+func wizReminders(t *text, n backend.NodeConfig) {
 	switch {
 	case n.Coinbase != "":
 		t.check(true, "smeshing-coinbase is set ("+n.Coinbase+"): the rewards of every identity go there")
