@@ -183,24 +183,17 @@ func plannedService(setup *keysSetup, plan *backend.AddKeyPlan, operator string,
 	if setup.cfg == nil {
 		return refuse(fmt.Sprintf("no config file to add the service to (%s)", setup.configPath))
 	}
-	dir := plan.Options.PostDir
-	for _, s := range setup.cfg.Services {
-		if sd, err := filepath.Abs(s.Dir); err == nil && filepath.Clean(sd) == dir {
-			return nil, fmt.Sprintf("%s already has service %q for %s", setup.cfg.Path, s.Name, dir), nil
-		}
-	}
-	svc := backend.ServiceConfig{Name: strings.TrimSuffix(plan.Options.Name, ".key"), Dir: dir, Operator: operator}
-	if svc.Operator == "" {
-		op, err := backend.PickOperator(setup.cfg)
-		if err != nil {
-			return refuse(err.Error())
-		}
-		svc.Operator = op
-	}
-	if err := backend.ServiceClash(setup.cfg, svc); err != nil {
+	p, err := backend.ProposeService(setup.cfg, backend.ServiceRequest{Key: plan.Options.Name, Public: plan.Public, Dir: plan.Options.PostDir, Operator: operator})
+	var clash *backend.ServiceClashError
+	switch {
+	case errors.As(err, &clash):
 		return refuse(fmt.Sprintf("cannot add a service to %s: %v (choose another --name or --operator)", setup.cfg.Path, err))
+	case err != nil:
+		return refuse(err.Error())
+	case p.Existing != nil:
+		return nil, p.Note(), nil
 	}
-	return &svc, "", nil
+	return &p.Service, "", nil
 }
 
 // offerService appends the service (--add-service), asks whether to

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,14 +19,16 @@ import (
 // mergeStdin is where `postdeck merge` reads its confirmation.
 var mergeStdin io.Reader = os.Stdin
 
-// cmdMerge merges an old node's identities into a node data folder, or
-// recovers an interrupted merge. Exit 0 on success, 1 on refusal or error.
+// cmdMerge merges an old node's identities into a node data folder (several
+// old nodes' with --from repeated), or recovers an interrupted merge. Exit 0
+// on success, 1 on refusal or error.
 func cmdMerge(g *globals, args []string, stdout, stderr io.Writer) int {
 	// `postdeck merge … | head` must not kill a merge half-way when the
 	// reader goes: a write to a closed pipe then fails instead.
 	signal.Ignore(syscall.SIGPIPE)
 	fs := newFlagSet("merge", g, stderr)
-	from := fs.String("from", "", "the old node's data folder (read only, never changed)")
+	var froms fromFlags
+	fs.Var(&froms, "from", "the old node's data `folder` (read only, never changed); repeat --from to merge several old nodes into --to, one after another")
 	to := fs.String("to", "", "the node data folder to merge into (created when missing)")
 	dryRun := fs.Bool("dry-run", false, "print the plan and stop; changes nothing")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
@@ -44,7 +47,14 @@ func cmdMerge(g *globals, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, msg)
 		return 0
 	}
-	if *from == "" || *to == "" {
+	if len(froms) > 1 {
+		return mergeBatch(g, froms, *to, *dryRun, *yes, stdout, stderr)
+	}
+	from := ""
+	if len(froms) == 1 {
+		from = froms[0]
+	}
+	if from == "" || *to == "" {
 		return fail(stderr, errors.New("merge: --from OLD_NODE_DATA and --to NODE_DATA are both needed (see postdeck merge --help)"))
 	}
 	addrs, err := mergeNodeAddrs(g, stderr)
@@ -53,7 +63,7 @@ func cmdMerge(g *globals, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	plan, err := merge.NewPlan(ctx, merge.Options{From: *from, To: *to, NodeAddrs: addrs})
+	plan, err := merge.NewPlan(ctx, merge.Options{From: from, To: *to, NodeAddrs: addrs})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -66,14 +76,8 @@ func cmdMerge(g *globals, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "Dry run: nothing was changed.")
 		return 0
 	}
-	if !*yes {
-		name := filepath.Base(plan.To)
-		fmt.Fprintf(stdout, "Type the target folder's name (%s) to merge, anything else to cancel: ", name)
-		line, _ := bufio.NewReader(mergeStdin).ReadString('\n')
-		if strings.TrimSpace(line) != name {
-			fmt.Fprintln(stdout, "\nCancelled: nothing was changed.")
-			return 1
-		}
+	if !*yes && !confirmMerge(plan.To, stdout) {
+		return 1
 	}
 	sum, err := merge.Execute(ctx, plan, func(s merge.Step) { fmt.Fprintln(stdout, s.String()) })
 	if err != nil {
@@ -81,6 +85,95 @@ func cmdMerge(g *globals, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stdout, sum.String())
 	return 0
+}
+
+// fromFlags is --from, which may be repeated.
+type fromFlags []string
+
+func (f *fromFlags) String() string { return strings.Join(*f, ", ") }
+
+func (f *fromFlags) Set(s string) error {
+	*f = append(*f, s)
+	return nil
+}
+
+// confirmMerge asks to type the target folder's name.
+func confirmMerge(to string, stdout io.Writer) bool {
+	name := filepath.Base(to)
+	fmt.Fprintf(stdout, "Type the target folder's name (%s) to merge, anything else to cancel: ", name)
+	line, _ := bufio.NewReader(mergeStdin).ReadString('\n')
+	if strings.TrimSpace(line) != name {
+		fmt.Fprintln(stdout, "\nCancelled: nothing was changed.")
+		return false
+	}
+	return true
+}
+
+// mergeBatch merges several old nodes into one target, one after another,
+// with the refusals the wizard shows (merge.Batch): each plan, and two
+// sources holding one key name or identity; each source is planned again
+// just before its merge, and the first failure stops the rest.
+func mergeBatch(g *globals, froms fromFlags, to string, dryRun, yes bool, stdout, stderr io.Writer) int {
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); p != "" && err == nil {
+			return a
+		}
+		return p
+	}
+	var typed []string
+	for _, f := range froms {
+		typed = append(typed, abs(f))
+	}
+	to = abs(to)
+	sources, err := merge.CheckFolders(typed, to)
+	if err != nil {
+		return fail(stderr, fmt.Errorf("merge: %v", err))
+	}
+	addrs, err := mergeNodeAddrs(g, stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	b, err := merge.PlanBatch(ctx, sources, to, addrs)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprint(stdout, b.String())
+	switch {
+	case !b.OK():
+		fmt.Fprintf(stderr, "postdeck: merge refused (%d problem(s) above); nothing was changed\n", b.Problems())
+		return 1
+	case dryRun:
+		fmt.Fprintln(stdout, "Dry run: nothing was changed.")
+		return 0
+	case !yes && !confirmMerge(to, stdout):
+		return 1
+	}
+	if err := runBatch(ctx, b, stdout); err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+// runBatch runs the merges of a confirmed batch one after another.
+func runBatch(ctx context.Context, b *merge.Batch, stdout io.Writer) error {
+	for i, src := range b.Sources {
+		fmt.Fprintf(stdout, "Merging %d/%d: %s\n", i+1, len(b.Sources), src)
+		plan, err := b.Replan(ctx, i)
+		var sum *merge.Summary
+		if err == nil {
+			sum, err = merge.Execute(ctx, plan, func(s merge.Step) { fmt.Fprintln(stdout, s.String()) })
+		}
+		if changed := (*merge.ChangedError)(nil); errors.As(err, &changed) {
+			err = fmt.Errorf("%w; run the merge again to see the new plan", err)
+		}
+		if err != nil {
+			return fmt.Errorf("merging %s failed: %v%s", src, err, b.StoppedAt(i))
+		}
+		fmt.Fprint(stdout, sum.String())
+	}
+	return nil
 }
 
 // mergeNodeAddrs returns the configured node's gRPC listeners, so a running

@@ -131,3 +131,47 @@ func TestMergeConfigNodeRunning(t *testing.T) {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// Several --from: the wizard's refusals (two sources with one key name or
+// identity), then the merges one after another into one target.
+func TestMergeSeveralSources(t *testing.T) {
+	from, to := mergeFolders(t)
+	root := filepath.Dir(from)
+	second, twin := filepath.Join(root, "second"), filepath.Join(root, "twin")
+	for _, n := range []struct{ dir, prefix string }{{second, "second"}, {twin, "old"}} {
+		if _, err := mergetest.Build(n.dir, mergetest.Options{Version: 9, IDs: 1, Prefix: n.prefix}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := treeHash(t, to)
+	out, errOut, code := postdeck(t, "merge", "--from", from, "--from", twin, "--to", to, "--yes")
+	if code != 1 || !strings.Contains(out, from+" and "+twin+" both have identities/old0.key") ||
+		!strings.Contains(out, "is in "+from+" and in "+twin) || !strings.Contains(errOut, "merge refused (2 problem(s) above)") {
+		t.Errorf("clashing sources: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := postdeck(t, "merge", "--from", from, "--from", to, "--to", to); code != 1 || !strings.Contains(errOut, "the target is also a source") {
+		t.Errorf("target as a source: exit %d: %s", code, errOut)
+	}
+	out, _, code = postdeck(t, "merge", "--from", from, "--from", second, "--to", to, "--dry-run")
+	if code != 0 || !strings.Contains(out, "1/2 Merge plan: "+from) || !strings.Contains(out, "2/2 Merge plan: "+second) || !strings.Contains(out, "Dry run") {
+		t.Errorf("dry run: exit %d\n%s", code, out)
+	}
+	if treeHash(t, to) != before {
+		t.Fatal("a refused or dry merge changed the target")
+	}
+	out, errOut, code = postdeck(t, "merge", "--from", from, "--from", second, "--to", to, "--yes")
+	if code != 0 || !strings.Contains(out, "Merging 2/2: "+second) || strings.Count(out, "Merged ") != 2 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	entries, err := os.ReadDir(filepath.Join(to, "identities"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "new0.key old0.key old1.key second0.key" {
+		t.Errorf("target identities: %s", got)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode"
 
 	"postdeck/model"
 	"postdeck/safefile"
@@ -106,7 +105,7 @@ func PlanAddKey(o AddKeyOptions) (*AddKeyPlan, error) {
 		// "--name data3" means data3.key: the node needs the suffix anyway.
 		o.Name += ".key"
 	}
-	if err := checkKeyName(o.Name); err != nil {
+	if err := model.CheckKeyName(o.Name); err != nil {
 		return nil, err
 	}
 	p := &AddKeyPlan{
@@ -133,32 +132,6 @@ func PlanAddKey(o AddKeyOptions) (*AddKeyPlan, error) {
 	}
 	p.describe()
 	return p, nil
-}
-
-// CheckKeyName says whether name is one the node reads as an identity key
-// file, and if not which rule it breaks.
-func CheckKeyName(name string) error { return checkKeyName(name) }
-
-// checkKeyName refuses a name the node would not read as a key, or that is
-// not a plain file name.
-func checkKeyName(name string) error {
-	switch {
-	case strings.ContainsRune(name, '/') || strings.ContainsRune(name, filepath.Separator):
-		return fmt.Errorf("key name %q: must be a plain file name, without a folder (such as data3.key)", name)
-	case strings.HasPrefix(name, "."):
-		return fmt.Errorf("key name %q: must not start with a dot (hidden files are easy to miss); use a name such as data3.key", name)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return fmt.Errorf("key name %q: contains control characters; use letters, digits, - and _", name)
-	case len(name) > 255:
-		return fmt.Errorf("key name is %d bytes long: file names can be at most 255", len(name))
-	case !strings.HasSuffix(name, ".key"):
-		if strings.HasSuffix(strings.ToLower(name), ".key") {
-			return fmt.Errorf("key name %q: the node reads only names ending in lower-case .key; use %q",
-				name, name[:len(name)-4]+".key")
-		}
-		return fmt.Errorf("key name %q: the node reads only files ending in .key; use %q", name, name+".key")
-	}
-	return nil
 }
 
 // readSourceKey reads and validates identity.key, naming the rule it breaks.

@@ -246,20 +246,14 @@ func offerService(cfg *backend.Config, plan *backend.AddKeyPlan) keySvcPlanMsg {
 	if err != nil {
 		return keySvcPlanMsg{note: "no [[service]] offered: the config does not load now: " + firstLine(err.Error())}
 	}
-	dir := plan.Options.PostDir
-	for _, s := range fresh.Services {
-		if sd, err := filepath.Abs(s.Dir); err == nil && filepath.Clean(sd) == dir {
-			return keySvcPlanMsg{note: fmt.Sprintf("%s already has service %q for %s", cfg.Path, s.Name, dir)}
-		}
-	}
-	svc := backend.ServiceConfig{Name: strings.TrimSuffix(plan.Options.Name, ".key"), Dir: dir}
-	if svc.Operator, err = backend.PickOperator(fresh); err != nil {
+	p, err := backend.ProposeService(fresh, backend.ServiceRequest{Key: plan.Options.Name, Public: plan.Public, Dir: plan.Options.PostDir})
+	switch {
+	case err != nil:
 		return keySvcPlanMsg{note: "no [[service]] offered: " + err.Error()}
+	case p.Existing != nil:
+		return keySvcPlanMsg{note: p.Note()}
 	}
-	if err := backend.ServiceClash(fresh, svc); err != nil {
-		return keySvcPlanMsg{note: "no [[service]] offered: " + err.Error()}
-	}
-	return keySvcPlanMsg{svc: &svc}
+	return keySvcPlanMsg{svc: &p.Service}
 }
 
 func (f *keyFlow) snapshot(m *Model, s *model.Snapshot) {

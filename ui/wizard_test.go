@@ -224,3 +224,27 @@ func TestWizardEscGoesBack(t *testing.T) {
 	}
 	mustContain(t, m.MigrationReport(), "nothing was changed")
 }
+
+// TestWizardRefusesClashingSources: two sources that each merge cleanly
+// alone but hold one key file name and identity: step 4 refuses them.
+func TestWizardRefusesClashingSources(t *testing.T) {
+	w := newWizardWorld(t)
+	w.ln.Close()
+	w.node(t, "twin", "a", 1)
+	m, c := newFlowTest(t, w.world)
+	press(m, "M")
+	typeText(m, filepath.Join(w.root, "nodeA"))
+	m.Update(tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl})
+	typeText(m, filepath.Join(w.root, "twin"))
+	settle(t, m, press(m, "enter"), shows(m, "every check is ticked"))
+	press(m, "enter")
+	mustContain(t, screen(m), "step 3 of 8", "nothing to rename")
+	settle(t, m, press(m, "enter"), shows(m, "step 4 of 8", "2/2"))
+	c.advance(dialogGrace)
+	press(m, "pgdown", "pgdown", "pgdown")
+	mustContain(t, screen(m), "both have identities/a0.key", "is in "+filepath.Join(w.root, "nodeA")+" and in", "refused: fix the problems above",
+		"Continue (refused: see the problems)")
+	// Continue cannot be focused: tab goes past it, back to Back.
+	press(m, "tab", "tab")
+	mustContain(t, screen(m), "> Back <")
+}

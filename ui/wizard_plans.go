@@ -1,0 +1,109 @@
+package ui
+
+// Step 4 of the migration wizard: the merge plan of each source, and the
+// problems between the sources (merge.Batch).
+
+import (
+	"context"
+	"fmt"
+
+	tea "charm.land/bubbletea/v2"
+
+	"postdeck/backend"
+	"postdeck/merge"
+	"postdeck/themes"
+)
+
+type plansStep struct {
+	noPaste
+	planning bool
+	planErr  string
+	btns     buttons
+}
+
+type wizPlansMsg struct {
+	batch *merge.Batch
+	err   error
+}
+
+func (s *plansStep) name() string { return "plans" }
+
+func (s *plansStep) enter(w *wizard, m *Model) tea.Cmd {
+	w.batch, s.planErr, s.planning = nil, "", true
+	s.btns = newButtons(m.now(), btn{label: btnBack, on: true})
+	sources, target, addrs := w.sources, w.target, backend.NodeAddrs(m.cfg)
+	return m.flowDo(func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
+		defer cancel()
+		b, err := merge.PlanBatch(ctx, sources, target, addrs)
+		return wizPlansMsg{batch: b, err: err}
+	})
+}
+
+func (s *plansStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
+	now := m.now()
+	if k.String() == "esc" && !s.btns.inGrace(now) {
+		return nil, navBack
+	}
+	switch s.btns.key(k, &m.keys, now) {
+	case btnBack:
+		return nil, navBack
+	case btnPlanAgain:
+		return nil, navAgain
+	case btnContinue:
+		return nil, navNext
+	}
+	return nil, navStay
+}
+
+func (s *plansStep) result(w *wizard, m *Model, msg tea.Msg) tea.Cmd {
+	r, ok := msg.(wizPlansMsg)
+	if !ok || w.step != stepPlans {
+		return nil
+	}
+	s.planning = false
+	if r.err != nil {
+		s.planErr = r.err.Error()
+	} else {
+		w.batch = r.batch
+	}
+	s.btns = newButtons(m.now(), btn{label: btnBack, on: true}, btn{label: btnPlanAgain, on: true},
+		btn{label: btnContinue, on: s.ok(w), why: "refused: see the problems"})
+	return nil
+}
+
+func (s *plansStep) ok(w *wizard) bool {
+	return !s.planning && s.planErr == "" && w.batch != nil && w.batch.OK()
+}
+
+func (s *plansStep) view(w *wizard, m *Model, t *text, width int, p *page) {
+	s.body(w, t)
+	p.fixed = s.btns.lines(width-2, &m.theme.Styles)
+	p.hints = flowHelp(m.keys.NextButton, m.keys.Press, hint("esc", "back"), hint("pgup/pgdn", "scroll"))
+}
+
+func (s *plansStep) body(w *wizard, t *text) {
+	switch {
+	case s.planning:
+		t.item("…", "planning: reading every folder…", themes.ToneMuted)
+		return
+	case s.planErr != "":
+		t.item("✗", s.planErr, themes.ToneDanger)
+		return
+	}
+	plans := w.batch.Plans
+	for i, p := range plans {
+		t.section(fmt.Sprintf(" %d/%d  %s", i+1, len(plans), p.From))
+		planText(t, p)
+		t.blank()
+	}
+	if len(plans) > 1 {
+		t.add("The merges run one after another; the row counts of the later ones are planned again just before each runs.", themes.ToneMuted, 1)
+	}
+	for _, c := range w.batch.Cross {
+		t.item("✗", c.Message, themes.ToneDanger)
+	}
+	if !s.ok(w) {
+		t.item("✗", "refused: fix the problems above (esc goes back to the rename step), then Plan again", themes.ToneDanger)
+	}
+}
