@@ -1,0 +1,346 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"postdeck/cmd/cmdtest"
+	"postdeck/cmd/common"
+	"postdeck/cmd/simcmd"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"postdeck/backend"
+	"postdeck/model"
+	"postdeck/sim"
+)
+
+// rig is a simulated node whose post-services are real processes (the
+// postdeck cmdtest.Binary as post-service), with a real supervisor and controller.
+type rig struct {
+	t        *testing.T
+	sim      *sim.Sim
+	cfg      *backend.Config
+	stateDir string
+	ctl      *backend.Controller
+	poller   *backend.Poller
+	cancel   context.CancelFunc
+}
+
+// newRig starts a manual simulator with ids identities and a controller
+// over it; disks names each service's disk group (round robin).
+func newRig(t *testing.T, ids int, auto bool, disks ...string) *rig {
+	t.Helper()
+	// A seed of its own (not sim's or serve's 3 or 23): the supervisor
+	// refuses a second process for an identity another package's test runs.
+	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, RealServices: true, Seed: 21,
+		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond, Now: cmdtest.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cfg, err := simcmd.RealServicesConfig(s.Layout(), cmdtest.Binary, 25, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Proving.Auto = auto
+	cfg.Proving.StopGrace.Duration = 3 * time.Second
+	cfg.Poll.Interval.Duration = 200 * time.Millisecond
+	for i := range cfg.Services {
+		if len(disks) > 0 {
+			cfg.Services[i].Disk = disks[i%len(disks)]
+		}
+	}
+	r := &rig{t: t, sim: s, cfg: cfg, stateDir: filepath.Join(t.TempDir(), "state")}
+	r.open()
+	t.Cleanup(r.stopAll)
+	return r
+}
+
+// open builds a fresh session and controller over the same state folder, as
+// a newly started postdeck would.
+func (r *rig) open() {
+	sess, err := common.OpenSession(r.cfg, cmdtest.Clock)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ctl, err := sess.Control(ctx, r.cfg, r.stateDir)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.ctl, r.poller = ctl, sess.Poller
+	r.cancel = func() { cancel(); ctl.Wait(); sess.Close() }
+	r.t.Cleanup(r.cancel)
+}
+
+// run polls in the background, so pending stops and the scheduler act.
+func (r *rig) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	go r.poller.Run(ctx)
+	r.t.Cleanup(cancel)
+}
+
+// stopAll force-stops whatever the test left running.
+func (r *rig) stopAll() {
+	for _, s := range r.cfg.Services {
+		r.ctl.Stop(context.Background(), s.Name, model.StopForce)
+	}
+}
+
+func (r *rig) svc(i int) sim.ServiceLayout { return r.sim.Layout().Services[i] }
+
+// row observes one service afresh.
+func (r *rig) row(name string) model.Row {
+	r.t.Helper()
+	row, err := r.poller.PollService(context.Background(), name)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return row
+}
+
+func TestStopIsRefusedWhileProvingAndQueuedStopFiresOnceTheProofIsFetched(t *testing.T) {
+	r := newRig(t, 2, false)
+	svc := r.svc(0)
+	ctx := context.Background()
+	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
+		t.Fatal(err)
+	}
+	pid := r.row(svc.Name).Proc.PID
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	cmdtest.WaitFor(t, "the service to prove", func() bool { return r.row(svc.Name).ServiceState == model.ServiceProving })
+
+	_, err := r.ctl.Stop(ctx, svc.Name, model.StopIfSafe)
+	var unsafe *backend.UnsafeStopError
+	if !errors.As(err, &unsafe) || !strings.Contains(unsafe.Reason, "proving") {
+		t.Fatalf("stop while proving: %v, want a refusal saying it is proving", err)
+	}
+	note, err := r.ctl.Stop(ctx, svc.Name, model.StopWhenSafe)
+	if err != nil || !strings.Contains(note, "as soon as it is safe") {
+		t.Fatalf("stop when safe: %q, %v", note, err)
+	}
+	r.run()
+	// The stop must wait for the proof: the node is IDLE (it has the proof)
+	// before the process goes, never the other way round.
+	cmdtest.WaitFor(t, "the service to stop", func() bool {
+		row := r.row(svc.Name)
+		if row.Proc.State != model.ProcRunning && r.sim.NodeState(svc.NodeID) != model.NodeIdle {
+			t.Fatalf("service stopped while the node still waits for its proof (node %v)", r.sim.NodeState(svc.NodeID))
+		}
+		return row.Proc.State == model.ProcStopped
+	})
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("process %d still alive", pid)
+	}
+	if p := r.ctl.Pending(); len(p) != 0 {
+		t.Errorf("pending stops %v after the stop ran", p)
+	}
+}
+
+func TestStopVerdictIsRecheckedAtStopTime(t *testing.T) {
+	r := newRig(t, 1, false)
+	svc := r.svc(0)
+	ctx := context.Background()
+	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
+		t.Fatal(err)
+	}
+	cmdtest.WaitFor(t, "the service to answer", func() bool { return r.row(svc.Name).ServiceState == model.ServiceIdle })
+	seen := r.row(svc.Name)
+	if v := model.StopVerdict(&seen); !v.Safe {
+		t.Fatalf("idle service on an idle node judged unsafe: %s", v.Reason)
+	}
+	// What the user saw was safe; by the time the stop runs the node wants a proof.
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	_, err := r.ctl.Stop(ctx, svc.Name, model.StopIfSafe)
+	var unsafe *backend.UnsafeStopError
+	if !errors.As(err, &unsafe) {
+		t.Fatalf("stop after the node turned PROVING: %v, want a refusal", err)
+	}
+	if r.row(svc.Name).Proc.State != model.ProcRunning {
+		t.Error("the service was stopped anyway")
+	}
+}
+
+func TestPendingStopAndAdoptionSurviveARestartOfPostdeck(t *testing.T) {
+	r := newRig(t, 1, false)
+	svc := r.svc(0)
+	ctx := context.Background()
+	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
+		t.Fatal(err)
+	}
+	pid := r.row(svc.Name).Proc.PID
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	cmdtest.WaitFor(t, "the service to prove", func() bool { return r.row(svc.Name).ServiceState == model.ServiceProving })
+	if _, err := r.ctl.Stop(ctx, svc.Name, model.StopWhenSafe); err != nil {
+		t.Fatal(err)
+	}
+	r.cancel() // postdeck quits; the service keeps proving
+
+	r.open()
+	row := r.row(svc.Name)
+	if row.Proc.State != model.ProcRunning || row.Proc.PID != pid || row.Proc.Manager != model.ManagerPostdeck {
+		t.Fatalf("after restart: %+v, want pid %d re-adopted", row.Proc, pid)
+	}
+	if !row.PendingStop {
+		t.Fatal("the queued stop was lost with the restart")
+	}
+	r.run()
+	cmdtest.WaitFor(t, "the queued stop to run after the proof", func() bool { return r.row(svc.Name).Proc.State == model.ProcStopped })
+	if st := r.sim.NodeState(svc.NodeID); st != model.NodeIdle {
+		t.Errorf("node state %v after the stop: the proof was not delivered first", st)
+	}
+}
+
+func TestAutomaticProvingKeepsOneProverPerDisk(t *testing.T) {
+	r := newRig(t, 3, true, "diskA", "diskA", "diskB")
+	for i := range 3 {
+		r.sim.SetNodeState(r.svc(i).NodeID, model.NodeProving)
+	}
+	r.run()
+	a1, a2, b := r.svc(0), r.svc(1), r.svc(2)
+	// The limit is on proving: a service whose proof was fetched may still be
+	// on its way out while the next one on its disk starts.
+	sawBothDisks := false
+	cmdtest.WaitFor(t, "every proof delivered and every service stopped again", func() bool {
+		proving := map[string]bool{}
+		running := false
+		for _, s := range []sim.ServiceLayout{a1, a2, b} {
+			row := r.row(s.Name)
+			proving[s.Name] = row.ServiceState == model.ServiceProving || row.ServiceState == model.ServiceDone
+			running = running || row.Proc.State == model.ProcRunning
+		}
+		if proving[a1.Name] && proving[a2.Name] {
+			t.Fatalf("two services proving on diskA at once")
+		}
+		sawBothDisks = sawBothDisks || (proving[b.Name] && (proving[a1.Name] || proving[a2.Name]))
+		for _, s := range []sim.ServiceLayout{a1, a2, b} {
+			if r.sim.NodeState(s.NodeID) != model.NodeIdle {
+				return false
+			}
+		}
+		return !running
+	})
+	if !sawBothDisks {
+		t.Error("diskA and diskB never proved at the same time: disks should prove in parallel")
+	}
+}
+
+// TestServicesOutliveTheDashboardsTerminal: the operator's SSH session dies
+// (the terminal is killed) while a service postdeck started is proving; the
+// service keeps running and delivers its proof.
+func TestServicesOutliveTheDashboardsTerminal(t *testing.T) {
+	r := newRig(t, 2, true)
+	r.cancel() // the in-test controller steps aside: the dashboard acts
+	svc := r.svc(0)
+	path := filepath.Join(t.TempDir(), "postdeck.toml")
+	if err := backend.WriteConfigFile(path, backend.RenderConfig(r.cfg), false); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	tm := cmdtest.NewTerm(t, 120, 30, "env XDG_STATE_HOME="+state+" "+cmdtest.Binary+" --config "+path)
+	tm.WaitFor("the dashboard", cmdtest.Contains("post01.key", "auto on"))
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	tm.WaitFor("automatic proving to start the service", cmdtest.Contains("data01   proving"))
+	tm.Tmux("kill-session", "-t", tm.Name)
+
+	// A fresh postdeck over the dashboard's state folder finds it.
+	r.stateDir = filepath.Join(state, "postdeck")
+	r.open()
+	row := r.row(svc.Name)
+	if row.Proc.State != model.ProcRunning || row.Proc.Manager != model.ManagerPostdeck {
+		t.Fatalf("after the terminal died: %+v, want the service still running and adopted", row.Proc)
+	}
+	cmdtest.WaitFor(t, "the proof to reach the node", func() bool { return r.sim.NodeState(svc.NodeID) == model.NodeIdle })
+	if err := syscall.Kill(row.Proc.PID, 0); err != nil {
+		t.Errorf("service process %d gone after delivering: %v", row.Proc.PID, err)
+	}
+}
+
+// TestStartStopLogsCommands drives the command line as a script would.
+func TestStartStopLogsCommands(t *testing.T) {
+	r := newRig(t, 2, false)
+	r.cancel()
+	path := filepath.Join(t.TempDir(), "postdeck.toml")
+	if err := backend.WriteConfigFile(path, backend.RenderConfig(r.cfg), false); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	run := func(args ...string) (string, string, int) {
+		t.Helper()
+		return cmdtest.PostdeckEnv(t, []string{"XDG_STATE_HOME=" + state}, append(args, "--config", path)...)
+	}
+	svc := r.svc(0)
+	if out, errOut, code := run("start", svc.Name); code != 0 || !strings.Contains(out, svc.Name+": started") {
+		t.Fatalf("start: exit %d, %q %q", code, out, errOut)
+	}
+	if _, errOut, code := run("start", svc.Name); code != 1 || !strings.Contains(errOut, "already running") {
+		t.Errorf("second start: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := run("start", "nosuch"); code != 1 || !strings.Contains(errOut, `no service or key file named "nosuch"`) {
+		t.Errorf("unknown name: exit %d, %q", code, errOut)
+	}
+
+	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
+	r.stateDir = filepath.Join(state, "postdeck")
+	r.open()
+	cmdtest.WaitFor(t, "the service to prove", func() bool { return r.row(svc.Name).ServiceState == model.ServiceProving })
+	// By key file name, as the node reports it.
+	_, errOut, code := run("stop", "post01.key")
+	if code != exitUnsafe || !strings.Contains(errOut, "proving") {
+		t.Fatalf("unsafe stop: exit %d, %q; want %d and the reason", code, errOut, exitUnsafe)
+	}
+	out, errOut, code := run("stop", "--when-safe", svc.Name)
+	if code != 0 || !strings.Contains(out, "waiting: ") || !strings.Contains(out, svc.Name+": stopped") {
+		t.Fatalf("stop --when-safe: exit %d, %q %q", code, out, errOut)
+	}
+	if st := r.sim.NodeState(svc.NodeID); st != model.NodeIdle {
+		t.Errorf("stop --when-safe returned with the node %v: the proof was not fetched first", st)
+	}
+	if out, _, code := run("logs", svc.Name, "-n", "200"); code != 0 || !strings.Contains(out, "proof is valid") {
+		t.Errorf("logs: exit %d, %q", code, out)
+	}
+	if _, errOut, code := run("stop", svc.Name); code != 0 {
+		t.Errorf("stopping a stopped service: exit %d, %q", code, errOut)
+	}
+}
+
+// TestAutomaticProvingHoldsOffAServiceThatFailsToStart: a broken service is
+// not started again every cycle, the header says why, it stays critical, and
+// it does not block the other service on its disk.
+func TestAutomaticProvingHoldsOffAServiceThatFailsToStart(t *testing.T) {
+	r := newRig(t, 2, true, "disk1")
+	r.cancel()
+	r.cfg.Services[0].Bin = filepath.Join(t.TempDir(), "no-such-post-service")
+	r.open()
+	broken, good := r.svc(0), r.svc(1)
+	r.sim.SetNodeState(broken.NodeID, model.NodeProving)
+	r.sim.SetNodeState(good.NodeID, model.NodeProving)
+	feed, unsubscribe := r.poller.Subscribe()
+	defer unsubscribe()
+	r.run()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case snap := <-feed:
+			if r.sim.NodeState(good.NodeID) != model.NodeIdle {
+				continue // the good service on the same disk must still get its proof done
+			}
+			w := snap.Scheduler.Waits
+			if len(w) != 1 || !w[0].Held || !strings.Contains(w[0].Reason, "no-such-post-service") {
+				continue
+			}
+			if snap.ExitCode() != model.ExitCritical {
+				t.Errorf("a service that cannot start while the node wants its proof must stay critical")
+			}
+			if !strings.Contains(snap.Scheduler.Summary(), "start failed") {
+				t.Errorf("header summary %q does not say the start failed", snap.Scheduler.Summary())
+			}
+			return
+		case <-deadline:
+			t.Fatal("never saw the good service's proof delivered with the broken one held")
+		}
+	}
+}
