@@ -1,12 +1,10 @@
 package dashboard
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"postdeck/cmd/common"
 	"runtime"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -35,6 +33,9 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 // they are detached.
 func With(cfg *backend.Config, clk clock.Clock, title, stateDir, metricsListen string, stderr io.Writer) int {
 	oneProcessor()
+	if err := common.NeedTerminal("the dashboard", "; in scripts use `postdeck status`"); err != nil {
+		return common.Fail(stderr, err)
+	}
 	s, err := common.OpenSession(cfg, clk)
 	if err != nil {
 		return common.Fail(stderr, err)
@@ -59,9 +60,6 @@ func With(cfg *backend.Config, clk clock.Clock, title, stateDir, metricsListen s
 		Config:    cfg,
 	})
 	if _, err := tea.NewProgram(m, tea.WithContext(lv.Ctx)).Run(); err != nil {
-		if strings.Contains(err.Error(), "TTY") {
-			err = fmt.Errorf("the dashboard needs a terminal (%v); in scripts use `postdeck status`", err)
-		}
 		return common.Fail(stderr, err)
 	}
 	return 0

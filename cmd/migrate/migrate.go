@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"postdeck/cmd/common"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -24,6 +23,9 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := common.LoadConfig(g, stderr)
 	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	if err := common.NeedTerminal("the migration wizard", ""); err != nil {
 		return common.Fail(stderr, err)
 	}
 	s, err := common.OpenSession(cfg, g.Clock)
@@ -49,9 +51,6 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	_, err = tea.NewProgram(m, tea.WithContext(ctx)).Run()
 	fmt.Fprint(stdout, m.MigrationReport())
 	if err != nil {
-		if strings.Contains(err.Error(), "TTY") {
-			err = fmt.Errorf("the migration wizard needs a terminal (%v)", err)
-		}
 		return common.Fail(stderr, err)
 	}
 	return 0

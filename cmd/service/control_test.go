@@ -118,9 +118,9 @@ func TestStopIsRefusedWhileProvingAndQueuedStopFiresOnceTheProofIsFetched(t *tes
 	if !errors.As(err, &unsafe) || !strings.Contains(unsafe.Reason, "proving") {
 		t.Fatalf("stop while proving: %v, want a refusal saying it is proving", err)
 	}
-	note, err := r.ctl.Stop(ctx, svc.Name, model.StopWhenSafe)
-	if err != nil || !strings.Contains(note, "as soon as it is safe") {
-		t.Fatalf("stop when safe: %q, %v", note, err)
+	o, err := r.ctl.Stop(ctx, svc.Name, model.StopWhenSafe)
+	if err != nil || o.Result != model.StopQueued || !strings.Contains(o.String(), "as soon as it is safe") {
+		t.Fatalf("stop when safe: %q, %v", o, err)
 	}
 	r.run()
 	// The stop must wait for the proof: the node is IDLE (it has the proof)

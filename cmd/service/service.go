@@ -6,12 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"postdeck/cmd/common"
-	"slices"
 	"strings"
-	"time"
 
 	"postdeck/backend"
 	"postdeck/model"
@@ -23,7 +20,7 @@ const exitUnsafe = 3
 // Start starts post-services by name.
 func Start(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	return forServices(g, "start", args, stderr, nil, func(ctx context.Context, c *control, names []string) int {
-		return eachName(stdout, stderr, names, func(n string) (string, error) { return c.Start(ctx, n) })
+		return eachName(stdout, stderr, names, func(n string) (fmt.Stringer, error) { return c.Start(ctx, n) })
 	})
 }
 
@@ -35,7 +32,7 @@ func Restart(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		force = fs.Bool("force", false, "restart even if stopping throws away a proof")
 	}
 	return forServices(g, "restart", args, stderr, flags, func(ctx context.Context, c *control, names []string) int {
-		return eachName(stdout, stderr, names, func(n string) (string, error) {
+		return eachName(stdout, stderr, names, func(n string) (fmt.Stringer, error) {
 			if *force {
 				return c.ForceRestart(ctx, n)
 			}
@@ -63,7 +60,7 @@ func Stop(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		if *force {
 			mode = model.StopForce
 		}
-		return eachName(stdout, stderr, names, func(n string) (string, error) { return c.Stop(ctx, n, mode) })
+		return eachName(stdout, stderr, names, func(n string) (fmt.Stringer, error) { return c.Stop(ctx, n, mode) })
 	})
 }
 
@@ -114,20 +111,20 @@ func forServices(g *common.Common, verb string, args []string, stderr io.Writer,
 
 // eachName runs act for every service and reports each result; the exit
 // code is the worst one.
-func eachName(stdout, stderr io.Writer, names []string, act func(string) (string, error)) int {
+func eachName(stdout, stderr io.Writer, names []string, act func(string) (fmt.Stringer, error)) int {
 	code := 0
 	for _, n := range names {
-		note, err := act(n)
-		code = max(code, report(stdout, stderr, n, note, err))
+		outcome, err := act(n)
+		code = max(code, report(stdout, stderr, n, outcome, err))
 	}
 	return code
 }
 
-// report prints one service's result and returns its exit code: 3 for a
+// report prints one service's outcome and returns its exit code: 3 for a
 // refused unsafe stop, 1 for another error.
-func report(stdout, stderr io.Writer, name, note string, err error) int {
+func report(stdout, stderr io.Writer, name string, outcome fmt.Stringer, err error) int {
 	if err == nil {
-		fmt.Fprintf(stdout, "%s: %s\n", name, note)
+		fmt.Fprintf(stdout, "%s: %s\n", name, outcome)
 		return 0
 	}
 	msg := err.Error()
@@ -244,54 +241,23 @@ func serviceForKey(s *model.Snapshot, key string) string {
 	return ""
 }
 
-// stopAllWhenSafe queues a stop of every service — so a dashboard sees the
-// queue too, and fires it if it is quicker — and waits, saying what for,
-// until each is stopped. Ctrl-C drops the queued stops and leaves the
-// services running.
+// stopAllWhenSafe stops every service when it is safe (the controller's
+// queue, see backend.StopAllWhenSafe), saying what each waits for. Ctrl-C
+// drops the queued stops and leaves the services running.
 func (c *control) stopAllWhenSafe(ctx context.Context, names []string, stdout, stderr io.Writer) int {
 	code := 0
-	waiting := map[string]string{} // service → the reason it is not safe yet
-	for _, n := range names {
-		note, err := c.Stop(ctx, n, model.StopWhenSafe)
-		switch {
-		case err != nil:
-			code = max(code, report(stdout, stderr, n, "", err))
-		case slices.Contains(c.Pending(), n): // queued, not stopped: wait for it
-			waiting[n] = ""
-		default:
-			report(stdout, stderr, n, note, nil)
+	c.StopAllWhenSafe(ctx, names, c.cfg.Poll.Interval.Duration, func(e backend.SafeStopEvent) {
+		switch e.Step {
+		case backend.SafeStopDone:
+			report(stdout, stderr, e.Service, e.Outcome, nil)
+		case backend.SafeStopFailed:
+			code = max(code, report(stdout, stderr, e.Service, nil, e.Err))
+		case backend.SafeStopWaiting:
+			fmt.Fprintf(stdout, "%s: waiting: %s\n", e.Service, e.Reason)
+		case backend.SafeStopCancelled:
+			fmt.Fprintf(stderr, "%s: cancelled, still running: %s\n", e.Service, e.Reason)
+			code = max(code, 1)
 		}
-	}
-	for len(waiting) > 0 {
-		for _, n := range slices.Sorted(maps.Keys(waiting)) {
-			note, err := c.Stop(ctx, n, model.StopIfSafe)
-			var unsafe *backend.UnsafeStopError
-			switch {
-			case errors.As(err, &unsafe):
-				if unsafe.Reason != waiting[n] {
-					fmt.Fprintf(stdout, "%s: waiting: %s\n", n, unsafe.Reason)
-					waiting[n] = unsafe.Reason
-				}
-				continue
-			case err != nil:
-				code = max(code, report(stdout, stderr, n, "", err))
-			default:
-				report(stdout, stderr, n, note, nil)
-			}
-			delete(waiting, n)
-		}
-		if len(waiting) == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			for n := range waiting {
-				c.Stop(context.Background(), n, model.StopCancel)
-				fmt.Fprintf(stderr, "%s: cancelled, still running: %s\n", n, waiting[n])
-			}
-			return max(code, 1)
-		case <-time.After(c.cfg.Poll.Interval.Duration):
-		}
-	}
+	})
 	return code
 }
