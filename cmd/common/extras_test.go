@@ -20,11 +20,11 @@ import (
 // testClock is the tests' clock (see clock.ForTest).
 var testClock = clock.ForTest()
 
-// attachExtras on a simulated node: the countdown fills every snapshot, a
-// service going down while proving runs the alert command with the JSON,
-// and the metrics endpoint shows the identities and the alert.
-func TestAttachExtrasOnSim(t *testing.T) {
-	sm, err := sim.Start(context.Background(), sim.Options{IDs: 2, Manual: true, Seed: 5, Now: testClock.Now})
+// simConfig starts a manual simulator and points a config at it (package
+// simcmd has the same mapping, but imports this package), polling often.
+func simConfig(t *testing.T, ids int) (*sim.Sim, *backend.Config) {
+	t.Helper()
+	sm, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 5, Now: testClock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,15 +37,30 @@ func TestAttachExtrasOnSim(t *testing.T) {
 	}
 	backend.ApplyDefaults(cfg)
 	cfg.Poll.Interval.Duration = 100 * time.Millisecond
-	out := filepath.Join(t.TempDir(), "alerts.json")
-	cfg.Alerts.Command = "cat >> '" + out + "'; echo >> '" + out + "'"
+	return sm, cfg
+}
 
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// attachExtras on a simulated node: the countdown fills every snapshot, a
+// service going down while proving runs the alert command with the JSON,
+// and the metrics endpoint shows the identities and the alert.
+func TestAttachExtrasOnSim(t *testing.T) {
+	sm, cfg := simConfig(t, 2)
+	l := sm.Layout()
+	out := filepath.Join(t.TempDir(), "alerts.json")
+	cfg.Alerts.Command = "cat >> '" + out + "'; echo >> '" + out + "'"
+
+	addr := freeAddr(t)
 
 	s, err := OpenSession(cfg, testClock)
 	if err != nil {

@@ -46,21 +46,39 @@ func ApplyGlobals(cfg *backend.Config, g *Common) {
 	}
 }
 
-// Session is the backend one dashboard or one status call works against,
-// on one clock (see package clock).
+// Session is the backend one command works against, on one clock (see
+// package clock). Every command opens it the same way and in the same
+// order — node client, operator client, poller, then, as the command
+// needs, the controller (Control), the extras (Extras) and polling in the
+// background (Run) — and Close undoes all of it in the one order that
+// loses nothing.
 type Session struct {
 	Node   *backend.NodeClient
 	Poller *backend.Poller
 	Clock  clock.Clock
+	// Ctx ends when Close is called: the controller's background actions
+	// and a program showing the session end with it.
+	Ctx context.Context
+
+	cfg        *backend.Config
+	cancel     context.CancelFunc
+	ctl        *backend.Controller
+	stopExtras func()
+	polling    chan struct{} // closed when Run's poller returns; nil before Run
+	unsubs     []func()
+	closed     bool
 }
 
+// OpenSession opens the node client, the operator client and the poller
+// for cfg, all on clk.
 func OpenSession(cfg *backend.Config, clk clock.Clock) (*Session, error) {
 	node, err := backend.NewNodeClient(backend.NodeOptionsFor(cfg))
 	if err != nil {
 		return nil, err
 	}
 	ops := backend.NewOperatorClient(cfg.Poll.Timeout.Duration)
-	s := &Session{Node: node, Poller: backend.NewPoller(cfg, node, ops), Clock: clk}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Session{Node: node, Poller: backend.NewPoller(cfg, node, ops), Clock: clk, Ctx: ctx, cfg: cfg, cancel: cancel}
 	if clk.Moved() {
 		s.Poller.AddHook(onClock(clk)) // first: every later hook sees the moved stamps
 	}
@@ -83,16 +101,85 @@ func onClock(clk clock.Clock) func(*model.Snapshot) {
 	}
 }
 
-func (s *Session) Close() { s.Node.Close() }
-
-// Control adds the supervisor and the controller to a session, for the
-// commands that start and stop services.
-func (s *Session) Control(ctx context.Context, cfg *backend.Config, stateDir string) (*backend.Controller, error) {
-	sup, err := backend.NewSupervisor(cfg, stateDir)
+// Control adds the supervisor and the controller, for the commands that
+// start and stop services; stateDir holds their pid files, logs and the
+// pending stops. Call it before Extras and Run.
+func (s *Session) Control(stateDir string) (*backend.Controller, error) {
+	sup, err := backend.NewSupervisor(s.cfg, stateDir)
 	if err != nil {
 		return nil, err
 	}
-	return backend.NewController(ctx, cfg, sup, s.Poller, stateDir)
+	ctl, err := backend.NewController(s.Ctx, s.cfg, sup, s.Poller, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	s.ctl = ctl
+	return ctl, nil
+}
+
+// Extras adds what runs beside a long-lived view (see attachExtras), with
+// alerts logged in stateDir and metrics on metricsListen when it is set.
+// Call it before Run.
+func (s *Session) Extras(stateDir, metricsListen string) error {
+	stop, err := attachExtras(s.Ctx, s, s.cfg, stateDir, metricsListen)
+	if err != nil {
+		return err
+	}
+	s.stopExtras = stop
+	return nil
+}
+
+// Subscribe is the poller's feed of snapshots, dropped by Close once
+// polling has stopped. Subscribe before Run to see the first snapshot.
+func (s *Session) Subscribe() <-chan model.Snapshot {
+	feed, unsubscribe := s.Poller.Subscribe()
+	s.unsubs = append(s.unsubs, unsubscribe)
+	return feed
+}
+
+// Run polls in the background until Close.
+func (s *Session) Run() {
+	s.polling = make(chan struct{})
+	go func() { s.Poller.Run(s.Ctx); close(s.polling) }()
+}
+
+// Live is the whole session of a long-lived view (the dashboard, `postdeck
+// serve`): the controller, the extras, and polling in the background.
+func (s *Session) Live(stateDir, metricsListen string) (*backend.Controller, error) {
+	ctl, err := s.Control(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Extras(stateDir, metricsListen); err != nil {
+		return nil, err
+	}
+	s.Run()
+	return ctl, nil
+}
+
+// Close stops polling (no new actions), lets the controller's actions
+// under way end (they see the cancelled context and give up their waits),
+// stops the extras, drops the feeds and closes the node client. A second
+// Close does nothing.
+func (s *Session) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.cancel()
+	if s.polling != nil {
+		<-s.polling
+	}
+	if s.ctl != nil {
+		s.ctl.Wait()
+	}
+	if s.stopExtras != nil {
+		s.stopExtras()
+	}
+	for _, unsubscribe := range s.unsubs {
+		unsubscribe()
+	}
+	s.Node.Close()
 }
 
 // attachExtras attaches to s's poller what runs beside it for a dashboard or
@@ -104,40 +191,6 @@ func (s *Session) Control(ctx context.Context, cfg *backend.Config, stateDir str
 // context the poller runs under; stop ends them all, after the poller has
 // stopped. An error (the metrics address cannot be listened on) leaves
 // nothing running.
-// Live is what a long-lived view (the dashboard, `postdeck serve`) runs on
-// a session: one controller, the extras and the poller.
-type Live struct {
-	Ctx  context.Context // ends when Stop is called
-	Ctl  *backend.Controller
-	Stop func()
-}
-
-// StartLive starts, in this order, the controller, the extras and the
-// poller on s. stop undoes them in the one order that loses nothing: stop
-// polling (no new actions), let actions under way end (they see the
-// cancelled context and give up their waits), then stop the extras.
-func (s *Session) StartLive(cfg *backend.Config, stateDir, metricsListen string) (*Live, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ctl, err := s.Control(ctx, cfg, stateDir)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	stopExtras, err := attachExtras(ctx, s, cfg, stateDir, metricsListen)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	polling := make(chan struct{})
-	go func() { s.Poller.Run(ctx); close(polling) }()
-	return &Live{Ctx: ctx, Ctl: ctl, Stop: func() {
-		cancel()
-		<-polling
-		ctl.Wait()
-		stopExtras()
-	}}, nil
-}
-
 func attachExtras(ctx context.Context, s *Session, cfg *backend.Config, stateDir, metricsListen string) (stop func(), err error) {
 	var metrics *backend.Metrics
 	stopMetrics := func() {}

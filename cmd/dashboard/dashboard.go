@@ -42,13 +42,11 @@ func With(cfg *backend.Config, clk clock.Clock, title, stateDir, metricsListen s
 	}
 	defer s.Close()
 	// Subscribed before the poller starts, so the first snapshot is seen.
-	feed, unsubscribe := s.Poller.Subscribe()
-	defer unsubscribe()
-	lv, err := s.StartLive(cfg, stateDir, metricsListen)
+	feed := s.Subscribe()
+	ctl, err := s.Live(stateDir, metricsListen)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	defer lv.Stop()
 
 	m := ui.New(ui.Options{
 		Snapshots: feed,
@@ -56,10 +54,10 @@ func With(cfg *backend.Config, clk clock.Clock, title, stateDir, metricsListen s
 		Interval:  cfg.Poll.Interval.Duration,
 		Title:     title,
 		Now:       clk.Now,
-		Actions:   lv.Ctl,
+		Actions:   ctl,
 		Config:    cfg,
 	})
-	if _, err := tea.NewProgram(m, tea.WithContext(lv.Ctx)).Run(); err != nil {
+	if _, err := tea.NewProgram(m, tea.WithContext(s.Ctx)).Run(); err != nil {
 		return common.Fail(stderr, err)
 	}
 	return 0

@@ -1,7 +1,6 @@
 package migrate
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -33,11 +32,8 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		return common.Fail(stderr, err)
 	}
 	defer s.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	feed, unsubscribe := s.Poller.Subscribe()
-	defer unsubscribe()
-	go s.Poller.Run(ctx) // step 8 checks the node's identities in its snapshots
+	feed := s.Subscribe()
+	s.Run() // step 8 checks the node's identities in its snapshots
 
 	m := ui.New(ui.Options{
 		Snapshots: feed,
@@ -48,7 +44,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		Config:    cfg,
 		Migrate:   true,
 	})
-	_, err = tea.NewProgram(m, tea.WithContext(ctx)).Run()
+	_, err = tea.NewProgram(m, tea.WithContext(s.Ctx)).Run()
 	fmt.Fprint(stdout, m.MigrationReport())
 	if err != nil {
 		return common.Fail(stderr, err)

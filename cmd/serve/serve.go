@@ -103,12 +103,10 @@ func serve(ctx context.Context, cfg *backend.Config, f serveFlags, stateDir stri
 	// One controller, one set of extras (events, the cycle countdown,
 	// alerts, metrics) and one poller for the whole process: automatic
 	// proving and pending stops run once, whatever the number of sessions.
-	lv, err := s.StartLive(cfg, stateDir, f.metricsListen)
+	ctl, err := s.Live(stateDir, f.metricsListen)
 	if err != nil {
 		return err
 	}
-	defer lv.Stop()
-	ctl := lv.Ctl
 
 	srv, err := sshserve.New(sshserve.Options{
 		Keys:        keys,

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"postdeck/cmd/cmdtest"
 	"postdeck/cmd/common"
@@ -66,21 +65,13 @@ func (r *rig) open() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ctl, err := sess.Control(ctx, r.cfg, r.stateDir)
+	ctl, err := sess.Control(r.stateDir)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.ctl, r.poller = ctl, sess.Poller
-	r.cancel = func() { cancel(); ctl.Wait(); sess.Close() }
+	r.cancel = sess.Close
 	r.t.Cleanup(r.cancel)
-}
-
-// run polls in the background, so pending stops and the scheduler act.
-func (r *rig) run() {
-	ctx, cancel := context.WithCancel(context.Background())
-	go r.poller.Run(ctx)
-	r.t.Cleanup(cancel)
 }
 
 // stopAll force-stops whatever the test left running.
@@ -100,132 +91,6 @@ func (r *rig) row(name string) model.Row {
 		r.t.Fatal(err)
 	}
 	return row
-}
-
-func TestStopIsRefusedWhileProvingAndQueuedStopFiresOnceTheProofIsFetched(t *testing.T) {
-	r := newRig(t, 2, false)
-	svc := r.svc(0)
-	ctx := context.Background()
-	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
-		t.Fatal(err)
-	}
-	pid := r.row(svc.Name).Proc.PID
-	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
-	cmdtest.WaitFor(t, "the service to prove", func() bool { return r.row(svc.Name).ServiceState == model.ServiceProving })
-
-	_, err := r.ctl.Stop(ctx, svc.Name, model.StopIfSafe)
-	var unsafe *backend.UnsafeStopError
-	if !errors.As(err, &unsafe) || !strings.Contains(unsafe.Reason, "proving") {
-		t.Fatalf("stop while proving: %v, want a refusal saying it is proving", err)
-	}
-	o, err := r.ctl.Stop(ctx, svc.Name, model.StopWhenSafe)
-	if err != nil || o.Result != model.StopQueued || !strings.Contains(o.String(), "as soon as it is safe") {
-		t.Fatalf("stop when safe: %q, %v", o, err)
-	}
-	r.run()
-	// The stop must wait for the proof: the node is IDLE (it has the proof)
-	// before the process goes, never the other way round.
-	cmdtest.WaitFor(t, "the service to stop", func() bool {
-		row := r.row(svc.Name)
-		if row.Proc.State != model.ProcRunning && r.sim.NodeState(svc.NodeID) != model.NodeIdle {
-			t.Fatalf("service stopped while the node still waits for its proof (node %v)", r.sim.NodeState(svc.NodeID))
-		}
-		return row.Proc.State == model.ProcStopped
-	})
-	if err := syscall.Kill(pid, 0); err == nil {
-		t.Errorf("process %d still alive", pid)
-	}
-	if p := r.ctl.Pending(); len(p) != 0 {
-		t.Errorf("pending stops %v after the stop ran", p)
-	}
-}
-
-func TestStopVerdictIsRecheckedAtStopTime(t *testing.T) {
-	r := newRig(t, 1, false)
-	svc := r.svc(0)
-	ctx := context.Background()
-	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
-		t.Fatal(err)
-	}
-	cmdtest.WaitFor(t, "the service to answer", func() bool { return r.row(svc.Name).ServiceState == model.ServiceIdle })
-	seen := r.row(svc.Name)
-	if v := model.StopVerdict(&seen); !v.Safe {
-		t.Fatalf("idle service on an idle node judged unsafe: %s", v.Reason)
-	}
-	// What the user saw was safe; by the time the stop runs the node wants a proof.
-	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
-	_, err := r.ctl.Stop(ctx, svc.Name, model.StopIfSafe)
-	var unsafe *backend.UnsafeStopError
-	if !errors.As(err, &unsafe) {
-		t.Fatalf("stop after the node turned PROVING: %v, want a refusal", err)
-	}
-	if r.row(svc.Name).Proc.State != model.ProcRunning {
-		t.Error("the service was stopped anyway")
-	}
-}
-
-func TestPendingStopAndAdoptionSurviveARestartOfPostdeck(t *testing.T) {
-	r := newRig(t, 1, false)
-	svc := r.svc(0)
-	ctx := context.Background()
-	if _, err := r.ctl.Start(ctx, svc.Name); err != nil {
-		t.Fatal(err)
-	}
-	pid := r.row(svc.Name).Proc.PID
-	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
-	cmdtest.WaitFor(t, "the service to prove", func() bool { return r.row(svc.Name).ServiceState == model.ServiceProving })
-	if _, err := r.ctl.Stop(ctx, svc.Name, model.StopWhenSafe); err != nil {
-		t.Fatal(err)
-	}
-	r.cancel() // postdeck quits; the service keeps proving
-
-	r.open()
-	row := r.row(svc.Name)
-	if row.Proc.State != model.ProcRunning || row.Proc.PID != pid || row.Proc.Manager != model.ManagerPostdeck {
-		t.Fatalf("after restart: %+v, want pid %d re-adopted", row.Proc, pid)
-	}
-	if !row.PendingStop {
-		t.Fatal("the queued stop was lost with the restart")
-	}
-	r.run()
-	cmdtest.WaitFor(t, "the queued stop to run after the proof", func() bool { return r.row(svc.Name).Proc.State == model.ProcStopped })
-	if st := r.sim.NodeState(svc.NodeID); st != model.NodeIdle {
-		t.Errorf("node state %v after the stop: the proof was not delivered first", st)
-	}
-}
-
-func TestAutomaticProvingKeepsOneProverPerDisk(t *testing.T) {
-	r := newRig(t, 3, true, "diskA", "diskA", "diskB")
-	for i := range 3 {
-		r.sim.SetNodeState(r.svc(i).NodeID, model.NodeProving)
-	}
-	r.run()
-	a1, a2, b := r.svc(0), r.svc(1), r.svc(2)
-	// The limit is on proving: a service whose proof was fetched may still be
-	// on its way out while the next one on its disk starts.
-	sawBothDisks := false
-	cmdtest.WaitFor(t, "every proof delivered and every service stopped again", func() bool {
-		proving := map[string]bool{}
-		running := false
-		for _, s := range []sim.ServiceLayout{a1, a2, b} {
-			row := r.row(s.Name)
-			proving[s.Name] = row.ServiceState == model.ServiceProving || row.ServiceState == model.ServiceDone
-			running = running || row.Proc.State == model.ProcRunning
-		}
-		if proving[a1.Name] && proving[a2.Name] {
-			t.Fatalf("two services proving on diskA at once")
-		}
-		sawBothDisks = sawBothDisks || (proving[b.Name] && (proving[a1.Name] || proving[a2.Name]))
-		for _, s := range []sim.ServiceLayout{a1, a2, b} {
-			if r.sim.NodeState(s.NodeID) != model.NodeIdle {
-				return false
-			}
-		}
-		return !running
-	})
-	if !sawBothDisks {
-		t.Error("diskA and diskB never proved at the same time: disks should prove in parallel")
-	}
 }
 
 // TestServicesOutliveTheDashboardsTerminal: the operator's SSH session dies
@@ -304,43 +169,5 @@ func TestStartStopLogsCommands(t *testing.T) {
 	}
 	if _, errOut, code := run("stop", svc.Name); code != 0 {
 		t.Errorf("stopping a stopped service: exit %d, %q", code, errOut)
-	}
-}
-
-// TestAutomaticProvingHoldsOffAServiceThatFailsToStart: a broken service is
-// not started again every cycle, the header says why, it stays critical, and
-// it does not block the other service on its disk.
-func TestAutomaticProvingHoldsOffAServiceThatFailsToStart(t *testing.T) {
-	r := newRig(t, 2, true, "disk1")
-	r.cancel()
-	r.cfg.Services[0].Bin = filepath.Join(t.TempDir(), "no-such-post-service")
-	r.open()
-	broken, good := r.svc(0), r.svc(1)
-	r.sim.SetNodeState(broken.NodeID, model.NodeProving)
-	r.sim.SetNodeState(good.NodeID, model.NodeProving)
-	feed, unsubscribe := r.poller.Subscribe()
-	defer unsubscribe()
-	r.run()
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case snap := <-feed:
-			if r.sim.NodeState(good.NodeID) != model.NodeIdle {
-				continue // the good service on the same disk must still get its proof done
-			}
-			w := snap.Scheduler.Waits
-			if len(w) != 1 || !w[0].Held || !strings.Contains(w[0].Reason, "no-such-post-service") {
-				continue
-			}
-			if snap.ExitCode() != model.ExitCritical {
-				t.Errorf("a service that cannot start while the node wants its proof must stay critical")
-			}
-			if !strings.Contains(snap.Scheduler.Summary(), "start failed") {
-				t.Errorf("header summary %q does not say the start failed", snap.Scheduler.Summary())
-			}
-			return
-		case <-deadline:
-			t.Fatal("never saw the good service's proof delivered with the broken one held")
-		}
 	}
 }

@@ -180,19 +180,12 @@ func openControl(g *common.Common, names []string, stderr io.Writer) (*control, 
 	if err != nil {
 		return nil, nil, common.Fail(stderr, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ctl, err := s.Control(ctx, cfg, backend.DefaultStateDir())
+	ctl, err := s.Control(backend.DefaultStateDir())
 	if err != nil {
-		cancel()
 		s.Close()
 		return nil, nil, common.Fail(stderr, err)
 	}
-	done := func() {
-		cancel()
-		ctl.Wait()
-		s.Close()
-	}
-	return &control{Controller: ctl, cfg: cfg, poller: s.Poller}, done, 0
+	return &control{Controller: ctl, cfg: cfg, poller: s.Poller}, s.Close, 0
 }
 
 // resolve maps each NAME — a service name, or a key file name the node or
