@@ -6,9 +6,11 @@ package cmdtest
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,11 +73,23 @@ func Postdeck(t *testing.T, args ...string) (string, string, int) {
 // state folders are the test's own unless env says otherwise.
 func PostdeckEnv(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return run(t, nil, env, args)
+}
+
+// PostdeckIn is Postdeck reading stdin (the answers to its questions).
+func PostdeckIn(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	return run(t, strings.NewReader(stdin), nil, args)
+}
+
+func run(t *testing.T, stdin io.Reader, env, args []string) (string, string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary, args...)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir())
 	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

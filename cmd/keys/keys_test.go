@@ -43,24 +43,10 @@ func keysPostDir(t *testing.T, name string, seed byte) (dir, keyHex string, pub 
 	return dir, keyHex, pub
 }
 
-// keysRun runs the cmdtest.Binary with stdin.
+// keysRun runs the binary with stdin.
 func keysRun(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, cmdtest.Binary, args...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir())
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return cmdtest.PostdeckIn(t, stdin, args...)
 }
 
 func keysList(t *testing.T, cfg string) map[string]map[string]any {

@@ -24,7 +24,7 @@ import (
 
 // BenchmarkServe1000x20 is the issue's speed point for `postdeck serve`:
 // 1000 identities (the simulator running its cycle, in this process) and 20
-// SSH sessions on one server (the built cmdtest.Binary, a child process, so its CPU
+// SSH sessions on one server (the built binary, a child process, so its CPU
 // is its own). It reports
 //
 //   - cpu-cores: the server's user+system CPU over 10 s with all 20 sessions

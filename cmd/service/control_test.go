@@ -17,7 +17,7 @@ import (
 )
 
 // rig is a simulated node whose post-services are real processes (the
-// postdeck cmdtest.Binary as post-service), with a real supervisor and controller.
+// postdeck binary as post-service), with a real supervisor and controller.
 type rig struct {
 	t        *testing.T
 	sim      *sim.Sim
