@@ -1,17 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
-
-	"postdeck/cmd/cmdtest"
 )
 
-func TestMain(m *testing.M) { cmdtest.Main(m) }
-
 func TestUnknownCommand(t *testing.T) {
-	_, errOut, code := cmdtest.Postdeck(t, "stauts")
-	if code != 1 || !strings.Contains(errOut, `unknown command "stauts"`) {
-		t.Errorf("exit %d, stderr %q", code, errOut)
+	var out, errOut bytes.Buffer
+	code := run([]string{"stauts"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), `unknown command "stauts"`) {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}
 }

@@ -8,10 +8,9 @@ import (
 	"testing"
 
 	"postdeck/cmd/cmdtest"
+	"postdeck/cmd/status"
 	"postdeck/model"
 )
-
-func TestMain(m *testing.M) { cmdtest.Main(m) }
 
 func TestInitWritesAConfigThatStatusReads(t *testing.T) {
 	s, _ := cmdtest.StartSim(t, 3)
@@ -19,13 +18,13 @@ func TestInitWritesAConfigThatStatusReads(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "pd", "config.toml")
 	args := []string{"init", "--config", cfg, "--data-folder", l.DataFolder, "--post-listener", l.PostListener,
 		"--private-listener", l.PrivateListener, "--public-listener", l.PublicListener}
-	if _, errOut, code := cmdtest.Postdeck(t, args...); code != 0 {
+	if _, errOut, code := cmdtest.Call(t, Run, args[1:]...); code != 0 {
 		t.Fatalf("init exit %d: %s", code, errOut)
 	}
-	if _, errOut, code := cmdtest.Postdeck(t, args...); code != 1 || !strings.Contains(errOut, "--force") {
+	if _, errOut, code := cmdtest.Call(t, Run, args[1:]...); code != 1 || !strings.Contains(errOut, "--force") {
 		t.Errorf("second init: exit %d, stderr %q; want a refusal that mentions --force", code, errOut)
 	}
-	out, errOut, code := cmdtest.Postdeck(t, "status", "--json", "--config", cfg)
+	out, errOut, code := cmdtest.Call(t, status.Run, "--json", "--config", cfg)
 	if code != 0 {
 		t.Fatalf("status exit %d: %s", code, errOut)
 	}

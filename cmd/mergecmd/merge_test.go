@@ -53,7 +53,7 @@ func treeHash(t *testing.T, dir string) string {
 func TestMergeDryRunChangesNothing(t *testing.T) {
 	from, to := mergeFolders(t)
 	before := treeHash(t, from) + treeHash(t, to)
-	out, errOut, code := cmdtest.Postdeck(t, "merge", "--from", from, "--to", to, "--dry-run")
+	out, errOut, code := cmdtest.Call(t, Run, "--from", from, "--to", to, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -66,7 +66,8 @@ func TestMergeDryRunChangesNothing(t *testing.T) {
 		t.Error("dry run changed the folders")
 	}
 	// Without --yes and without the typed name, nothing happens either.
-	out, _, code = cmdtest.Postdeck(t, "merge", "--from", from, "--to", to)
+	mergeStdin = strings.NewReader("") // no answer: end of input
+	out, _, code = cmdtest.Call(t, Run, "--from", from, "--to", to)
 	if code != 1 || !strings.Contains(out, "Type the target folder's name (node)") || !strings.Contains(out, "Cancelled: nothing was changed.") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
@@ -78,7 +79,7 @@ func TestMergeDryRunChangesNothing(t *testing.T) {
 func TestMergeYesMerges(t *testing.T) {
 	from, to := mergeFolders(t)
 	src := treeHash(t, from)
-	out, errOut, code := cmdtest.Postdeck(t, "merge", "--from", from, "--to", to, "--yes")
+	out, errOut, code := cmdtest.Call(t, Run, "--from", from, "--to", to, "--yes")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, errOut, out)
 	}
@@ -95,7 +96,7 @@ func TestMergeYesMerges(t *testing.T) {
 	if treeHash(t, from) != src {
 		t.Error("the source changed")
 	}
-	out, _, code = cmdtest.Postdeck(t, "merge", "--recover", "--to", to)
+	out, _, code = cmdtest.Call(t, Run, "--recover", "--to", to)
 	if code != 0 || !strings.Contains(out, "nothing to recover") {
 		t.Errorf("recover: exit %d %s", code, out)
 	}
@@ -105,7 +106,7 @@ func TestMergeRefusalExits1(t *testing.T) {
 	from, to := mergeFolders(t)
 	os.Rename(filepath.Join(from, "identities", "old0.key"), filepath.Join(from, "identities", "local.key"))
 	before := treeHash(t, from) + treeHash(t, to)
-	out, errOut, code := cmdtest.Postdeck(t, "merge", "--from", from, "--to", to, "--yes")
+	out, errOut, code := cmdtest.Call(t, Run, "--from", from, "--to", to, "--yes")
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
@@ -127,7 +128,7 @@ func TestMergeConfigNodeRunning(t *testing.T) {
 	defer l.Close()
 	cfg := filepath.Join(t.TempDir(), "postdeck.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("[node]\npublic_listener = %q\n", l.Addr().String())), 0o600)
-	out, errOut, code := cmdtest.Postdeck(t, "merge", "--config", cfg, "--from", from, "--to", to, "--yes")
+	out, errOut, code := cmdtest.Call(t, Run, "--config", cfg, "--from", from, "--to", to, "--yes")
 	if code != 1 || !strings.Contains(out, "a node is running: its gRPC listener "+l.Addr().String()+" answers") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}

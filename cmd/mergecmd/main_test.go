@@ -1,9 +1,0 @@
-package mergecmd
-
-import (
-	"testing"
-
-	"postdeck/cmd/cmdtest"
-)
-
-func TestMain(m *testing.M) { cmdtest.Main(m) }
