@@ -141,82 +141,87 @@ func (c *Controller) firePending(ctx context.Context, service string) {
 // held. The note warns when the node does not know the identity (it will
 // refuse the service's connection): checked afresh, as the CLI has no
 // snapshot.
-func (c *Controller) Start(ctx context.Context, service string) (string, error) {
+func (c *Controller) Start(ctx context.Context, service string) (model.StartOutcome, error) {
 	c.holds.userStarted(service)
 	if err := c.sup.Start(ctx, service); err != nil {
-		return "", err
+		return model.StartOutcome{}, err
 	}
+	var o model.StartOutcome
 	if r, err := c.poller.PollService(ctx, service); err == nil && r.Has(model.HealthNotOnNode) {
-		return "started; warning: not-on-node: the node does not know this identity, so it will refuse the service until its key is in identities/ and the node restarted", nil
+		o.Warnings = append(o.Warnings, notOnNodeWarning)
 	}
-	return "started", nil
+	return o, nil
 }
+
+// notOnNodeWarning is a start's warning when the node does not know the
+// identity.
+const notOnNodeWarning = "not-on-node: the node does not know this identity, so it will refuse the service until its key is in identities/ and the node restarted"
 
 // Stop stops a service as the user asked (mode). A service the user stopped
 // is held from automatic proving until the user starts it again.
-func (c *Controller) Stop(ctx context.Context, service string, mode model.StopMode) (string, error) {
-	note, err := c.stop(ctx, service, mode)
+func (c *Controller) Stop(ctx context.Context, service string, mode model.StopMode) (model.StopOutcome, error) {
+	o, err := c.stop(ctx, service, mode)
 	if err == nil && mode != model.StopCancel && mode != model.StopWhenSafe {
 		c.holds.userStopped(service)
 	}
-	return note, err
+	return o, err
 }
 
 // stop stops a service as mode says. The verdict is re-checked afresh, at
 // the moment of stopping, not taken from the snapshot the user looked at.
-func (c *Controller) stop(ctx context.Context, service string, mode model.StopMode) (string, error) {
+func (c *Controller) stop(ctx context.Context, service string, mode model.StopMode) (model.StopOutcome, error) {
 	switch mode {
 	case model.StopCancel:
-		return "pending stop cancelled", c.pending.Remove(service)
+		return model.StopOutcome{Result: model.StopCancelled}, c.pending.Remove(service)
 	case model.StopForce:
 		c.pending.Remove(service)
 		c.holds.stopped(service)
 		if err := c.sup.Stop(ctx, service); errors.Is(err, ErrNotRunning) {
-			return "not running", nil
+			return model.StopOutcome{Result: model.StopNotRunning, Forced: true}, nil
 		} else if err != nil {
-			return "", err
+			return model.StopOutcome{}, err
 		}
-		return "stopped (forced)", nil
+		return model.StopOutcome{Result: model.StopDone, Forced: true}, nil
 	}
 	r, err := c.poller.PollService(ctx, service)
 	if err != nil {
-		return "", err
+		return model.StopOutcome{}, err
 	}
 	v := model.StopVerdict(&r)
 	if !v.Safe {
 		if mode == model.StopWhenSafe {
 			if err := c.pending.Add(service); err != nil {
-				return "", err
+				return model.StopOutcome{}, err
 			}
-			return "will stop as soon as it is safe; now " + v.Reason, nil
+			return model.StopOutcome{Result: model.StopQueued, Reason: v.Reason}, nil
 		}
-		return "", &UnsafeStopError{Service: service, Reason: v.Reason}
+		return model.StopOutcome{}, &UnsafeStopError{Service: service, Reason: v.Reason}
 	}
 	if !r.Running() {
 		c.pending.Remove(service)
-		return "not running", nil
+		return model.StopOutcome{Result: model.StopNotRunning, Reason: v.Reason}, nil
 	}
 	if err := c.sup.Stop(ctx, service); err != nil {
-		return "", err
+		return model.StopOutcome{}, err
 	}
 	c.holds.stopped(service)
 	c.pending.Remove(service)
-	return "stopped: " + v.Reason, nil
+	return model.StopOutcome{Result: model.StopDone, Reason: v.Reason}, nil
 }
 
 // Restart stops a service (only if safe now, unless force) and starts it again.
-func (c *Controller) Restart(ctx context.Context, service string) (string, error) {
+func (c *Controller) Restart(ctx context.Context, service string) (model.StartOutcome, error) {
 	return c.restart(ctx, service, model.StopIfSafe)
 }
 
 // ForceRestart stops a service regardless of the verdict and starts it again.
-func (c *Controller) ForceRestart(ctx context.Context, service string) (string, error) {
+func (c *Controller) ForceRestart(ctx context.Context, service string) (model.StartOutcome, error) {
 	return c.restart(ctx, service, model.StopForce)
 }
 
-func (c *Controller) restart(ctx context.Context, service string, mode model.StopMode) (string, error) {
+func (c *Controller) restart(ctx context.Context, service string, mode model.StopMode) (model.StartOutcome, error) {
 	if _, err := c.stop(ctx, service, mode); err != nil {
-		return "", err
+		return model.StartOutcome{}, err
 	}
 	return c.Start(ctx, service)
 }

@@ -60,9 +60,9 @@ func TestControllerStopsOnlyWhenSafe(t *testing.T) {
 	if !errors.As(err, &unsafe) || unsafe.Service != busy {
 		t.Fatalf("stop if safe while proving: %v, want an UnsafeStopError for %s", err, busy)
 	}
-	note, err := c.Stop(ctx, busy, model.StopWhenSafe)
-	if err != nil || !strings.HasPrefix(note, "will stop as soon as it is safe") {
-		t.Fatalf("stop when safe: %q %v", note, err)
+	o, err := c.Stop(ctx, busy, model.StopWhenSafe)
+	if err != nil || o.Result != model.StopQueued || !strings.HasPrefix(o.String(), "will stop as soon as it is safe") {
+		t.Fatalf("stop when safe: %+v %q %v", o, o, err)
 	}
 	if got := c.Pending(); !slices.Equal(got, []string{busy}) {
 		t.Errorf("pending %v, want [%s]", got, busy)

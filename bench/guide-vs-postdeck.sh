@@ -33,7 +33,7 @@ echo "grpcurl: $POSTDECK_GRPCURL ($("$POSTDECK_GRPCURL" -version 2>&1))"
 echo "curl:    $(command -v curl) ($(curl --version | head -n 1 | cut -d' ' -f1-2))"
 
 OUT=$TOOLS/bench.txt
-(cd "$ROOT" && go test -count=1 -run '^$' -bench 'StatusJSON1000|GuideWay1000' -benchtime "$BENCHTIME" .) | tee "$OUT"
+(cd "$ROOT" && go test -count=1 -run '^$' -bench 'StatusJSON1000|GuideWay1000' -benchtime "$BENCHTIME" ./cmd/status) | tee "$OUT"
 
 # Both lines must be there (the guide benchmark skips without grpcurl).
 awk '

@@ -116,22 +116,27 @@ func (a *auditedActions) record(action, service, mode, note string, err error) {
 	}
 }
 
-func (a *auditedActions) Start(ctx context.Context, service string) (string, error) {
-	note, err := a.inner.Start(ctx, service)
-	a.record("start", service, "", note, err)
-	return note, err
+// A start's result records its warnings; a stop's, its outcome.
+func (a *auditedActions) Start(ctx context.Context, service string) (model.StartOutcome, error) {
+	o, err := a.inner.Start(ctx, service)
+	a.record("start", service, "", o.Note(), err)
+	return o, err
 }
 
-func (a *auditedActions) Stop(ctx context.Context, service string, mode model.StopMode) (string, error) {
-	note, err := a.inner.Stop(ctx, service, mode)
+func (a *auditedActions) Stop(ctx context.Context, service string, mode model.StopMode) (model.StopOutcome, error) {
+	o, err := a.inner.Stop(ctx, service, mode)
+	note := ""
+	if err == nil {
+		note = o.String()
+	}
 	a.record("stop", service, stopModeName(mode), note, err)
-	return note, err
+	return o, err
 }
 
-func (a *auditedActions) Restart(ctx context.Context, service string) (string, error) {
-	note, err := a.inner.Restart(ctx, service)
-	a.record("restart", service, "", note, err)
-	return note, err
+func (a *auditedActions) Restart(ctx context.Context, service string) (model.StartOutcome, error) {
+	o, err := a.inner.Restart(ctx, service)
+	a.record("restart", service, "", o.Note(), err)
+	return o, err
 }
 
 func (a *auditedActions) SetAuto(on bool) {

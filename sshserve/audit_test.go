@@ -15,14 +15,18 @@ import (
 
 type fakeActions struct{ auto bool }
 
-func (f *fakeActions) Start(context.Context, string) (string, error) { return "", nil }
-func (f *fakeActions) Stop(context.Context, string, model.StopMode) (string, error) {
-	return "", errors.New("not stopping: proving")
+func (f *fakeActions) Start(context.Context, string) (model.StartOutcome, error) {
+	return model.StartOutcome{}, nil
 }
-func (f *fakeActions) Restart(context.Context, string) (string, error) { return "queued", nil }
-func (f *fakeActions) SetAuto(on bool)                                 { f.auto = on }
-func (f *fakeActions) Auto() bool                                      { return f.auto }
-func (f *fakeActions) LogSource(string) (ui.LogSource, error)          { return ui.LogSource{}, nil }
+func (f *fakeActions) Stop(context.Context, string, model.StopMode) (model.StopOutcome, error) {
+	return model.StopOutcome{}, errors.New("not stopping: proving")
+}
+func (f *fakeActions) Restart(context.Context, string) (model.StartOutcome, error) {
+	return model.StartOutcome{Warnings: []string{"queued"}}, nil
+}
+func (f *fakeActions) SetAuto(on bool)                        { f.auto = on }
+func (f *fakeActions) Auto() bool                             { return f.auto }
+func (f *fakeActions) LogSource(string) (ui.LogSource, error) { return ui.LogSource{}, nil }
 
 func TestAuditedActionsWriteOneLinePerAction(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "postdeck", "audit.log")

@@ -19,14 +19,14 @@ import (
 // backend.Controller satisfies it; nil Options.Actions makes the dashboard
 // view-only.
 type Actions interface {
-	// Start starts a service; note carries warnings such as
+	// Start starts a service; the outcome carries warnings such as
 	// "not-on-node: the node does not know this identity".
-	Start(ctx context.Context, service string) (note string, err error)
+	Start(ctx context.Context, service string) (model.StartOutcome, error)
 	// Stop stops a service in the given mode; it re-checks the safety of the
-	// stop itself at the moment of stopping.
-	Stop(ctx context.Context, service string, mode model.StopMode) (note string, err error)
+	// stop itself at the moment of stopping. A refused stop is an error.
+	Stop(ctx context.Context, service string, mode model.StopMode) (model.StopOutcome, error)
 	// Restart stops a service (only if safe, re-checked) and starts it.
-	Restart(ctx context.Context, service string) (note string, err error)
+	Restart(ctx context.Context, service string) (model.StartOutcome, error)
 	SetAuto(on bool)
 	Auto() bool
 	// LogSource is where the service's log is: the file postdeck writes,
@@ -115,24 +115,38 @@ func opWords(kind opKind, mode model.StopMode) (verb, gerund, past string) {
 	return "stop", "stopping", "stopped"
 }
 
-// call is the Actions call an operation makes for one service.
+// call is the Actions call an operation makes for one service, with the
+// note the footer adds after "started svc": a start's warnings, a stop's
+// outcome.
 func call(a Actions, kind opKind, mode model.StopMode) func(ctx context.Context, svc string) (string, error) {
 	switch kind {
 	case opStart:
-		return a.Start
+		return func(ctx context.Context, svc string) (string, error) {
+			o, err := a.Start(ctx, svc)
+			return o.Note(), err
+		}
 	case opRestart:
-		return a.Restart
+		return func(ctx context.Context, svc string) (string, error) {
+			o, err := a.Restart(ctx, svc)
+			return o.Note(), err
+		}
 	case opForceRestart:
 		return func(ctx context.Context, svc string) (string, error) {
-			n1, err := a.Stop(ctx, svc, model.StopForce)
+			stopped, err := a.Stop(ctx, svc, model.StopForce)
 			if err != nil {
-				return n1, err
+				return "", err
 			}
-			n2, err := a.Start(ctx, svc)
-			return joinNotes(n1, n2), err
+			started, err := a.Start(ctx, svc)
+			return joinNotes(stopped.String(), started.Note()), err
 		}
 	}
-	return func(ctx context.Context, svc string) (string, error) { return a.Stop(ctx, svc, mode) }
+	return func(ctx context.Context, svc string) (string, error) {
+		o, err := a.Stop(ctx, svc, mode)
+		if err != nil {
+			return "", err
+		}
+		return o.String(), nil
+	}
 }
 
 func joinNotes(a, b string) string {

@@ -55,16 +55,34 @@ func (f *fakeActions) record(c fakeCall) (string, error) {
 	return f.notes[c.service], f.fail[c.service]
 }
 
-func (f *fakeActions) Start(_ context.Context, svc string) (string, error) {
-	return f.record(fakeCall{op: "start", service: svc})
+func (f *fakeActions) Start(_ context.Context, svc string) (model.StartOutcome, error) {
+	return started(f.record(fakeCall{op: "start", service: svc}))
 }
 
-func (f *fakeActions) Stop(_ context.Context, svc string, mode model.StopMode) (string, error) {
-	return f.record(fakeCall{op: "stop", service: svc, mode: mode})
+// Stop's outcome is what the controller says for the mode: queued for a
+// stop when safe, dropped for a cancel, else stopped.
+func (f *fakeActions) Stop(_ context.Context, svc string, mode model.StopMode) (model.StopOutcome, error) {
+	_, err := f.record(fakeCall{op: "stop", service: svc, mode: mode})
+	switch mode {
+	case model.StopWhenSafe:
+		return model.StopOutcome{Result: model.StopQueued, Reason: "proving"}, err
+	case model.StopCancel:
+		return model.StopOutcome{Result: model.StopCancelled}, err
+	}
+	return model.StopOutcome{Result: model.StopDone, Forced: mode == model.StopForce, Reason: "idle"}, err
 }
 
-func (f *fakeActions) Restart(_ context.Context, svc string) (string, error) {
-	return f.record(fakeCall{op: "restart", service: svc})
+func (f *fakeActions) Restart(_ context.Context, svc string) (model.StartOutcome, error) {
+	return started(f.record(fakeCall{op: "restart", service: svc}))
+}
+
+// started is a start's outcome with the fake's note as its warning.
+func started(note string, err error) (model.StartOutcome, error) {
+	var o model.StartOutcome
+	if note != "" {
+		o.Warnings = []string{note}
+	}
+	return o, err
 }
 
 func (f *fakeActions) SetAuto(on bool) { f.mu.Lock(); f.auto = on; f.mu.Unlock() }

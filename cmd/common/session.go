@@ -1,0 +1,226 @@
+package common
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"postdeck/backend"
+	"postdeck/clock"
+	"postdeck/model"
+)
+
+// LoadConfig reads the config file named by --config (or the default path),
+// lets command-line flags override it and prints its warnings.
+func LoadConfig(g *Common, stderr io.Writer) (*backend.Config, error) {
+	path := g.Config
+	if path == "" {
+		path = backend.DefaultConfigPath()
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			return nil, fmt.Errorf("no config at %s: run `postdeck init` to write one, pass --config FILE, or try `postdeck demo`", path)
+		}
+	}
+	cfg, err := backend.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	ApplyGlobals(cfg, g)
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "postdeck: warning:", w)
+	}
+	return cfg, cfg.Validate()
+}
+
+// ApplyGlobals lets flags win over the config file.
+func ApplyGlobals(cfg *backend.Config, g *Common) {
+	if g.Interval > 0 {
+		cfg.Poll.Interval.Duration = g.Interval
+	}
+	if g.Timeout > 0 {
+		cfg.Poll.Timeout.Duration = g.Timeout
+	}
+	if g.Theme != "" {
+		cfg.UI.Theme = g.Theme
+	}
+}
+
+// Session is the backend one command works against, on one clock (see
+// package clock). Every command opens it the same way and in the same
+// order — node client, operator client, poller, then, as the command
+// needs, the controller (Control), the extras (Extras) and polling in the
+// background (Run) — and Close undoes all of it in the one order that
+// loses nothing.
+type Session struct {
+	Node   *backend.NodeClient
+	Poller *backend.Poller
+	Clock  clock.Clock
+	// Ctx ends when Close is called: the controller's background actions
+	// and a program showing the session end with it.
+	Ctx context.Context
+
+	cfg        *backend.Config
+	cancel     context.CancelFunc
+	ctl        *backend.Controller
+	stopExtras func()
+	polling    chan struct{} // closed when Run's poller returns; nil before Run
+	unsubs     []func()
+	closed     bool
+}
+
+// OpenSession opens the node client, the operator client and the poller
+// for cfg, all on clk.
+func OpenSession(cfg *backend.Config, clk clock.Clock) (*Session, error) {
+	node, err := backend.NewNodeClient(backend.NodeOptionsFor(cfg))
+	if err != nil {
+		return nil, err
+	}
+	ops := backend.NewOperatorClient(cfg.Poll.Timeout.Duration)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Session{Node: node, Poller: backend.NewPoller(cfg, node, ops), Clock: clk, Ctx: ctx, cfg: cfg, cancel: cancel}
+	if clk.Moved() {
+		s.Poller.AddHook(onClock(clk)) // first: every later hook sees the moved stamps
+	}
+	return s, nil
+}
+
+// onClock moves the stamps of a snapshot that the poller and the supervisor
+// take from the machine's clock (when it was polled, when each process
+// started) onto clk, so that the header's age and the UP column count from
+// the clock the countdown counts from. The state files keep the machine's
+// times: they outlive this process and its clock. Events keep theirs: the
+// node stamps them on its own clock (a simulator on clk already).
+func onClock(clk clock.Clock) func(*model.Snapshot) {
+	return func(s *model.Snapshot) {
+		s.At = clk.Onto(s.At)
+		for i := range s.Rows {
+			p := &s.Rows[i].Proc
+			p.Started = clk.Onto(p.Started)
+		}
+	}
+}
+
+// Control adds the supervisor and the controller, for the commands that
+// start and stop services; stateDir holds their pid files, logs and the
+// pending stops. Call it before Extras and Run.
+func (s *Session) Control(stateDir string) (*backend.Controller, error) {
+	sup, err := backend.NewSupervisor(s.cfg, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	ctl, err := backend.NewController(s.Ctx, s.cfg, sup, s.Poller, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	s.ctl = ctl
+	return ctl, nil
+}
+
+// Extras adds what runs beside a long-lived view (see attachExtras), with
+// alerts logged in stateDir and metrics on metricsListen when it is set.
+// Call it before Run.
+func (s *Session) Extras(stateDir, metricsListen string) error {
+	stop, err := attachExtras(s.Ctx, s, s.cfg, stateDir, metricsListen)
+	if err != nil {
+		return err
+	}
+	s.stopExtras = stop
+	return nil
+}
+
+// Subscribe is the poller's feed of snapshots, dropped by Close once
+// polling has stopped. Subscribe before Run to see the first snapshot.
+func (s *Session) Subscribe() <-chan model.Snapshot {
+	feed, unsubscribe := s.Poller.Subscribe()
+	s.unsubs = append(s.unsubs, unsubscribe)
+	return feed
+}
+
+// Run polls in the background until Close.
+func (s *Session) Run() {
+	s.polling = make(chan struct{})
+	go func() { s.Poller.Run(s.Ctx); close(s.polling) }()
+}
+
+// Live is the whole session of a long-lived view (the dashboard, `postdeck
+// serve`): the controller, the extras, and polling in the background.
+func (s *Session) Live(stateDir, metricsListen string) (*backend.Controller, error) {
+	ctl, err := s.Control(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Extras(stateDir, metricsListen); err != nil {
+		return nil, err
+	}
+	s.Run()
+	return ctl, nil
+}
+
+// Close stops polling (no new actions), lets the controller's actions
+// under way end (they see the cancelled context and give up their waits),
+// stops the extras, drops the feeds and closes the node client. A second
+// Close does nothing.
+func (s *Session) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.cancel()
+	if s.polling != nil {
+		<-s.polling
+	}
+	if s.ctl != nil {
+		s.ctl.Wait()
+	}
+	if s.stopExtras != nil {
+		s.stopExtras()
+	}
+	for _, unsubscribe := range s.unsubs {
+		unsubscribe()
+	}
+	s.Node.Close()
+}
+
+// attachExtras attaches to s's poller what runs beside it for a dashboard or
+// `postdeck serve`: the node's events (timelines, throughput), the cycle-gap
+// countdown (Snapshot.Cycle on s's clock, checked with the node's NodeInfo), alerts to
+// [alerts] command/webhook (logged to stateDir/alerts.log) and, when
+// metricsListen is set, Prometheus metrics on it. Their hooks run in that
+// order, before the controller's. Call it before s.Poller.Run, with the
+// context the poller runs under; stop ends them all, after the poller has
+// stopped. An error (the metrics address cannot be listened on) leaves
+// nothing running.
+func attachExtras(ctx context.Context, s *Session, cfg *backend.Config, stateDir, metricsListen string) (stop func(), err error) {
+	var metrics *backend.Metrics
+	stopMetrics := func() {}
+	if metricsListen != "" {
+		metrics = backend.NewMetrics(s.Poller)
+		if _, stopMetrics, err = metrics.Serve(metricsListen); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	backend.AttachEvents(ctx, s.Poller, s.Node)
+
+	cycle := backend.NewCycleWatcher(backend.TimingOf(&cfg.Timing), s.Clock.Now)
+	wg.Go(func() { cycle.AskNode(ctx, s.Node, cfg.Poll.NodeTimeout.Duration) })
+	s.Poller.AddHook(cycle.Hook)
+
+	if alerts := backend.NewAlerter(cfg.Alerts, stateDir); alerts.Enabled() {
+		s.Poller.AddHook(alerts.Hook)
+		wg.Go(func() { alerts.Run(ctx) })
+		if metrics != nil {
+			metrics.WatchAlerts(alerts)
+		}
+	}
+	if metrics != nil {
+		s.Poller.AddHook(metrics.Hook)
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		stopMetrics()
+	}, nil
+}

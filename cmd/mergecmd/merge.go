@@ -1,0 +1,205 @@
+package mergecmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"postdeck/cmd/common"
+	"strings"
+	"syscall"
+
+	"postdeck/backend"
+	"postdeck/merge"
+)
+
+// mergeStdin is where `postdeck merge` reads its confirmation.
+var mergeStdin io.Reader = os.Stdin
+
+// Run merges an old node's identities into a node data folder (several
+// old nodes' with --from repeated), or recovers an interrupted merge. Exit 0
+// on success, 1 on refusal or error.
+func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
+	// `postdeck merge … | head` must not kill a merge half-way when the
+	// reader goes: a write to a closed pipe then fails instead.
+	signal.Ignore(syscall.SIGPIPE)
+	fs := common.NewFlagSet("merge", g, stderr)
+	var froms fromFlags
+	fs.Var(&froms, "from", "the old node's data `folder` (read only, never changed); repeat --from to merge several old nodes into --to, one after another")
+	to := fs.String("to", "", "the node data folder to merge into (created when missing)")
+	dryRun := fs.Bool("dry-run", false, "print the plan and stop; changes nothing")
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
+	recoverMerge := fs.Bool("recover", false, "finish or undo an interrupted merge into --to")
+	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
+		return code
+	}
+	if *recoverMerge {
+		if *to == "" {
+			return common.Fail(stderr, errors.New("merge --recover: --to NODE_DATA is needed"))
+		}
+		msg, err := merge.Recover(*to)
+		if err != nil {
+			return common.Fail(stderr, err)
+		}
+		fmt.Fprintln(stdout, msg)
+		return 0
+	}
+	if len(froms) > 1 {
+		return mergeBatch(g, froms, *to, *dryRun, *yes, stdout, stderr)
+	}
+	from := ""
+	if len(froms) == 1 {
+		from = froms[0]
+	}
+	if from == "" || *to == "" {
+		return common.Fail(stderr, errors.New("merge: --from OLD_NODE_DATA and --to NODE_DATA are both needed (see postdeck merge --help)"))
+	}
+	addrs, err := mergeNodeAddrs(g, stderr)
+	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	ctx, stop := common.SignalContext()
+	defer stop()
+	plan, err := merge.NewPlan(ctx, merge.Options{From: from, To: *to, NodeAddrs: addrs})
+	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	fmt.Fprint(stdout, plan.String())
+	if !plan.OK() {
+		fmt.Fprintf(stderr, "postdeck: merge refused (%d problem(s) above); nothing was changed\n", len(plan.Problems))
+		return 1
+	}
+	if *dryRun {
+		fmt.Fprintln(stdout, "Dry run: nothing was changed.")
+		return 0
+	}
+	if !*yes && !confirmMerge(plan.To, stdout) {
+		return 1
+	}
+	sum, err := merge.Execute(ctx, plan, func(s merge.Step) { fmt.Fprintln(stdout, s.String()) })
+	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	fmt.Fprint(stdout, sum.String())
+	return 0
+}
+
+// fromFlags is --from, which may be repeated.
+type fromFlags []string
+
+func (f *fromFlags) String() string { return strings.Join(*f, ", ") }
+
+func (f *fromFlags) Set(s string) error {
+	*f = append(*f, s)
+	return nil
+}
+
+// confirmMerge asks to type the target folder's name.
+func confirmMerge(to string, stdout io.Writer) bool {
+	name := filepath.Base(to)
+	fmt.Fprintf(stdout, "Type the target folder's name (%s) to merge, anything else to cancel: ", name)
+	line, _ := bufio.NewReader(mergeStdin).ReadString('\n')
+	if strings.TrimSpace(line) != name {
+		fmt.Fprintln(stdout, "\nCancelled: nothing was changed.")
+		return false
+	}
+	return true
+}
+
+// mergeBatch merges several old nodes into one target, one after another,
+// with the refusals the wizard shows (merge.Batch): each plan, and two
+// sources holding one key name or identity; each source is planned again
+// just before its merge, and the first failure stops the rest.
+func mergeBatch(g *common.Common, froms fromFlags, to string, dryRun, yes bool, stdout, stderr io.Writer) int {
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); p != "" && err == nil {
+			return a
+		}
+		return p
+	}
+	var typed []string
+	for _, f := range froms {
+		typed = append(typed, abs(f))
+	}
+	to = abs(to)
+	sources, err := merge.CheckFolders(typed, to)
+	if err != nil {
+		return common.Fail(stderr, fmt.Errorf("merge: %v", err))
+	}
+	addrs, err := mergeNodeAddrs(g, stderr)
+	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	ctx, stop := common.SignalContext()
+	defer stop()
+	b, err := merge.PlanBatch(ctx, sources, to, addrs)
+	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	fmt.Fprint(stdout, b.String())
+	switch {
+	case !b.OK():
+		fmt.Fprintf(stderr, "postdeck: merge refused (%d problem(s) above); nothing was changed\n", b.Problems())
+		return 1
+	case dryRun:
+		fmt.Fprintln(stdout, "Dry run: nothing was changed.")
+		return 0
+	case !yes && !confirmMerge(to, stdout):
+		return 1
+	}
+	if err := runBatch(ctx, b, stdout); err != nil {
+		return common.Fail(stderr, err)
+	}
+	return 0
+}
+
+// runBatch runs the merges of a confirmed batch one after another.
+func runBatch(ctx context.Context, b *merge.Batch, stdout io.Writer) error {
+	for i, src := range b.Sources {
+		fmt.Fprintf(stdout, "Merging %d/%d: %s\n", i+1, len(b.Sources), src)
+		plan, err := b.Replan(ctx, i)
+		var sum *merge.Summary
+		if err == nil {
+			sum, err = merge.Execute(ctx, plan, func(s merge.Step) { fmt.Fprintln(stdout, s.String()) })
+		}
+		if changed := (*merge.ChangedError)(nil); errors.As(err, &changed) {
+			err = fmt.Errorf("%w; run the merge again to see the new plan", err)
+		}
+		if err != nil {
+			return fmt.Errorf("merging %s failed: %v%s", src, err, b.StoppedAt(i))
+		}
+		fmt.Fprint(stdout, sum.String())
+	}
+	return nil
+}
+
+// mergeNodeAddrs returns the configured node's gRPC listeners, so a running
+// node is detected; merge needs no config, so none (and no default file) is
+// fine.
+func mergeNodeAddrs(g *common.Common, stderr io.Writer) ([]string, error) {
+	path := g.Config
+	if path == "" {
+		path = backend.DefaultConfigPath()
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+	}
+	cfg, err := backend.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "postdeck: warning:", w)
+	}
+	var addrs []string
+	for _, a := range []string{cfg.Node.PostListener, cfg.Node.PrivateListener, cfg.Node.PublicListener} {
+		if a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs, nil
+}

@@ -1,0 +1,235 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"postdeck/backend"
+	"postdeck/cmd/common"
+	"postdeck/model"
+)
+
+// exitUnsafe is `postdeck stop`'s exit code when it refuses an unsafe stop.
+const exitUnsafe = 3
+
+// Start starts post-services by name.
+func Start(g *common.Common, args []string, stdout, stderr io.Writer) int {
+	return forServices(g, "start", args, stderr, nil, func(ctx context.Context, c *control, names []string) int {
+		return eachName(stdout, stderr, names, func(n string) (fmt.Stringer, error) { return c.Start(ctx, n) })
+	})
+}
+
+// Restart restarts post-services by name, refusing where stopping is
+// unsafe unless --force.
+func Restart(g *common.Common, args []string, stdout, stderr io.Writer) int {
+	var force *bool
+	flags := func(fs *flag.FlagSet) {
+		force = fs.Bool("force", false, "restart even if stopping throws away a proof")
+	}
+	return forServices(g, "restart", args, stderr, flags, func(ctx context.Context, c *control, names []string) int {
+		return eachName(stdout, stderr, names, func(n string) (fmt.Stringer, error) {
+			if *force {
+				return c.ForceRestart(ctx, n)
+			}
+			return c.Restart(ctx, n)
+		})
+	})
+}
+
+// Stop stops post-services, refusing (exit 3) when a stop would throw
+// away a proof, unless --force; --when-safe waits for the safe moment.
+func Stop(g *common.Common, args []string, stdout, stderr io.Writer) int {
+	var whenSafe, force *bool
+	flags := func(fs *flag.FlagSet) {
+		whenSafe = fs.Bool("when-safe", false, "wait until stopping is safe, then stop (Ctrl-C cancels)")
+		force = fs.Bool("force", false, "stop even if that throws away a proof")
+	}
+	return forServices(g, "stop", args, stderr, flags, func(ctx context.Context, c *control, names []string) int {
+		if *whenSafe && *force {
+			return common.Fail(stderr, errors.New("--when-safe and --force contradict each other: choose one"))
+		}
+		if *whenSafe {
+			return c.stopAllWhenSafe(ctx, names, stdout, stderr)
+		}
+		mode := model.StopIfSafe
+		if *force {
+			mode = model.StopForce
+		}
+		return eachName(stdout, stderr, names, func(n string) (fmt.Stringer, error) { return c.Stop(ctx, n, mode) })
+	})
+}
+
+// Logs prints the end of a service's log; -f follows it.
+func Logs(g *common.Common, args []string, stdout, stderr io.Writer) int {
+	var follow *bool
+	var lines *int
+	flags := func(fs *flag.FlagSet) {
+		follow = fs.Bool("f", false, "keep printing new lines (Ctrl-C stops)")
+		lines = fs.Int("n", 50, "how many of the last lines to print")
+	}
+	return forServices(g, "logs", args, stderr, flags, func(ctx context.Context, c *control, names []string) int {
+		if len(names) != 1 {
+			return common.Fail(stderr, errors.New("usage: postdeck logs NAME [-f] [-n LINES]"))
+		}
+		if err := c.PrintLog(ctx, stdout, names[0], *lines, *follow); err != nil {
+			return common.Fail(stderr, err)
+		}
+		return 0
+	})
+}
+
+// forServices parses a command acting on NAMEs (flags adds its own flags),
+// builds the controller, resolves the names to services and runs body.
+func forServices(g *common.Common, verb string, args []string, stderr io.Writer, flags func(*flag.FlagSet),
+	body func(context.Context, *control, []string) int) int {
+	fs := common.NewFlagSet(verb, g, stderr)
+	if flags != nil {
+		flags(fs)
+	}
+	args, code, ok := common.ParseArgs(fs, g, args, true)
+	if !ok {
+		return code
+	}
+	ctl, done, code := openControl(g, args, stderr)
+	if ctl == nil {
+		return code
+	}
+	defer done()
+	ctx, stop := common.SignalContext()
+	defer stop()
+	names, err := ctl.resolve(ctx, args)
+	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	return body(ctx, ctl, names)
+}
+
+// eachName runs act for every service and reports each result; the exit
+// code is the worst one.
+func eachName(stdout, stderr io.Writer, names []string, act func(string) (fmt.Stringer, error)) int {
+	code := 0
+	for _, n := range names {
+		outcome, err := act(n)
+		code = max(code, report(stdout, stderr, n, outcome, err))
+	}
+	return code
+}
+
+// report prints one service's outcome and returns its exit code: 3 for a
+// refused unsafe stop, 1 for another error.
+func report(stdout, stderr io.Writer, name string, outcome fmt.Stringer, err error) int {
+	if err == nil {
+		fmt.Fprintf(stdout, "%s: %s\n", name, outcome)
+		return 0
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, name) { // most errors name the service already
+		msg = name + ": " + msg
+	}
+	fmt.Fprintln(stderr, msg)
+	var unsafe *backend.UnsafeStopError
+	if errors.As(err, &unsafe) {
+		return exitUnsafe
+	}
+	return 1
+}
+
+// control is a controller plus what the CLI needs to find services by name.
+type control struct {
+	*backend.Controller
+	cfg    *backend.Config
+	poller *backend.Poller
+}
+
+// openControl loads the config and builds the supervisor and controller.
+func openControl(g *common.Common, names []string, stderr io.Writer) (*control, func(), int) {
+	if len(names) == 0 {
+		fmt.Fprintln(stderr, "postdeck: name at least one service (its name in the config, or its key file name)")
+		return nil, nil, 1
+	}
+	cfg, err := common.LoadConfig(g, stderr)
+	if err != nil {
+		return nil, nil, common.Fail(stderr, err)
+	}
+	s, err := common.OpenSession(cfg, g.Clock)
+	if err != nil {
+		return nil, nil, common.Fail(stderr, err)
+	}
+	ctl, err := s.Control(backend.DefaultStateDir())
+	if err != nil {
+		s.Close()
+		return nil, nil, common.Fail(stderr, err)
+	}
+	return &control{Controller: ctl, cfg: cfg, poller: s.Poller}, s.Close, 0
+}
+
+// resolve maps each NAME — a service name, or a key file name the node or
+// the identities folder knows — to a configured service.
+func (c *control) resolve(ctx context.Context, names []string) ([]string, error) {
+	var out []string
+	var snap *model.Snapshot
+	for _, n := range names {
+		if c.hasService(n) {
+			out = append(out, n)
+			continue
+		}
+		if snap == nil {
+			s := c.poller.PollOnce(ctx)
+			snap = &s
+		}
+		svc := serviceForKey(snap, n)
+		if svc == "" {
+			return nil, fmt.Errorf("no service or key file named %q: see `postdeck status` for the names", n)
+		}
+		out = append(out, svc)
+	}
+	return out, nil
+}
+
+func (c *control) hasService(name string) bool {
+	for _, s := range c.cfg.Services {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// serviceForKey finds the one service proving for the identity whose key
+// file is named key.
+func serviceForKey(s *model.Snapshot, key string) string {
+	for i := range s.Rows {
+		r := &s.Rows[i]
+		for _, name := range strings.Split(r.Name, ", ") {
+			if name == key && r.Service != "" {
+				return r.Service
+			}
+		}
+	}
+	return ""
+}
+
+// stopAllWhenSafe stops every service when it is safe (the controller's
+// queue, see backend.StopAllWhenSafe), saying what each waits for. Ctrl-C
+// drops the queued stops and leaves the services running.
+func (c *control) stopAllWhenSafe(ctx context.Context, names []string, stdout, stderr io.Writer) int {
+	code := 0
+	c.StopAllWhenSafe(ctx, names, c.cfg.Poll.Interval.Duration, func(e backend.SafeStopEvent) {
+		switch e.Step {
+		case backend.SafeStopDone:
+			report(stdout, stderr, e.Service, e.Outcome, nil)
+		case backend.SafeStopFailed:
+			code = max(code, report(stdout, stderr, e.Service, nil, e.Err))
+		case backend.SafeStopWaiting:
+			fmt.Fprintf(stdout, "%s: waiting: %s\n", e.Service, e.Reason)
+		case backend.SafeStopCancelled:
+			fmt.Fprintf(stderr, "%s: cancelled, still running: %s\n", e.Service, e.Reason)
+			code = max(code, 1)
+		}
+	})
+	return code
+}

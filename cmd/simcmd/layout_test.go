@@ -1,0 +1,103 @@
+package simcmd_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"postdeck/backend"
+	"postdeck/cmd/simcmd"
+	"postdeck/sim"
+)
+
+// layout is a simulator's layout as sim.Start reports one, without running it.
+func layout(t *testing.T, n int) sim.Layout {
+	root := t.TempDir()
+	l := sim.Layout{DataFolder: filepath.Join(root, "node"), PostListener: "127.0.0.1:9094",
+		PrivateListener: "127.0.0.1:9093", PublicListener: "127.0.0.1:9092"}
+	for i := range n {
+		name := "data0" + string(rune('1'+i))
+		l.Services = append(l.Services, sim.ServiceLayout{Name: name, Dir: filepath.Join(root, "post", name), Operator: "127.0.0.1:5005" + string(rune('1'+i))})
+	}
+	return l
+}
+
+// The config for a simulator names its node and one service per identity,
+// with the defaults every config gets.
+func TestConfigFromLayout(t *testing.T) {
+	l := layout(t, 2)
+	cfg := simcmd.ConfigFromLayout(l)
+	n := cfg.Node
+	if n.PostListener != l.PostListener || n.PrivateListener != l.PrivateListener || n.PublicListener != l.PublicListener || n.DataFolder != l.DataFolder {
+		t.Errorf("node %+v, want the layout's listeners and data folder", n)
+	}
+	if len(cfg.Services) != 2 {
+		t.Fatalf("%d services, want 2", len(cfg.Services))
+	}
+	for i, svc := range cfg.Services {
+		if want := l.Services[i]; svc.Name != want.Name || svc.Dir != want.Dir || svc.Operator != want.Operator {
+			t.Errorf("service %d %+v, want %+v", i, svc, want)
+		}
+	}
+	defaults := &backend.Config{}
+	backend.ApplyDefaults(defaults)
+	if cfg.Poll.Interval != defaults.Poll.Interval || cfg.Poll.Timeout != defaults.Poll.Timeout {
+		t.Errorf("poll %+v, want the defaults %+v", cfg.Poll, defaults.Poll)
+	}
+}
+
+// Real services: this binary under the name post-service, on four disks in
+// turn, in light mode at the simulator's speed, automatic proving on, one
+// prover per disk, and --watch-pid only when asked.
+func TestRealServicesConfig(t *testing.T) {
+	l := layout(t, 5)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := simcmd.RealServicesConfig(l, self, 2.5, 1234)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Proving.Auto || cfg.Proving.MaxPerDisk != 1 {
+		t.Errorf("proving %+v, want auto with one prover per disk", cfg.Proving)
+	}
+	var disks []string
+	for _, svc := range cfg.Services {
+		if filepath.Base(svc.Bin) != backend.PostServiceName {
+			t.Errorf("%s: bin %s, want one named %s", svc.Name, svc.Bin, backend.PostServiceName)
+		}
+		if target, err := os.Readlink(svc.Bin); err != nil || target != self {
+			t.Errorf("%s: bin links to %q (%v), want %s", svc.Name, target, err, self)
+		}
+		if svc.RandomXMode != "light" || svc.Env["POSTDECK_SIM_SPEED"] != "2.5" || !slices.Equal(svc.ExtraArgs, []string{"--watch-pid", "1234"}) {
+			t.Errorf("%s: mode %q env %v args %v", svc.Name, svc.RandomXMode, svc.Env, svc.ExtraArgs)
+		}
+		disks = append(disks, svc.Disk)
+	}
+	if want := []string{"disk1", "disk2", "disk3", "disk4", "disk1"}; !slices.Equal(disks, want) {
+		t.Errorf("disks %v, want %v", disks, want)
+	}
+	// Again (the link is there already), without a pid to watch.
+	cfg, err = simcmd.RealServicesConfig(l, self, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := cfg.Services[0].ExtraArgs; len(args) != 0 {
+		t.Errorf("args %v without a pid to watch", args)
+	}
+}
+
+func TestCheckSimFlags(t *testing.T) {
+	if err := simcmd.CheckSimFlags(1, 0.5); err != nil {
+		t.Errorf("1 identity at half speed: %v", err)
+	}
+	if err := simcmd.CheckSimFlags(0, 1); err == nil || !strings.Contains(err.Error(), "--ids 0") {
+		t.Errorf("no identities: %v", err)
+	}
+	if err := simcmd.CheckSimFlags(3, 0); err == nil || !strings.Contains(err.Error(), "--speed 0") {
+		t.Errorf("speed 0: %v", err)
+	}
+}

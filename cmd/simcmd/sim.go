@@ -1,0 +1,135 @@
+package simcmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"postdeck/cmd/common"
+	"strings"
+	"syscall"
+
+	"postdeck/backend"
+	"postdeck/sim"
+)
+
+// Run runs the simulated node headless and writes a ready-to-use config,
+// for tests and for trying the command line without a node.
+func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
+	fs := common.NewFlagSet("sim", g, stderr)
+	ids := fs.Int("ids", 12, "number of simulated identities")
+	dir := fs.String("dir", "", "folder for the simulated node data and PoST dirs (default: a temp folder, removed on exit)")
+	out := fs.String("config-out", "", "where to write the config (default DIR/postdeck.toml)")
+	speed := fs.Float64("speed", 1, "how fast the simulated proving cycle runs")
+	demo := fs.Bool("demo", false, "add the demo's problem cases (no service, stuck proof, unloaded key)")
+	real := fs.Bool("real-services", false, "run the post-services as real processes that postdeck starts and stops (start/stop/logs work)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of postdeck sim:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), simSignalHelp)
+	}
+	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
+		return code
+	}
+	if err := CheckSimFlags(*ids, *speed); err != nil {
+		return common.Fail(stderr, err)
+	}
+	if err := checkEmptyDir(*dir); err != nil {
+		return common.Fail(stderr, err)
+	}
+	ctx, stop := common.SignalContext()
+	defer stop()
+	// Before the node starts, so an early USR1 or USR2 is not fatal.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+	s, err := sim.Start(ctx, sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1, Now: g.Clock.Now})
+	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	defer s.Close()
+	l := s.Layout()
+	path := *out
+	if path == "" {
+		path = filepath.Join(filepath.Dir(l.DataFolder), "postdeck.toml")
+	}
+	cfg := ConfigFromLayout(l)
+	if *real {
+		// The services exit with the simulator (--watch-pid): they are its.
+		if cfg, err = RealServicesConfig(l, SelfBinary(), *speed, os.Getpid()); err != nil {
+			return common.Fail(stderr, err)
+		}
+		cfg.Proving.Auto = false // try start and stop by hand; `a` turns it on
+	}
+	if err := backend.WriteConfigFile(path, backend.RenderConfig(cfg), true); err != nil {
+		return common.Fail(stderr, err)
+	}
+	fmt.Fprintf(stdout, "simulated node with %d identities\n  public  %s\n  private %s\n  post    %s\nconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n%s",
+		len(l.Services), l.PublicListener, l.PrivateListener, l.PostListener, path, path,
+		strings.ReplaceAll(simSignalHelp, "PID", fmt.Sprint(os.Getpid())))
+	for {
+		select {
+		case <-ctx.Done():
+			return 0
+		case sig := <-sigs:
+			nodeSignal(s, sig, l.DataFolder, stdout, stderr)
+		}
+	}
+}
+
+// simSignalHelp is how to restart the simulated node; PID stands for the
+// simulator's process id.
+const simSignalHelp = `Restart the node like a real one while the simulator keeps its folders:
+  kill -USR1 PID
+      stops the node: its gRPC listeners close (merge and the wizard see it stopped)
+  kill -USR2 PID
+      starts it again on the same addresses and loads every new valid identities/*.key
+      as an IDLE identity, as a node does at start-up
+`
+
+// nodeSignal stops (SIGUSR1) or starts (SIGUSR2) the simulated node and says
+// what it did.
+func nodeSignal(s *sim.Sim, sig os.Signal, dataFolder string, stdout, stderr io.Writer) {
+	switch sig {
+	case syscall.SIGUSR1:
+		if !s.NodeRunning() {
+			fmt.Fprintln(stdout, "SIGUSR1: the node is already stopped; SIGUSR2 starts it")
+			return
+		}
+		if err := s.StopNode(); err != nil {
+			fmt.Fprintf(stderr, "SIGUSR1: stop the node: %v\n", err)
+			return
+		}
+		fmt.Fprintf(stdout, "SIGUSR1: node stopped; %s is kept; SIGUSR2 starts it\n", dataFolder)
+	case syscall.SIGUSR2:
+		if s.NodeRunning() {
+			fmt.Fprintln(stdout, "SIGUSR2: the node is already running; no keys reloaded (SIGUSR1 stops it first)")
+			return
+		}
+		loaded, err := s.RestartNode()
+		if err != nil {
+			fmt.Fprintf(stderr, "SIGUSR2: start the node: %v\n", err)
+			return
+		}
+		if len(loaded) == 0 {
+			fmt.Fprintf(stdout, "SIGUSR2: node started; no new keys in %s\n", filepath.Join(dataFolder, "identities"))
+			return
+		}
+		fmt.Fprintf(stdout, "SIGUSR2: node started; loaded %d new key(s): %s\n", len(loaded), strings.Join(loaded, ", "))
+	}
+}
+
+// checkEmptyDir refuses a --dir that already holds files: the simulator
+// writes fresh keys there, and stray ones left from an earlier run would
+// show up as identities.
+func checkEmptyDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err == nil && len(entries) > 0 {
+		return fmt.Errorf("--dir %s is not empty: give a new or empty folder (the simulator writes fresh keys and PoST dirs there)", dir)
+	}
+	return nil
+}

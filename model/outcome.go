@@ -1,0 +1,63 @@
+package model
+
+import "strings"
+
+// StopResult is what a stop did.
+type StopResult int
+
+const (
+	// StopDone: the process was stopped.
+	StopDone StopResult = iota
+	// StopNotRunning: there was nothing to stop.
+	StopNotRunning
+	// StopQueued: not safe yet, so the stop waits in the queue and runs as
+	// soon as the verdict is safe.
+	StopQueued
+	// StopCancelled: a queued stop was dropped; the service keeps running.
+	StopCancelled
+)
+
+// StopOutcome is the value a stop returns, so callers decide on it, never
+// on its text. A refused stop is not an outcome but an error that carries
+// the verdict (backend.UnsafeStopError).
+type StopOutcome struct {
+	Result StopResult
+	Forced bool   // stopped whatever the verdict said
+	Reason string // the verdict's reason: why it was safe (done), why not yet (queued)
+}
+
+// String is what the command line prints after the service's name.
+func (o StopOutcome) String() string {
+	switch o.Result {
+	case StopNotRunning:
+		return "not running"
+	case StopQueued:
+		return "will stop as soon as it is safe; now " + o.Reason
+	case StopCancelled:
+		return "pending stop cancelled"
+	}
+	if o.Forced {
+		return "stopped (forced)"
+	}
+	return "stopped: " + o.Reason
+}
+
+// StartOutcome is the value a start (or a restart) returns: the service is
+// started, with what the user should know about it.
+type StartOutcome struct {
+	// Warnings, such as "not-on-node: the node does not know this identity…".
+	Warnings []string
+}
+
+// String is what the command line prints after the service's name.
+func (o StartOutcome) String() string {
+	s := "started"
+	for _, w := range o.Warnings {
+		s += "; warning: " + w
+	}
+	return s
+}
+
+// Note is the warnings alone, "" when there are none: all a screen that
+// already says "started" needs to add.
+func (o StartOutcome) Note() string { return strings.Join(o.Warnings, "; ") }
