@@ -334,17 +334,18 @@ func (f *keyFlow) page(m *Model, width int) page {
 	return p
 }
 
-// planLines is the plan in full, warnings in the warning tone.
+// planLines is the plan in full, warnings in the warning tone and notes
+// muted.
 func (f *keyFlow) planLines(t *text) {
-	for l := range strings.SplitSeq(strings.TrimRight(f.plan.String(), "\n"), "\n") {
+	for _, l := range f.plan.Lines() {
 		tone := themes.ToneText
-		switch {
-		case strings.HasPrefix(l, "warning:"):
+		switch l.Kind {
+		case backend.PlanWarning:
 			tone = themes.ToneWarn
-		case strings.HasPrefix(l, "note:"):
+		case backend.PlanNote:
 			tone = themes.ToneMuted
 		}
-		t.block(l, tone, 1)
+		t.block(l.Text, tone, 1)
 	}
 }
 
