@@ -78,7 +78,7 @@ func (d *leaveDialog) page(m *Model, width int) page {
 func (w *wizard) leave(m *Model) tea.Cmd {
 	m.migrateReport = w.report(m)
 	if !m.migrateOnly && len(w.done) > 0 {
-		m.setStatus("migration wizard closed: "+firstLine(strings.TrimPrefix(m.migrateReport, "Migration wizard: ")), themes.ToneAccent)
+		m.setStatus("migration wizard closed: "+w.outcome(), themes.ToneAccent)
 	}
 	return nil
 }
@@ -101,13 +101,9 @@ func (w *wizard) interrupt(m *Model) (tea.Cmd, reply) {
 // report says what the wizard did and what is left to do.
 func (w *wizard) report(m *Model) string {
 	var b strings.Builder
-	if len(w.done) == 0 {
-		b.WriteString("Migration wizard: nothing was changed.\n")
-	} else {
-		b.WriteString("Migration wizard: done:\n")
-		for _, d := range w.done {
-			fmt.Fprintf(&b, "  - %s\n", d)
-		}
+	b.WriteString("Migration wizard: " + w.outcome() + "\n")
+	for _, d := range w.done {
+		fmt.Fprintf(&b, "  - %s\n", d)
 	}
 	not := w.notDone()
 	if len(not) > 0 {
@@ -127,6 +123,14 @@ func (w *wizard) report(m *Model) string {
 		b.WriteString("Next: restart the node (it reads identities/ only when it starts), start a post-service per identity, and never start the old nodes with these keys again.\n")
 	}
 	return b.String()
+}
+
+// outcome heads the report (and the status line once the wizard is left).
+func (w *wizard) outcome() string {
+	if len(w.done) == 0 {
+		return "nothing was changed."
+	}
+	return "done:"
 }
 
 // notDone lists what the wizard has not done (yet), in the report's order.
