@@ -168,8 +168,9 @@ func (s *overlays) draw(m *Model, body string) (string, *tea.Cursor) {
 }
 
 // flowLayer puts the open flow on the stack. The flow's host (openFlow,
-// flowKey, flowBody in wizardkit.go) keeps m.flow; the layer closes when
-// its flow is no longer the open one.
+// flowKey, flowBody in wizardkit.go) keeps m.flow; the layer passes the
+// flow's reply on, so it closes when a key ends the flow (flowResult takes
+// it off when a result does).
 type flowLayer struct{ f flow }
 
 // showFlow puts the flow an opener just opened on the stack.
