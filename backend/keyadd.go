@@ -288,19 +288,43 @@ func (p *AddKeyPlan) describe() {
 	p.Warnings = append(p.Warnings, RestartReminder, EquivocationWarning)
 }
 
+// PlanLineKind is what a line of the plan is, for a screen that colours
+// it: the kind travels with the line, so nothing is read back from its words.
+type PlanLineKind int
+
+const (
+	PlanText PlanLineKind = iota
+	PlanNote
+	PlanWarning
+)
+
+// PlanLine is one line of the plan in words.
+type PlanLine struct {
+	Kind PlanLineKind
+	Text string
+}
+
+// Lines is the plan in words, one line each, with its kind.
+func (p *AddKeyPlan) Lines() []PlanLine {
+	ls := []PlanLine{{Text: "Adding identity " + p.PublicHex}, {Text: "  from " + p.Source}, {Text: "  to   " + p.Target}}
+	for _, n := range p.Notes {
+		ls = append(ls, PlanLine{PlanNote, "note: " + n})
+	}
+	ls = append(ls, PlanLine{Text: "Will:"})
+	for i, s := range p.Steps {
+		ls = append(ls, PlanLine{Text: fmt.Sprintf("  %d. %s", i+1, s)})
+	}
+	for _, w := range p.Warnings {
+		ls = append(ls, PlanLine{PlanWarning, "warning: " + w})
+	}
+	return ls
+}
+
 // String is the plan in words, for a terminal.
 func (p *AddKeyPlan) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Adding identity %s\n  from %s\n  to   %s\n", p.PublicHex, p.Source, p.Target)
-	for _, n := range p.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
-	}
-	b.WriteString("Will:\n")
-	for i, s := range p.Steps {
-		fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
-	}
-	for _, w := range p.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", w)
+	for _, l := range p.Lines() {
+		b.WriteString(l.Text + "\n")
 	}
 	return b.String()
 }

@@ -385,6 +385,17 @@ func TestAddKeyPlanSaysWhatHappens(t *testing.T) {
 			t.Errorf("plan does not say %q:\n%s", want, s)
 		}
 	}
+	// The warnings say they are warnings as a value: a screen colours them
+	// without reading the words.
+	var warned []string
+	for _, l := range p.Lines() {
+		if l.Kind == PlanWarning {
+			warned = append(warned, l.Text)
+		}
+	}
+	if len(warned) != len(p.Warnings) || !strings.Contains(strings.Join(warned, "\n"), "restart the node") {
+		t.Errorf("warning lines %q, want one per warning (%d)", warned, len(p.Warnings))
+	}
 	o := w.opts()
 	o.Move = true
 	p, err = PlanAddKey(o)

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -77,11 +79,35 @@ func (r *buttonRow[A]) key(k tea.KeyPressMsg, keys *KeyMap) (act A, pressed bool
 	return act, false
 }
 
-// lines lays the row out in width (see layoutButtons).
+// lines lays the row out in width, left to right, wrapping when the
+// buttons do not fit. Readable without colour: the focused one is "> X <",
+// one that is off "[ X (why) ]".
 func (r *buttonRow[A]) lines(width int, st *themes.Styles) []string {
-	return layoutButtons(len(r.list), r.focus, width, st, func(i int) (string, string, bool) {
-		return r.list[i].label, r.list[i].why, r.list[i].on
-	})
+	var lines []string
+	var cur strings.Builder
+	curW := 0
+	for i, b := range r.list {
+		s, style := "[ "+b.label+" ]", st.Button
+		switch {
+		case !b.on:
+			s, style = "[ "+b.label+" ("+b.why+") ]", st.ButtonDisabled
+		case i == r.focus:
+			s, style = "> "+b.label+" <", st.ButtonFocused
+		}
+		w := cellWidth(s)
+		if curW > 0 && curW+2+w > width {
+			lines = append(lines, cur.String())
+			cur.Reset()
+			curW = 0
+		}
+		if curW > 0 {
+			cur.WriteString("  ")
+			curW += 2
+		}
+		cur.WriteString(style.Render(truncate(s, width)))
+		curW += w
+	}
+	return append(lines, cur.String())
 }
 
 // pageLines is the row as a flow's page shows it: laid out in width and

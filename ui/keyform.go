@@ -132,7 +132,7 @@ func (f *keyFlow) asking() question {
 	return ""
 }
 
-func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
+func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
 	var act keyAct
 	pressed := false
 	if f.stage == keyPlanShown || f.stage == keyServiceOffer || f.stage == keyWaiting { // buttons shown
@@ -143,29 +143,29 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 	case keyForm:
 		switch k.String() {
 		case "esc":
-			return nil, true
+			return nil, reply{close: true}
 		case "enter":
 			o := f.options(m)
 			f.stage, f.refusal = keyPlanning, ""
 			return m.flowDo(func() tea.Msg {
 				p, err := backend.PlanAddKey(o)
 				return keyPlanMsg{p, err}
-			}), false
+			}), reply{}
 		}
 		f.refusal = ""
-		return f.form.key(k, m.flowCmd), false
+		return f.form.key(k, m.flowCmd), reply{}
 	case keyPlanShown:
 		switch {
 		case esc, pressed && act == keyBack:
 			f.stage = keyForm
-			return f.form.focusOn(f.form.focus), false
+			return f.form.focusOn(f.form.focus), reply{}
 		case pressed && act == keyAdd:
 			f.stage = keyApplying
 			plan := f.plan
 			return m.flowDo(func() tea.Msg {
 				res, err := backend.ApplyAddKey(plan)
 				return keyApplyMsg{res, err}
-			}), false
+			}), reply{}
 		}
 	case keyServiceOffer:
 		switch {
@@ -176,14 +176,14 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		case pressed && act == keyAddService:
 			f.stage = keyServiceAdding
 			path, svc := m.cfg.Path, *f.svc
-			return m.flowDo(func() tea.Msg { return keySvcMsg{backend.AppendService(path, svc)} }), false
+			return m.flowDo(func() tea.Msg { return keySvcMsg{backend.AppendService(path, svc)} }), reply{}
 		}
 	case keyWaiting:
 		if esc || pressed && act == keyClose {
-			return nil, true
+			return nil, reply{close: true}
 		}
 	}
-	return nil, false
+	return nil, reply{}
 }
 
 // wait moves on to the restart reminder and starts watching for the key.
@@ -196,29 +196,29 @@ func (f *keyFlow) wait(m *Model, svcNote string) {
 	m.watches = append(m.watches, keyWatch{name: filepath.Base(f.res.Path), public: f.res.Public})
 }
 
-func (f *keyFlow) result(m *Model, msg tea.Msg) tea.Cmd {
+func (f *keyFlow) result(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case completeMsg:
 		f.form.apply(msg)
 	case keyPlanMsg:
 		if msg.err != nil {
 			f.stage, f.refusal = keyForm, msg.err.Error()
-			return f.form.focusOn(f.form.focus)
+			return f.form.focusOn(f.form.focus), false
 		}
 		f.plan, f.stage = msg.plan, keyPlanShown
 		f.btns = newButtonRow(button[keyAct]{label: btnCancel, act: keyBack, on: true}, button[keyAct]{label: btnAddKey, act: keyAdd, on: true})
 	case keyApplyMsg:
 		if msg.err != nil {
 			f.stage, f.refusal = keyForm, msg.err.Error()
-			return f.form.focusOn(f.form.focus)
+			return f.form.focusOn(f.form.focus), false
 		}
 		f.res, f.stage = msg.res, keyServiceAdding
 		cfg, plan := m.cfg, f.plan
-		return m.flowDo(func() tea.Msg { return offerService(cfg, plan) })
+		return m.flowDo(func() tea.Msg { return offerService(cfg, plan) }), false
 	case keySvcPlanMsg:
 		if msg.svc == nil {
 			f.wait(m, msg.note)
-			return nil
+			return nil, false
 		}
 		f.svc, f.stage = msg.svc, keyServiceOffer
 		f.btns = newButtonRow(button[keyAct]{label: btnSkip, act: keySkip, on: true}, button[keyAct]{label: btnAddService, act: keyAddService, on: true})
@@ -226,13 +226,13 @@ func (f *keyFlow) result(m *Model, msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			f.wait(m, "")
 			f.svcNote, f.svcTone = "the key is added, but the service is not: "+msg.err.Error(), themes.ToneDanger
-			return nil
+			return nil, false
 		}
 		f.wait(m, "")
 		f.svcNote = fmt.Sprintf("added [[service]] %q (dir %s, operator %s) to %s", f.svc.Name, f.svc.Dir, f.svc.Operator, m.cfg.Path)
 		f.svcTone = themes.ToneOK
 	}
-	return nil
+	return nil, false
 }
 
 // offerService works out the [[service]] for the key just added, or says
@@ -285,7 +285,7 @@ func (f *keyFlow) paste(m *Model, p tea.PasteMsg) tea.Cmd {
 	return nil
 }
 
-func (f *keyFlow) interrupt(m *Model) (tea.Cmd, bool) { return nil, true }
+func (f *keyFlow) interrupt(m *Model) (tea.Cmd, reply) { return nil, reply{close: true} }
 
 func (f *keyFlow) page(m *Model, width int) page {
 	th := &m.theme
@@ -334,17 +334,18 @@ func (f *keyFlow) page(m *Model, width int) page {
 	return p
 }
 
-// planLines is the plan in full, warnings in the warning tone.
+// planLines is the plan in full, warnings in the warning tone and notes
+// muted.
 func (f *keyFlow) planLines(t *text) {
-	for l := range strings.SplitSeq(strings.TrimRight(f.plan.String(), "\n"), "\n") {
+	for _, l := range f.plan.Lines() {
 		tone := themes.ToneText
-		switch {
-		case strings.HasPrefix(l, "warning:"):
+		switch l.Kind {
+		case backend.PlanWarning:
 			tone = themes.ToneWarn
-		case strings.HasPrefix(l, "note:"):
+		case backend.PlanNote:
 			tone = themes.ToneMuted
 		}
-		t.block(l, tone, 1)
+		t.block(l.Text, tone, 1)
 	}
 }
 

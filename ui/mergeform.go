@@ -239,23 +239,23 @@ func (f *mergeFlow) asking() question {
 	return ""
 }
 
-func (f *mergeFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
+func (f *mergeFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
 	switch f.stage {
 	case mergeForm:
 		switch k.String() {
 		case "esc":
-			return nil, true
+			return nil, reply{close: true}
 		case "enter":
 			from, to := resolvePath(f.form.fields[0].in.value()), resolvePath(f.form.fields[1].in.value())
 			if from == "" || to == "" {
 				f.refusal = "give both folders: the old node's data folder and the one to merge it into"
-				return nil, false
+				return nil, reply{}
 			}
 			f.stage, f.refusal = mergePlanning, ""
-			return m.planMerge(from, to), false
+			return m.planMerge(from, to), reply{}
 		}
 		f.refusal = ""
-		return f.form.key(k, m.flowCmd), false
+		return f.form.key(k, m.flowCmd), reply{}
 	case mergePlanShown:
 		act, pressed := f.btns.key(k, &m.keys)
 		if k.String() == "esc" {
@@ -265,53 +265,53 @@ func (f *mergeFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
 		case !pressed:
 		case act == mergeBack:
 			f.stage = mergeForm
-			return f.form.focusOn(f.form.focus), false
+			return f.form.focusOn(f.form.focus), reply{}
 		case act == mergePlanAgain:
 			f.stage = mergePlanning
-			return m.planMerge(f.plan.From, f.plan.To), false
+			return m.planMerge(f.plan.From, f.plan.To), reply{}
 		case act == mergeGo:
 			f.stage = mergeConfirm
 			var cmd tea.Cmd
 			f.confirm, cmd = newConfirm(&m.theme, filepath.Base(f.plan.To))
-			return cmd, false
+			return cmd, reply{}
 		}
 	case mergeConfirm:
 		if k.String() == "esc" { // back to the buttons: a new grace (see asking)
 			f.stage = mergePlanShown
-			return nil, false
+			return nil, reply{}
 		}
 		ok, cmd := f.confirm.key(k)
 		if !ok {
-			return cmd, false
+			return cmd, reply{}
 		}
 		f.stage = mergeRunning
 		f.run = mergeRun{from: f.plan.From, to: f.plan.To}
-		return m.startMerge(f.plan), false
+		return m.startMerge(f.plan), reply{}
 	case mergeDone, mergeFailed:
 		act, pressed := f.btns.key(k, &m.keys)
 		switch {
 		case k.String() == "esc", pressed && act == mergeClose:
-			return nil, true
+			return nil, reply{close: true}
 		case pressed && act == mergeRecover:
 			to := f.run.to
 			f.btns.set(button[mergeAct]{label: btnClose, act: mergeClose, on: true})
 			return m.flowDo(func() tea.Msg {
 				s, err := merge.Recover(to)
 				return recoverMsg{s, err}
-			}), false
+			}), reply{}
 		}
 	}
-	return nil, false
+	return nil, reply{}
 }
 
-func (f *mergeFlow) result(m *Model, msg tea.Msg) tea.Cmd {
+func (f *mergeFlow) result(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case completeMsg:
 		f.form.apply(msg)
 	case mergePlanMsg:
 		if msg.err != nil {
 			f.stage, f.refusal = mergeForm, "could not plan: "+msg.err.Error()
-			return f.form.focusOn(f.form.focus)
+			return f.form.focusOn(f.form.focus), false
 		}
 		f.plan, f.stage = msg.plan, mergePlanShown
 		f.btns = newButtonRow(button[mergeAct]{label: btnCancel, act: mergeBack, on: true},
@@ -319,7 +319,7 @@ func (f *mergeFlow) result(m *Model, msg tea.Msg) tea.Cmd {
 			button[mergeAct]{label: btnMerge, act: mergeGo, on: msg.plan.OK(), why: "refused: see the problems"})
 	case mergeRunMsg:
 		if !f.run.follow(msg.msg) {
-			return m.nextMerge(msg.ch)
+			return m.nextMerge(msg.ch), false
 		}
 		f.stage = mergeDone
 		bs := []button[mergeAct]{{label: btnClose, act: mergeClose, on: true}}
@@ -339,7 +339,7 @@ func (f *mergeFlow) result(m *Model, msg tea.Msg) tea.Cmd {
 			f.run.state = "recovered"
 		}
 	}
-	return nil
+	return nil, false
 }
 
 func (f *mergeFlow) snapshot(*Model, *model.Snapshot) {}
@@ -355,13 +355,13 @@ func (f *mergeFlow) paste(m *Model, p tea.PasteMsg) tea.Cmd {
 }
 
 // interrupt: a running merge is not abandoned on the first ctrl+c.
-func (f *mergeFlow) interrupt(m *Model) (tea.Cmd, bool) {
+func (f *mergeFlow) interrupt(m *Model) (tea.Cmd, reply) {
 	if f.stage != mergeRunning || m.quitArmed {
-		return nil, true
+		return nil, reply{close: true}
 	}
 	m.quitArmed = true
 	m.setStatus("a merge is running: wait for it to end (ctrl+c again quits anyway; the merge's journal lets `postdeck merge --recover` finish or undo it)", themes.ToneWarn)
-	return nil, false
+	return nil, reply{}
 }
 
 // planText renders a merge plan: its notes muted, the refusal and its

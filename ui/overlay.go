@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -118,6 +119,12 @@ func (s *overlays) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, *opRequest) {
 	return cmd, r.op
 }
 
+// remove takes o off the stack wherever it is (a flow that ended from a
+// result, not from a key).
+func (s *overlays) remove(o overlay) {
+	s.layers = slices.DeleteFunc(s.layers, func(l layer) bool { return l.o == o })
+}
+
 // paste feeds the top layer, except in its grace.
 func (s *overlays) paste(m *Model, p tea.PasteMsg) tea.Cmd {
 	if s.inGrace(m.now()) {
@@ -161,8 +168,9 @@ func (s *overlays) draw(m *Model, body string) (string, *tea.Cursor) {
 }
 
 // flowLayer puts the open flow on the stack. The flow's host (openFlow,
-// flowKey, flowBody in wizardkit.go) keeps m.flow; the layer closes when
-// its flow is no longer the open one.
+// flowKey, flowBody in wizardkit.go) keeps m.flow; the layer passes the
+// flow's reply on, so it closes when a key ends the flow (flowResult takes
+// it off when a result does).
 type flowLayer struct{ f flow }
 
 // showFlow puts the flow an opener just opened on the stack.
@@ -175,10 +183,7 @@ func (m *Model) showFlow(cmd tea.Cmd) tea.Cmd {
 	return cmd
 }
 
-func (l flowLayer) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
-	cmd := m.flowKey(k)
-	return cmd, reply{close: m.flow != l.f}
-}
+func (l flowLayer) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) { return m.flowKey(k) }
 
 func (l flowLayer) paste(m *Model, p tea.PasteMsg) tea.Cmd { return l.f.paste(m, p) }
 func (l flowLayer) snapshot(m *Model, s *model.Snapshot)   { l.f.snapshot(m, s) }
@@ -190,13 +195,4 @@ func (l flowLayer) draw(m *Model, _ string) (string, *tea.Cursor) {
 	return b.String(), c
 }
 
-// asker is a flow that says what it asks (see overlay.asking); a flow
-// that does not keeps its own grace.
-type asker interface{ asking() question }
-
-func (l flowLayer) asking() question {
-	if a, ok := l.f.(asker); ok {
-		return a.asking()
-	}
-	return ""
-}
+func (l flowLayer) asking() question { return l.f.asking() }

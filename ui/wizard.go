@@ -73,6 +73,25 @@ const (
 	wizardSteps = stepVerify
 )
 
+// wizAct is what a button of the wizard does.
+type wizAct int
+
+const (
+	wizBack wizAct = iota
+	wizPlanAgain
+	wizContinue
+	wizLeave // ask before leaving (the merge step's, after a failure)
+	wizRecover
+	wizFinish
+	wizStay // the leave question's
+	wizGo   // the leave question's: leave now
+)
+
+// wizButton is a button of the wizard that is on.
+func wizButton(label string, act wizAct) button[wizAct] {
+	return button[wizAct]{label: label, act: act, on: true}
+}
+
 // Button labels of the wizard.
 const (
 	btnBack     = "Back"
@@ -100,8 +119,7 @@ type wizard struct {
 	ids       []wizID  // the merged identities (steps 7 and 8)
 	done      []string // what the wizard changed, in order
 
-	leaving   bool
-	leaveBtns buttons
+	leaving bool // the leave question is on the stack (leaveDialog)
 }
 
 // wizID is an identity merged by the wizard.
@@ -143,46 +161,60 @@ func (w *wizard) toStep(m *Model, step int) tea.Cmd {
 	return w.cur().enter(w, m)
 }
 
-// navigate goes where a step's key said.
-func (w *wizard) navigate(m *Model, n nav) (tea.Cmd, bool) {
+// navigate goes where a step's key said; the reply closes the wizard or
+// puts the leave question over it.
+func (w *wizard) navigate(m *Model, n nav) (tea.Cmd, reply) {
 	switch n {
 	case navNext:
-		return w.toStep(m, w.step+1), false
+		return w.toStep(m, w.step+1), reply{}
 	case navBack:
-		return w.toStep(m, w.step-1), false
+		return w.toStep(m, w.step-1), reply{}
 	case navAgain:
-		return w.toStep(m, w.step), false
+		return w.toStep(m, w.step), reply{}
 	case navLeave:
 		if len(w.done) == 0 {
-			return w.leave(m), true
+			return w.leave(m), reply{close: true}
 		}
-		w.openLeave(m)
+		return nil, reply{push: w.openLeave()}
 	case navAskLeave:
-		w.openLeave(m)
+		return nil, reply{push: w.openLeave()}
 	case navFinish:
-		return w.leave(m), true
+		return w.leave(m), reply{close: true}
 	}
-	return nil, false
+	return nil, reply{}
 }
 
-func (w *wizard) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, bool) {
-	if w.leaving {
-		return w.leaveKey(m, k)
-	}
+func (w *wizard) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
 	cmd, n := w.cur().key(w, m, k)
 	if n == navStay {
-		return cmd, false
+		return cmd, reply{}
 	}
 	return w.navigate(m, n)
 }
 
-func (w *wizard) result(m *Model, msg tea.Msg) tea.Cmd {
+// result hands msg to the steps; the leave question's Leave ends the
+// wizard.
+func (w *wizard) result(m *Model, msg tea.Msg) (tea.Cmd, bool) {
+	if _, ok := msg.(wizLeaveMsg); ok {
+		return w.leave(m), true
+	}
 	for _, s := range w.steps {
 		if cmd := s.result(w, m, msg); cmd != nil {
-			return cmd
+			return cmd, false
 		}
 	}
-	return nil
+	return nil, false
+}
+
+// asker is a step that asks with buttons (see overlay.asking); the others
+// ask nothing while the user types or waits.
+type asker interface{ asking(w *wizard) question }
+
+func (w *wizard) asking() question {
+	if a, ok := w.cur().(asker); ok {
+		return a.asking(w)
+	}
+	return ""
 }
 
 func (w *wizard) paste(m *Model, p tea.PasteMsg) tea.Cmd { return w.cur().paste(w, m, p) }
@@ -194,17 +226,20 @@ func (w *wizard) snapshot(m *Model, s *model.Snapshot) {
 }
 
 func (w *wizard) page(m *Model, width int) page {
-	st := &m.theme.Styles
-	t := newText(width, &m.theme)
-	// The merges' progress grows at the end: keep it in view.
-	p := page{key: fmt.Sprint(w.step), cursorLine: -1, follow: w.step == stepMerge,
-		title: st.Section.Render(fmt.Sprintf(" Migrate nodes · step %d of %d: %s", w.step, wizardSteps, w.cur().name()))}
-	if w.leaving {
-		return w.leavePage(m, t, p, width)
-	}
+	p, t := w.frame(m, width)
 	w.cur().view(w, m, t, width, &p)
 	p.body = t.out
 	return p
+}
+
+// frame is a page of the wizard before its step fills it: its title and
+// key (the leave question's page is one too).
+func (w *wizard) frame(m *Model, width int) (page, *text) {
+	st := &m.theme.Styles
+	// The merges' progress grows at the end: keep it in view.
+	p := page{key: fmt.Sprint(w.step), cursorLine: -1, follow: w.step == stepMerge,
+		title: st.Section.Render(fmt.Sprintf(" Migrate nodes · step %d of %d: %s", w.step, wizardSteps, w.cur().name()))}
+	return p, newText(width, &m.theme)
 }
 
 // noPaste is embedded by a step with no input to paste into.

@@ -37,9 +37,7 @@ func (s *confirmStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav)
 }
 
 func (s *confirmStep) paste(w *wizard, m *Model, p tea.PasteMsg) tea.Cmd {
-	var cmd tea.Cmd
-	s.confirm.input, cmd = s.confirm.input.Update(p)
-	return cmd
+	return s.confirm.paste(p)
 }
 
 func (s *confirmStep) view(w *wizard, m *Model, t *text, width int, p *page) {

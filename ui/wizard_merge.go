@@ -17,7 +17,7 @@ import (
 type mergeStep struct {
 	noPaste
 	failed bool
-	btns   buttons
+	btns   buttonRow[wizAct]
 }
 
 type wizReplanMsg struct {
@@ -39,7 +39,7 @@ func (s *mergeStep) next(w *wizard, m *Model) tea.Cmd {
 	i := len(w.runs)
 	if i == len(w.sources) {
 		w.running = false
-		s.btns = newButtons(m.now(), btn{label: btnContinue, on: true})
+		s.btns = newButtonRow(wizButton(btnContinue, wizContinue))
 		return nil
 	}
 	w.running = true
@@ -56,11 +56,23 @@ func (s *mergeStep) next(w *wizard, m *Model) tea.Cmd {
 // stop ends the step at a failure.
 func (s *mergeStep) stop(w *wizard, m *Model) {
 	w.running, s.failed = false, true
-	bs := []btn{{label: btnLeave, on: true}}
+	bs := []button[wizAct]{wizButton(btnLeave, wizLeave)}
 	if r := w.runs[len(w.runs)-1]; r.journal {
-		bs = append(bs, btn{label: btnRecover, on: true})
+		bs = append(bs, wizButton(btnRecover, wizRecover))
 	}
-	s.btns = newButtons(m.now(), bs...)
+	s.btns = newButtonRow(bs...)
+}
+
+// asking: nothing while a merge runs; the buttons after the last merge or
+// at a failure.
+func (s *mergeStep) asking(w *wizard) question {
+	switch {
+	case w.running:
+		return ""
+	case s.failed:
+		return "failed"
+	}
+	return "merged"
 }
 
 func (s *mergeStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
@@ -73,14 +85,16 @@ func (s *mergeStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	if k.String() == "esc" {
 		return nil, navAskLeave
 	}
-	switch s.btns.key(k, &m.keys, m.now()) {
-	case btnContinue:
+	act, pressed := s.btns.key(k, &m.keys)
+	switch {
+	case !pressed:
+	case act == wizContinue:
 		return nil, navNext
-	case btnLeave:
+	case act == wizLeave:
 		return nil, navAskLeave
-	case btnRecover:
+	case act == wizRecover:
 		to := w.runs[len(w.runs)-1].to
-		s.btns.set(btn{label: btnLeave, on: true})
+		s.btns.set(wizButton(btnLeave, wizLeave))
 		return m.flowDo(func() tea.Msg {
 			text, err := merge.Recover(to)
 			return recoverMsg{text, err}
@@ -163,7 +177,7 @@ func (s *mergeStep) view(w *wizard, m *Model, t *text, width int, p *page) {
 		t.item("✓", fmt.Sprintf("all %d merge(s) done; next: a [[service]] for each identity", len(w.runs)), themes.ToneOK)
 	}
 	if !w.running {
-		p.fixed = s.btns.lines(width-2, &m.theme.Styles)
+		p.fixed = s.btns.pageLines(width-2, &m.theme.Styles)
 		p.hints = flowHelp(m.keys.NextButton, m.keys.Press, hint("esc", "leave"), hint("pgup/pgdn", "scroll"))
 	}
 }

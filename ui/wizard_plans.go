@@ -18,7 +18,7 @@ type plansStep struct {
 	noPaste
 	planning bool
 	planErr  string
-	btns     buttons
+	btns     buttonRow[wizAct]
 }
 
 type wizPlansMsg struct {
@@ -30,7 +30,7 @@ func (s *plansStep) name() string { return "plans" }
 
 func (s *plansStep) enter(w *wizard, m *Model) tea.Cmd {
 	w.batch, s.planErr, s.planning = nil, "", true
-	s.btns = newButtons(m.now(), btn{label: btnBack, on: true})
+	s.btns = newButtonRow(wizButton(btnBack, wizBack))
 	sources, target, addrs := w.sources, w.target, backend.NodeAddrs(m.cfg)
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
@@ -41,16 +41,13 @@ func (s *plansStep) enter(w *wizard, m *Model) tea.Cmd {
 }
 
 func (s *plansStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) {
-	now := m.now()
-	if k.String() == "esc" && !s.btns.inGrace(now) {
+	act, pressed := s.btns.key(k, &m.keys)
+	switch {
+	case k.String() == "esc", pressed && act == wizBack:
 		return nil, navBack
-	}
-	switch s.btns.key(k, &m.keys, now) {
-	case btnBack:
-		return nil, navBack
-	case btnPlanAgain:
+	case pressed && act == wizPlanAgain:
 		return nil, navAgain
-	case btnContinue:
+	case pressed && act == wizContinue:
 		return nil, navNext
 	}
 	return nil, navStay
@@ -67,9 +64,18 @@ func (s *plansStep) result(w *wizard, m *Model, msg tea.Msg) tea.Cmd {
 	} else {
 		w.batch = r.batch
 	}
-	s.btns = newButtons(m.now(), btn{label: btnBack, on: true}, btn{label: btnPlanAgain, on: true},
-		btn{label: btnContinue, on: s.ok(w), why: "refused: see the problems"})
+	s.btns = newButtonRow(wizButton(btnBack, wizBack), wizButton(btnPlanAgain, wizPlanAgain),
+		button[wizAct]{label: btnContinue, act: wizContinue, on: s.ok(w), why: "refused: see the problems"})
 	return nil
+}
+
+// asking: the buttons change while the plans are made, and ask anew when
+// they are shown.
+func (s *plansStep) asking(*wizard) question {
+	if s.planning {
+		return "planning"
+	}
+	return "plans"
 }
 
 func (s *plansStep) ok(w *wizard) bool {
@@ -78,7 +84,7 @@ func (s *plansStep) ok(w *wizard) bool {
 
 func (s *plansStep) view(w *wizard, m *Model, t *text, width int, p *page) {
 	s.body(w, t)
-	p.fixed = s.btns.lines(width-2, &m.theme.Styles)
+	p.fixed = s.btns.pageLines(width-2, &m.theme.Styles)
 	p.hints = flowHelp(m.keys.NextButton, m.keys.Press, hint("esc", "back"), hint("pgup/pgdn", "scroll"))
 }
 

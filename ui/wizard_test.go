@@ -200,7 +200,15 @@ func TestWizardStopsAtFailure(t *testing.T) {
 	m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 	mustContain(t, screen(m), "Leave the migration wizard?", "merged "+filepath.Join(w.root, "nodeA"), "not merged: "+filepath.Join(w.root, "nodeB"), "> Stay <")
 	c.advance(dialogGrace)
-	press(m, "tab", "enter")
+	// Stay goes back to the step; esc asks again, and an enter typed ahead
+	// of the question is dropped by the grace.
+	press(m, "enter")
+	mustContain(t, screen(m), "the wizard stopped", "> Leave the wizard <")
+	c.advance(dialogGrace)
+	press(m, "esc", "enter")
+	mustContain(t, screen(m), "Leave the migration wizard?", "> Stay <")
+	c.advance(dialogGrace)
+	settle(t, m, press(m, "tab", "enter"), nil) // Leave tells the wizard in a Cmd
 	if m.flow != nil {
 		t.Fatal("Leave did not close the wizard")
 	}

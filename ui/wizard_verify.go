@@ -17,14 +17,14 @@ import (
 type verifyStep struct {
 	noPaste
 	noResults
-	btns     buttons
+	btns     buttonRow[wizAct]
 	nodeDown bool // the latest snapshot had no answer from the node
 }
 
 func (s *verifyStep) name() string { return "verify" }
 
 func (s *verifyStep) enter(w *wizard, m *Model) tea.Cmd {
-	s.btns = newButtons(m.now(), btn{label: btnFinish, on: true})
+	s.btns = newButtonRow(wizButton(btnFinish, wizFinish))
 	return nil
 }
 
@@ -32,11 +32,13 @@ func (s *verifyStep) key(w *wizard, m *Model, k tea.KeyPressMsg) (tea.Cmd, nav) 
 	if k.String() == "esc" {
 		return nil, navAskLeave
 	}
-	if s.btns.key(k, &m.keys, m.now()) == btnFinish {
+	if act, pressed := s.btns.key(k, &m.keys); pressed && act == wizFinish {
 		return nil, navFinish
 	}
 	return nil, navStay
 }
+
+func (s *verifyStep) asking(*wizard) question { return "finish" }
 
 // snapshot checks every identity not yet confirmed against the node.
 func (s *verifyStep) snapshot(w *wizard, snap *model.Snapshot) {
@@ -58,7 +60,7 @@ func (s *verifyStep) view(w *wizard, m *Model, t *text, width int, p *page) {
 	wizReminders(t, m.cfg.Node)
 	t.blank()
 	t.block(w.report(m), themes.ToneMuted, 1)
-	p.fixed = s.btns.lines(width-2, &m.theme.Styles)
+	p.fixed = s.btns.pageLines(width-2, &m.theme.Styles)
 	p.hints = flowHelp(m.keys.Press, hint("esc", "leave"), hint("pgup/pgdn", "scroll"))
 }
 

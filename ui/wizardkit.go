@@ -23,19 +23,25 @@ import (
 // key, the results of the Cmds it started (matched to it by id, so a reply
 // to a closed flow is dropped) and every snapshot.
 type flow interface {
-	// key handles a key; done ends the flow (back to the table).
-	key(m *Model, k tea.KeyPressMsg) (cmd tea.Cmd, done bool)
-	// result handles the result of one of the flow's Cmds.
-	result(m *Model, msg tea.Msg) tea.Cmd
+	// key handles a key; its reply closes the flow (back to the table) or
+	// puts a layer over it (the wizard's leave question).
+	key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply)
+	// result handles the result of one of the flow's Cmds; done ends the
+	// flow (the wizard, once its leave question was answered Leave).
+	result(m *Model, msg tea.Msg) (cmd tea.Cmd, done bool)
 	// snapshot sees each new snapshot while the flow is open.
 	snapshot(m *Model, s *model.Snapshot)
 	// paste feeds pasted text to the focused input.
 	paste(m *Model, p tea.PasteMsg) tea.Cmd
 	// page draws the flow for a width.
 	page(m *Model, width int) page
-	// interrupt is ctrl+c: it returns done=false to stay (the flow shows
-	// why: a merge running, or what was and was not done yet).
-	interrupt(m *Model) (cmd tea.Cmd, done bool)
+	// asking is what the flow asks now (see overlay.asking): the stack
+	// applies the grace, the flow never does.
+	asking() question
+	// interrupt is ctrl+c: a reply that closes quits; else the flow stays
+	// and shows why (a merge running), or pushes the layer that asks
+	// (what was and was not done yet).
+	interrupt(m *Model) (tea.Cmd, reply)
 }
 
 // flowMsg is the result of a flow's Cmd, tagged with the flow that asked.
@@ -94,31 +100,46 @@ func (m *Model) flowAfter(d time.Duration, msg tea.Msg) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return flowMsg{id: id, msg: msg} })
 }
 
-// flowKey routes a key to the open flow; pgup/pgdn scroll its body.
-func (m *Model) flowKey(k tea.KeyPressMsg) tea.Cmd {
+// flowKey routes a key to the open flow; pgup/pgdn scroll its body. The
+// reply is the flow's, for its layer (flowLayer) to pass on.
+func (m *Model) flowKey(k tea.KeyPressMsg) (tea.Cmd, reply) {
 	if key.Matches(k, m.keys.ForceQuit) {
-		cmd, done := m.flow.interrupt(m)
-		if done {
-			return tea.Quit
+		cmd, r := m.flow.interrupt(m)
+		if r.close {
+			return tea.Quit, reply{}
 		}
-		return cmd
+		return cmd, r
 	}
 	m.quitArmed = false // ctrl+c twice in a row quits past a running merge
+	if m.flowScrollKey(k) {
+		return nil, reply{}
+	}
+	cmd, r := m.flow.key(m, k)
+	if r.close { // the stack takes the flow's layer off
+		return m.endFlow(cmd), r
+	}
+	return cmd, r
+}
+
+// flowScrollKey scrolls the open page for pgup/pgdn; false for other keys.
+func (m *Model) flowScrollKey(k tea.KeyPressMsg) bool {
 	switch {
 	case key.Matches(k, m.keys.PageUp):
 		m.flowScroll = max(0, m.flowScroll-max(1, m.bodyHeight()/2))
 		m.flowFollow = false
-		return nil
 	case key.Matches(k, m.keys.PageDown):
 		m.flowScroll += max(1, m.bodyHeight()/2) // clamped when drawn
-		return nil
+	default:
+		return false
 	}
-	cmd, done := m.flow.key(m, k)
-	if done {
-		m.closeFlow()
-		if m.migrateOnly {
-			return tea.Quit
-		}
+	return true
+}
+
+// endFlow closes the flow that ended; `postdeck migrate` quits with it.
+func (m *Model) endFlow(cmd tea.Cmd) tea.Cmd {
+	m.closeFlow()
+	if m.migrateOnly {
+		return tea.Quit
 	}
 	return cmd
 }
@@ -128,14 +149,23 @@ func (m *Model) flowResult(msg flowMsg) tea.Cmd {
 	if m.flow == nil || msg.id != m.flowSeq {
 		return nil
 	}
-	return m.flow.result(m, msg.msg)
+	cmd, done := m.flow.result(m, msg.msg)
+	if done { // no key closes the layer: take it off here
+		m.overlays.remove(flowLayer{m.flow})
+		return m.endFlow(cmd)
+	}
+	return cmd
 }
 
 // flowBody draws the open flow into the body and returns where the
 // terminal cursor goes (relative to the body's first line), nil for none.
 func (m *Model) flowBody(b *strings.Builder) *tea.Cursor {
+	return m.drawPage(b, m.flow.page(m, m.width))
+}
+
+// drawPage draws a flow's page (or a layer's over it) into the body.
+func (m *Model) drawPage(b *strings.Builder, p page) *tea.Cursor {
 	st := &m.theme.Styles
-	p := m.flow.page(m, m.width)
 	m.flowHints = p.hints
 	if p.key != m.flowPageKey {
 		m.flowPageKey, m.flowScroll, m.flowFollow = p.key, 0, true
