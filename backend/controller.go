@@ -245,3 +245,11 @@ func (c *Controller) FollowLog(ctx context.Context, service string, w io.Writer)
 
 // Pending lists the services with a queued stop.
 func (c *Controller) Pending() []string { return c.pending.Names() }
+
+// LogSource says where the service's log is (see Supervisor.LogSource).
+func (c *Controller) LogSource(service string) (LogSource, error) { return c.sup.LogSource(service) }
+
+// PrintLog is `postdeck logs` (see Supervisor.PrintLog).
+func (c *Controller) PrintLog(ctx context.Context, w io.Writer, service string, n int, follow bool) error {
+	return c.sup.PrintLog(ctx, w, service, n, follow)
+}

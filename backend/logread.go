@@ -191,11 +191,3 @@ func (s *Supervisor) PrintLog(ctx context.Context, w io.Writer, name string, n i
 	}
 	return s.FollowLog(ctx, name, w)
 }
-
-// LogSource says where the service's log is (see Supervisor.LogSource).
-func (c *Controller) LogSource(service string) (LogSource, error) { return c.sup.LogSource(service) }
-
-// PrintLog is `postdeck logs` (see Supervisor.PrintLog).
-func (c *Controller) PrintLog(ctx context.Context, w io.Writer, service string, n int, follow bool) error {
-	return c.sup.PrintLog(ctx, w, service, n, follow)
-}
