@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"postdeck/backend/config"
+	"postdeck/backend/proc"
 	"postdeck/model"
 )
 
@@ -28,8 +30,8 @@ func (e *UnsafeStopError) Error() string {
 // unsafely unless forced, keeps the queue of stops to run "when safe", and
 // runs the scheduler on every snapshot.
 type Controller struct {
-	cfg     *Config
-	sup     *Supervisor
+	cfg     *config.Config
+	sup     *proc.Supervisor
 	poller  *Poller
 	pending *PendingStops
 	limits  model.Limits
@@ -46,7 +48,7 @@ type Controller struct {
 // process, disk and pending-stop facts, and every snapshot is shown to the
 // scheduler and the pending-stop queue before it is published. Background
 // actions stop being started when ctx ends.
-func NewController(ctx context.Context, cfg *Config, sup *Supervisor, poller *Poller, stateDir string) (*Controller, error) {
+func NewController(ctx context.Context, cfg *config.Config, sup *proc.Supervisor, poller *Poller, stateDir string) (*Controller, error) {
 	pending, err := LoadPendingStops(stateDir)
 	if err != nil {
 		return nil, err
@@ -176,7 +178,7 @@ func (c *Controller) stop(ctx context.Context, service string, mode model.StopMo
 	case model.StopForce:
 		c.pending.Remove(service)
 		c.holds.stopped(service)
-		if err := c.sup.Stop(ctx, service); errors.Is(err, ErrNotRunning) {
+		if err := c.sup.Stop(ctx, service); errors.Is(err, proc.ErrNotRunning) {
 			return model.StopOutcome{Result: model.StopNotRunning, Forced: true}, nil
 		} else if err != nil {
 			return model.StopOutcome{}, err
@@ -247,7 +249,9 @@ func (c *Controller) FollowLog(ctx context.Context, service string, w io.Writer)
 func (c *Controller) Pending() []string { return c.pending.Names() }
 
 // LogSource says where the service's log is (see Supervisor.LogSource).
-func (c *Controller) LogSource(service string) (LogSource, error) { return c.sup.LogSource(service) }
+func (c *Controller) LogSource(service string) (proc.LogSource, error) {
+	return c.sup.LogSource(service)
+}
 
 // PrintLog is `postdeck logs` (see Supervisor.PrintLog).
 func (c *Controller) PrintLog(ctx context.Context, w io.Writer, service string, n int, follow bool) error {

@@ -13,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/backend/config"
+	"postdeck/backend/internal/testkit"
+	"postdeck/backend/nodeapi"
+	"postdeck/backend/operator"
+	"postdeck/backend/proc"
 	"postdeck/model"
 	"postdeck/sim"
 )
@@ -29,7 +34,7 @@ func init() {
 	if os.Getenv(simServiceEnv) == "" {
 		return
 	}
-	p := parsePostServiceArgs(os.Args)
+	p := proc.ParsePostServiceArgs(os.Args)
 	o := sim.ServiceOptions{Address: p.Address, Dir: p.Dir, OperatorAddress: p.Operator, RandomXMode: "light", Speed: ctlRigSpeed}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,7 +56,7 @@ var rigSeeds atomic.Int64
 type ctlRig struct {
 	t        *testing.T
 	sim      *sim.Sim
-	cfg      *Config
+	cfg      *config.Config
 	stateDir string
 	ctl      *Controller
 	poller   *Poller
@@ -68,13 +73,13 @@ func newCtlRig(t *testing.T, ids int, auto bool, disks ...string) *ctlRig {
 	// package's) may be running at the same moment.
 	seed := 31 + rigSeeds.Add(1)
 	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, RealServices: true, Seed: seed,
-		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond, Now: testClock.Now})
+		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond, Now: testkit.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	cfg := simConfig(s.Layout())
-	ApplyDefaults(cfg)
+	config.ApplyDefaults(cfg)
 	cfg.Proving.Auto = auto
 	cfg.Proving.MaxPerDisk = 1
 	cfg.Proving.StopGrace.Duration = 3 * time.Second
@@ -102,7 +107,7 @@ func postServiceLink(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), PostServiceName)
+	bin := filepath.Join(t.TempDir(), proc.PostServiceName)
 	if err := os.Symlink(exe, bin); err != nil {
 		t.Fatal(err)
 	}
@@ -112,13 +117,13 @@ func postServiceLink(t *testing.T) string {
 // open builds a fresh poller, supervisor and controller over the same
 // state folder, as a newly started postdeck would.
 func (r *ctlRig) open() {
-	node, err := NewNodeClient(NodeOptionsFor(r.cfg))
+	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(r.cfg))
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ops := NewOperatorClient(r.cfg.Poll.Timeout.Duration)
+	ops := operator.NewOperatorClient(r.cfg.Poll.Timeout.Duration)
 	p := NewPoller(r.cfg, node, ops)
-	sup, err := NewSupervisor(r.cfg, r.stateDir)
+	sup, err := proc.NewSupervisor(r.cfg, r.stateDir)
 	if err != nil {
 		r.t.Fatal(err)
 	}

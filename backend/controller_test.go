@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/backend/internal/testkit"
+	"postdeck/backend/proc"
 	"postdeck/model"
 )
 
@@ -15,10 +17,10 @@ import (
 // its own state folder.
 func newSimController(t *testing.T, ids int) (*Controller, *Poller, []string, func(name string, st model.NodeState, body string)) {
 	t.Helper()
-	s := startSim(t, ids)
+	s := testkit.StartSim(t, ids)
 	p, l := simPoller(t, s, 5*time.Second)
 	state := t.TempDir()
-	sup, err := NewSupervisor(p.cfg, state)
+	sup, err := proc.NewSupervisor(p.cfg, state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/backend/fsguard"
+	"postdeck/backend/internal/testkit"
 	"postdeck/model"
 )
 
@@ -29,17 +31,17 @@ func hangingFile(t *testing.T, path string) {
 }
 
 func TestPollerSurvivesAHungDisk(t *testing.T) {
-	s := startSim(t, 3)
+	s := testkit.StartSim(t, 3)
 	p, l := simPoller(t, s, 300*time.Millisecond)
 	p.recheck = 0 // every cycle looks at every file
 	ctx := context.Background()
 	p.PollOnce(ctx) // a good read first: its identity is remembered
 
 	hung := l.Services[1]
-	hangingFile(t, filepath.Join(hung.Dir, MetadataFile))
+	hangingFile(t, filepath.Join(hung.Dir, model.MetadataFile))
 	hangingFile(t, filepath.Join(l.DataFolder, "identities", filepath.Base(l.Services[2].KeyFile)))
 	// The metadata cache re-reads only changed files; the FIFO is new.
-	snap := noHang(t, "PollOnce with one hung file", func() model.Snapshot { return p.PollOnce(ctx) })
+	snap := testkit.NoHang(t, "PollOnce with one hung file", func() model.Snapshot { return p.PollOnce(ctx) })
 	r := rowOf(t, snap, hung.Name)
 	if len(r.ID) == 0 || !r.Has(model.HealthNoMetadata) {
 		t.Errorf("hung service row %+v: want it kept on its identity (last good read) and flagged", r)
@@ -69,7 +71,7 @@ func errorsText(r model.Row) string {
 }
 
 func TestPollerWarnsAboutAnUnfinishedMerge(t *testing.T) {
-	s := startSim(t, 1)
+	s := testkit.StartSim(t, 1)
 	p, l := simPoller(t, s, time.Second)
 	if err := os.WriteFile(filepath.Join(l.DataFolder, model.MergeJournalName), []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)
@@ -84,9 +86,9 @@ func TestPollerWarnsAboutAnUnfinishedMerge(t *testing.T) {
 // log view reading the next chunk) is not refused as hung.
 func TestGuardAgainAtOnce(t *testing.T) {
 	t.Parallel()
-	g := newFSGuard()
+	g := fsguard.NewFSGuard()
 	for i := range 20000 {
-		if _, err := guarded(g, "k", "the file", time.Minute, func() (int, error) { return i, nil }); err != nil {
+		if _, err := fsguard.Guarded(g, "k", "the file", time.Minute, func() (int, error) { return i, nil }); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"postdeck/backend/config"
+	"postdeck/backend/identities"
+	"postdeck/backend/proc"
 	"postdeck/model"
 )
 
@@ -26,8 +29,8 @@ type InitOptions struct {
 // post-service, checked against the identities folder. The notes tell the
 // user what was found and what to check; an error means the options
 // themselves are wrong.
-func BuildInitConfig(opts InitOptions) (*Config, []string, error) {
-	cfg := &Config{Node: NodeConfig{
+func BuildInitConfig(opts InitOptions) (*config.Config, []string, error) {
+	cfg := &config.Config{Node: config.NodeConfig{
 		PostListener:    opts.PostListener,
 		PrivateListener: opts.PrivateListener,
 		PublicListener:  opts.PublicListener,
@@ -38,14 +41,14 @@ func BuildInitConfig(opts InitOptions) (*Config, []string, error) {
 	}
 	var notes []string
 	if opts.NodeJSONConfig != "" {
-		js, err := ReadNodeJSONConfig(opts.NodeJSONConfig)
+		js, err := config.ReadNodeJSONConfig(opts.NodeJSONConfig)
 		if err != nil {
 			return nil, nil, err
 		}
 		cfg.Node.JSONConfig = absPath(opts.NodeJSONConfig)
-		notes = append(notes, mergeNodeJSON(&cfg.Node, js)...)
+		notes = append(notes, config.MergeNodeJSON(&cfg.Node, js)...)
 	}
-	normalizeListeners(cfg)
+	config.NormalizeListeners(cfg)
 	in := &initScan{cfg: cfg}
 	in.readKeys()
 	in.scanServices(opts.ProcRoot)
@@ -53,7 +56,7 @@ func BuildInitConfig(opts InitOptions) (*Config, []string, error) {
 	if cfg.Node.PostListener == "" {
 		in.note("no post listener known: give --post-listener or --node-config; without it postdeck cannot tell which identities the node wants proofs from")
 	}
-	ApplyDefaults(cfg)
+	config.ApplyDefaults(cfg)
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("the config found is not usable: %v", err)
 	}
@@ -61,13 +64,13 @@ func BuildInitConfig(opts InitOptions) (*Config, []string, error) {
 }
 
 // checkListenerFlags rejects a listener flag that is not host:port.
-func checkListenerFlags(n NodeConfig) error {
+func checkListenerFlags(n config.NodeConfig) error {
 	for _, f := range []struct{ flag, key, v string }{
 		{"--post-listener", "post_listener", n.PostListener},
 		{"--private-listener", "private_listener", n.PrivateListener},
 		{"--public-listener", "public_listener", n.PublicListener},
 	} {
-		if msg := listenerProblem(f.key, f.v); msg != "" {
+		if msg := config.ListenerProblem(f.key, f.v); msg != "" {
 			return fmt.Errorf("%s: %s", f.flag, msg)
 		}
 	}
@@ -86,7 +89,7 @@ func absPath(p string) string {
 
 // initScan carries what init has found so far.
 type initScan struct {
-	cfg     *Config
+	cfg     *config.Config
 	keys    []model.KeyFile
 	keysOK  bool
 	served  map[string]bool // public keys (as string) some service proves for
@@ -107,7 +110,7 @@ func (in *initScan) readKeys() {
 		in.note("no data folder known: give --data-folder or --node-config so postdeck can check the key files")
 		return
 	}
-	keys, err := ReadKeyDir(dataFolder)
+	keys, err := identities.ReadKeyDir(dataFolder)
 	if err != nil {
 		in.note("%v", err)
 		return
@@ -132,7 +135,7 @@ func (in *initScan) scanServices(procRoot string) {
 	if procRoot == "" {
 		procRoot = "/proc"
 	}
-	procs, err := ScanPostServices(procRoot)
+	procs, err := proc.ScanPostServices(procRoot)
 	if err != nil {
 		in.note("%v: add a [[service]] per PoST data directory by hand", err)
 		return
@@ -147,7 +150,7 @@ func (in *initScan) scanServices(procRoot string) {
 	}
 }
 
-func (in *initScan) addService(p PostServiceProc) {
+func (in *initScan) addService(p proc.PostServiceProc) {
 	if p.Dir == "" {
 		in.note("post-service pid %d has no --dir: skipped", p.PID)
 		return
@@ -158,11 +161,11 @@ func (in *initScan) addService(p PostServiceProc) {
 		return
 	}
 	in.byDir[dir] = p.PID
-	s := ServiceConfig{Name: in.uniqueName(filepath.Base(dir)), Dir: dir, Operator: DialAddress(p.Operator)}
+	s := config.ServiceConfig{Name: in.uniqueName(filepath.Base(dir)), Dir: dir, Operator: config.DialAddress(p.Operator)}
 	switch {
 	case s.Operator == "":
 		in.note("post-service for %s has no --operator-address: postdeck cannot see its state; add --operator-address %s", dir, in.freeOperator())
-	case addrProblem(s.Operator) != "":
+	case config.AddrProblem(s.Operator) != "":
 		in.note("post-service for %s: --operator-address %q is not host:port; fix it, then set operator in the config", dir, p.Operator)
 		s.Operator = ""
 	case in.ops[s.Operator]:
@@ -209,16 +212,16 @@ func (in *initScan) freeOperator() string {
 
 // checkAddress compares the post-service's --address with the node's post
 // listener, and takes the listener from it when none is known yet.
-func (in *initScan) checkAddress(p PostServiceProc, dir string) {
+func (in *initScan) checkAddress(p proc.PostServiceProc, dir string) {
 	addr := hostPortOfURL(p.Address)
 	node := &in.cfg.Node
 	switch {
 	case addr == "":
 		in.note("post-service for %s: --address %q is not a URL such as http://127.0.0.1:9094", dir, p.Address)
-	case node.PostListener == "" && !isPortZero(addr):
-		node.PostListener = DialAddress(addr)
+	case node.PostListener == "" && !config.IsPortZero(addr):
+		node.PostListener = config.DialAddress(addr)
 		in.note("post_listener %s taken from the --address of the post-service for %s", node.PostListener, dir)
-	case node.PostListener != "" && DialAddress(addr) != node.PostListener:
+	case node.PostListener != "" && config.DialAddress(addr) != node.PostListener:
 		in.note("post-service for %s dials %s but the node's post listener is %s: one of them is wrong", dir, p.Address, node.PostListener)
 	}
 }
@@ -244,7 +247,7 @@ func hostPortOfURL(s string) string {
 // checkIdentity ties the service's data directory to a key file through its
 // metadata's NodeId.
 func (in *initScan) checkIdentity(dir string) {
-	m, err := ReadMetadata(dir)
+	m, err := identities.ReadMetadata(dir)
 	if err != nil {
 		in.note("%v", err)
 		return

@@ -6,6 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"postdeck/backend/config"
+	"postdeck/backend/internal/testkit"
 )
 
 // cfInitWorld is a machine for `postdeck init`: a node data folder with
@@ -24,25 +27,25 @@ func cfNewInitWorld(t *testing.T) cfInitWorld {
 		d1:       filepath.Join(root, "d1", "data1"), d2: filepath.Join(root, "d2", "data1"), d3: filepath.Join(root, "d3", "data3"),
 	}
 	for i, name := range []string{"post0.key", "post1.key", "post2.key"} {
-		pub, hx := cfKey(byte(i + 1))
-		cfWrite(t, filepath.Join(w.data, "identities", name), hx)
+		pub, hx := testkit.Key(byte(i + 1))
+		testkit.WriteFile(t, filepath.Join(w.data, "identities", name), hx)
 		switch i {
 		case 0:
-			cfMetadata(t, w.d1, pub, 4)
+			testkit.Metadata(t, w.d1, pub, 4)
 		case 1:
-			cfMetadata(t, w.d2, pub, 8)
+			testkit.Metadata(t, w.d2, pub, 8)
 		}
 	}
-	cfWrite(t, filepath.Join(w.d3, "postdata_0.bin"), "") // no metadata
-	cfWrite(t, w.nodeJSON, fmt.Sprintf(`{"main": {"data-folder": %q},
+	testkit.WriteFile(t, filepath.Join(w.d3, "postdata_0.bin"), "") // no metadata
+	testkit.WriteFile(t, w.nodeJSON, fmt.Sprintf(`{"main": {"data-folder": %q},
 "api": {"grpc-public-listener": "0.0.0.0:9092", "grpc-private-listener": "127.0.0.1:9093", "grpc-post-listener": "127.0.0.1:0"},
 "smeshing": {"smeshing-coinbase": "sm1qqqq", "smeshing-start": false}}`, w.data))
-	cfProc(t, w.proc, "10", []string{"/usr/bin/post-service", "--address", "http://127.0.0.1:9094", "--dir", w.d1,
+	testkit.FakeProc(t, w.proc, "10", []string{"/usr/bin/post-service", "--address", "http://127.0.0.1:9094", "--dir", w.d1,
 		"--operator-address", "127.0.0.1:50051"}, "", false)
-	cfProc(t, w.proc, "11", []string{"post-service", "--address=http://127.0.0.1:9094", "--dir=" + w.d2}, "", false)
-	cfProc(t, w.proc, "12", []string{"post-service", "-a", "http://127.0.0.1:9094", "-d", "data3",
+	testkit.FakeProc(t, w.proc, "11", []string{"post-service", "--address=http://127.0.0.1:9094", "--dir=" + w.d2}, "", false)
+	testkit.FakeProc(t, w.proc, "12", []string{"post-service", "-a", "http://127.0.0.1:9094", "-d", "data3",
 		"--operator-address", "0.0.0.0:50053"}, filepath.Dir(w.d3), false)
-	cfProc(t, w.proc, "13", []string{"post-service", "-a", "http://127.0.0.1:9094", "-d", w.d1 + "/"}, "", false)
+	testkit.FakeProc(t, w.proc, "13", []string{"post-service", "-a", "http://127.0.0.1:9094", "-d", w.d1 + "/"}, "", false)
 	return w
 }
 
@@ -52,7 +55,7 @@ func TestInitFromNodeConfigAndProc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantNode := NodeConfig{
+	wantNode := config.NodeConfig{
 		PostListener:    "127.0.0.1:9094", // from the services' --address: the node's is random
 		PrivateListener: "127.0.0.1:9093", PublicListener: "127.0.0.1:9092",
 		DataFolder: w.data, JSONConfig: w.nodeJSON, Coinbase: "sm1qqqq", SmeshingStart: cfg.Node.SmeshingStart,
@@ -60,7 +63,7 @@ func TestInitFromNodeConfigAndProc(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Node, wantNode) || cfg.Node.SmeshingStart == nil {
 		t.Errorf("node:\n got  %+v\n want %+v", cfg.Node, wantNode)
 	}
-	wantSvc := []ServiceConfig{
+	wantSvc := []config.ServiceConfig{
 		{Name: "data1", Dir: w.d1, Operator: "127.0.0.1:50051"},
 		{Name: "data1-2", Dir: w.d2, Operator: ""},
 		{Name: "data3", Dir: w.d3, Operator: "127.0.0.1:50053"},
@@ -86,7 +89,7 @@ func TestInitFromNodeConfigAndProc(t *testing.T) {
 	}
 
 	// What init found renders to a file that loads back the same.
-	got, _ := cfRoundTrip(t, t.TempDir(), cfg)
+	got, _ := topRoundTrip(t, t.TempDir(), cfg)
 	if !reflect.DeepEqual(got, cfg) {
 		t.Errorf("init config does not round-trip:\n got  %+v\n want %+v", got, cfg)
 	}
@@ -113,7 +116,7 @@ func TestInitNothingFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Services) != 0 || cfg.Poll.Workers != DefaultWorkers {
+	if len(cfg.Services) != 0 || cfg.Poll.Workers != config.DefaultWorkers {
 		t.Errorf("cfg: %+v", cfg)
 	}
 	all := strings.Join(notes, "\n")

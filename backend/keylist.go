@@ -10,6 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"postdeck/backend/config"
+	"postdeck/backend/fsguard"
+	"postdeck/backend/identities"
 	"postdeck/model"
 )
 
@@ -69,18 +72,18 @@ const keyListMetaTimeout = 3 * time.Second
 // the hex, the same identity in another file, local.key beside others, no
 // matching service. A missing or unreadable identities folder gives nil; use
 // ReadKeyListings for the reason.
-func ListKeys(dataFolder string, cfg *Config, node *model.NodeView) []KeyListing {
+func ListKeys(dataFolder string, cfg *config.Config, node *model.NodeView) []KeyListing {
 	l, _ := ReadKeyListings(dataFolder, cfg, node)
 	return l
 }
 
 // ReadKeyListings is ListKeys with the error of reading the folder.
-func ReadKeyListings(dataFolder string, cfg *Config, node *model.NodeView) ([]KeyListing, error) {
-	files, err := ReadKeyDir(dataFolder)
+func ReadKeyListings(dataFolder string, cfg *config.Config, node *model.NodeView) ([]KeyListing, error) {
+	files, err := identities.ReadKeyDir(dataFolder)
 	if err != nil {
 		return nil, err
 	}
-	var services []ServiceConfig
+	var services []config.ServiceConfig
 	if cfg != nil {
 		services = cfg.Services
 	}
@@ -88,8 +91,8 @@ func ReadKeyListings(dataFolder string, cfg *Config, node *model.NodeView) ([]Ke
 	out := make([]KeyListing, 0, len(files))
 	for i, f := range files {
 		l := KeyListing{File: f.Name, Problems: []string{}}
-		if rest, ok := strings.CutPrefix(f.Problem, localBesideOthers+"; "); ok {
-			l.Problems = append(l.Problems, localBesideOthers, rest)
+		if rest, ok := strings.CutPrefix(f.Problem, identities.LocalBesideOthers+"; "); ok {
+			l.Problems = append(l.Problems, identities.LocalBesideOthers, rest)
 		} else if f.Problem != "" {
 			l.Problems = append(l.Problems, f.Problem)
 		}
@@ -128,17 +131,17 @@ func ReadKeyListings(dataFolder string, cfg *Config, node *model.NodeView) ([]Ke
 // serviceIdentities reads each service's metadata (in parallel, each read
 // bounded) and groups the services by the identity their data belongs to.
 // A service whose metadata cannot be read matches no key.
-func serviceIdentities(services []ServiceConfig) map[string][]ServiceConfig {
+func serviceIdentities(services []config.ServiceConfig) map[string][]config.ServiceConfig {
 	ids := make([][]byte, len(services))
-	guard := newFSGuard()
+	guard := fsguard.NewFSGuard()
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i, s := range services {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			m, err := guarded(guard, s.Dir, filepath.Join(s.Dir, MetadataFile), keyListMetaTimeout, func() (model.PostMetadata, error) {
-				return ReadMetadata(s.Dir)
+			m, err := fsguard.Guarded(guard, s.Dir, filepath.Join(s.Dir, model.MetadataFile), keyListMetaTimeout, func() (model.PostMetadata, error) {
+				return identities.ReadMetadata(s.Dir)
 			})
 			if err == nil {
 				ids[i] = m.NodeID
@@ -146,7 +149,7 @@ func serviceIdentities(services []ServiceConfig) map[string][]ServiceConfig {
 		})
 	}
 	wg.Wait()
-	by := map[string][]ServiceConfig{}
+	by := map[string][]config.ServiceConfig{}
 	for i, id := range ids {
 		if id != nil {
 			by[string(id)] = append(by[string(id)], services[i])
@@ -193,7 +196,7 @@ func inPostStates(v *model.NodeView, public []byte) bool {
 // PostStates on the post listener) must list it. The message says either way
 // what was seen and, when not confirmed, what to do.
 func ConfirmLoaded(view model.NodeView, public []byte) (bool, string) {
-	id := shortHex(public)
+	id := identities.ShortHex(public)
 	if !view.HasSmesherIDs && !view.HasPostStates {
 		msg := fmt.Sprintf("cannot confirm %s: the node did not answer SmesherIDs or PostStates", id)
 		if len(view.Errors) > 0 {

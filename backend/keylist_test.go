@@ -7,31 +7,33 @@ import (
 	"strings"
 	"testing"
 
+	"postdeck/backend/config"
+	"postdeck/backend/internal/testkit"
 	"postdeck/model"
 )
 
 // klWorld: a.key (service "sa"), b.key with a trailing newline (service
 // "sb"), c.key invalid, d.key the same identity as a.key, e.key without a
 // service; a service whose dir has no metadata.
-func klWorld(t *testing.T) (string, *Config, map[string][]byte) {
+func klWorld(t *testing.T) (string, *config.Config, map[string][]byte) {
 	t.Helper()
 	root := t.TempDir()
 	data := filepath.Join(root, "node")
 	ids := filepath.Join(data, "identities")
 	pubs := map[string][]byte{}
-	aHex, aPub := akKey(1)
-	bHex, bPub := akKey(2)
-	eHex, ePub := akKey(5)
+	aHex, aPub := testkit.IdentityKey(1)
+	bHex, bPub := testkit.IdentityKey(2)
+	eHex, ePub := testkit.IdentityKey(5)
 	pubs["a"], pubs["b"], pubs["e"] = aPub, bPub, ePub
-	akWrite(t, filepath.Join(ids, "a.key"), aHex)
-	akWrite(t, filepath.Join(ids, "b.key"), bHex+"\n")
-	akWrite(t, filepath.Join(ids, "c.key"), aHex[:100])
-	akWrite(t, filepath.Join(ids, "d.key"), strings.ToUpper(aHex))
-	akWrite(t, filepath.Join(ids, "e.key"), eHex)
-	akWrite(t, filepath.Join(ids, "notes.txt"), "not a key")
-	akMeta(t, filepath.Join(root, "pa"), aPub)
-	akMeta(t, filepath.Join(root, "pb"), bPub)
-	cfg := &Config{Services: []ServiceConfig{
+	testkit.WriteFile(t, filepath.Join(ids, "a.key"), aHex)
+	testkit.WriteFile(t, filepath.Join(ids, "b.key"), bHex+"\n")
+	testkit.WriteFile(t, filepath.Join(ids, "c.key"), aHex[:100])
+	testkit.WriteFile(t, filepath.Join(ids, "d.key"), strings.ToUpper(aHex))
+	testkit.WriteFile(t, filepath.Join(ids, "e.key"), eHex)
+	testkit.WriteFile(t, filepath.Join(ids, "notes.txt"), "not a key")
+	testkit.PostDir(t, filepath.Join(root, "pa"), aPub)
+	testkit.PostDir(t, filepath.Join(root, "pb"), bPub)
+	cfg := &config.Config{Services: []config.ServiceConfig{
 		{Name: "sa", Dir: filepath.Join(root, "pa")},
 		{Name: "sb", Dir: filepath.Join(root, "pb")},
 		{Name: "gone", Dir: filepath.Join(root, "nope")},
@@ -106,8 +108,8 @@ func TestListKeys(t *testing.T) {
 
 func TestListKeysLocalKeyAndMissingFolder(t *testing.T) {
 	data, _, _ := klWorld(t)
-	lh, _ := akKey(7)
-	akWrite(t, filepath.Join(data, "identities", model.LocalKeyName), lh+"\r\n")
+	lh, _ := testkit.IdentityKey(7)
+	testkit.WriteFile(t, filepath.Join(data, "identities", model.LocalKeyName), lh+"\r\n")
 	m := klByFile(ListKeys(data, nil, nil))
 	l := m[model.LocalKeyName]
 	klHas(t, l, "local.key beside other keys")
@@ -120,7 +122,7 @@ func TestListKeysLocalKeyAndMissingFolder(t *testing.T) {
 		t.Errorf("missing folder: %+v", ls)
 	}
 	_, err := ReadKeyListings(filepath.Join(data, "nope"), nil, nil)
-	akWantErr(t, err, "no identities folder")
+	testkit.WantErr(t, err, "no identities folder")
 }
 
 func TestListKeysJSON(t *testing.T) {
@@ -141,8 +143,8 @@ func TestListKeysJSON(t *testing.T) {
 }
 
 func TestConfirmLoaded(t *testing.T) {
-	_, pub := akKey(1)
-	_, other := akKey(2)
+	_, pub := testkit.IdentityKey(1)
+	_, other := testkit.IdentityKey(2)
 	both := model.NodeView{HasSmesherIDs: true, SmesherIDs: [][]byte{other, pub}, HasPostStates: true, PostStates: []model.PostState{{ID: pub}}}
 	cases := []struct {
 		name string

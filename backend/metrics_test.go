@@ -14,6 +14,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	prommodel "github.com/prometheus/common/model"
 
+	"postdeck/backend/alerts"
+	"postdeck/backend/config"
+	"postdeck/backend/internal/testkit"
+	"postdeck/backend/metrics"
 	"postdeck/model"
 )
 
@@ -85,7 +89,7 @@ func TestMetricsScrape(t *testing.T) {
 				Health: []model.Health{model.HealthNoService}},
 		},
 	}
-	m := NewMetrics(fixedSource{snap})
+	m := metrics.NewMetrics(fixedSource{snap})
 	polled := snap
 	polled.Duration = 150 * time.Millisecond
 	polled.Node.Errors = []model.SourceError{{Source: "node:post", Message: "down"}}
@@ -93,8 +97,8 @@ func TestMetricsScrape(t *testing.T) {
 	polled.Rows[1].Errors = []model.SourceError{{Source: "operator", Message: "connection refused"}}
 	m.Hook(&polled)
 	m.Hook(&polled)
-	a := NewAlerter(AlertsConfig{Command: "true"}, "")
-	a.Raise(alertFor("proof-failed", "x"))
+	a := alerts.NewAlerter(config.AlertsConfig{Command: "true"}, "")
+	a.Raise(testkit.AlertFor("proof-failed", "x"))
 	m.WatchAlerts(a)
 
 	addr, stop, err := m.Serve("127.0.0.1:0")
@@ -175,12 +179,12 @@ func contains(l []string, s string) bool {
 // From the simulator through a real poller: StartMetrics hooks the per-cycle
 // counters into it, and the scrape shows the polled identities.
 func TestMetricsFromSimPoller(t *testing.T) {
-	s := startSim(t, 3)
+	s := testkit.StartSim(t, 3)
 	p, l := simPoller(t, s, 5*time.Second)
 	s.SetNodeState(l.Services[0].NodeID, model.NodeProving)
 	s.SetOperatorBody(l.Services[0].Name, `{"Proving":{"nonces":{"start":0,"end":128},"position":0}}`)
 
-	m := NewMetrics(p)
+	m := metrics.NewMetrics(p)
 	p.AddHook(m.Hook)
 	addr, stop, err := m.Serve("127.0.0.1:0")
 	if err != nil {
@@ -214,10 +218,10 @@ func TestMetricsFromSimPoller(t *testing.T) {
 }
 
 func TestStartMetricsBadAddress(t *testing.T) {
-	if _, err := StartMetrics("http://x:9", fixedSource{}); err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
+	if _, err := metrics.StartMetrics("http://x:9", fixedSource{}); err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
 		t.Fatalf("err %v", err)
 	}
-	stop, err := StartMetrics("127.0.0.1:0", fixedSource{})
+	stop, err := metrics.StartMetrics("127.0.0.1:0", fixedSource{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"postdeck/backend/config"
+	"postdeck/backend/fsguard"
+	"postdeck/backend/identities"
+	"postdeck/backend/nodeapi"
+	"postdeck/backend/operator"
 	"postdeck/model"
 )
 
@@ -22,12 +27,12 @@ const (
 // and hands the newest snapshot to its subscribers. One poller serves every
 // view of a process.
 type Poller struct {
-	cfg  *Config
-	node *NodeClient
-	ops  *OperatorClient
-	meta *MetadataCache
-	keys *KeyDirCache
-	fsg  *fsGuard
+	cfg  *config.Config
+	node *nodeapi.NodeClient
+	ops  *operator.OperatorClient
+	meta *identities.MetadataCache
+	keys *identities.KeyDirCache
+	fsg  *fsguard.FsGuard
 	// lastKeys is the last good read of the identities folder, shown while
 	// the folder does not answer; only the poll cycle touches it.
 	lastKeys []model.KeyFile
@@ -58,27 +63,21 @@ type Poller struct {
 	hasLatest bool
 }
 
-// FileRecheck is how often the poller looks again at a file it found good:
-// a PoST metadata file, a key file. A change shows within this; a file found
-// bad, and any key file added to or removed from identities/, is looked at
-// every cycle.
-const FileRecheck = 10 * time.Second
-
 // NewPoller polls the node through node (nil = no node configured) and the
 // configured services' operator endpoints through ops.
-func NewPoller(cfg *Config, node *NodeClient, ops *OperatorClient) *Poller {
+func NewPoller(cfg *config.Config, node *nodeapi.NodeClient, ops *operator.OperatorClient) *Poller {
 	if node == nil {
-		node = &NodeClient{} // every listener reports "not configured"
+		node = &nodeapi.NodeClient{} // every listener reports "not configured"
 	}
 	p := &Poller{
 		cfg: cfg, node: node, ops: ops,
-		meta: NewMetadataCache(),
-		keys: NewKeyDirCache(),
-		fsg:  newFSGuard(),
+		meta: identities.NewMetadataCache(),
+		keys: identities.NewKeyDirCache(),
+		fsg:  fsguard.NewFSGuard(),
 		now:  time.Now,
 		subs: map[int]chan model.Snapshot{},
 
-		recheck: FileRecheck,
+		recheck: identities.FileRecheck,
 	}
 	// The first retry skips about one cycle; later ones double up to the cap.
 	p.backoff = newBackoffTable(min(2*p.interval(), MaxOperatorBackoff), MaxOperatorBackoff)
@@ -158,7 +157,7 @@ func (p *Poller) AddHook(h func(*model.Snapshot)) { p.hooks = append(p.hooks, h)
 // API now, ignoring any backoff — and returns its row. Used to re-check a
 // verdict at the moment of acting on it, not from a snapshot seconds old.
 func (p *Poller) PollService(ctx context.Context, name string) (model.Row, error) {
-	var svc *ServiceConfig
+	var svc *config.ServiceConfig
 	for i := range p.cfg.Services {
 		if p.cfg.Services[i].Name == name {
 			svc = &p.cfg.Services[i]
@@ -193,14 +192,14 @@ func (p *Poller) keyFiles() ([]model.KeyFile, string) {
 		return nil, ""
 	}
 	folder := p.cfg.Node.DataFolder
-	keys, err := guarded(p.fsg, "keys", "identities folder in "+folder, p.fileTimeout(), func() ([]model.KeyFile, error) {
+	keys, err := fsguard.Guarded(p.fsg, "keys", "identities folder in "+folder, p.fileTimeout(), func() ([]model.KeyFile, error) {
 		return p.keys.Read(folder, p.recheck)
 	})
 	if err != nil {
 		return p.lastKeys, err.Error()
 	}
 	p.lastKeys = keys
-	if _, err := guarded(p.fsg, "journal", "node data folder "+folder, p.fileTimeout(), func() (os.FileInfo, error) {
+	if _, err := fsguard.Guarded(p.fsg, "journal", "node data folder "+folder, p.fileTimeout(), func() (os.FileInfo, error) {
 		return os.Stat(filepath.Join(folder, model.MergeJournalName))
 	}); err == nil {
 		return keys, fmt.Sprintf("an interrupted merge left %s in %s: run `postdeck merge --recover --to %s` before starting the node",
@@ -232,7 +231,7 @@ func (p *Poller) services(ctx context.Context) []model.ServiceObs {
 }
 
 // observe reads one service's metadata (cached) and asks its operator API.
-func (p *Poller) observe(ctx context.Context, s ServiceConfig) model.ServiceObs {
+func (p *Poller) observe(ctx context.Context, s config.ServiceConfig) model.ServiceObs {
 	o := p.metadata(s)
 	o.Status, o.StatusErr = p.operatorStatus(ctx, s.Operator)
 	return o
@@ -240,14 +239,14 @@ func (p *Poller) observe(ctx context.Context, s ServiceConfig) model.ServiceObs 
 
 // metadata reads a service's metadata within the file timeout. When it
 // cannot, the last good read still tells whose data the directory holds.
-func (p *Poller) metadata(s ServiceConfig) model.ServiceObs {
+func (p *Poller) metadata(s config.ServiceConfig) model.ServiceObs {
 	o := model.ServiceObs{Name: s.Name, Dir: s.Dir, Operator: s.Operator}
 	if m, ok := p.meta.Recent(s.Dir, p.recheck); ok {
 		o.Meta = m
 		return o
 	}
-	m, err := guarded(p.fsg, "meta:"+s.Dir, MetadataFile+" in "+s.Dir, p.fileTimeout(), func() (*model.PostMetadata, error) {
-		return p.meta.get(s.Dir)
+	m, err := fsguard.Guarded(p.fsg, "meta:"+s.Dir, model.MetadataFile+" in "+s.Dir, p.fileTimeout(), func() (*model.PostMetadata, error) {
+		return p.meta.Shared(s.Dir)
 	})
 	if err == nil {
 		o.Meta = m
@@ -265,7 +264,7 @@ func (p *Poller) fileTimeout() time.Duration {
 	if d := p.cfg.Poll.Timeout.Duration; d > 0 {
 		return d
 	}
-	return DefaultOperatorTimeout
+	return operator.DefaultOperatorTimeout
 }
 
 // operatorStatus asks addr unless it is backing off; while it is, the last
@@ -393,4 +392,15 @@ func (p *Poller) publish(s model.Snapshot) {
 		}
 		ch <- s
 	}
+}
+
+// AttachEvents starts an events feed on node for as long as ctx lasts and
+// adds its Decorate to p's hooks, so every published snapshot carries the
+// node-wide events and every row its timeline and throughput. Call it before
+// p.Run.
+func AttachEvents(ctx context.Context, p *Poller, node *nodeapi.NodeClient) *nodeapi.EventFeed {
+	f := nodeapi.NewEventFeed(node, nodeapi.EventFeedOptions{})
+	p.AddHook(f.Decorate)
+	go f.Run(ctx)
+	return f
 }

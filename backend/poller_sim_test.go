@@ -7,18 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/backend/config"
+	"postdeck/backend/internal/testkit"
+	"postdeck/backend/nodeapi"
+	"postdeck/backend/operator"
 	"postdeck/model"
 	"postdeck/sim"
 )
 
 // simConfig is the postdeck config for a running sim.
-func simConfig(l sim.Layout) *Config {
-	cfg := &Config{Node: NodeConfig{
+func simConfig(l sim.Layout) *config.Config {
+	cfg := &config.Config{Node: config.NodeConfig{
 		PostListener: l.PostListener, PrivateListener: l.PrivateListener, PublicListener: l.PublicListener,
 		DataFolder: l.DataFolder,
 	}}
 	for _, s := range l.Services {
-		cfg.Services = append(cfg.Services, ServiceConfig{Name: s.Name, Dir: s.Dir, Operator: s.Operator})
+		cfg.Services = append(cfg.Services, config.ServiceConfig{Name: s.Name, Dir: s.Dir, Operator: s.Operator})
 	}
 	return cfg
 }
@@ -27,14 +31,14 @@ func simPoller(t testing.TB, s *sim.Sim, opTimeout time.Duration) (*Poller, sim.
 	t.Helper()
 	l := s.Layout()
 	cfg := simConfig(l)
-	node := newNode(t, NodeOptionsFor(cfg))
-	ops := NewOperatorClient(opTimeout)
+	node := topNode(t, nodeapi.NodeOptionsFor(cfg))
+	ops := operator.NewOperatorClient(opTimeout)
 	t.Cleanup(ops.Close)
 	return NewPoller(cfg, node, ops), l
 }
 
 func TestPollerJoinsSim(t *testing.T) {
-	s := startSim(t, 4)
+	s := testkit.StartSim(t, 4)
 	p, l := simPoller(t, s, 5*time.Second)
 	svc := l.Services
 	s.SetNodeState(svc[0].NodeID, model.NodeProving)
@@ -88,7 +92,7 @@ func TestPollerJoinsSim(t *testing.T) {
 // from an identity, its service is asked every cycle, so a service that
 // comes back clears the critical flag at once.
 func TestPollerAsksUrgentEndpointsDespiteBackoff(t *testing.T) {
-	s := startSim(t, 1)
+	s := testkit.StartSim(t, 1)
 	p, l := simPoller(t, s, 2*time.Second)
 	down := newCountingServer(t, "")
 	p.cfg.Services[0].Operator = down.addr
@@ -114,7 +118,7 @@ func TestPollerAsksUrgentEndpointsDespiteBackoff(t *testing.T) {
 }
 
 func TestPollerHungOperatorSim(t *testing.T) {
-	s := startSim(t, 6)
+	s := testkit.StartSim(t, 6)
 	p, l := simPoller(t, s, 300*time.Millisecond)
 	p.cfg.Poll.Workers = 2
 	s.SetFault(l.Services[2].Name, sim.FaultHang)
@@ -131,7 +135,7 @@ func TestPollerHungOperatorSim(t *testing.T) {
 	s.SetFault(l.Services[4].Name, sim.FaultHang)
 	p.backoff.succeeded(l.Services[2].Operator) // not the subject here
 
-	snap := noHang(t, "PollOnce with a hung operator", func() model.Snapshot { return p.PollOnce(context.Background()) })
+	snap := testkit.NoHang(t, "PollOnce with a hung operator", func() model.Snapshot { return p.PollOnce(context.Background()) })
 	for i, r := range snap.Rows {
 		want := model.ServiceDone
 		if i == 4 {
@@ -152,7 +156,7 @@ func TestPollerHungOperatorSim(t *testing.T) {
 func BenchmarkPollCycle(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("ids=%d", n), func(b *testing.B) {
-			s := startSim(b, n)
+			s := testkit.StartSim(b, n)
 			p, _ := simPoller(b, s, 5*time.Second)
 			ctx := context.Background()
 			if snap := p.PollOnce(ctx); len(snap.Rows) != n || len(snap.Node.Errors) != 0 {

@@ -15,20 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/backend/config"
+	"postdeck/backend/internal/testkit"
+	"postdeck/backend/operator"
 	"postdeck/model"
 )
-
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // postDir makes a PoST data directory with metadata for a random identity.
 func postDir(t *testing.T) string {
@@ -40,7 +31,7 @@ func postDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, MetadataFile), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, model.MetadataFile), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -71,10 +62,10 @@ func newCountingServer(t *testing.T, body string) *countingServer {
 	return cs
 }
 
-func serviceCfg(addrs ...string) []ServiceConfig {
-	var out []ServiceConfig
+func serviceCfg(addrs ...string) []config.ServiceConfig {
+	var out []config.ServiceConfig
 	for i, a := range addrs {
-		out = append(out, ServiceConfig{Name: fmt.Sprintf("svc%02d", i), Operator: a})
+		out = append(out, config.ServiceConfig{Name: fmt.Sprintf("svc%02d", i), Operator: a})
 	}
 	return out
 }
@@ -92,10 +83,10 @@ func rowOf(t *testing.T, s model.Snapshot, service string) model.Row {
 
 func TestPollerBackoff(t *testing.T) {
 	down := newCountingServer(t, "")
-	cfg := &Config{Services: serviceCfg(down.addr)}
+	cfg := &config.Config{Services: serviceCfg(down.addr)}
 	cfg.Poll.Interval.Duration = time.Second
 	cfg.Services[0].Dir = postDir(t)
-	p := NewPoller(cfg, nil, NewOperatorClient(5*time.Second))
+	p := NewPoller(cfg, nil, operator.NewOperatorClient(5*time.Second))
 	clock := time.Unix(1_000_000, 0)
 	p.now = func() time.Time { return clock }
 	ctx := context.Background()
@@ -143,16 +134,16 @@ func TestPollerBackoff(t *testing.T) {
 }
 
 func TestPollerHungOperatorDoesNotDelayOthers(t *testing.T) {
-	hung := hangingServer(t)
+	hung := testkit.HangingServer(t)
 	ok1, ok2 := newCountingServer(t, `"Idle"`), newCountingServer(t, `"DoneProving"`)
-	cfg := &Config{Services: serviceCfg(ok1.addr, hung, ok2.addr)}
+	cfg := &config.Config{Services: serviceCfg(ok1.addr, hung, ok2.addr)}
 	for i := range cfg.Services {
 		cfg.Services[i].Dir = postDir(t)
 	}
 	cfg.Poll.Workers = 2
-	p := NewPoller(cfg, nil, NewOperatorClient(300*time.Millisecond))
+	p := NewPoller(cfg, nil, operator.NewOperatorClient(300*time.Millisecond))
 
-	s := noHang(t, "PollOnce with one hung operator", func() model.Snapshot { return p.PollOnce(context.Background()) })
+	s := testkit.NoHang(t, "PollOnce with one hung operator", func() model.Snapshot { return p.PollOnce(context.Background()) })
 	if r := rowOf(t, s, "svc01"); r.ServiceState != model.ServiceUnreachable || !strings.Contains(r.Errors[0].Message, "no answer within 300ms") {
 		t.Errorf("hung row: %v %+v", r.ServiceState, r.Errors)
 	}
@@ -199,22 +190,22 @@ func newGateServer(t *testing.T) *gateServer {
 
 func TestPollerSkipsTicksWhileACycleRuns(t *testing.T) {
 	g := newGateServer(t)
-	cfg := &Config{Services: serviceCfg(g.addr)}
+	cfg := &config.Config{Services: serviceCfg(g.addr)}
 	cfg.Services[0].Dir = postDir(t)
 	cfg.Poll.Interval.Duration = 5 * time.Millisecond
-	p := NewPoller(cfg, nil, NewOperatorClient(time.Minute))
+	p := NewPoller(cfg, nil, operator.NewOperatorClient(time.Minute))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 
-	waitFor(t, "the first cycle to reach the operator", func() bool { return g.entered.Load() == 1 })
-	waitFor(t, "ticks to be skipped", func() bool { return p.Stats().Skipped >= 5 })
+	testkit.WaitFor(t, "the first cycle to reach the operator", func() bool { return g.entered.Load() == 1 })
+	testkit.WaitFor(t, "ticks to be skipped", func() bool { return p.Stats().Skipped >= 5 })
 	if n := g.entered.Load(); n != 1 {
 		t.Fatalf("%d requests while the first cycle runs: ticks queued or overlapped", n)
 	}
 	g.gate <- struct{}{} // let the first cycle finish
-	waitFor(t, "the first cycle to publish", func() bool { return p.Stats().Cycles >= 1 })
-	waitFor(t, "a second cycle", func() bool { return g.entered.Load() >= 2 })
+	testkit.WaitFor(t, "the first cycle to publish", func() bool { return p.Stats().Cycles >= 1 })
+	testkit.WaitFor(t, "a second cycle", func() bool { return g.entered.Load() >= 2 })
 	cancel()
 	<-done
 	if m := g.maxSeen.Load(); m != 1 {
@@ -223,7 +214,7 @@ func TestPollerSkipsTicksWhileACycleRuns(t *testing.T) {
 }
 
 func TestSubscribeLatestWins(t *testing.T) {
-	p := NewPoller(&Config{}, nil, NewOperatorClient(time.Second))
+	p := NewPoller(&config.Config{}, nil, operator.NewOperatorClient(time.Second))
 	if _, ok := p.Latest(); ok {
 		t.Fatal("Latest before any cycle")
 	}
@@ -256,17 +247,17 @@ func TestSubscribeLatestWins(t *testing.T) {
 
 func TestRunPublishesToSlowSubscribers(t *testing.T) {
 	ok := newCountingServer(t, `"Idle"`)
-	cfg := &Config{Services: serviceCfg(ok.addr)}
+	cfg := &config.Config{Services: serviceCfg(ok.addr)}
 	cfg.Services[0].Dir = postDir(t)
 	cfg.Poll.Interval.Duration = 5 * time.Millisecond
-	p := NewPoller(cfg, nil, NewOperatorClient(5*time.Second))
+	p := NewPoller(cfg, nil, operator.NewOperatorClient(5*time.Second))
 	ch, unsub := p.Subscribe()
 	defer unsub()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	// Nobody reads ch, yet the poller keeps going.
-	waitFor(t, "cycles with an unread subscriber", func() bool { return p.Stats().Cycles >= 5 })
+	testkit.WaitFor(t, "cycles with an unread subscriber", func() bool { return p.Stats().Cycles >= 5 })
 	cancel()
 	<-done
 	latest, _ := p.Latest()

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"postdeck/backend/config"
+	"postdeck/backend/identities"
 	"postdeck/model"
 )
 
@@ -20,10 +22,10 @@ type ServiceRequest struct {
 // ServiceProposal is the [[service]] to add for a key, or the configured
 // one that already proves its PoST data.
 type ServiceProposal struct {
-	Service ServiceConfig
+	Service config.ServiceConfig
 	// Existing is set when a configured service already has Dir: there is
 	// nothing to add (Note says so).
-	Existing *ServiceConfig
+	Existing *config.ServiceConfig
 	config   string
 }
 
@@ -47,8 +49,8 @@ func (e *ServiceClashError) Unwrap() error { return e.Err }
 // one rule for `keys add`, the add-key form and the migration wizard: the
 // PoST data must belong to the key (its metadata's NodeId is the key's
 // public key), or its service would prove for another identity.
-func ProposeService(cfg *Config, r ServiceRequest) (*ServiceProposal, error) {
-	meta, err := ReadMetadata(r.Dir)
+func ProposeService(cfg *config.Config, r ServiceRequest) (*ServiceProposal, error) {
+	meta, err := identities.ReadMetadata(r.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +59,7 @@ func ProposeService(cfg *Config, r ServiceRequest) (*ServiceProposal, error) {
 		return nil, fmt.Errorf("the PoST data in %s belongs to identity %s…, not to %s (%s…): give the folder postcli initialized for this key",
 			r.Dir, model.ShortID(meta.NodeID, 12), r.Key, model.ShortID(r.Public, 12))
 	}
-	p := &ServiceProposal{Service: ServiceConfig{Name: name, Dir: r.Dir, Operator: r.Operator}, config: cfg.Path}
+	p := &ServiceProposal{Service: config.ServiceConfig{Name: name, Dir: r.Dir, Operator: r.Operator}, config: cfg.Path}
 	for i, s := range cfg.Services {
 		if sd, err := filepath.Abs(s.Dir); err == nil && filepath.Clean(sd) == filepath.Clean(r.Dir) {
 			p.Existing = &cfg.Services[i]
@@ -65,11 +67,11 @@ func ProposeService(cfg *Config, r ServiceRequest) (*ServiceProposal, error) {
 		}
 	}
 	if p.Service.Operator == "" {
-		if p.Service.Operator, err = PickOperator(cfg); err != nil {
+		if p.Service.Operator, err = config.PickOperator(cfg); err != nil {
 			return nil, err
 		}
 	}
-	if err := ServiceClash(cfg, p.Service); err != nil {
+	if err := config.ServiceClash(cfg, p.Service); err != nil {
 		return nil, &ServiceClashError{err}
 	}
 	return p, nil

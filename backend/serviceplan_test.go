@@ -4,6 +4,9 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+
+	"postdeck/backend/config"
+	"postdeck/backend/internal/testkit"
 )
 
 // ProposeService: the one rule for every place a [[service]] is proposed
@@ -11,19 +14,19 @@ import (
 // needs none; a name or operator taken is a clash.
 func TestProposeService(t *testing.T) {
 	root := t.TempDir()
-	_, pub3 := akKey(3)
-	_, pub4 := akKey(4)
+	_, pub3 := testkit.IdentityKey(3)
+	_, pub4 := testkit.IdentityKey(4)
 	d1, d3, d4 := filepath.Join(root, "data1"), filepath.Join(root, "data3"), filepath.Join(root, "data4")
-	akMeta(t, d1, pub3) // configured already, and holds identity 3's data
-	akMeta(t, d3, pub3)
-	akMeta(t, d4, pub4)
-	cfg := &Config{Path: "/etc/postdeck.toml", Services: []ServiceConfig{{Name: "data1", Dir: d1, Operator: "127.0.0.1:50051"}}}
+	testkit.PostDir(t, d1, pub3) // configured already, and holds identity 3's data
+	testkit.PostDir(t, d3, pub3)
+	testkit.PostDir(t, d4, pub4)
+	cfg := &config.Config{Path: "/etc/postdeck.toml", Services: []config.ServiceConfig{{Name: "data1", Dir: d1, Operator: "127.0.0.1:50051"}}}
 
 	p, err := ProposeService(cfg, ServiceRequest{Key: "data3.key", Public: pub3, Dir: d3})
 	if err != nil || p.Existing != nil || p.Note() != "" {
 		t.Fatalf("proposal: %+v, %v", p, err)
 	}
-	if s := p.Service; s.Name != "data3" || s.Dir != d3 || s.Operator == "" || DialAddress(s.Operator) == "127.0.0.1:50051" {
+	if s := p.Service; s.Name != "data3" || s.Dir != d3 || s.Operator == "" || config.DialAddress(s.Operator) == "127.0.0.1:50051" {
 		t.Errorf("service: %+v, want data3 in %s on a free operator port", s, d3)
 	}
 	if p, err := ProposeService(cfg, ServiceRequest{Key: "data3.key", Public: pub3, Dir: d3, Operator: "127.0.0.1:50070"}); err != nil || p.Service.Operator != "127.0.0.1:50070" {
@@ -39,14 +42,14 @@ func TestProposeService(t *testing.T) {
 	}
 
 	_, err = ProposeService(cfg, ServiceRequest{Key: "data3.key", Public: pub3, Dir: d4})
-	akWantErr(t, err, "the PoST data in "+d4+" belongs to identity", "not to data3.key")
+	testkit.WantErr(t, err, "the PoST data in "+d4+" belongs to identity", "not to data3.key")
 	_, err = ProposeService(cfg, ServiceRequest{Key: "data5.key", Public: pub3, Dir: filepath.Join(root, "none")})
-	akWantErr(t, err, "does not exist")
+	testkit.WantErr(t, err, "does not exist")
 
 	_, err = ProposeService(cfg, ServiceRequest{Key: "data1.key", Public: pub3, Dir: d3})
 	var clash *ServiceClashError
 	if !errors.As(err, &clash) {
 		t.Fatalf("a taken name: %v, want a ServiceClashError", err)
 	}
-	akWantErr(t, err, `already has the name "data1"`)
+	testkit.WantErr(t, err, `already has the name "data1"`)
 }

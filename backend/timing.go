@@ -5,12 +5,14 @@ import (
 	"sync"
 	"time"
 
+	"postdeck/backend/config"
+	"postdeck/backend/nodeapi"
 	"postdeck/model"
 )
 
 // TimingOf is the config's [timing] as the model's clock, named "mainnet
 // defaults" when it is mainnet's and "config" otherwise.
-func TimingOf(c *TimingConfig) model.Timing {
+func TimingOf(c *config.TimingConfig) model.Timing {
 	t := model.Timing{
 		Genesis:        c.Genesis.Time,
 		LayerDuration:  c.LayerDuration.Duration,
@@ -54,7 +56,7 @@ func NewCycleWatcher(t model.Timing, now func() time.Time) *CycleWatcher {
 // AskNode asks node's NodeInfo for its epoch size until it answers or ctx
 // ends; run it in its own goroutine. A nil node or one without a public
 // listener leaves the countdown unchecked.
-func (w *CycleWatcher) AskNode(ctx context.Context, node *NodeClient, timeout time.Duration) {
+func (w *CycleWatcher) AskNode(ctx context.Context, node *nodeapi.NodeClient, timeout time.Duration) {
 	if node == nil {
 		return
 	}

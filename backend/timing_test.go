@@ -6,12 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/backend/config"
+	"postdeck/backend/internal/testkit"
+	"postdeck/backend/nodeapi"
 	"postdeck/model"
 )
 
 func TestTimingOfNamesItsSource(t *testing.T) {
-	cfg := &Config{}
-	ApplyDefaults(cfg)
+	cfg := &config.Config{}
+	config.ApplyDefaults(cfg)
 	if tm := TimingOf(&cfg.Timing); tm.Source != "mainnet defaults" || !tm.Same(model.MainnetTiming()) {
 		t.Fatalf("defaults: %+v", tm)
 	}
@@ -25,8 +28,8 @@ func TestTimingOfNamesItsSource(t *testing.T) {
 // agrees with mainnet's; a config with another says so. A PoET round end in
 // the events is kept after the event scrolls out.
 func TestCycleWatcherWithSimNode(t *testing.T) {
-	s := startSim(t, 1)
-	node := newNode(t, simNodeOptions(s.Layout()))
+	s := testkit.StartSim(t, 1)
+	node := topNode(t, topNodeOptions(s.Layout()))
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	w := NewCycleWatcher(model.MainnetTiming(), func() time.Time { return now })
@@ -61,7 +64,7 @@ func TestCycleWatcherAskNodeGivesUp(t *testing.T) {
 	w := NewCycleWatcher(model.MainnetTiming(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.AskNode(ctx, &NodeClient{}, time.Second); close(done) }() // no listener configured
+	go func() { w.AskNode(ctx, &nodeapi.NodeClient{}, time.Second); close(done) }() // no listener configured
 	cancel()
 	select {
 	case <-done:

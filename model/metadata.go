@@ -5,6 +5,9 @@ import (
 	"fmt"
 )
 
+// MetadataFile is the name of the metadata file in a PoST data directory.
+const MetadataFile = "postdata_metadata.json"
+
 // PostMetadata is a PoST data directory's postdata_metadata.json.
 type PostMetadata struct {
 	NodeID          []byte  `json:"NodeId"`

@@ -9,7 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/proc"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -37,7 +37,7 @@ type Actions interface {
 
 // LogSource is backend's, named here so that wrappers of Actions (sshserve)
 // need not import backend.
-type LogSource = backend.LogSource
+type LogSource = proc.LogSource
 
 const (
 	// actionWorkers bounds how many Actions calls run at once, so a bulk

@@ -9,6 +9,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/identities"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -55,12 +57,12 @@ type keyFlow struct {
 	stage   keyStage
 	form    form
 	refusal string // why the last plan was refused
-	plan    *backend.AddKeyPlan
+	plan    *identities.AddKeyPlan
 	btns    buttonRow[keyAct]
-	res     *backend.AddKeyResult
+	res     *identities.AddKeyResult
 
-	svc     *backend.ServiceConfig // the service offered, nil for none
-	svcNote string                 // why none is offered, or what became of it
+	svc     *config.ServiceConfig // the service offered, nil for none
+	svcNote string                // why none is offered, or what became of it
 	svcTone themes.Tone
 
 	seen       bool // a snapshot has been checked since the key was added
@@ -69,17 +71,17 @@ type keyFlow struct {
 }
 
 type keyPlanMsg struct {
-	plan *backend.AddKeyPlan
+	plan *identities.AddKeyPlan
 	err  error
 }
 
 type keyApplyMsg struct {
-	res *backend.AddKeyResult
+	res *identities.AddKeyResult
 	err error
 }
 
 type keySvcPlanMsg struct {
-	svc  *backend.ServiceConfig
+	svc  *config.ServiceConfig
 	note string
 }
 
@@ -111,8 +113,8 @@ func (m *Model) openKeyForm() tea.Cmd {
 	return f.form.focusOn(0)
 }
 
-func (f *keyFlow) options(m *Model) backend.AddKeyOptions {
-	return backend.AddKeyOptions{
+func (f *keyFlow) options(m *Model) identities.AddKeyOptions {
+	return identities.AddKeyOptions{
 		DataFolder: m.cfg.Node.DataFolder,
 		PostDir:    resolvePath(f.form.fields[0].in.value()),
 		Name:       strings.TrimSpace(f.form.fields[1].in.value()),
@@ -148,7 +150,7 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
 			o := f.options(m)
 			f.stage, f.refusal = keyPlanning, ""
 			return m.flowDo(func() tea.Msg {
-				p, err := backend.PlanAddKey(o)
+				p, err := identities.PlanAddKey(o)
 				return keyPlanMsg{p, err}
 			}), reply{}
 		}
@@ -163,7 +165,7 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
 			f.stage = keyApplying
 			plan := f.plan
 			return m.flowDo(func() tea.Msg {
-				res, err := backend.ApplyAddKey(plan)
+				res, err := identities.ApplyAddKey(plan)
 				return keyApplyMsg{res, err}
 			}), reply{}
 		}
@@ -176,7 +178,7 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
 		case pressed && act == keyAddService:
 			f.stage = keyServiceAdding
 			path, svc := m.cfg.Path, *f.svc
-			return m.flowDo(func() tea.Msg { return keySvcMsg{backend.AppendService(path, svc)} }), reply{}
+			return m.flowDo(func() tea.Msg { return keySvcMsg{config.AppendService(path, svc)} }), reply{}
 		}
 	case keyWaiting:
 		if esc || pressed && act == keyClose {
@@ -238,11 +240,11 @@ func (f *keyFlow) result(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 // offerService works out the [[service]] for the key just added, or says
 // why there is none to offer. It reads the config file again: a service
 // added since postdeck started counts.
-func offerService(cfg *backend.Config, plan *backend.AddKeyPlan) keySvcPlanMsg {
+func offerService(cfg *config.Config, plan *identities.AddKeyPlan) keySvcPlanMsg {
 	if cfg.Path == "" {
 		return keySvcPlanMsg{note: "no config file to add a [[service]] to"}
 	}
-	fresh, err := backend.LoadConfig(cfg.Path)
+	fresh, err := config.LoadConfig(cfg.Path)
 	if err != nil {
 		return keySvcPlanMsg{note: "no [[service]] offered: the config does not load now: " + firstLine(err.Error())}
 	}
@@ -340,9 +342,9 @@ func (f *keyFlow) planLines(t *text) {
 	for _, l := range f.plan.Lines() {
 		tone := themes.ToneText
 		switch l.Kind {
-		case backend.PlanWarning:
+		case identities.PlanWarning:
 			tone = themes.ToneWarn
-		case backend.PlanNote:
+		case identities.PlanNote:
 			tone = themes.ToneMuted
 		}
 		t.block(l.Text, tone, 1)
@@ -368,7 +370,7 @@ func (f *keyFlow) afterLines(m *Model, t *text) {
 	t.blank()
 	if f.stage == keyServiceOffer || f.stage == keyServiceAdding && f.svc != nil {
 		t.section(" Add a [[service]] for it to " + m.cfg.Path + "?")
-		t.block(backend.ServiceSnippet(f.svc.Name, f.svc.Dir, f.svc.Operator), themes.ToneText, 2)
+		t.block(config.ServiceSnippet(f.svc.Name, f.svc.Dir, f.svc.Operator), themes.ToneText, 2)
 		return
 	}
 	if f.svcNote != "" {
@@ -380,9 +382,9 @@ func (f *keyFlow) afterLines(m *Model, t *text) {
 		return
 	}
 	t.section(" Next")
-	t.item("1.", backend.RestartReminder, themes.ToneWarn)
+	t.item("1.", identities.RestartReminder, themes.ToneWarn)
 	t.item("2.", "start the identity's post-service (--dir "+f.plan.Options.PostDir+")", themes.ToneText)
-	t.item("3.", backend.EquivocationWarning, themes.ToneWarn)
+	t.item("3.", identities.EquivocationWarning, themes.ToneWarn)
 	t.blank()
 	switch {
 	case f.confirmed:

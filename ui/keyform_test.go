@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/identities"
 	"postdeck/merge/mergetest"
 	"postdeck/themes"
 )
@@ -78,7 +79,7 @@ func TestAddKeyFlow(t *testing.T) {
 	c.advance(dialogGrace)
 	press(m, "tab")
 	settle(t, m, press(m, "enter"), shows(m, "added [[service]]"))
-	cfg, err := backend.LoadConfig(w.cfgPath)
+	cfg, err := config.LoadConfig(w.cfgPath)
 	if err != nil || len(cfg.Services) != 1 || cfg.Services[0].Dir != pd || cfg.Services[0].Name != "data3" {
 		t.Fatalf("config after append: %+v %v", cfg, err)
 	}
@@ -87,7 +88,7 @@ func TestAddKeyFlow(t *testing.T) {
 	}
 
 	// The restart reminder, then the confirmation from a new snapshot.
-	mustContain(t, screen(m), backend.RestartReminder, "waiting for the node to report data3.key")
+	mustContain(t, screen(m), identities.RestartReminder, "waiting for the node to report data3.key")
 	m.Update(SnapshotMsg{nodeWith(w.keys[0].Public)})
 	mustContain(t, screen(m), "the node does not report")
 	m.Update(SnapshotMsg{nodeWith(w.keys[0].Public, k.Public)})

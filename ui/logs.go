@@ -11,7 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"postdeck/backend"
+	"postdeck/backend/proc"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -27,13 +27,13 @@ type logView struct {
 	gen     int // replies for another gen are stale and dropped
 	service string
 	label   string
-	src     backend.LogSource
+	src     proc.LogSource
 	srcSet  bool
 
 	ring  logRing
 	split lineSplitter
-	cur   backend.LogCursor // where the next read starts
-	read  bool              // a read has completed
+	cur   proc.LogCursor // where the next read starts
+	read  bool           // a read has completed
 
 	missing bool
 	err     string
@@ -54,13 +54,13 @@ type logView struct {
 // logSourceMsg says where the log is, asked of Actions in a Cmd.
 type logSourceMsg struct {
 	gen int
-	src backend.LogSource
+	src proc.LogSource
 }
 
 // logDataMsg is one poll's result.
 type logDataMsg struct {
 	gen int
-	res backend.LogChunk
+	res proc.LogChunk
 	err error
 }
 
@@ -87,7 +87,7 @@ func (m *Model) openLogs() tea.Cmd {
 	return func() tea.Msg {
 		src, err := a.LogSource(svc)
 		if err != nil { // not a service postdeck knows: no log of its own
-			src = backend.LogSource{}
+			src = proc.LogSource{}
 		}
 		return logSourceMsg{gen: gen, src: src}
 	}
@@ -122,7 +122,7 @@ func (m *Model) logsMsg(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		l.src, l.srcSet = msg.src, true
-		if l.src == (backend.LogSource{}) {
+		if l.src == (proc.LogSource{}) {
 			l.missing = true
 			return nil
 		}
@@ -147,15 +147,15 @@ func (m *Model) logsMsg(msg tea.Msg) tea.Cmd {
 }
 
 // readLogCmd reads once; backend.ReadLog bounds the read's time itself.
-func readLogCmd(gen int, src backend.LogSource, cur backend.LogCursor) tea.Cmd {
+func readLogCmd(gen int, src proc.LogSource, cur proc.LogCursor) tea.Cmd {
 	return func() tea.Msg {
-		res, err := backend.ReadLog(context.Background(), src, cur)
+		res, err := proc.ReadLog(context.Background(), src, cur)
 		return logDataMsg{gen: gen, res: res, err: err}
 	}
 }
 
 // apply takes one poll's result into the lines.
-func (l *logView) apply(res backend.LogChunk, err error) {
+func (l *logView) apply(res proc.LogChunk, err error) {
 	l.missing, l.err = res.Missing, ""
 	if err != nil {
 		l.err = err.Error()
@@ -373,7 +373,7 @@ func (m *Model) logsBody(b *strings.Builder) {
 		switch {
 		case !l.srcSet:
 			msg = "opening the log…"
-		case l.src == (backend.LogSource{}):
+		case l.src == (proc.LogSource{}):
 			msg = fmt.Sprintf("no log file for %s: postdeck writes logs only for services it starts", printable(l.service, false))
 		case l.missing:
 			msg = fmt.Sprintf("no log yet for %s at %s: postdeck writes logs only for services it starts", printable(l.service, false), printable(l.src.Path, false))
@@ -383,7 +383,7 @@ func (m *Model) logsBody(b *strings.Builder) {
 			msg = "reading…"
 		}
 		tone := themes.ToneMuted
-		if l.err != "" || l.missing || l.src == (backend.LogSource{}) {
+		if l.err != "" || l.missing || l.src == (proc.LogSource{}) {
 			tone = themes.ToneWarn
 		}
 		for line := range strings.SplitSeq(wrap(msg, m.width-2), "\n") {

@@ -10,7 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/proc"
 )
 
 func TestLogRingKeepsTheLastLines(t *testing.T) {
@@ -240,7 +240,7 @@ func TestLogsLongLineBounded(t *testing.T) {
 		msg := cmd()
 		if d, ok := msg.(logDataMsg); ok {
 			reads++
-			if len(d.res.Data) > backend.LogReadMax {
+			if len(d.res.Data) > proc.LogReadMax {
 				t.Fatalf("one read took %d bytes", len(d.res.Data))
 			}
 		}
@@ -249,8 +249,8 @@ func TestLogsLongLineBounded(t *testing.T) {
 			break
 		}
 	}
-	if reads != backend.LogTailWindow/backend.LogReadMax {
-		t.Errorf("%d reads, want %d (only the tail window)", reads, backend.LogTailWindow/backend.LogReadMax)
+	if reads != proc.LogTailWindow/proc.LogReadMax {
+		t.Errorf("%d reads, want %d (only the tail window)", reads, proc.LogTailWindow/proc.LogReadMax)
 	}
 	held := func() int {
 		n := cap(m.logs.split.part)

@@ -10,7 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -35,7 +35,7 @@ type Options struct {
 	// Config is the loaded config: adding a key (k), merging (m) and the
 	// migration wizard (M) need its data folder, listeners and path; nil
 	// makes those keys say so.
-	Config *backend.Config
+	Config *config.Config
 	// Migrate opens the migration wizard full-screen at start; leaving it
 	// quits (`postdeck migrate`). MigrationReport then says what it did.
 	Migrate bool
@@ -102,7 +102,7 @@ type Model struct {
 	status   status
 	logs     logView
 
-	cfg           *backend.Config
+	cfg           *config.Config
 	flow          flow // the add-key form, the merge or the wizard; nil when none
 	flowSeq       int  // tags the open flow's Cmds: replies to a closed one are dropped
 	flowScroll    int

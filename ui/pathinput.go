@@ -9,7 +9,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/fsguard"
 	"postdeck/themes"
 )
 
@@ -23,9 +23,9 @@ const maxMatchesShown = 8
 // matching names (empty when nothing matched: the text is then unchanged),
 // and the listing as backend found it. A leading "~/" means the home
 // folder and is kept in the text. It lists the folder: run it in a Cmd.
-func completeDir(typed string) (string, []string, backend.FolderList, error) {
+func completeDir(typed string) (string, []string, fsguard.FolderList, error) {
 	dir, prefix := splitPath(typed)
-	l, err := backend.ListFolders(dir, prefix)
+	l, err := fsguard.ListFolders(dir, prefix)
 	switch {
 	case err != nil || len(l.Names) == 0:
 		return typed, nil, l, err
@@ -46,7 +46,7 @@ func splitPath(typed string) (dir, prefix string) {
 }
 
 // resolvePath turns typed text into a clean absolute path ("" stays "").
-func resolvePath(typed string) string { return backend.AbsPath(typed) }
+func resolvePath(typed string) string { return fsguard.AbsPath(typed) }
 
 func commonPrefix(names []string) string {
 	p := names[0]

@@ -14,7 +14,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
 	"postdeck/merge"
 	"postdeck/themes"
 )
@@ -51,7 +51,7 @@ func (s *checksStep) enter(w *wizard, m *Model) tea.Cmd {
 // run evaluates the checklist in a Cmd.
 func (s *checksStep) run(w *wizard, m *Model) tea.Cmd {
 	s.checking = true
-	sources, target, addrs := w.sources, w.target, backend.NodeAddrs(m.cfg)
+	sources, target, addrs := w.sources, w.target, config.NodeAddrs(m.cfg)
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()

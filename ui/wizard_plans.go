@@ -9,7 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
 	"postdeck/merge"
 	"postdeck/themes"
 )
@@ -31,7 +31,7 @@ func (s *plansStep) name() string { return "plans" }
 func (s *plansStep) enter(w *wizard, m *Model) tea.Cmd {
 	w.batch, s.planErr, s.planning = nil, "", true
 	s.btns = newButtonRow(wizButton(btnBack, wizBack))
-	sources, target, addrs := w.sources, w.target, backend.NodeAddrs(m.cfg)
+	sources, target, addrs := w.sources, w.target, config.NodeAddrs(m.cfg)
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()

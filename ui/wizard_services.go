@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"postdeck/backend"
+	"postdeck/backend/config"
 	"postdeck/merge"
 	"postdeck/themes"
 )
@@ -53,11 +54,11 @@ func (s *servicesStep) enter(w *wizard, m *Model) tea.Cmd {
 }
 
 // existingServices finds the merged keys that already have a [[service]].
-func existingServices(cfg *backend.Config, target string) wizServicesMsg {
+func existingServices(cfg *config.Config, target string) wizServicesMsg {
 	if cfg.Path == "" {
 		return wizServicesMsg{note: "postdeck runs without a config file: add a [[service]] for each identity by hand"}
 	}
-	fresh, err := backend.LoadConfig(cfg.Path)
+	fresh, err := config.LoadConfig(cfg.Path)
 	if err != nil {
 		return wizServicesMsg{note: "the config does not load now, so no service can be added to it: " + firstLine(err.Error())}
 	}
@@ -126,7 +127,7 @@ func (s *servicesStep) add(w *wizard, m *Model, i int) tea.Cmd {
 // data checked against it) to the config at path, read fresh; the message
 // says what was added.
 func wizAddService(path string, key merge.KeyCopy, dir string) (string, error) {
-	fresh, err := backend.LoadConfig(path)
+	fresh, err := config.LoadConfig(path)
 	if err != nil {
 		return "", fmt.Errorf("the config does not load now: %v", err)
 	}
@@ -137,7 +138,7 @@ func wizAddService(path string, key merge.KeyCopy, dir string) (string, error) {
 	case p.Existing != nil:
 		return "", errors.New(p.Note())
 	}
-	if err := backend.AppendService(path, p.Service); err != nil {
+	if err := config.AppendService(path, p.Service); err != nil {
 		return "", err
 	}
 	svc := p.Service

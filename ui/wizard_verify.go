@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"postdeck/backend"
+	"postdeck/backend/config"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -89,7 +90,7 @@ func (s *verifyStep) identities(w *wizard, t *text) {
 }
 
 // wizReminders: what the node's config needs for remote post-services.
-func wizReminders(t *text, n backend.NodeConfig) {
+func wizReminders(t *text, n config.NodeConfig) {
 	switch {
 	case n.Coinbase != "":
 		t.check(true, "smeshing-coinbase is set ("+n.Coinbase+"): the rewards of every identity go there")

@@ -15,7 +15,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
 	"postdeck/model"
 )
 
@@ -215,7 +215,7 @@ func (m *Model) drawPage(b *strings.Builder, p page) *tea.Cursor {
 
 // nodeAddrs are the configured node's listeners to dial (the merge form
 // probes them).
-func nodeAddrs(cfg *backend.Config) []string { return backend.NodeAddrs(cfg) }
+func nodeAddrs(cfg *config.Config) []string { return config.NodeAddrs(cfg) }
 
 // needConfig is the status a flow key gives without a config.
 const needConfig = "needs a config file (the node's data folder and listeners): run `postdeck init`, or start postdeck with --config FILE"

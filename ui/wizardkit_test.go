@@ -14,7 +14,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/identities"
 	"postdeck/merge/mergetest"
 	"postdeck/model"
 	"postdeck/themes"
@@ -25,7 +26,7 @@ import (
 // config file naming it, with the node's post listener at addr.
 type world struct {
 	root, data, cfgPath string
-	cfg                 *backend.Config
+	cfg                 *config.Config
 	keys                []mergetest.Key
 }
 
@@ -54,7 +55,7 @@ func newWorld(t *testing.T, listener string, ids int) *world {
 	if err := os.WriteFile(w.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if w.cfg, err = backend.LoadConfig(w.cfgPath); err != nil {
+	if w.cfg, err = config.LoadConfig(w.cfgPath); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -81,11 +82,11 @@ func postDir(t *testing.T, dir string, public []byte, private ed25519.PrivateKey
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, backend.MetadataFile), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, model.MetadataFile), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if private != nil {
-		if err := os.WriteFile(filepath.Join(dir, backend.IdentityKeyFile), []byte(hex.EncodeToString(private)+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, identities.IdentityKeyFile), []byte(hex.EncodeToString(private)+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"postdeck/clock"
 	"strings"
 	"testing"
 	"time"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/clock"
 	"postdeck/model"
 	"postdeck/sim"
 )
@@ -22,7 +22,7 @@ var testClock = clock.ForTest()
 
 // simConfig starts a manual simulator and points a config at it (package
 // simcmd has the same mapping, but imports this package), polling often.
-func simConfig(t *testing.T, ids int) (*sim.Sim, *backend.Config) {
+func simConfig(t *testing.T, ids int) (*sim.Sim, *config.Config) {
 	t.Helper()
 	sm, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 5, Now: testClock.Now})
 	if err != nil {
@@ -30,12 +30,12 @@ func simConfig(t *testing.T, ids int) (*sim.Sim, *backend.Config) {
 	}
 	t.Cleanup(func() { sm.Close() })
 	l := sm.Layout()
-	cfg := &backend.Config{Node: backend.NodeConfig{PostListener: l.PostListener, PrivateListener: l.PrivateListener,
+	cfg := &config.Config{Node: config.NodeConfig{PostListener: l.PostListener, PrivateListener: l.PrivateListener,
 		PublicListener: l.PublicListener, DataFolder: l.DataFolder}}
 	for _, s := range l.Services {
-		cfg.Services = append(cfg.Services, backend.ServiceConfig{Name: s.Name, Dir: s.Dir, Operator: s.Operator})
+		cfg.Services = append(cfg.Services, config.ServiceConfig{Name: s.Name, Dir: s.Dir, Operator: s.Operator})
 	}
-	backend.ApplyDefaults(cfg)
+	config.ApplyDefaults(cfg)
 	cfg.Poll.Interval.Duration = 100 * time.Millisecond
 	return sm, cfg
 }
@@ -123,8 +123,8 @@ func TestAttachExtrasOnSim(t *testing.T) {
 }
 
 func TestAttachExtrasBadMetricsAddress(t *testing.T) {
-	cfg := &backend.Config{}
-	backend.ApplyDefaults(cfg)
+	cfg := &config.Config{}
+	config.ApplyDefaults(cfg)
 	s, err := OpenSession(cfg, testClock)
 	if err != nil {
 		t.Fatal(err)

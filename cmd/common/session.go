@@ -8,21 +8,27 @@ import (
 	"sync"
 
 	"postdeck/backend"
+	"postdeck/backend/alerts"
+	"postdeck/backend/config"
+	"postdeck/backend/metrics"
+	"postdeck/backend/nodeapi"
+	"postdeck/backend/operator"
+	"postdeck/backend/proc"
 	"postdeck/clock"
 	"postdeck/model"
 )
 
 // LoadConfig reads the config file named by --config (or the default path),
 // lets command-line flags override it and prints its warnings.
-func LoadConfig(g *Common, stderr io.Writer) (*backend.Config, error) {
+func LoadConfig(g *Common, stderr io.Writer) (*config.Config, error) {
 	path := g.Config
 	if path == "" {
-		path = backend.DefaultConfigPath()
+		path = config.DefaultConfigPath()
 		if _, err := os.Stat(path); os.IsNotExist(err) {
 			return nil, fmt.Errorf("no config at %s: run `postdeck init` to write one, pass --config FILE, or try `postdeck demo`", path)
 		}
 	}
-	cfg, err := backend.LoadConfig(path)
+	cfg, err := config.LoadConfig(path)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +40,7 @@ func LoadConfig(g *Common, stderr io.Writer) (*backend.Config, error) {
 }
 
 // ApplyGlobals lets flags win over the config file.
-func ApplyGlobals(cfg *backend.Config, g *Common) {
+func ApplyGlobals(cfg *config.Config, g *Common) {
 	if g.Interval > 0 {
 		cfg.Poll.Interval.Duration = g.Interval
 	}
@@ -53,14 +59,14 @@ func ApplyGlobals(cfg *backend.Config, g *Common) {
 // background (Run) — and Close undoes all of it in the one order that
 // loses nothing.
 type Session struct {
-	Node   *backend.NodeClient
+	Node   *nodeapi.NodeClient
 	Poller *backend.Poller
 	Clock  clock.Clock
 	// Ctx ends when Close is called: the controller's background actions
 	// and a program showing the session end with it.
 	Ctx context.Context
 
-	cfg        *backend.Config
+	cfg        *config.Config
 	cancel     context.CancelFunc
 	ctl        *backend.Controller
 	stopExtras func()
@@ -71,12 +77,12 @@ type Session struct {
 
 // OpenSession opens the node client, the operator client and the poller
 // for cfg, all on clk.
-func OpenSession(cfg *backend.Config, clk clock.Clock) (*Session, error) {
-	node, err := backend.NewNodeClient(backend.NodeOptionsFor(cfg))
+func OpenSession(cfg *config.Config, clk clock.Clock) (*Session, error) {
+	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(cfg))
 	if err != nil {
 		return nil, err
 	}
-	ops := backend.NewOperatorClient(cfg.Poll.Timeout.Duration)
+	ops := operator.NewOperatorClient(cfg.Poll.Timeout.Duration)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{Node: node, Poller: backend.NewPoller(cfg, node, ops), Clock: clk, Ctx: ctx, cfg: cfg, cancel: cancel}
 	if clk.Moved() {
@@ -105,7 +111,7 @@ func onClock(clk clock.Clock) func(*model.Snapshot) {
 // start and stop services; stateDir holds their pid files, logs and the
 // pending stops. Call it before Extras and Run.
 func (s *Session) Control(stateDir string) (*backend.Controller, error) {
-	sup, err := backend.NewSupervisor(s.cfg, stateDir)
+	sup, err := proc.NewSupervisor(s.cfg, stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +197,12 @@ func (s *Session) Close() {
 // context the poller runs under; stop ends them all, after the poller has
 // stopped. An error (the metrics address cannot be listened on) leaves
 // nothing running.
-func attachExtras(ctx context.Context, s *Session, cfg *backend.Config, stateDir, metricsListen string) (stop func(), err error) {
-	var metrics *backend.Metrics
+func attachExtras(ctx context.Context, s *Session, cfg *config.Config, stateDir, metricsListen string) (stop func(), err error) {
+	var exporter *metrics.Metrics
 	stopMetrics := func() {}
 	if metricsListen != "" {
-		metrics = backend.NewMetrics(s.Poller)
-		if _, stopMetrics, err = metrics.Serve(metricsListen); err != nil {
+		exporter = metrics.NewMetrics(s.Poller)
+		if _, stopMetrics, err = exporter.Serve(metricsListen); err != nil {
 			return nil, err
 		}
 	}
@@ -208,15 +214,15 @@ func attachExtras(ctx context.Context, s *Session, cfg *backend.Config, stateDir
 	wg.Go(func() { cycle.AskNode(ctx, s.Node, cfg.Poll.NodeTimeout.Duration) })
 	s.Poller.AddHook(cycle.Hook)
 
-	if alerts := backend.NewAlerter(cfg.Alerts, stateDir); alerts.Enabled() {
+	if alerts := alerts.NewAlerter(cfg.Alerts, stateDir); alerts.Enabled() {
 		s.Poller.AddHook(alerts.Hook)
 		wg.Go(func() { alerts.Run(ctx) })
-		if metrics != nil {
-			metrics.WatchAlerts(alerts)
+		if exporter != nil {
+			exporter.WatchAlerts(alerts)
 		}
 	}
-	if metrics != nil {
-		s.Poller.AddHook(metrics.Hook)
+	if exporter != nil {
+		s.Poller.AddHook(exporter.Hook)
 	}
 	return func() {
 		cancel()

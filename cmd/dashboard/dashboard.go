@@ -3,13 +3,14 @@ package dashboard
 import (
 	"io"
 	"os"
-	"postdeck/cmd/common"
 	"runtime"
 
 	tea "charm.land/bubbletea/v2"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/proc"
 	"postdeck/clock"
+	"postdeck/cmd/common"
 	"postdeck/themes"
 	"postdeck/ui"
 )
@@ -24,14 +25,14 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	return With(cfg, g.Clock, "postdeck — "+cfg.Path, backend.DefaultStateDir(), g.MetricsListen, stderr)
+	return With(cfg, g.Clock, "postdeck — "+cfg.Path, proc.DefaultStateDir(), g.MetricsListen, stderr)
 }
 
 // With runs the poller, the controller, the extras (events, cycle
 // countdown, alerts, metrics on metricsListen when set) and the TUI until
 // the user quits, all on clk. Services it started keep running after it:
 // they are detached.
-func With(cfg *backend.Config, clk clock.Clock, title, stateDir, metricsListen string, stderr io.Writer) int {
+func With(cfg *config.Config, clk clock.Clock, title, stateDir, metricsListen string, stderr io.Writer) int {
 	oneProcessor()
 	if err := common.NeedTerminal("the dashboard", "; in scripts use `postdeck status`"); err != nil {
 		return common.Fail(stderr, err)

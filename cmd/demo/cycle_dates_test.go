@@ -2,7 +2,6 @@ package demo
 
 import (
 	"fmt"
-	"postdeck/cmd/cmdtest"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"postdeck/backend"
+	"postdeck/cmd/cmdtest"
 	"postdeck/model"
 	"postdeck/themes"
 	"postdeck/ui"

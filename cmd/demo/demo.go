@@ -5,10 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
 	"postdeck/cmd/common"
 	"postdeck/cmd/dashboard"
 	"postdeck/cmd/simcmd"
-
 	"postdeck/sim"
 )
 

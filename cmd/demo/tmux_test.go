@@ -2,10 +2,11 @@ package demo
 
 import (
 	"fmt"
-	"postdeck/cmd/cmdtest"
 	"regexp"
 	"strings"
 	"testing"
+
+	"postdeck/cmd/cmdtest"
 )
 
 // tableRows are the screen lines that show an identity row.

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"postdeck/cmd/common"
 
 	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/cmd/common"
 )
 
 // Run writes a commented config file from the node's JSON config, the
@@ -26,7 +27,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	path := g.Config
 	if path == "" {
-		path = backend.DefaultConfigPath()
+		path = config.DefaultConfigPath()
 	}
 	if _, err := os.Stat(path); err == nil && !*force && !*stdoutOnly {
 		return common.Fail(stderr, fmt.Errorf("%s already exists: use --force to overwrite it, or --print to see what init would write", path))
@@ -41,7 +42,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		}
 		return common.Fail(stderr, fmt.Errorf("found nothing to configure: give --node-config with the node's JSON config, or --data-folder and the --*-listener flags"))
 	}
-	data := backend.RenderConfig(cfg)
+	data := config.RenderConfig(cfg)
 	for _, n := range notes {
 		fmt.Fprintln(stderr, "note:", n)
 	}
@@ -50,7 +51,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	// WriteConfigFile re-checks: a file that appeared meanwhile is not overwritten.
-	if err := backend.WriteConfigFile(path, data, *force); err != nil {
+	if err := config.WriteConfigFile(path, data, *force); err != nil {
 		return common.Fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "wrote %s with %d post-service(s); check it, then run: postdeck --config %s\n", path, len(cfg.Services), path)

@@ -9,13 +9,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"postdeck/cmd/common"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/identities"
+	"postdeck/backend/nodeapi"
+	"postdeck/cmd/common"
 	"postdeck/model"
 )
 
@@ -54,7 +57,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 // keysSetup is what a keys command works with: the config when there is
 // one (nil otherwise) and the node's data folder.
 type keysSetup struct {
-	cfg        *backend.Config
+	cfg        *config.Config
 	configPath string
 	dataFolder string
 }
@@ -65,9 +68,9 @@ type keysSetup struct {
 func keysConfig(g *common.Common, dataFolder string, stderr io.Writer) (*keysSetup, error) {
 	s := &keysSetup{configPath: g.Config, dataFolder: dataFolder}
 	if s.configPath == "" {
-		s.configPath = backend.DefaultConfigPath()
+		s.configPath = config.DefaultConfigPath()
 	}
-	if g.Config != "" || backend.ConfigExists(s.configPath) {
+	if g.Config != "" || config.ConfigExists(s.configPath) {
 		cfg, err := common.LoadConfig(g, stderr)
 		switch {
 		case err == nil:
@@ -97,7 +100,7 @@ func (s *keysSetup) nodeView(ctx context.Context) (*model.NodeView, func(), erro
 	if s.cfg == nil {
 		return nil, func() {}, nil
 	}
-	node, err := backend.NewNodeClient(backend.NodeOptionsFor(s.cfg))
+	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(s.cfg))
 	if err != nil {
 		return nil, func() {}, err
 	}
@@ -108,7 +111,7 @@ func (s *keysSetup) nodeView(ctx context.Context) (*model.NodeView, func(), erro
 // cmdKeysAdd is `postdeck keys add POSTDIR`.
 func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("keys add", g, stderr)
-	var o backend.AddKeyOptions
+	var o identities.AddKeyOptions
 	fs.StringVar(&o.Name, "name", "", "file name in identities/, ending in .key (default: the PoST dir's name + .key)")
 	fs.BoolVar(&o.Move, "move", false, "afterwards rename POSTDIR/identity.key to identity.key.bak-<time> (kept, never deleted)")
 	yes := fs.Bool("yes", false, "do not ask for confirmation (for scripts)")
@@ -130,7 +133,7 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 	if abs, err := filepath.Abs(o.PostDir); err == nil {
 		o.PostDir = abs // the service's dir must not depend on where postdeck ran
 	}
-	plan, err := backend.PlanAddKey(o)
+	plan, err := identities.PlanAddKey(o)
 	if err != nil {
 		return common.Fail(stderr, fmt.Errorf("not adding the key: %v", err))
 	}
@@ -140,14 +143,14 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 	}
 	fmt.Fprint(stdout, plan)
 	if svc != nil && *addService {
-		fmt.Fprintf(stdout, "Then add this service to %s:%s", setup.configPath, backend.ServiceSnippet(svc.Name, svc.Dir, svc.Operator))
+		fmt.Fprintf(stdout, "Then add this service to %s:%s", setup.configPath, config.ServiceSnippet(svc.Name, svc.Dir, svc.Operator))
 	}
 	in := bufio.NewReader(stdin)
 	if !*yes && !ask(in, stdout, "Add this key? [y/N] ") {
 		fmt.Fprintln(stderr, "postdeck: not added: nothing was changed (answer y, or pass --yes)")
 		return 1
 	}
-	res, err := backend.ApplyAddKey(plan)
+	res, err := identities.ApplyAddKey(plan)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -164,8 +167,8 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "postdeck: warning:", w)
 	}
 	code = offerService(setup, svc, svcNote, *addService, *yes, in, stdout, stderr)
-	fmt.Fprintf(stdout, "Next:\n  1. %s\n", backend.EquivocationWarning)
-	fmt.Fprintf(stdout, "  2. %s\n", backend.RestartReminder)
+	fmt.Fprintf(stdout, "Next:\n  1. %s\n", identities.EquivocationWarning)
+	fmt.Fprintf(stdout, "  2. %s\n", identities.RestartReminder)
 	fmt.Fprintf(stdout, "  3. start the identity's post-service (--dir %s)\n", plan.Options.PostDir)
 	fmt.Fprintln(stdout, "  4. run `postdeck keys check --wait` to confirm the node has loaded the key")
 	return code
@@ -174,8 +177,8 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 // plannedService works out the [[service]] that goes with the key, or nil
 // with a note saying why there is none to add. With --add-service a
 // service that cannot be added is an error, found before the key is written.
-func plannedService(setup *keysSetup, plan *backend.AddKeyPlan, operator string, must bool) (*backend.ServiceConfig, string, error) {
-	refuse := func(note string) (*backend.ServiceConfig, string, error) {
+func plannedService(setup *keysSetup, plan *identities.AddKeyPlan, operator string, must bool) (*config.ServiceConfig, string, error) {
+	refuse := func(note string) (*config.ServiceConfig, string, error) {
 		if must {
 			return nil, "", fmt.Errorf("--add-service: %s", note)
 		}
@@ -199,14 +202,14 @@ func plannedService(setup *keysSetup, plan *backend.AddKeyPlan, operator string,
 
 // offerService appends the service (--add-service), asks whether to
 // (interactive), or prints the block to paste. It returns the exit code.
-func offerService(setup *keysSetup, svc *backend.ServiceConfig, note string, add, yes bool, in *bufio.Reader, stdout, stderr io.Writer) int {
+func offerService(setup *keysSetup, svc *config.ServiceConfig, note string, add, yes bool, in *bufio.Reader, stdout, stderr io.Writer) int {
 	if svc == nil {
 		if note != "" {
 			fmt.Fprintln(stdout, "service:", note)
 		}
 		return 0
 	}
-	snippet := backend.ServiceSnippet(svc.Name, svc.Dir, svc.Operator)
+	snippet := config.ServiceSnippet(svc.Name, svc.Dir, svc.Operator)
 	if !add {
 		if yes {
 			fmt.Fprintf(stdout, "The matching service for %s (not added; --add-service adds it):%s", setup.configPath, snippet)
@@ -218,7 +221,7 @@ func offerService(setup *keysSetup, svc *backend.ServiceConfig, note string, add
 			return 0
 		}
 	}
-	if err := backend.AppendService(setup.configPath, *svc); err != nil {
+	if err := config.AppendService(setup.configPath, *svc); err != nil {
 		fmt.Fprintf(stderr, "postdeck: the key is added, but the service is not: %v\n", err)
 		return 1
 	}
@@ -317,7 +320,7 @@ func cmdKeysCheck(g *common.Common, args []string, stdout, stderr io.Writer) int
 	if setup.cfg == nil {
 		return common.Fail(stderr, errors.New("keys check asks the node: it needs a config with the node's listeners (--config FILE)"))
 	}
-	files, err := backend.ReadKeyDir(setup.dataFolder)
+	files, err := identities.ReadKeyDir(setup.dataFolder)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -334,7 +337,7 @@ func cmdKeysCheck(g *common.Common, args []string, stdout, stderr io.Writer) int
 	if bad {
 		return common.Fail(stderr, errors.New("fix the key files above first: the node does not start with them as they are"))
 	}
-	node, err := backend.NewNodeClient(backend.NodeOptionsFor(setup.cfg))
+	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(setup.cfg))
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -348,7 +351,7 @@ func cmdKeysCheck(g *common.Common, args []string, stdout, stderr io.Writer) int
 // are confirmed, printing each key's verdict when it changes. Stopped (ctx
 // ends) it says one thing wherever the signal lands: the keys not yet
 // confirmed, all of them until the node has answered.
-func checkLoop(ctx context.Context, node *backend.NodeClient, files []model.KeyFile, wait bool, every time.Duration, stdout, stderr io.Writer) int {
+func checkLoop(ctx context.Context, node *nodeapi.NodeClient, files []model.KeyFile, wait bool, every time.Duration, stdout, stderr io.Writer) int {
 	last := map[string]string{} // the line printed for each key
 	lastMissing := ""
 	missing := make([]string, len(files))

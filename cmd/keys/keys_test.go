@@ -9,12 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
 	"strings"
 	"testing"
 	"time"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/nodeapi"
+	"postdeck/cmd/cmdtest"
 	"postdeck/model"
 )
 
@@ -33,7 +34,7 @@ func keysPostDir(t *testing.T, name string, seed byte) (dir, keyHex string, pub 
 		t.Fatal(err)
 	}
 	meta, _ := json.MarshalIndent(model.PostMetadata{NodeID: pub, CommitmentAtxID: make([]byte, 32), LabelsPerUnit: 1 << 20, NumUnits: 2, MaxFileSize: 1 << 32}, "", "\t")
-	if err := os.WriteFile(filepath.Join(dir, backend.MetadataFile), meta, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, model.MetadataFile), meta, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	keyHex = hex.EncodeToString(priv)
@@ -183,7 +184,7 @@ func TestKeysAddListCheckAgainstSimulator(t *testing.T) {
 	if !bytes.HasPrefix(now, cfgBefore) {
 		t.Error("config's earlier text not kept")
 	}
-	loaded, err := backend.LoadConfig(cfg)
+	loaded, err := config.LoadConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,11 +258,11 @@ func toJSON(v any) string {
 // before the node has answered, while asking it, or between two checks.
 func TestKeysCheckWaitStopsWithOneMessage(t *testing.T) {
 	s, path := cmdtest.StartSim(t, 1)
-	cfg, err := backend.LoadConfig(path)
+	cfg, err := config.LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := backend.NewNodeClient(backend.NodeOptionsFor(cfg))
+	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"postdeck/cmd/common"
 	"strings"
 	"syscall"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/cmd/common"
 	"postdeck/merge"
 )
 
@@ -183,12 +183,12 @@ func runBatch(ctx context.Context, b *merge.Batch, stdout io.Writer) error {
 func mergeNodeAddrs(g *common.Common, stderr io.Writer) ([]string, error) {
 	path := g.Config
 	if path == "" {
-		path = backend.DefaultConfigPath()
+		path = config.DefaultConfigPath()
 		if _, err := os.Stat(path); err != nil {
 			return nil, nil
 		}
 	}
-	cfg, err := backend.LoadConfig(path)
+	cfg, err := config.LoadConfig(path)
 	if err != nil {
 		return nil, err
 	}

@@ -8,10 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
 	"strings"
 	"testing"
 
+	"postdeck/cmd/cmdtest"
 	"postdeck/merge/mergetest"
 )
 

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"postdeck/cmd/common"
 
 	tea "charm.land/bubbletea/v2"
 
+	"postdeck/cmd/common"
 	"postdeck/themes"
 	"postdeck/ui"
 )

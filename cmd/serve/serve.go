@@ -11,14 +11,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"postdeck/cmd/common"
 	"syscall"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/proc"
 	"postdeck/clock"
+	"postdeck/cmd/common"
 	"postdeck/sshserve"
 	"postdeck/ui"
 )
@@ -67,7 +69,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := common.SignalContext()
 	defer stop()
-	if err := serve(ctx, cfg, f, backend.DefaultStateDir(), nil, stderr); err != nil {
+	if err := serve(ctx, cfg, f, proc.DefaultStateDir(), nil, stderr); err != nil {
 		return common.Fail(stderr, err)
 	}
 	return 0
@@ -76,7 +78,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 // serve runs one poller and one controller for the process, and the SSH
 // server whose sessions share them, until ctx ends. ln, when not nil, is
 // used instead of listening on f.listen (tests).
-func serve(ctx context.Context, cfg *backend.Config, f serveFlags, stateDir string, ln net.Listener, stderr io.Writer) error {
+func serve(ctx context.Context, cfg *config.Config, f serveFlags, stateDir string, ln net.Listener, stderr io.Writer) error {
 	logger := log.New(stderr, "postdeck serve: ", 0)
 	report := func(s string) { logger.Print(s) }
 	if f.hostKey == "" {

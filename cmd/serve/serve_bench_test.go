@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
-	"postdeck/cmd/simcmd"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +16,9 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/cmd/cmdtest"
+	"postdeck/cmd/simcmd"
 	"postdeck/sim"
 )
 
@@ -45,7 +45,7 @@ func BenchmarkServe1000x20(b *testing.B) {
 	}
 	b.Cleanup(func() { s.Close() })
 	cfgPath := filepath.Join(b.TempDir(), "postdeck.toml")
-	if err := backend.WriteConfigFile(cfgPath, backend.RenderConfig(simcmd.ConfigFromLayout(s.Layout())), false); err != nil {
+	if err := config.WriteConfigFile(cfgPath, config.RenderConfig(simcmd.ConfigFromLayout(s.Layout())), false); err != nil {
 		b.Fatal(err)
 	}
 	signer, line := clientKey(b)

@@ -12,8 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
-	"postdeck/cmd/simcmd"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -27,7 +25,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	gossh "golang.org/x/crypto/ssh"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/cmd/cmdtest"
+	"postdeck/cmd/simcmd"
 	"postdeck/sim"
 )
 
@@ -179,7 +179,7 @@ func (d *sshDash) bytesRead() int { d.mu.Lock(); defer d.mu.Unlock(); return d.n
 func (d *sshDash) close() { d.client.Close() }
 
 // simServeConfig is a simulator of n identities (no real services) and its config.
-func simServeConfig(t testing.TB, n int, manual bool) *backend.Config {
+func simServeConfig(t testing.TB, n int, manual bool) *config.Config {
 	t.Helper()
 	s, err := sim.Start(context.Background(), sim.Options{IDs: n, Manual: manual, Seed: 7, Dir: t.TempDir(), Now: cmdtest.Clock.Now})
 	if err != nil {
@@ -187,7 +187,7 @@ func simServeConfig(t testing.TB, n int, manual bool) *backend.Config {
 	}
 	t.Cleanup(func() { s.Close() })
 	cfg := simcmd.ConfigFromLayout(s.Layout())
-	backend.ApplyDefaults(cfg)
+	config.ApplyDefaults(cfg)
 	return cfg
 }
 

@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
-	"postdeck/cmd/simcmd"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,7 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/proc"
+	"postdeck/cmd/cmdtest"
+	"postdeck/cmd/simcmd"
 	"postdeck/model"
 	"postdeck/sim"
 )
@@ -50,7 +51,7 @@ type served struct {
 	stop     func() // ends serve and waits for it
 }
 
-func startServe(t *testing.T, cfg *backend.Config, f serveFlags) *served {
+func startServe(t *testing.T, cfg *config.Config, f serveFlags) *served {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -178,7 +179,7 @@ func TestServeOverOpenSSH(t *testing.T) {
 	// The services the sessions start are detached: stop them, or they
 	// outlive the test (and prove the same identities as the next one).
 	t.Cleanup(func() {
-		sup, err := backend.NewSupervisor(cfg, srv.stateDir)
+		sup, err := proc.NewSupervisor(cfg, srv.stateDir)
 		if err != nil {
 			t.Error(err)
 			return

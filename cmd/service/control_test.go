@@ -3,15 +3,16 @@ package service
 import (
 	"context"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
-	"postdeck/cmd/common"
-	"postdeck/cmd/simcmd"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/cmd/cmdtest"
+	"postdeck/cmd/common"
+	"postdeck/cmd/simcmd"
 	"postdeck/model"
 	"postdeck/sim"
 )
@@ -21,7 +22,7 @@ import (
 type rig struct {
 	t        *testing.T
 	sim      *sim.Sim
-	cfg      *backend.Config
+	cfg      *config.Config
 	stateDir string
 	ctl      *backend.Controller
 	poller   *backend.Poller
@@ -101,7 +102,7 @@ func TestServicesOutliveTheDashboardsTerminal(t *testing.T) {
 	r.cancel() // the in-test controller steps aside: the dashboard acts
 	svc := r.svc(0)
 	path := filepath.Join(t.TempDir(), "postdeck.toml")
-	if err := backend.WriteConfigFile(path, backend.RenderConfig(r.cfg), false); err != nil {
+	if err := config.WriteConfigFile(path, config.RenderConfig(r.cfg), false); err != nil {
 		t.Fatal(err)
 	}
 	state := t.TempDir()
@@ -129,7 +130,7 @@ func TestStartStopLogsCommands(t *testing.T) {
 	r := newRig(t, 2, false)
 	r.cancel()
 	path := filepath.Join(t.TempDir(), "postdeck.toml")
-	if err := backend.WriteConfigFile(path, backend.RenderConfig(r.cfg), false); err != nil {
+	if err := config.WriteConfigFile(path, config.RenderConfig(r.cfg), false); err != nil {
 		t.Fatal(err)
 	}
 	state := t.TempDir()

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
 	"postdeck/model"
 )
 
@@ -28,7 +28,7 @@ func TestServiceForKey(t *testing.T) {
 // Names that are configured services resolve as they are, in order, and
 // without asking the node (this control has no poller to ask).
 func TestResolveServiceNamesWithoutPolling(t *testing.T) {
-	c := &control{cfg: &backend.Config{Services: []backend.ServiceConfig{{Name: "data01"}, {Name: "data02"}}}}
+	c := &control{cfg: &config.Config{Services: []config.ServiceConfig{{Name: "data01"}, {Name: "data02"}}}}
 	got, err := c.resolve(context.Background(), []string{"data02", "data01", "data02"})
 	if err != nil || !slices.Equal(got, []string{"data02", "data01", "data02"}) {
 		t.Errorf("resolve: %v %v", got, err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/proc"
 	"postdeck/cmd/common"
 	"postdeck/model"
 )
@@ -141,7 +143,7 @@ func report(stdout, stderr io.Writer, name string, outcome fmt.Stringer, err err
 // control is a controller plus what the CLI needs to find services by name.
 type control struct {
 	*backend.Controller
-	cfg    *backend.Config
+	cfg    *config.Config
 	poller *backend.Poller
 }
 
@@ -159,7 +161,7 @@ func openControl(g *common.Common, names []string, stderr io.Writer) (*control, 
 	if err != nil {
 		return nil, nil, common.Fail(stderr, err)
 	}
-	ctl, err := s.Control(backend.DefaultStateDir())
+	ctl, err := s.Control(proc.DefaultStateDir())
 	if err != nil {
 		s.Close()
 		return nil, nil, common.Fail(stderr, err)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
 	"postdeck/sim"
 )
 
@@ -15,7 +15,7 @@ import (
 // which makes it behave as one. With watchPID set, the services exit with
 // that process (the demo's services must not outlive the demo). Automatic
 // proving is on, with the services spread over four simulated disks.
-func RealServicesConfig(l sim.Layout, self string, speed float64, watchPID int) (*backend.Config, error) {
+func RealServicesConfig(l sim.Layout, self string, speed float64, watchPID int) (*config.Config, error) {
 	bin := filepath.Join(filepath.Dir(l.DataFolder), "bin", "post-service")
 	if err := os.MkdirAll(filepath.Dir(bin), 0o700); err != nil {
 		return nil, err
@@ -51,17 +51,17 @@ func CheckSimFlags(ids int, speed float64) error {
 }
 
 // ConfigFromLayout points a config at a running simulator.
-func ConfigFromLayout(l sim.Layout) *backend.Config {
-	cfg := &backend.Config{Node: backend.NodeConfig{
+func ConfigFromLayout(l sim.Layout) *config.Config {
+	cfg := &config.Config{Node: config.NodeConfig{
 		PostListener:    l.PostListener,
 		PrivateListener: l.PrivateListener,
 		PublicListener:  l.PublicListener,
 		DataFolder:      l.DataFolder,
 	}}
 	for _, svc := range l.Services {
-		cfg.Services = append(cfg.Services, backend.ServiceConfig{Name: svc.Name, Dir: svc.Dir, Operator: svc.Operator})
+		cfg.Services = append(cfg.Services, config.ServiceConfig{Name: svc.Name, Dir: svc.Dir, Operator: svc.Operator})
 	}
-	backend.ApplyDefaults(cfg)
+	config.ApplyDefaults(cfg)
 	return cfg
 }
 

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"postdeck/backend"
+	"postdeck/backend/config"
+	"postdeck/backend/proc"
 	"postdeck/cmd/simcmd"
 	"postdeck/sim"
 )
@@ -41,8 +42,8 @@ func TestConfigFromLayout(t *testing.T) {
 			t.Errorf("service %d %+v, want %+v", i, svc, want)
 		}
 	}
-	defaults := &backend.Config{}
-	backend.ApplyDefaults(defaults)
+	defaults := &config.Config{}
+	config.ApplyDefaults(defaults)
 	if cfg.Poll.Interval != defaults.Poll.Interval || cfg.Poll.Timeout != defaults.Poll.Timeout {
 		t.Errorf("poll %+v, want the defaults %+v", cfg.Poll, defaults.Poll)
 	}
@@ -66,8 +67,8 @@ func TestRealServicesConfig(t *testing.T) {
 	}
 	var disks []string
 	for _, svc := range cfg.Services {
-		if filepath.Base(svc.Bin) != backend.PostServiceName {
-			t.Errorf("%s: bin %s, want one named %s", svc.Name, svc.Bin, backend.PostServiceName)
+		if filepath.Base(svc.Bin) != proc.PostServiceName {
+			t.Errorf("%s: bin %s, want one named %s", svc.Name, svc.Bin, proc.PostServiceName)
 		}
 		if target, err := os.Readlink(svc.Bin); err != nil || target != self {
 			t.Errorf("%s: bin links to %q (%v), want %s", svc.Name, target, err, self)

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"postdeck/cmd/common"
 	"strconv"
 	"syscall"
 	"time"
 
+	"postdeck/cmd/common"
 	"postdeck/sim"
 )
 

@@ -7,12 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"postdeck/cmd/cmdtest"
 	"postdeck/model"
 	"postdeck/sim"
 )

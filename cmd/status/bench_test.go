@@ -8,13 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"postdeck/cmd/cmdtest"
 	"postdeck/model"
 )
 

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"postdeck/cmd/common"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"postdeck/backend"
+	"postdeck/backend/proc"
+	"postdeck/cmd/common"
 	"postdeck/model"
 )
 
@@ -34,7 +34,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	defer s.Close()
 	// The controller only adds process facts here (pid, stopped): status
 	// polls once and never runs the scheduler or queued stops.
-	if _, err := s.Control(backend.DefaultStateDir()); err != nil {
+	if _, err := s.Control(proc.DefaultStateDir()); err != nil {
 		fmt.Fprintln(stderr, "postdeck: warning: process state unavailable:", err)
 	}
 	// The poller bounds every call; this only guards against a bug there.

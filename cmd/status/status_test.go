@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"postdeck/cmd/cmdtest"
 	"slices"
 	"strings"
 	"testing"
 
+	"postdeck/cmd/cmdtest"
 	"postdeck/model"
 	"postdeck/sim"
 )

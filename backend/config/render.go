@@ -1,0 +1,283 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RenderConfig writes cfg as a commented TOML file that LoadConfig reads
+// back to the same values. Unset optional keys are written commented out, so
+// the file shows everything that can be set. Defaults are written out.
+func RenderConfig(cfg *Config) []byte {
+	c := *cfg
+	applyDefaults(&c, notPresent)
+	var w tomlWriter
+	w.comment("postdeck configuration. Durations are written like \"2s\" or \"500ms\".")
+	w.comment("Check it with `postdeck --config <this file>`: errors name the line.")
+	w.blank()
+	renderNode(&w, &c.Node)
+	renderPoll(&w, &c.Poll)
+	w.table("ui", "Display preferences.")
+	w.key("theme", c.UI.Theme, `"dark" or "light": the colours that read best on your terminal.`)
+	w.blank()
+	renderProving(&w, &c.Proving)
+	renderTiming(&w, &c.Timing)
+	renderAlerts(&w, &c.Alerts)
+	renderServices(&w, c.Services)
+	return []byte(w.String())
+}
+
+func renderNode(w *tomlWriter, n *NodeConfig) {
+	w.table("node", "The go-spacemesh node: where its gRPC listeners and data folder are.",
+		"A listener left empty makes what it would show \"unavailable\"; it is not an error.",
+		"A listener bound to 0.0.0.0 is dialled on 127.0.0.1.")
+	w.key("post_listener", n.PostListener,
+		"api.grpc-post-listener: which identities the node wants proofs from now (PostStates).",
+		"Needs a fixed port: the node's default 127.0.0.1:0 is a new random port at each start.")
+	w.key("private_listener", n.PrivateListener,
+		"api.grpc-private-listener: the node's identities (SmesherIDs) and its event stream.")
+	w.key("public_listener", n.PublicListener,
+		"api.grpc-public-listener: version, sync status, peers.")
+	w.key("data_folder", n.DataFolder,
+		"main.data-folder: postdeck checks the key files in its identities/ folder.")
+	w.key("config", n.JSONConfig,
+		"The node's own JSON config (config.mainnet.json). Listeners and data_folder left",
+		"empty above are read from it each time postdeck starts; values set above win.")
+	w.key("tls_ca_cert", n.TLSCACert, "TLS for a node reached over the network; leave all four unset for plaintext.",
+		"CA certificate that signed the node's certificate.")
+	w.key("tls_cert", n.TLSCert, "Client certificate and its key (both or neither).")
+	w.key("tls_key", n.TLSKey)
+	w.key("tls_server_name", n.TLSServerName, "Name to expect in the node's certificate, if not the host dialled.")
+	w.blank()
+}
+
+func renderPoll(w *tomlWriter, p *PollConfig) {
+	w.table("poll", "How often and how patiently postdeck asks the node and the post-services.")
+	w.key("interval", p.Interval.String(), "Time between two polls.")
+	w.key("timeout", p.Timeout.String(), "How long to wait for one post-service's operator API.")
+	w.key("workers", p.Workers, "How many post-services are asked at the same time.")
+	w.key("node_timeout", p.NodeTimeout.String(), "How long to wait for each gRPC call to the node.")
+	w.blank()
+}
+
+func renderProving(w *tomlWriter, p *ProvingConfig) {
+	w.table("proving", "Starting and stopping post-services. A service that is proving, or whose proof",
+		"the node has not fetched yet, is only stopped when you force it.")
+	w.key("auto", p.Auto, "Automatic proving at start (the a key toggles it): start a stopped service when the",
+		"node wants a proof from its identity, stop it once the node has fetched the proof.")
+	w.key("max_proving_per_disk", p.MaxPerDisk, "Services proving at once on one disk (the service's disk); 0 = no limit.",
+		"Proving reads all the data: two on one disk only slow each other down.")
+	w.key("max_proving", p.MaxTotal, "Services proving at once overall; 0 = no limit.",
+		"RAM: randomx_mode fast needs about 2 GiB per service, light about 256 MiB.")
+	w.key("stop_grace", p.StopGrace.String(), "How long a stopped service gets after SIGTERM before SIGKILL.")
+	w.blank()
+}
+
+func renderTiming(w *tomlWriter, t *TimingConfig) {
+	w.table("timing", "The network's clock, for the cycle-gap countdown in the header. The defaults are",
+		"mainnet's; a community PoET has its own phase shift and cycle gap: copy them from its",
+		"operator (or from the node's config, poet section).")
+	w.key("genesis", t.Genesis.Format(time.RFC3339), "The network's genesis time (RFC 3339).")
+	w.key("layer_duration", t.LayerDuration.String(), "Length of a layer.")
+	w.key("layers_per_epoch", t.LayersPerEpoch, "Layers in an epoch (the node reports its own: a difference is shown).")
+	w.key("poet_phase_shift", t.PoetPhaseShift.String(), "How long after an epoch starts the PoET round ends and the cycle gap opens.")
+	w.key("poet_cycle_gap", t.PoetCycleGap.String(), "How long the cycle gap lasts: proofs are generated in it.")
+	w.blank()
+}
+
+func renderAlerts(w *tomlWriter, a *AlertsConfig) {
+	w.table("alerts", "Being told when something needs you: a service down while the node wants a proof, a",
+		"failed proof, a proof stuck in DoneProving, a duplicate identity, the node losing sync, and",
+		"once when every proof of the cycle is done. Each alert is one JSON object:",
+		`  {"time", "kind", "identity", "name", "service", "health", "message"}`,
+		"Failures are retried (after 5s, 30s and 2m) and written to alerts.log in the state folder.")
+	w.key("command", a.Command, "A shell command (sh -c) run with the alert on its stdin, such as",
+		`"cat >> ~/postdeck-alerts.json" or "mail -s postdeck me@example.com".`)
+	w.key("webhook", a.Webhook, "An http(s) URL the alert is POSTed to as application/json.")
+	w.key("debounce", a.Debounce.String(), "The same alert for the same identity is not repeated within this.")
+	w.key("timeout", a.Timeout.String(), "How long one run of the command or one POST may take.")
+	w.blank()
+}
+
+func renderServices(w *tomlWriter, services []ServiceConfig) {
+	w.comment("One [[service]] per post-service, that is per PoST data directory.",
+		"  name     what the dashboard calls it; unique",
+		"  dir      the --dir given to the post-service (postdeck reads its postdata_metadata.json)",
+		"  operator the post-service's --operator-address; without it postdeck cannot see its state",
+		"To let postdeck start and stop it, set either bin (postdeck runs it detached, logs under",
+		"~/.local/state/postdeck/logs) or systemd_unit (postdeck calls systemctl start/stop):",
+		"  bin          the post-service executable; its arguments come from the keys below",
+		"  threads      --threads (post-service's default 1; 0 = all cores)",
+		"  nonces       --nonces, a multiple of 16 up to 4096 (default 128)",
+		`  randomx_mode --randomx-mode "fast" (about 2 GiB of RAM) or "light" (about 256 MiB)`,
+		"  address      --address; default http:// and [node] post_listener",
+		`  extra_args   added after the others, such as ["--max-retries", "10"] or TLS files`,
+		`  env          added to the environment, such as { RUST_LOG = "info" }`,
+		"  disk         proving group for max_proving_per_disk; default the data dir's device",
+		"  systemd_unit a systemd unit that runs this post-service, instead of bin")
+	if len(services) == 0 {
+		w.comment("", "[[service]]", `name = "data1"`, `dir = "/mnt/d1/data1"`, `operator = "127.0.0.1:50051"`,
+			`bin = "/opt/post/post-service"`, "threads = 1", "nonces = 128", `randomx_mode = "fast"`)
+		return
+	}
+	for _, s := range services {
+		w.blank()
+		w.line("[[service]]")
+		w.key("name", s.Name)
+		w.key("dir", s.Dir)
+		if s.Operator == "" {
+			w.comment("No --operator-address known: postdeck cannot see this service's state.")
+		}
+		w.key("operator", s.Operator)
+		renderLaunch(w, &s)
+	}
+}
+
+// renderLaunch writes a service's launch keys. A service postdeck cannot
+// start gets the two ways to let it, commented; a bin service also gets its
+// unset argument keys commented with post-service's defaults.
+func renderLaunch(w *tomlWriter, s *ServiceConfig) {
+	if s.Bin == "" && s.SystemdUnit == "" {
+		w.line(`# bin = ""            # or systemd_unit = "": to let postdeck start and stop it`)
+	}
+	if s.Bin != "" {
+		w.key("bin", s.Bin)
+		if s.Threads != nil {
+			w.key("threads", *s.Threads)
+		} else {
+			w.line("# threads = 1")
+		}
+		if s.Nonces != 0 {
+			w.key("nonces", s.Nonces)
+		} else {
+			w.line("# nonces = 128")
+		}
+		if s.RandomXMode != "" {
+			w.key("randomx_mode", s.RandomXMode)
+		} else {
+			w.line(`# randomx_mode = "fast"`)
+		}
+		if s.Address != "" {
+			w.key("address", s.Address)
+		} else {
+			w.line(`# address = ""       # default: http:// and [node] post_listener`)
+		}
+	} else {
+		// Kept even without bin, so nothing set is lost.
+		if s.Threads != nil {
+			w.key("threads", *s.Threads)
+		}
+		if s.Nonces != 0 {
+			w.key("nonces", s.Nonces)
+		}
+		if s.RandomXMode != "" {
+			w.key("randomx_mode", s.RandomXMode)
+		}
+		if s.Address != "" {
+			w.key("address", s.Address)
+		}
+	}
+	if len(s.ExtraArgs) > 0 {
+		w.line("extra_args = " + tomlStringList(s.ExtraArgs))
+	}
+	if len(s.Env) > 0 {
+		w.line("env = " + tomlStringTable(s.Env))
+	}
+	if s.Disk != "" {
+		w.key("disk", s.Disk)
+	}
+	if s.SystemdUnit != "" {
+		w.key("systemd_unit", s.SystemdUnit)
+	}
+}
+
+// tomlWriter builds the file line by line.
+type tomlWriter struct{ strings.Builder }
+
+func (w *tomlWriter) line(s string) { w.WriteString(s + "\n") }
+func (w *tomlWriter) blank()        { w.line("") }
+
+func (w *tomlWriter) comment(lines ...string) {
+	for _, l := range lines {
+		w.line(strings.TrimRight("# "+l, " "))
+	}
+}
+
+func (w *tomlWriter) table(name string, doc ...string) {
+	w.comment(doc...)
+	w.line("[" + name + "]")
+}
+
+// key writes `key = value` after its comment lines; an empty string value
+// is written commented out, which reads back as empty.
+func (w *tomlWriter) key(key string, value any, doc ...string) {
+	w.comment(doc...)
+	switch v := value.(type) {
+	case string:
+		if v == "" {
+			w.line("# " + key + ` = ""`)
+			return
+		}
+		w.line(key + " = " + tomlString(v))
+	default:
+		w.line(fmt.Sprintf("%s = %v", key, v))
+	}
+}
+
+// tomlStringList writes ["a", "b"].
+func tomlStringList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = tomlString(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// tomlStringTable writes { A = "x", B = "y" } with the keys sorted, so the
+// file does not change between two renders of the same config.
+func tomlStringTable(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = tomlKey(k) + " = " + tomlString(m[k])
+	}
+	return "{ " + strings.Join(q, ", ") + " }"
+}
+
+// tomlKey writes a key bare when TOML allows it, else quoted.
+func tomlKey(k string) string {
+	for _, r := range k {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return tomlString(k)
+		}
+	}
+	if k == "" {
+		return `""`
+	}
+	return k
+}
+
+// tomlString quotes s as a TOML basic string.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
