@@ -26,8 +26,8 @@ func TestAttachEventsDecoratesSnapshots(t *testing.T) {
 	cfg.Services = cfg.Services[1:]
 	cfg.Node.DataFolder = ""
 	cfg.Poll.Interval.Duration = 50 * time.Millisecond
-	node := topNode(t, nodeapi.NodeOptionsFor(cfg))
-	ops := operator.NewOperatorClient(2 * time.Second)
+	node := topNode(t, nodeapi.OptionsFor(cfg))
+	ops := operator.NewClient(2 * time.Second)
 	t.Cleanup(ops.Close)
 	p := NewPoller(cfg, node, ops)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -117,11 +117,11 @@ func postServiceLink(t *testing.T) string {
 // open builds a fresh poller, supervisor and controller over the same
 // state folder, as a newly started postdeck would.
 func (r *ctlRig) open() {
-	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(r.cfg))
+	node, err := nodeapi.NewClient(nodeapi.OptionsFor(r.cfg))
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ops := operator.NewOperatorClient(r.cfg.Poll.Timeout.Duration)
+	ops := operator.NewClient(r.cfg.Poll.Timeout.Duration)
 	p := NewPoller(r.cfg, node, ops)
 	sup, err := proc.NewSupervisor(r.cfg, r.stateDir)
 	if err != nil {

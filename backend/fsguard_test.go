@@ -86,7 +86,7 @@ func TestPollerWarnsAboutAnUnfinishedMerge(t *testing.T) {
 // log view reading the next chunk) is not refused as hung.
 func TestGuardAgainAtOnce(t *testing.T) {
 	t.Parallel()
-	g := fsguard.NewFSGuard()
+	g := fsguard.New()
 	for i := range 20000 {
 		if _, err := fsguard.Guarded(g, "k", "the file", time.Minute, func() (int, error) { return i, nil }); err != nil {
 			t.Fatalf("call %d: %v", i, err)

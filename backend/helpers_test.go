@@ -9,13 +9,13 @@ import (
 	"postdeck/sim"
 )
 
-func topNodeOptions(l sim.Layout) nodeapi.NodeOptions {
-	return nodeapi.NodeOptions{PostListener: l.PostListener, PrivateListener: l.PrivateListener, PublicListener: l.PublicListener}
+func topNodeOptions(l sim.Layout) nodeapi.Options {
+	return nodeapi.Options{PostListener: l.PostListener, PrivateListener: l.PrivateListener, PublicListener: l.PublicListener}
 }
 
-func topNode(t testing.TB, opts nodeapi.NodeOptions) *nodeapi.NodeClient {
+func topNode(t testing.TB, opts nodeapi.Options) *nodeapi.Client {
 	t.Helper()
-	c, err := nodeapi.NewNodeClient(opts)
+	c, err := nodeapi.NewClient(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,12 +26,12 @@ func topNode(t testing.TB, opts nodeapi.NodeOptions) *nodeapi.NodeClient {
 // topRoundTrip renders cfg, writes it into dir and loads it back.
 func topRoundTrip(t *testing.T, dir string, cfg *config.Config) (*config.Config, []byte) {
 	t.Helper()
-	data := config.RenderConfig(cfg)
+	data := config.Render(cfg)
 	path := filepath.Join(dir, "config.toml")
-	if err := config.WriteConfigFile(path, data, true); err != nil {
+	if err := config.WriteFile(path, data, true); err != nil {
 		t.Fatal(err)
 	}
-	got, err := config.LoadConfig(path)
+	got, err := config.Load(path)
 	if err != nil {
 		t.Fatalf("rendered config does not load: %v\n%s", err, data)
 	}

@@ -41,7 +41,7 @@ func BuildInitConfig(opts InitOptions) (*config.Config, []string, error) {
 	}
 	var notes []string
 	if opts.NodeJSONConfig != "" {
-		js, err := config.ReadNodeJSONConfig(opts.NodeJSONConfig)
+		js, err := config.ReadNodeJSON(opts.NodeJSONConfig)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -133,7 +133,7 @@ func ReadKeyListings(dataFolder string, cfg *config.Config, node *model.NodeView
 // A service whose metadata cannot be read matches no key.
 func serviceIdentities(services []config.ServiceConfig) map[string][]config.ServiceConfig {
 	ids := make([][]byte, len(services))
-	guard := fsguard.NewFSGuard()
+	guard := fsguard.New()
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i, s := range services {

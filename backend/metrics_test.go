@@ -89,7 +89,7 @@ func TestMetricsScrape(t *testing.T) {
 				Health: []model.Health{model.HealthNoService}},
 		},
 	}
-	m := metrics.NewMetrics(fixedSource{snap})
+	m := metrics.New(fixedSource{snap})
 	polled := snap
 	polled.Duration = 150 * time.Millisecond
 	polled.Node.Errors = []model.SourceError{{Source: "node:post", Message: "down"}}
@@ -97,7 +97,7 @@ func TestMetricsScrape(t *testing.T) {
 	polled.Rows[1].Errors = []model.SourceError{{Source: "operator", Message: "connection refused"}}
 	m.Hook(&polled)
 	m.Hook(&polled)
-	a := alerts.NewAlerter(config.AlertsConfig{Command: "true"}, "")
+	a := alerts.New(config.AlertsConfig{Command: "true"}, "")
 	a.Raise(testkit.AlertFor("proof-failed", "x"))
 	m.WatchAlerts(a)
 
@@ -176,7 +176,7 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-// From the simulator through a real poller: StartMetrics hooks the per-cycle
+// From the simulator through a real poller: metrics.Start hooks the per-cycle
 // counters into it, and the scrape shows the polled identities.
 func TestMetricsFromSimPoller(t *testing.T) {
 	s := testkit.StartSim(t, 3)
@@ -184,7 +184,7 @@ func TestMetricsFromSimPoller(t *testing.T) {
 	s.SetNodeState(l.Services[0].NodeID, model.NodeProving)
 	s.SetOperatorBody(l.Services[0].Name, `{"Proving":{"nonces":{"start":0,"end":128},"position":0}}`)
 
-	m := metrics.NewMetrics(p)
+	m := metrics.New(p)
 	p.AddHook(m.Hook)
 	addr, stop, err := m.Serve("127.0.0.1:0")
 	if err != nil {
@@ -218,10 +218,10 @@ func TestMetricsFromSimPoller(t *testing.T) {
 }
 
 func TestStartMetricsBadAddress(t *testing.T) {
-	if _, err := metrics.StartMetrics("http://x:9", fixedSource{}); err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
+	if _, err := metrics.Start("http://x:9", fixedSource{}); err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
 		t.Fatalf("err %v", err)
 	}
-	stop, err := metrics.StartMetrics("127.0.0.1:0", fixedSource{})
+	stop, err := metrics.Start("127.0.0.1:0", fixedSource{})
 	if err != nil {
 		t.Fatal(err)
 	}

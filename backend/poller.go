@@ -28,11 +28,11 @@ const (
 // view of a process.
 type Poller struct {
 	cfg  *config.Config
-	node *nodeapi.NodeClient
-	ops  *operator.OperatorClient
+	node *nodeapi.Client
+	ops  *operator.Client
 	meta *identities.MetadataCache
 	keys *identities.KeyDirCache
-	fsg  *fsguard.FsGuard
+	fsg  *fsguard.Guard
 	// lastKeys is the last good read of the identities folder, shown while
 	// the folder does not answer; only the poll cycle touches it.
 	lastKeys []model.KeyFile
@@ -65,15 +65,15 @@ type Poller struct {
 
 // NewPoller polls the node through node (nil = no node configured) and the
 // configured services' operator endpoints through ops.
-func NewPoller(cfg *config.Config, node *nodeapi.NodeClient, ops *operator.OperatorClient) *Poller {
+func NewPoller(cfg *config.Config, node *nodeapi.Client, ops *operator.Client) *Poller {
 	if node == nil {
-		node = &nodeapi.NodeClient{} // every listener reports "not configured"
+		node = &nodeapi.Client{} // every listener reports "not configured"
 	}
 	p := &Poller{
 		cfg: cfg, node: node, ops: ops,
 		meta: identities.NewMetadataCache(),
 		keys: identities.NewKeyDirCache(),
-		fsg:  fsguard.NewFSGuard(),
+		fsg:  fsguard.New(),
 		now:  time.Now,
 		subs: map[int]chan model.Snapshot{},
 
@@ -264,7 +264,7 @@ func (p *Poller) fileTimeout() time.Duration {
 	if d := p.cfg.Poll.Timeout.Duration; d > 0 {
 		return d
 	}
-	return operator.DefaultOperatorTimeout
+	return operator.DefaultTimeout
 }
 
 // operatorStatus asks addr unless it is backing off; while it is, the last
@@ -398,7 +398,7 @@ func (p *Poller) publish(s model.Snapshot) {
 // adds its Decorate to p's hooks, so every published snapshot carries the
 // node-wide events and every row its timeline and throughput. Call it before
 // p.Run.
-func AttachEvents(ctx context.Context, p *Poller, node *nodeapi.NodeClient) *nodeapi.EventFeed {
+func AttachEvents(ctx context.Context, p *Poller, node *nodeapi.Client) *nodeapi.EventFeed {
 	f := nodeapi.NewEventFeed(node, nodeapi.EventFeedOptions{})
 	p.AddHook(f.Decorate)
 	go f.Run(ctx)

@@ -31,8 +31,8 @@ func simPoller(t testing.TB, s *sim.Sim, opTimeout time.Duration) (*Poller, sim.
 	t.Helper()
 	l := s.Layout()
 	cfg := simConfig(l)
-	node := topNode(t, nodeapi.NodeOptionsFor(cfg))
-	ops := operator.NewOperatorClient(opTimeout)
+	node := topNode(t, nodeapi.OptionsFor(cfg))
+	ops := operator.NewClient(opTimeout)
 	t.Cleanup(ops.Close)
 	return NewPoller(cfg, node, ops), l
 }

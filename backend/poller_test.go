@@ -86,7 +86,7 @@ func TestPollerBackoff(t *testing.T) {
 	cfg := &config.Config{Services: serviceCfg(down.addr)}
 	cfg.Poll.Interval.Duration = time.Second
 	cfg.Services[0].Dir = postDir(t)
-	p := NewPoller(cfg, nil, operator.NewOperatorClient(5*time.Second))
+	p := NewPoller(cfg, nil, operator.NewClient(5*time.Second))
 	clock := time.Unix(1_000_000, 0)
 	p.now = func() time.Time { return clock }
 	ctx := context.Background()
@@ -141,7 +141,7 @@ func TestPollerHungOperatorDoesNotDelayOthers(t *testing.T) {
 		cfg.Services[i].Dir = postDir(t)
 	}
 	cfg.Poll.Workers = 2
-	p := NewPoller(cfg, nil, operator.NewOperatorClient(300*time.Millisecond))
+	p := NewPoller(cfg, nil, operator.NewClient(300*time.Millisecond))
 
 	s := testkit.NoHang(t, "PollOnce with one hung operator", func() model.Snapshot { return p.PollOnce(context.Background()) })
 	if r := rowOf(t, s, "svc01"); r.ServiceState != model.ServiceUnreachable || !strings.Contains(r.Errors[0].Message, "no answer within 300ms") {
@@ -193,7 +193,7 @@ func TestPollerSkipsTicksWhileACycleRuns(t *testing.T) {
 	cfg := &config.Config{Services: serviceCfg(g.addr)}
 	cfg.Services[0].Dir = postDir(t)
 	cfg.Poll.Interval.Duration = 5 * time.Millisecond
-	p := NewPoller(cfg, nil, operator.NewOperatorClient(time.Minute))
+	p := NewPoller(cfg, nil, operator.NewClient(time.Minute))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
@@ -214,7 +214,7 @@ func TestPollerSkipsTicksWhileACycleRuns(t *testing.T) {
 }
 
 func TestSubscribeLatestWins(t *testing.T) {
-	p := NewPoller(&config.Config{}, nil, operator.NewOperatorClient(time.Second))
+	p := NewPoller(&config.Config{}, nil, operator.NewClient(time.Second))
 	if _, ok := p.Latest(); ok {
 		t.Fatal("Latest before any cycle")
 	}
@@ -250,7 +250,7 @@ func TestRunPublishesToSlowSubscribers(t *testing.T) {
 	cfg := &config.Config{Services: serviceCfg(ok.addr)}
 	cfg.Services[0].Dir = postDir(t)
 	cfg.Poll.Interval.Duration = 5 * time.Millisecond
-	p := NewPoller(cfg, nil, operator.NewOperatorClient(5*time.Second))
+	p := NewPoller(cfg, nil, operator.NewClient(5*time.Second))
 	ch, unsub := p.Subscribe()
 	defer unsub()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -56,7 +56,7 @@ func NewCycleWatcher(t model.Timing, now func() time.Time) *CycleWatcher {
 // AskNode asks node's NodeInfo for its epoch size until it answers or ctx
 // ends; run it in its own goroutine. A nil node or one without a public
 // listener leaves the countdown unchecked.
-func (w *CycleWatcher) AskNode(ctx context.Context, node *nodeapi.NodeClient, timeout time.Duration) {
+func (w *CycleWatcher) AskNode(ctx context.Context, node *nodeapi.Client, timeout time.Duration) {
 	if node == nil {
 		return
 	}

@@ -64,7 +64,7 @@ func TestCycleWatcherAskNodeGivesUp(t *testing.T) {
 	w := NewCycleWatcher(model.MainnetTiming(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.AskNode(ctx, &nodeapi.NodeClient{}, time.Second); close(done) }() // no listener configured
+	go func() { w.AskNode(ctx, &nodeapi.Client{}, time.Second); close(done) }() // no listener configured
 	cancel()
 	select {
 	case <-done:

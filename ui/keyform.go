@@ -244,7 +244,7 @@ func offerService(cfg *config.Config, plan *identities.AddKeyPlan) keySvcPlanMsg
 	if cfg.Path == "" {
 		return keySvcPlanMsg{note: "no config file to add a [[service]] to"}
 	}
-	fresh, err := config.LoadConfig(cfg.Path)
+	fresh, err := config.Load(cfg.Path)
 	if err != nil {
 		return keySvcPlanMsg{note: "no [[service]] offered: the config does not load now: " + firstLine(err.Error())}
 	}

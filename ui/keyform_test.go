@@ -79,7 +79,7 @@ func TestAddKeyFlow(t *testing.T) {
 	c.advance(dialogGrace)
 	press(m, "tab")
 	settle(t, m, press(m, "enter"), shows(m, "added [[service]]"))
-	cfg, err := config.LoadConfig(w.cfgPath)
+	cfg, err := config.Load(w.cfgPath)
 	if err != nil || len(cfg.Services) != 1 || cfg.Services[0].Dir != pd || cfg.Services[0].Name != "data3" {
 		t.Fatalf("config after append: %+v %v", cfg, err)
 	}

@@ -58,7 +58,7 @@ func existingServices(cfg *config.Config, target string) wizServicesMsg {
 	if cfg.Path == "" {
 		return wizServicesMsg{note: "postdeck runs without a config file: add a [[service]] for each identity by hand"}
 	}
-	fresh, err := config.LoadConfig(cfg.Path)
+	fresh, err := config.Load(cfg.Path)
 	if err != nil {
 		return wizServicesMsg{note: "the config does not load now, so no service can be added to it: " + firstLine(err.Error())}
 	}
@@ -127,7 +127,7 @@ func (s *servicesStep) add(w *wizard, m *Model, i int) tea.Cmd {
 // data checked against it) to the config at path, read fresh; the message
 // says what was added.
 func wizAddService(path string, key merge.KeyCopy, dir string) (string, error) {
-	fresh, err := config.LoadConfig(path)
+	fresh, err := config.Load(path)
 	if err != nil {
 		return "", fmt.Errorf("the config does not load now: %v", err)
 	}

@@ -137,7 +137,7 @@ func TestWizardEndToEnd(t *testing.T) {
 	typeText(m, filepath.Dir(w.postDirs["nodeB.key"])+"/b-")
 	settle(t, m, press(m, "tab"), nil)
 	settle(t, m, press(m, "enter"), shows(m, "Press enter to go on"))
-	cfg, err := config.LoadConfig(w.cfgPath)
+	cfg, err := config.Load(w.cfgPath)
 	if err != nil || len(cfg.Services) != 3 {
 		t.Fatalf("config: %v %v", cfg, err)
 	}

@@ -55,7 +55,7 @@ func newWorld(t *testing.T, listener string, ids int) *world {
 	if err := os.WriteFile(w.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if w.cfg, err = config.LoadConfig(w.cfgPath); err != nil {
+	if w.cfg, err = config.Load(w.cfgPath); err != nil {
 		t.Fatal(err)
 	}
 	return w

@@ -35,8 +35,8 @@ const (
 // tries of a failed delivery.
 var DefaultAlertRetries = []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute}
 
-// AlertStats count what the alerter did, for tests and metrics.
-type AlertStats struct {
+// Stats count what the alerter did, for tests and metrics.
+type Stats struct {
 	Raised  int64 // alerts that passed the debounce
 	Sent    int64 // deliveries that succeeded (command and webhook count apart)
 	Failed  int64 // deliveries that failed for good, after every retry
@@ -70,9 +70,9 @@ type Alerter struct {
 	inflight sync.WaitGroup
 }
 
-// NewAlerter builds an alerter for cfg (defaults filled), logging to
+// New builds an alerter for cfg (defaults filled), logging to
 // stateDir/alerts.log ("" = no log file). Start it with Run.
-func NewAlerter(cfg config.AlertsConfig, stateDir string) *Alerter {
+func New(cfg config.AlertsConfig, stateDir string) *Alerter {
 	if cfg.Timeout.Duration <= 0 {
 		cfg.Timeout.Duration = config.DefaultAlertTimeout
 	}
@@ -94,8 +94,8 @@ func NewAlerter(cfg config.AlertsConfig, stateDir string) *Alerter {
 func (a *Alerter) Enabled() bool { return a.cfg.Command != "" || a.cfg.Webhook != "" }
 
 // Stats returns the counters so far.
-func (a *Alerter) Stats() AlertStats {
-	return AlertStats{Raised: a.raised.Load(), Sent: a.sent.Load(), Failed: a.failed.Load(),
+func (a *Alerter) Stats() Stats {
+	return Stats{Raised: a.raised.Load(), Sent: a.sent.Load(), Failed: a.failed.Load(),
 		Retried: a.retried.Load(), Dropped: a.dropped.Load()}
 }
 

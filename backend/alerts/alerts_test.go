@@ -26,7 +26,7 @@ func testAlerter(t *testing.T, cfg config.AlertsConfig) (*Alerter, string) {
 	if cfg.Timeout.Duration == 0 {
 		cfg.Timeout.Duration = 300 * time.Millisecond
 	}
-	a := NewAlerter(cfg, dir)
+	a := New(cfg, dir)
 	a.retries = []time.Duration{20 * time.Millisecond, 40 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -190,7 +190,7 @@ func TestAlertCommandTimeoutAndFailure(t *testing.T) {
 
 func TestAlertDebounceAndQueue(t *testing.T) {
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	a := NewAlerter(config.AlertsConfig{Command: "true", Debounce: config.Duration{Duration: 5 * time.Minute}}, "")
+	a := New(config.AlertsConfig{Command: "true", Debounce: config.Duration{Duration: 5 * time.Minute}}, "")
 	a.now = func() time.Time { return now }
 	a.Raise(testkit.AlertFor("service-down-while-proving", "a"))
 	a.Raise(testkit.AlertFor("service-down-while-proving", "a")) // debounced
@@ -216,7 +216,7 @@ func TestAlertDebounceAndQueue(t *testing.T) {
 
 // The hook turns snapshots into alerts: a row gaining a critical flag.
 func TestAlerterHook(t *testing.T) {
-	a := NewAlerter(config.AlertsConfig{Command: "true", Debounce: config.Duration{Duration: time.Minute}}, "")
+	a := New(config.AlertsConfig{Command: "true", Debounce: config.Duration{Duration: time.Minute}}, "")
 	row := model.Row{Key: "k", Name: "post0.key", ID: []byte{1}, NodeState: model.NodeProving}
 	s1 := &model.Snapshot{Rows: []model.Row{row}}
 	a.Hook(s1)

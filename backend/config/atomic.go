@@ -10,10 +10,10 @@ import (
 	"postdeck/safefile"
 )
 
-// WriteConfigFile writes a config file for `postdeck init`: it refuses to
+// WriteFile writes a config file for `postdeck init`: it refuses to
 // replace an existing file unless force, creates the parent folder (0700) and
 // writes atomically with mode 0600.
-func WriteConfigFile(path string, data []byte, force bool) error {
+func WriteFile(path string, data []byte, force bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("cannot create the folder for %s: %v", path, err)
 	}

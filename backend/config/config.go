@@ -1,6 +1,3 @@
-// Package backend is everything in postdeck that touches the outside world:
-// the node over gRPC reflection, the post-services' operator HTTP API, the
-// poller that joins them, key files, PoST metadata and the config file.
 package config
 
 import (
@@ -283,7 +280,7 @@ func (c *Config) serviceProblems() []problem {
 	return ps
 }
 
-// listenerProblem checks one node listener; empty is allowed (unavailable).
+// ListenerProblem checks one node listener; empty is allowed (unavailable).
 func ListenerProblem(key, v string) string {
 	if v == "" {
 		return ""
@@ -301,7 +298,7 @@ func ListenerProblem(key, v string) string {
 	return ""
 }
 
-// addrProblem says why v is not host:port, or "". The host may be empty
+// AddrProblem says why v is not host:port, or "". The host may be empty
 // (":9092" listens everywhere), port 0 is accepted here.
 func AddrProblem(v string) string {
 	if strings.Contains(v, "://") {

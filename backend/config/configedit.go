@@ -124,7 +124,7 @@ func AppendService(configPath string, svc ServiceConfig) error {
 	if err != nil {
 		return fmt.Errorf("cannot read config %s: %v", configPath, err)
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := Load(path)
 	if err != nil {
 		return fmt.Errorf("config %s does not load now, so it is left alone; fix it first:\n%v", configPath, err)
 	}
@@ -173,7 +173,7 @@ func checkAppended(path string, text []byte, before int, svc ServiceConfig) erro
 	if err != nil {
 		return fmt.Errorf("cannot check the new config: %v", err)
 	}
-	cfg, err := LoadConfig(tmp)
+	cfg, err := Load(tmp)
 	if err != nil {
 		return fmt.Errorf("config would not load with the service added, so it is left alone:\n%v", strings.ReplaceAll(err.Error(), tmp, path))
 	}
@@ -187,8 +187,8 @@ func checkAppended(path string, text []byte, before int, svc ServiceConfig) erro
 	return nil
 }
 
-// ConfigExists reports whether a config file is at path.
-func ConfigExists(path string) bool {
+// Exists reports whether a config file is at path.
+func Exists(path string) bool {
 	_, err := os.Stat(path)
 	return !errors.Is(err, fs.ErrNotExist)
 }

@@ -55,7 +55,7 @@ func TestAppendServiceKeepsTheFileAndLoads(t *testing.T) {
 	if !strings.HasPrefix(added, "\n") || !strings.Contains(added, "# Added by `postdeck keys add`") || !strings.Contains(added, "[[service]]\nname = \"data3\"\ndir = \"/mnt/d3/data3\"\n") {
 		t.Errorf("appended block:\n%s", added)
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := Load(path)
 	if err != nil {
 		t.Fatalf("result does not load: %v", err)
 	}
@@ -83,7 +83,7 @@ func TestAppendServiceKeepsTheFileAndLoads(t *testing.T) {
 	if !bytes.HasPrefix(got2, got) {
 		t.Error("second append changed the earlier text")
 	}
-	if cfg, err := LoadConfig(path); err != nil || cfg.Services[3].Operator != "127.0.0.1:50999" {
+	if cfg, err := Load(path); err != nil || cfg.Services[3].Operator != "127.0.0.1:50999" {
 		t.Errorf("after the second append: %v", err)
 	}
 }
@@ -154,7 +154,7 @@ func TestAppendServiceQuotesAwkwardText(t *testing.T) {
 	if err := AppendService(path, svc); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,10 +37,10 @@ const (
 // DefaultGenesis is mainnet's genesis, 2023-07-14T08:00:00Z.
 var DefaultGenesis = time.Date(2023, 7, 14, 8, 0, 0, 0, time.UTC)
 
-// DefaultConfigPath is $XDG_CONFIG_HOME/postdeck/config.toml, falling back to
+// DefaultPath is $XDG_CONFIG_HOME/postdeck/config.toml, falling back to
 // ~/.config/postdeck/config.toml, and to postdeck.toml in the current folder
 // when there is no home either.
-func DefaultConfigPath() string {
+func DefaultPath() string {
 	if x := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
 		return filepath.Join(x, "postdeck", "config.toml")
 	}
@@ -73,13 +73,13 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-// LoadConfig reads, checks and completes postdeck's TOML config. Every
+// Load reads, checks and completes postdeck's TOML config. Every
 // problem found at one stage is reported (joined, in line order), each naming
 // the file, line and key and saying what is expected. Defaults fill keys the
 // file leaves out; if [node] config names the node's JSON config, it fills the
 // listeners and data folder left empty. Listeners come back dialable
 // (0.0.0.0 becomes 127.0.0.1).
-func LoadConfig(path string) (*Config, error) {
+func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no config file at %s: run `postdeck init` to write one", path)
@@ -287,7 +287,7 @@ func (c *Config) launchProblems(present func(table string, index int, key string
 
 func notPresent(string, string) bool { return false }
 
-// normalizeListeners makes every address dialable: a listener bound to all
+// NormalizeListeners makes every address dialable: a listener bound to all
 // interfaces is reached through loopback.
 func NormalizeListeners(c *Config) {
 	for _, p := range []*string{&c.Node.PostListener, &c.Node.PrivateListener, &c.Node.PublicListener} {
@@ -308,7 +308,7 @@ func mergeJSONInto(cfg *Config, idx *docIndex) error {
 	if !filepath.IsAbs(p) && cfg.Path != "" {
 		p = filepath.Join(filepath.Dir(cfg.Path), p)
 	}
-	js, err := ReadNodeJSONConfig(p)
+	js, err := ReadNodeJSON(p)
 	if err != nil {
 		return &ConfigError{File: cfg.Path, Line: idx.line("node", 0, "config"), Context: "[node]",
 			Message: fmt.Sprintf("config %q: %v", cfg.Node.JSONConfig, err)}

@@ -17,7 +17,7 @@ func cfLoad(t *testing.T, content string) (*Config, string) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
 	testkit.WriteFile(t, path, content)
-	cfg, err := LoadConfig(path)
+	cfg, err := Load(path)
 	if err != nil {
 		return cfg, strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
 	}
@@ -196,7 +196,7 @@ extra_args = ["--max-retries", 10]
 
 func TestConfigMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "none.toml")
-	_, err := LoadConfig(path)
+	_, err := Load(path)
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "postdeck init") {
 		t.Fatalf("err = %v", err)
 	}
@@ -302,12 +302,12 @@ func TestConfigSchemaMatchesStruct(t *testing.T) {
 
 func TestConfigDefaultPath(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", "/x/conf")
-	if p := DefaultConfigPath(); p != "/x/conf/postdeck/config.toml" {
+	if p := DefaultPath(); p != "/x/conf/postdeck/config.toml" {
 		t.Errorf("with XDG_CONFIG_HOME: %s", p)
 	}
 	t.Setenv("XDG_CONFIG_HOME", "relative/ignored")
 	t.Setenv("HOME", "/home/u")
-	if p := DefaultConfigPath(); p != "/home/u/.config/postdeck/config.toml" {
+	if p := DefaultPath(); p != "/home/u/.config/postdeck/config.toml" {
 		t.Errorf("fallback: %s", p)
 	}
 }

@@ -34,12 +34,12 @@ type nodeJSON struct {
 	} `json:"smeshing"`
 }
 
-// ReadNodeJSONConfig reads the node's own JSON config (config.mainnet.json
+// ReadNodeJSON reads the node's own JSON config (config.mainnet.json
 // style): api.grpc-{public,private,post}-listener, main.data-folder (with a
 // leading ~/ expanded, as the node does), smeshing.smeshing-coinbase and
 // smeshing.smeshing-start. Values come back as written; keys the file leaves
 // out are empty. JSONConfig is set to path.
-func ReadNodeJSONConfig(path string) (NodeConfig, error) {
+func ReadNodeJSON(path string) (NodeConfig, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return NodeConfig{}, fmt.Errorf("cannot read the node's config %s: %v", path, err)
@@ -89,7 +89,7 @@ func expandHome(p string) string {
 	return filepath.Join(home, strings.TrimPrefix(p, "~"))
 }
 
-// mergeNodeJSON fills the listeners and data folder dst leaves empty from
+// MergeNodeJSON fills the listeners and data folder dst leaves empty from
 // the node's JSON config js, made dialable, and returns warnings for the
 // user: a post listener on a random port, defaults assumed, a listener that
 // differs from the node's, no coinbase.

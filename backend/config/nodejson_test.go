@@ -23,7 +23,7 @@ func TestNodeJSONRead(t *testing.T) {
 	t.Setenv("HOME", "/home/u")
 	path := filepath.Join(dir, "node.json")
 	testkit.WriteFile(t, path, strings.Replace(cfNodeJSON, "/var/spacemesh", "~/spacemesh", 1))
-	n, err := ReadNodeJSONConfig(path)
+	n, err := ReadNodeJSON(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,14 +33,14 @@ func TestNodeJSONRead(t *testing.T) {
 	}
 
 	testkit.WriteFile(t, path, "{\n  \"api\": {\n    \"grpc-post-listener\": 9094\n  }\n}")
-	if _, err := ReadNodeJSONConfig(path); err == nil || !strings.Contains(err.Error(), path+":3") {
+	if _, err := ReadNodeJSON(path); err == nil || !strings.Contains(err.Error(), path+":3") {
 		t.Errorf("type error: %v, want it located at line 3", err)
 	}
 	testkit.WriteFile(t, path, "{\n\"api\": {,\n}")
-	if _, err := ReadNodeJSONConfig(path); err == nil || !strings.Contains(err.Error(), path+":2") {
+	if _, err := ReadNodeJSON(path); err == nil || !strings.Contains(err.Error(), path+":2") {
 		t.Errorf("syntax error: %v, want it located at line 2", err)
 	}
-	if _, err := ReadNodeJSONConfig(filepath.Join(dir, "none.json")); err == nil || !strings.Contains(err.Error(), "none.json") {
+	if _, err := ReadNodeJSON(filepath.Join(dir, "none.json")); err == nil || !strings.Contains(err.Error(), "none.json") {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -52,7 +52,7 @@ func cfLoadWithJSON(t *testing.T, nodeJSON, toml string) (*Config, error) {
 	testkit.WriteFile(t, filepath.Join(dir, "node.json"), nodeJSON)
 	path := filepath.Join(dir, "config.toml")
 	testkit.WriteFile(t, path, toml)
-	return LoadConfig(path)
+	return Load(path)
 }
 
 func TestNodeJSONMerge(t *testing.T) {
@@ -120,7 +120,7 @@ func TestNodeJSONErrorsInConfig(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
 	testkit.WriteFile(t, path, "[node]\n\nconfig = \"missing.json\"\n")
-	_, err := LoadConfig(path)
+	_, err := Load(path)
 	if err == nil || !strings.HasPrefix(err.Error(), path+`:3: [node]: config "missing.json": cannot read the node's config`) {
 		t.Fatalf("err = %v", err)
 	}

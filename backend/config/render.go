@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// RenderConfig writes cfg as a commented TOML file that LoadConfig reads
+// Render writes cfg as a commented TOML file that LoadConfig reads
 // back to the same values. Unset optional keys are written commented out, so
 // the file shows everything that can be set. Defaults are written out.
-func RenderConfig(cfg *Config) []byte {
+func Render(cfg *Config) []byte {
 	c := *cfg
 	applyDefaults(&c, notPresent)
 	var w tomlWriter

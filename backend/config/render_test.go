@@ -15,12 +15,12 @@ import (
 // cfRoundTrip renders cfg, writes it into dir and loads it back.
 func cfRoundTrip(t *testing.T, dir string, cfg *Config) (*Config, []byte) {
 	t.Helper()
-	data := RenderConfig(cfg)
+	data := Render(cfg)
 	path := filepath.Join(dir, "config.toml")
-	if err := WriteConfigFile(path, data, true); err != nil {
+	if err := WriteFile(path, data, true); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadConfig(path)
+	got, err := Load(path)
 	if err != nil {
 		t.Fatalf("rendered config does not load: %v\n%s", err, data)
 	}
@@ -96,7 +96,7 @@ func TestWriteConfigFile(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "new", "postdeck")
 	path := filepath.Join(dir, "config.toml")
-	if err := WriteConfigFile(path, []byte("one\n"), false); err != nil {
+	if err := WriteFile(path, []byte("one\n"), false); err != nil {
 		t.Fatal(err)
 	}
 	cfCheckFile(t, path, "one\n")
@@ -104,7 +104,7 @@ func TestWriteConfigFile(t *testing.T) {
 		t.Errorf("parent folder: %v %v, want mode 0700", fi.Mode(), err)
 	}
 
-	err := WriteConfigFile(path, []byte("two\n"), false)
+	err := WriteFile(path, []byte("two\n"), false)
 	if err == nil || !strings.Contains(err.Error(), "--force") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("overwrite without force: %v", err)
 	}
@@ -114,7 +114,7 @@ func TestWriteConfigFile(t *testing.T) {
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteConfigFile(path, []byte("three\n"), true); err != nil {
+	if err := WriteFile(path, []byte("three\n"), true); err != nil {
 		t.Fatal(err)
 	}
 	cfCheckFile(t, path, "three\n")

@@ -18,7 +18,7 @@ import (
 const listTimeout = 3 * time.Second
 
 // folderGuard bounds the listings: a hung mount costs one stuck goroutine.
-var folderGuard = NewFSGuard()
+var folderGuard = New()
 
 // FolderList is what ListFolders found in a folder.
 type FolderList struct {

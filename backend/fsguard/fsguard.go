@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// fsGuard bounds blocking file-system calls made while polling. A read from a
-// dead disk or a hung network mount cannot be cancelled: fsGuard stops
+// Guard bounds blocking file-system calls made while polling. A read from a
+// dead disk or a hung network mount cannot be cancelled: the guard stops
 // waiting at the deadline, and starts no second call for the same key while
 // the first is still stuck, so a hung mount costs one goroutine, not one per
 // poll, and never stalls the rest of the table.
@@ -15,7 +15,7 @@ import (
 // The calls run on kept goroutines (see run): a new goroutine per call grew
 // its stack again through every JSON decode, which at a thousand metadata
 // files was a twentieth of a cold `postdeck status`.
-type FsGuard struct {
+type Guard struct {
 	mu    sync.Mutex
 	stuck map[string]time.Time // key → when its stuck call started
 	work  chan func()          // unbuffered: a send succeeds only to an idle worker
@@ -24,11 +24,11 @@ type FsGuard struct {
 // workerIdle is how long a guard's worker waits for its next call.
 const workerIdle = 30 * time.Second
 
-func NewFSGuard() *FsGuard { return &FsGuard{stuck: map[string]time.Time{}, work: make(chan func())} }
+func New() *Guard { return &Guard{stuck: map[string]time.Time{}, work: make(chan func())} }
 
 // run gives job to an idle worker, or starts one. A worker stuck in a hung
 // call is simply not idle, so it never holds up another call.
-func (g *FsGuard) run(job func()) {
+func (g *Guard) run(job func()) {
 	select {
 	case g.work <- job:
 	default:
@@ -36,7 +36,7 @@ func (g *FsGuard) run(job func()) {
 	}
 }
 
-func (g *FsGuard) worker(job func()) {
+func (g *Guard) worker(job func()) {
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {
@@ -55,9 +55,9 @@ type guardResult[T any] struct {
 	err error
 }
 
-// guarded runs f for key within timeout; what it names is the thing read,
+// Guarded runs f for key within timeout; what it names is the thing read,
 // for the error message.
-func Guarded[T any](g *FsGuard, key, what string, timeout time.Duration, f func() (T, error)) (T, error) {
+func Guarded[T any](g *Guard, key, what string, timeout time.Duration, f func() (T, error)) (T, error) {
 	var zero T
 	g.mu.Lock()
 	if since, ok := g.stuck[key]; ok {

@@ -6,11 +6,11 @@ import (
 	"syscall"
 )
 
-// maxSmallFile caps readSmallFile: key and metadata files are a few hundred
+// maxSmallFile caps ReadSmallFile: key and metadata files are a few hundred
 // bytes; anything this big is not one.
 const maxSmallFile = 1 << 20
 
-// readSmallFile reads a small file (a key, a metadata file, a /proc file)
+// ReadSmallFile reads a small file (a key, a metadata file, a /proc file)
 // with plain system calls: open, read until end of file, close, into buf
 // when it is large enough. os.ReadFile also offers the file to the network
 // poller (which refuses regular files) and stats it (procfs says size 0

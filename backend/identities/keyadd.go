@@ -475,7 +475,7 @@ func moveToBackup(src, backup string) (string, error) {
 	return backup, nil
 }
 
-// shortHex is the first 16 hex characters of an identity, for messages.
+// ShortHex is the first 16 hex characters of an identity, for messages.
 func ShortHex(b []byte) string {
 	if len(b) > 8 {
 		return model.ShortID(b, 16) + "…"

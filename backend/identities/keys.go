@@ -14,7 +14,7 @@ import (
 	"postdeck/model"
 )
 
-// localBesideOthers is the Problem given to local.key when other keys exist.
+// LocalBesideOthers is the Problem given to local.key when other keys exist.
 const LocalBesideOthers = "local.key beside other keys: the node refuses to start"
 
 // ReadKeyDir lists <dataFolder>/identities/*.key the way the node does

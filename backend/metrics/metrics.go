@@ -45,11 +45,11 @@ type Metrics struct {
 	alerter *alerts.Alerter
 }
 
-// StartMetrics serves /metrics on addr, reading src's latest snapshot; when
+// Start serves /metrics on addr, reading src's latest snapshot; when
 // src is the poller, the per-cycle counters are hooked into it, which must
 // happen before the poller runs. stop closes the listener.
-func StartMetrics(addr string, src interface{ Latest() (model.Snapshot, bool) }) (stop func(), err error) {
-	m := NewMetrics(src)
+func Start(addr string, src interface{ Latest() (model.Snapshot, bool) }) (stop func(), err error) {
+	m := New(src)
 	if h, ok := src.(hookAdder); ok {
 		h.AddHook(m.Hook)
 	}
@@ -57,9 +57,9 @@ func StartMetrics(addr string, src interface{ Latest() (model.Snapshot, bool) })
 	return stop, err
 }
 
-// NewMetrics builds the registry: the snapshot collector, poll duration and
+// New builds the registry: the snapshot collector, poll duration and
 // error counters, and the Go and process collectors.
-func NewMetrics(src SnapshotSource) *Metrics {
+func New(src SnapshotSource) *Metrics {
 	m := &Metrics{
 		src: src,
 		reg: prometheus.NewRegistry(),

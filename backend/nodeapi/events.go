@@ -59,7 +59,7 @@ type EventStats struct {
 // reconnects with capped exponential backoff and drops the events the node
 // replays. Decorate copies the store into a snapshot.
 type EventFeed struct {
-	node *NodeClient
+	node *Client
 	opts EventFeedOptions
 
 	mu      sync.Mutex
@@ -86,7 +86,7 @@ type eventKey struct {
 }
 
 // NewEventFeed prepares a feed on node's private listener; Run reads it.
-func NewEventFeed(node *NodeClient, opts EventFeedOptions) *EventFeed {
+func NewEventFeed(node *Client, opts EventFeedOptions) *EventFeed {
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = DefaultEventsMinBackoff
 	}
@@ -104,7 +104,7 @@ func NewEventFeed(node *NodeClient, opts EventFeedOptions) *EventFeed {
 		opts.Now = time.Now
 	}
 	if node == nil {
-		node = &NodeClient{}
+		node = &Client{}
 	}
 	return &EventFeed{
 		node: node, opts: opts,

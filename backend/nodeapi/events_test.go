@@ -15,7 +15,7 @@ import (
 	"postdeck/sim"
 )
 
-func startEventSim(t *testing.T, ids int) (*sim.Sim, sim.Layout, *NodeClient) {
+func startEventSim(t *testing.T, ids int) (*sim.Sim, sim.Layout, *Client) {
 	t.Helper()
 	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, Seed: 1, Dir: t.TempDir(), Now: testkit.Clock.Now})
 	if err != nil {
@@ -26,7 +26,7 @@ func startEventSim(t *testing.T, ids int) (*sim.Sim, sim.Layout, *NodeClient) {
 	return s, l, newNode(t, simNodeOptions(l))
 }
 
-func runFeed(t *testing.T, node *NodeClient, opts EventFeedOptions) *EventFeed {
+func runFeed(t *testing.T, node *Client, opts EventFeedOptions) *EventFeed {
 	t.Helper()
 	f := NewEventFeed(node, opts)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -22,55 +22,55 @@ import (
 	"postdeck/model"
 )
 
-// DefaultNodeCallTimeout bounds each node gRPC call when none is configured.
-const DefaultNodeCallTimeout = 3 * time.Second
+// DefaultCallTimeout bounds each node gRPC call when none is configured.
+const DefaultCallTimeout = 3 * time.Second
 
-// NodeTLS is TLS for a node reached over the network. All empty means plaintext.
-type NodeTLS struct {
+// TLS is TLS for a node reached over the network. All empty means plaintext.
+type TLS struct {
 	CACert     string // PEM file of the CA that signed the node's certificate; empty = system roots
 	Cert, Key  string // client certificate and key (mutual TLS), both or neither
 	ServerName string // overrides the name checked in the node's certificate
 }
 
-func (t NodeTLS) enabled() bool { return t != NodeTLS{} }
+func (t TLS) enabled() bool { return t != TLS{} }
 
-// NodeOptions says where the node's listeners are. An empty listener makes
+// Options says where the node's listeners are. An empty listener makes
 // what it serves unavailable; it is not an error.
-type NodeOptions struct {
+type Options struct {
 	PostListener    string
 	PrivateListener string
 	PublicListener  string
-	CallTimeout     time.Duration // per call; 0 = DefaultNodeCallTimeout
-	TLS             NodeTLS
+	CallTimeout     time.Duration // per call; 0 = DefaultCallTimeout
+	TLS             TLS
 }
 
-// NodeOptionsFor builds NodeOptions from the config file.
-func NodeOptionsFor(cfg *config.Config) NodeOptions {
+// OptionsFor builds Options from the config file.
+func OptionsFor(cfg *config.Config) Options {
 	n := cfg.Node
-	return NodeOptions{
+	return Options{
 		PostListener: n.PostListener, PrivateListener: n.PrivateListener, PublicListener: n.PublicListener,
 		CallTimeout: cfg.Poll.NodeTimeout.Duration,
-		TLS:         NodeTLS{CACert: n.TLSCACert, Cert: n.TLSCert, Key: n.TLSKey, ServerName: n.TLSServerName},
+		TLS:         TLS{CACert: n.TLSCACert, Cert: n.TLSCert, Key: n.TLSKey, ServerName: n.TLSServerName},
 	}
 }
 
-// NodeClient talks to one go-spacemesh node over its three gRPC listeners,
+// Client talks to one go-spacemesh node over its three gRPC listeners,
 // learning every message from server reflection. It is safe for concurrent use.
-type NodeClient struct {
+type Client struct {
 	listeners [3]*listener // by role; nil when not configured
 }
 
-// NewNodeClient prepares one connection per configured listener. It does not
+// NewClient prepares one connection per configured listener. It does not
 // dial: a node that is down now is found (and recovered from) by the calls.
-func NewNodeClient(opts NodeOptions) (*NodeClient, error) {
+func NewClient(opts Options) (*Client, error) {
 	if opts.CallTimeout <= 0 {
-		opts.CallTimeout = DefaultNodeCallTimeout
+		opts.CallTimeout = DefaultCallTimeout
 	}
 	creds, err := nodeCredentials(opts.TLS)
 	if err != nil {
 		return nil, err
 	}
-	c := &NodeClient{}
+	c := &Client{}
 	addrs := [3]string{rolePost: opts.PostListener, rolePrivate: opts.PrivateListener, rolePublic: opts.PublicListener}
 	for r, addr := range addrs {
 		if addr == "" {
@@ -93,7 +93,7 @@ var connectParams = grpc.ConnectParams{
 	MinConnectTimeout: 5 * time.Second,
 }
 
-func nodeCredentials(t NodeTLS) (credentials.TransportCredentials, error) {
+func nodeCredentials(t TLS) (credentials.TransportCredentials, error) {
 	if !t.enabled() {
 		return insecure.NewCredentials(), nil
 	}
@@ -122,7 +122,7 @@ func nodeCredentials(t NodeTLS) (credentials.TransportCredentials, error) {
 }
 
 // Close releases the connections.
-func (c *NodeClient) Close() {
+func (c *Client) Close() {
 	for _, l := range c.listeners {
 		if l != nil {
 			_ = l.conn.Close()
@@ -132,7 +132,7 @@ func (c *NodeClient) Close() {
 
 // listenerFor returns the listener serving r, or a SourceError saying it is
 // not configured.
-func (c *NodeClient) listenerFor(r role) (*listener, *model.SourceError) {
+func (c *Client) listenerFor(r role) (*listener, *model.SourceError) {
 	if l := c.listeners[r]; l != nil {
 		return l, nil
 	}
@@ -143,7 +143,7 @@ func (c *NodeClient) listenerFor(r role) (*listener, *model.SourceError) {
 
 // View asks every listener at once, each call with its own timeout, so a hung
 // listener costs its own part of the view and never delays the others.
-func (c *NodeClient) View(ctx context.Context) model.NodeView {
+func (c *Client) View(ctx context.Context) model.NodeView {
 	var post, priv, pub model.NodeView
 	var wg sync.WaitGroup
 	wg.Go(func() { post = c.postStates(ctx) })
@@ -159,7 +159,7 @@ func (c *NodeClient) View(ctx context.Context) model.NodeView {
 }
 
 // callOn runs one allow-listed call, turning any failure into a SourceError.
-func (c *NodeClient) callOn(ctx context.Context, r rpc) (resp protoreflect.Message, serr *model.SourceError) {
+func (c *Client) callOn(ctx context.Context, r rpc) (resp protoreflect.Message, serr *model.SourceError) {
 	l, serr := c.listenerFor(r.role)
 	if serr != nil {
 		return nil, serr
@@ -171,7 +171,7 @@ func (c *NodeClient) callOn(ctx context.Context, r rpc) (resp protoreflect.Messa
 	return resp, nil
 }
 
-func (c *NodeClient) postStates(ctx context.Context) (v model.NodeView) {
+func (c *Client) postStates(ctx context.Context) (v model.NodeView) {
 	resp, serr := c.callOn(ctx, rpcPostStates)
 	if serr != nil {
 		v.Errors = append(v.Errors, *serr)
@@ -206,7 +206,7 @@ func readPostStates(resp protoreflect.Message) []model.PostState {
 	return out
 }
 
-func (c *NodeClient) smesherIDs(ctx context.Context) (v model.NodeView) {
+func (c *Client) smesherIDs(ctx context.Context) (v model.NodeView) {
 	resp, serr := c.callOn(ctx, rpcSmesherIDs)
 	if serr != nil {
 		v.Errors = append(v.Errors, *serr)
@@ -224,7 +224,7 @@ func (c *NodeClient) smesherIDs(ctx context.Context) (v model.NodeView) {
 
 // status asks Status, then Version on the same listener: if Status failed the
 // listener is down and Version would only repeat the error.
-func (c *NodeClient) status(ctx context.Context) (v model.NodeView) {
+func (c *Client) status(ctx context.Context) (v model.NodeView) {
 	resp, serr := c.callOn(ctx, rpcStatus)
 	if serr != nil {
 		v.Errors = append(v.Errors, *serr)
@@ -252,7 +252,7 @@ type NodeInfo struct {
 }
 
 // NodeInfo asks the public listener which network the node is on.
-func (c *NodeClient) NodeInfo(ctx context.Context) (NodeInfo, error) {
+func (c *Client) NodeInfo(ctx context.Context) (NodeInfo, error) {
 	resp, serr := c.callOn(ctx, rpcNodeInfo)
 	if serr != nil {
 		return NodeInfo{}, errors.New(serr.Message)

@@ -16,13 +16,13 @@ import (
 	"postdeck/sim"
 )
 
-func simNodeOptions(l sim.Layout) NodeOptions {
-	return NodeOptions{PostListener: l.PostListener, PrivateListener: l.PrivateListener, PublicListener: l.PublicListener}
+func simNodeOptions(l sim.Layout) Options {
+	return Options{PostListener: l.PostListener, PrivateListener: l.PrivateListener, PublicListener: l.PublicListener}
 }
 
-func newNode(t testing.TB, opts NodeOptions) *NodeClient {
+func newNode(t testing.TB, opts Options) *Client {
 	t.Helper()
-	c, err := NewNodeClient(opts)
+	c, err := NewClient(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func restartNode(t *testing.T, s *sim.Sim) {
 
 func TestNodeUnconfiguredListener(t *testing.T) {
 	s := testkit.StartSim(t, 2)
-	c := newNode(t, NodeOptions{PublicListener: s.Layout().PublicListener})
+	c := newNode(t, Options{PublicListener: s.Layout().PublicListener})
 	v := c.View(context.Background())
 	if !v.HasStatus || v.HasPostStates || v.HasSmesherIDs {
 		t.Fatalf("has: status %v post %v ids %v", v.HasStatus, v.HasPostStates, v.HasSmesherIDs)
@@ -189,7 +189,7 @@ func TestNodeSilentListenerTimesOutAlone(t *testing.T) {
 
 func TestNodeWrongListenerIsExplained(t *testing.T) {
 	s := testkit.StartSim(t, 1)
-	c := newNode(t, NodeOptions{PostListener: s.Layout().PublicListener})
+	c := newNode(t, Options{PostListener: s.Layout().PublicListener})
 	v := c.View(context.Background())
 	if len(v.Errors) == 0 || !strings.Contains(v.Errors[0].Message, "does not serve spacemesh.v1.PostInfoService") {
 		t.Fatalf("errors: %+v", v.Errors)
@@ -232,18 +232,18 @@ func TestNodeNeverCallsRegister(t *testing.T) {
 
 func TestNodeTLSOptionsAreChecked(t *testing.T) {
 	for _, tc := range []struct {
-		tls  NodeTLS
+		tls  TLS
 		want string
 	}{
-		{NodeTLS{Cert: "client.pem"}, "tls_cert and tls_key go together"},
-		{NodeTLS{CACert: filepath.Join(t.TempDir(), "missing.pem")}, "CA certificate"},
+		{TLS{Cert: "client.pem"}, "tls_cert and tls_key go together"},
+		{TLS{CACert: filepath.Join(t.TempDir(), "missing.pem")}, "CA certificate"},
 	} {
-		_, err := NewNodeClient(NodeOptions{PublicListener: "127.0.0.1:9092", TLS: tc.tls})
+		_, err := NewClient(Options{PublicListener: "127.0.0.1:9092", TLS: tc.tls})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err = %v, want %q", tc.tls, err, tc.want)
 		}
 	}
-	c, err := NewNodeClient(NodeOptions{PublicListener: "127.0.0.1:9092", TLS: NodeTLS{ServerName: "node.example"}})
+	c, err := NewClient(Options{PublicListener: "127.0.0.1:9092", TLS: TLS{ServerName: "node.example"}})
 	if err != nil {
 		t.Fatalf("TLS with system roots: %v", err)
 	}

@@ -66,17 +66,17 @@ func TestNodeOverTLS(t *testing.T) {
 	_, otherCA := tlsServer(t)
 	cases := []struct {
 		name string
-		tls  NodeTLS
+		tls  TLS
 		want string
 	}{
-		{"right CA", NodeTLS{CACert: ca}, "does not serve spacemesh.v1.PostInfoService"},
-		{"right CA, server name", NodeTLS{CACert: ca, ServerName: "node.test"}, "does not serve spacemesh.v1.PostInfoService"},
-		{"wrong CA", NodeTLS{CACert: otherCA}, "check the node TLS settings"},
-		{"wrong server name", NodeTLS{CACert: ca, ServerName: "other.test"}, "check the node TLS settings"},
+		{"right CA", TLS{CACert: ca}, "does not serve spacemesh.v1.PostInfoService"},
+		{"right CA, server name", TLS{CACert: ca, ServerName: "node.test"}, "does not serve spacemesh.v1.PostInfoService"},
+		{"wrong CA", TLS{CACert: otherCA}, "check the node TLS settings"},
+		{"wrong server name", TLS{CACert: ca, ServerName: "other.test"}, "check the node TLS settings"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			node := newNode(t, NodeOptions{PostListener: addr, CallTimeout: time.Second, TLS: c.tls})
+			node := newNode(t, Options{PostListener: addr, CallTimeout: time.Second, TLS: c.tls})
 			v := node.postStates(t.Context())
 			if len(v.Errors) != 1 || !strings.Contains(v.Errors[0].Message, c.want) {
 				t.Fatalf("errors %+v, want one containing %q", v.Errors, c.want)

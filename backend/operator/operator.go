@@ -17,8 +17,8 @@ import (
 	"postdeck/model"
 )
 
-// DefaultOperatorTimeout bounds each GET /status when none is configured.
-const DefaultOperatorTimeout = time.Second
+// DefaultTimeout bounds each GET /status when none is configured.
+const DefaultTimeout = time.Second
 
 // maxStatusBody caps how much of a /status answer is read: the real bodies
 // are under 100 bytes; anything bigger is not a post-service.
@@ -27,7 +27,7 @@ const maxStatusBody = 64 << 10
 // idleTimeout is how long an unused connection is kept for the next poll.
 const idleTimeout = 90 * time.Second
 
-// OperatorClient asks post-services' operator APIs (GET /status) over plain
+// Client asks post-services' operator APIs (GET /status) over plain
 // HTTP/1.1, keeping one idle connection per service between polls. It is
 // safe for concurrent use.
 //
@@ -37,7 +37,7 @@ const idleTimeout = 90 * time.Second
 // dashboard's heap. Here an idle connection is only its socket; a request
 // borrows a pooled read buffer while it runs, and answers are read by
 // readResponse, which allocates only the body.
-type OperatorClient struct {
+type Client struct {
 	timeout time.Duration
 	dialer  net.Dialer
 
@@ -54,19 +54,19 @@ type idleConn struct {
 // headers are a few hundred bytes; a header line must fit in one.
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
-// NewOperatorClient returns a client whose every call ends within timeout
-// (0 = DefaultOperatorTimeout).
-func NewOperatorClient(timeout time.Duration) *OperatorClient {
+// NewClient returns a client whose every call ends within timeout
+// (0 = DefaultTimeout).
+func NewClient(timeout time.Duration) *Client {
 	if timeout <= 0 {
-		timeout = DefaultOperatorTimeout
+		timeout = DefaultTimeout
 	}
 	// Operator endpoints are on the local network: never via a proxy, so
 	// the environment's proxy settings are not consulted at all.
-	return &OperatorClient{timeout: timeout, dialer: net.Dialer{Timeout: timeout}, idle: map[string]idleConn{}}
+	return &Client{timeout: timeout, dialer: net.Dialer{Timeout: timeout}, idle: map[string]idleConn{}}
 }
 
 // Close drops idle connections.
-func (c *OperatorClient) Close() {
+func (c *Client) Close() {
 	c.mu.Lock()
 	idle := c.idle
 	c.idle = map[string]idleConn{}
@@ -80,7 +80,7 @@ func (c *OperatorClient) Close() {
 // --operator-address) for its state. Any body that arrives is parsed, and an
 // unexpected one is returned as ServiceUnknown with the raw body; errors are
 // one line naming the address and what to check.
-func (c *OperatorClient) Status(ctx context.Context, addr string) (model.OperatorStatus, error) {
+func (c *Client) Status(ctx context.Context, addr string) (model.OperatorStatus, error) {
 	// A deadline on the socket, not a context with a timeout: at a thousand
 	// calls a cycle, a timer and a context each were a cost of their own.
 	deadline := time.Now().Add(c.timeout)
@@ -105,7 +105,7 @@ func (c *OperatorClient) Status(ctx context.Context, addr string) (model.Operato
 // connection the service has closed meanwhile fails before any answer
 // arrives; the request is then sent once more on a new connection (a GET is
 // safe to repeat).
-func (c *OperatorClient) get(ctx context.Context, hostport string, deadline time.Time) (int, string, []byte, error) {
+func (c *Client) get(ctx context.Context, hostport string, deadline time.Time) (int, string, []byte, error) {
 	conn, reused := c.take(hostport)
 	for {
 		if conn == nil {
@@ -163,7 +163,7 @@ func staleConn(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (c *OperatorClient) take(hostport string) (net.Conn, bool) {
+func (c *Client) take(hostport string) (net.Conn, bool) {
 	c.mu.Lock()
 	ic, ok := c.idle[hostport]
 	delete(c.idle, hostport)
@@ -179,7 +179,7 @@ func (c *OperatorClient) take(hostport string) (net.Conn, bool) {
 }
 
 // put keeps conn for the next request to hostport; one is enough.
-func (c *OperatorClient) put(hostport string, conn net.Conn) {
+func (c *Client) put(hostport string, conn net.Conn) {
 	_ = conn.SetDeadline(time.Time{})
 	c.mu.Lock()
 	_, have := c.idle[hostport]
@@ -193,7 +193,7 @@ func (c *OperatorClient) put(hostport string, conn net.Conn) {
 }
 
 // explain names what went wrong in terms of what the operator should check.
-func (c *OperatorClient) explain(ctx context.Context, addr string, err error) error {
+func (c *Client) explain(ctx context.Context, addr string, err error) error {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("operator %s: connection refused — is post-service running with --operator-address %s?", addr, addr)

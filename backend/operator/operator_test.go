@@ -42,7 +42,7 @@ func refusedAddr(t *testing.T) string {
 }
 
 func TestOperatorShapes(t *testing.T) {
-	c := NewOperatorClient(5 * time.Second)
+	c := NewClient(5 * time.Second)
 	defer c.Close()
 	cases := []struct {
 		body  string
@@ -69,7 +69,7 @@ func TestOperatorShapes(t *testing.T) {
 }
 
 func TestOperatorHugeBodyIsCapped(t *testing.T) {
-	c := NewOperatorClient(5 * time.Second)
+	c := NewClient(5 * time.Second)
 	st, err := c.Status(context.Background(), operatorServer(t, 200, strings.Repeat("x", 1<<20)))
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestOperatorHugeBodyIsCapped(t *testing.T) {
 }
 
 func TestOperatorHTTPError(t *testing.T) {
-	c := NewOperatorClient(5 * time.Second)
+	c := NewClient(5 * time.Second)
 	addr := operatorServer(t, 500, "boom")
 	_, err := c.Status(context.Background(), addr)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 500") || !strings.Contains(err.Error(), addr) {
@@ -89,7 +89,7 @@ func TestOperatorHTTPError(t *testing.T) {
 }
 
 func TestOperatorHangTimesOut(t *testing.T) {
-	c := NewOperatorClient(200 * time.Millisecond)
+	c := NewClient(200 * time.Millisecond)
 	addr := testkit.HangingServer(t)
 	// The server never answers: returning at all, with this error, is the
 	// per-call timeout applying.
@@ -103,7 +103,7 @@ func TestOperatorHangTimesOut(t *testing.T) {
 }
 
 func TestOperatorRefused(t *testing.T) {
-	c := NewOperatorClient(5 * time.Second)
+	c := NewClient(5 * time.Second)
 	addr := refusedAddr(t)
 	_, err := c.Status(context.Background(), addr)
 	want := "operator " + addr + ": connection refused — is post-service running with --operator-address " + addr + "?"
@@ -143,7 +143,7 @@ func connCountingServer(t *testing.T, closeAfter bool) (string, *atomic.Int32) {
 }
 
 func TestOperatorKeepsOneConnectionAcrossPolls(t *testing.T) {
-	c := NewOperatorClient(5 * time.Second)
+	c := NewClient(5 * time.Second)
 	defer c.Close()
 	addr, conns := connCountingServer(t, false)
 	for i := 0; i < 5; i++ {
@@ -157,7 +157,7 @@ func TestOperatorKeepsOneConnectionAcrossPolls(t *testing.T) {
 }
 
 func TestOperatorRetriesAConnectionClosedWhileIdle(t *testing.T) {
-	c := NewOperatorClient(5 * time.Second)
+	c := NewClient(5 * time.Second)
 	defer c.Close()
 	addr, conns := connCountingServer(t, true)
 	for i := 0; i < 3; i++ {
@@ -178,7 +178,7 @@ func TestOperatorChunkedAnswer(t *testing.T) {
 		_, _ = w.Write([]byte(`"position":77}}`))
 	}))
 	defer srv.Close()
-	c := NewOperatorClient(5 * time.Second)
+	c := NewClient(5 * time.Second)
 	defer c.Close()
 	st, err := c.Status(context.Background(), srv.Listener.Addr().String())
 	if err != nil || st.State != model.ServiceProving || st.Position != 77 {
@@ -202,7 +202,7 @@ func TestOperatorNotHTTP(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	c := NewOperatorClient(5 * time.Second)
+	c := NewClient(5 * time.Second)
 	defer c.Close()
 	addr := ln.Addr().String()
 	_, err = c.Status(context.Background(), addr)
@@ -212,7 +212,7 @@ func TestOperatorNotHTTP(t *testing.T) {
 }
 
 func TestOperatorCancelledByCaller(t *testing.T) {
-	c := NewOperatorClient(time.Minute)
+	c := NewClient(time.Minute)
 	defer c.Close()
 	addr := testkit.HangingServer(t)
 	ctx, cancel := context.WithCancel(context.Background())

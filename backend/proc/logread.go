@@ -77,7 +77,7 @@ type LogChunk struct {
 }
 
 // logGuard bounds the log reads, so a hung disk costs one stuck goroutine.
-var logGuard = fsguard.NewFSGuard()
+var logGuard = fsguard.New()
 
 // ReadLog reads what was added to the log since cur.
 func ReadLog(ctx context.Context, src LogSource, cur LogCursor) (LogChunk, error) {

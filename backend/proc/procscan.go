@@ -147,7 +147,7 @@ func readCmdline(path string) []string {
 	return strings.Split(string(b), "\x00")
 }
 
-// parsePostServiceArgs reads the flags postdeck cares about, in the forms the
+// ParsePostServiceArgs reads the flags postdeck cares about, in the forms the
 // post-service's parser (clap) accepts: "--dir X", "--dir=X", "-d X", "-d=X",
 // "-dX". Later occurrences win, as in clap.
 func ParsePostServiceArgs(args []string) PostServiceProc {

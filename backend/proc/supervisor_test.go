@@ -74,7 +74,7 @@ func fakePostService() {
 }
 
 func startHelper(cfgPath, state, name string) int {
-	cfg, err := config.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err == nil {
 		var s *Supervisor
 		if s, err = NewSupervisor(cfg, state); err == nil {
@@ -602,7 +602,7 @@ func TestSupervisorChildOutlivesPostdeck(t *testing.T) {
 	// exited is the proof that it lives on.
 	w.service("data1", 1, func(c *config.ServiceConfig) { c.Env = map[string]string{"FAKE_TICK": "1"} })
 	cfgPath := filepath.Join(w.root, "config.toml")
-	if err := config.WriteConfigFile(cfgPath, config.RenderConfig(w.cfg), true); err != nil {
+	if err := config.WriteFile(cfgPath, config.Render(w.cfg), true); err != nil {
 		t.Fatal(err)
 	}
 	// A postdeck process that starts the service and exits.
@@ -661,7 +661,7 @@ func TestSupervisorDeadWhileAway(t *testing.T) {
 	w := newSupWorld(t)
 	w.service("data1", 1, nil)
 	cfgPath := filepath.Join(w.root, "config.toml")
-	config.WriteConfigFile(cfgPath, config.RenderConfig(w.cfg), true)
+	config.WriteFile(cfgPath, config.Render(w.cfg), true)
 	helper := exec.Command(os.Args[0], "-test.run=^$")
 	helper.Env = append(os.Environ(), "POSTDECK_TEST_START_HELPER="+cfgPath, "POSTDECK_TEST_STATE="+w.state, "POSTDECK_TEST_SERVICE=data1")
 	if out, err := helper.CombinedOutput(); err != nil {

@@ -58,7 +58,7 @@ func StartSim(t testing.TB, ids int) (*sim.Sim, string) {
 	}
 	t.Cleanup(func() { s.Close() })
 	path := filepath.Join(t.TempDir(), "postdeck.toml")
-	if err := config.WriteConfigFile(path, config.RenderConfig(simcmd.ConfigFromLayout(s.Layout())), false); err != nil {
+	if err := config.WriteFile(path, config.Render(simcmd.ConfigFromLayout(s.Layout())), false); err != nil {
 		t.Fatal(err)
 	}
 	return s, path

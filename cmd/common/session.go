@@ -23,12 +23,12 @@ import (
 func LoadConfig(g *Common, stderr io.Writer) (*config.Config, error) {
 	path := g.Config
 	if path == "" {
-		path = config.DefaultConfigPath()
+		path = config.DefaultPath()
 		if _, err := os.Stat(path); os.IsNotExist(err) {
 			return nil, fmt.Errorf("no config at %s: run `postdeck init` to write one, pass --config FILE, or try `postdeck demo`", path)
 		}
 	}
-	cfg, err := config.LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func ApplyGlobals(cfg *config.Config, g *Common) {
 // background (Run) — and Close undoes all of it in the one order that
 // loses nothing.
 type Session struct {
-	Node   *nodeapi.NodeClient
+	Node   *nodeapi.Client
 	Poller *backend.Poller
 	Clock  clock.Clock
 	// Ctx ends when Close is called: the controller's background actions
@@ -78,11 +78,11 @@ type Session struct {
 // OpenSession opens the node client, the operator client and the poller
 // for cfg, all on clk.
 func OpenSession(cfg *config.Config, clk clock.Clock) (*Session, error) {
-	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(cfg))
+	node, err := nodeapi.NewClient(nodeapi.OptionsFor(cfg))
 	if err != nil {
 		return nil, err
 	}
-	ops := operator.NewOperatorClient(cfg.Poll.Timeout.Duration)
+	ops := operator.NewClient(cfg.Poll.Timeout.Duration)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{Node: node, Poller: backend.NewPoller(cfg, node, ops), Clock: clk, Ctx: ctx, cfg: cfg, cancel: cancel}
 	if clk.Moved() {
@@ -201,7 +201,7 @@ func attachExtras(ctx context.Context, s *Session, cfg *config.Config, stateDir,
 	var exporter *metrics.Metrics
 	stopMetrics := func() {}
 	if metricsListen != "" {
-		exporter = metrics.NewMetrics(s.Poller)
+		exporter = metrics.New(s.Poller)
 		if _, stopMetrics, err = exporter.Serve(metricsListen); err != nil {
 			return nil, err
 		}
@@ -214,7 +214,7 @@ func attachExtras(ctx context.Context, s *Session, cfg *config.Config, stateDir,
 	wg.Go(func() { cycle.AskNode(ctx, s.Node, cfg.Poll.NodeTimeout.Duration) })
 	s.Poller.AddHook(cycle.Hook)
 
-	if alerts := alerts.NewAlerter(cfg.Alerts, stateDir); alerts.Enabled() {
+	if alerts := alerts.New(cfg.Alerts, stateDir); alerts.Enabled() {
 		s.Poller.AddHook(alerts.Hook)
 		wg.Go(func() { alerts.Run(ctx) })
 		if exporter != nil {

@@ -27,7 +27,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	path := g.Config
 	if path == "" {
-		path = config.DefaultConfigPath()
+		path = config.DefaultPath()
 	}
 	if _, err := os.Stat(path); err == nil && !*force && !*stdoutOnly {
 		return common.Fail(stderr, fmt.Errorf("%s already exists: use --force to overwrite it, or --print to see what init would write", path))
@@ -42,7 +42,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		}
 		return common.Fail(stderr, fmt.Errorf("found nothing to configure: give --node-config with the node's JSON config, or --data-folder and the --*-listener flags"))
 	}
-	data := config.RenderConfig(cfg)
+	data := config.Render(cfg)
 	for _, n := range notes {
 		fmt.Fprintln(stderr, "note:", n)
 	}
@@ -50,8 +50,8 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		stdout.Write(data)
 		return 0
 	}
-	// WriteConfigFile re-checks: a file that appeared meanwhile is not overwritten.
-	if err := config.WriteConfigFile(path, data, *force); err != nil {
+	// config.WriteFile re-checks: a file that appeared meanwhile is not overwritten.
+	if err := config.WriteFile(path, data, *force); err != nil {
 		return common.Fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "wrote %s with %d post-service(s); check it, then run: postdeck --config %s\n", path, len(cfg.Services), path)

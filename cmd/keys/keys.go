@@ -68,9 +68,9 @@ type keysSetup struct {
 func keysConfig(g *common.Common, dataFolder string, stderr io.Writer) (*keysSetup, error) {
 	s := &keysSetup{configPath: g.Config, dataFolder: dataFolder}
 	if s.configPath == "" {
-		s.configPath = config.DefaultConfigPath()
+		s.configPath = config.DefaultPath()
 	}
-	if g.Config != "" || config.ConfigExists(s.configPath) {
+	if g.Config != "" || config.Exists(s.configPath) {
 		cfg, err := common.LoadConfig(g, stderr)
 		switch {
 		case err == nil:
@@ -100,7 +100,7 @@ func (s *keysSetup) nodeView(ctx context.Context) (*model.NodeView, func(), erro
 	if s.cfg == nil {
 		return nil, func() {}, nil
 	}
-	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(s.cfg))
+	node, err := nodeapi.NewClient(nodeapi.OptionsFor(s.cfg))
 	if err != nil {
 		return nil, func() {}, err
 	}
@@ -337,7 +337,7 @@ func cmdKeysCheck(g *common.Common, args []string, stdout, stderr io.Writer) int
 	if bad {
 		return common.Fail(stderr, errors.New("fix the key files above first: the node does not start with them as they are"))
 	}
-	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(setup.cfg))
+	node, err := nodeapi.NewClient(nodeapi.OptionsFor(setup.cfg))
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -351,7 +351,7 @@ func cmdKeysCheck(g *common.Common, args []string, stdout, stderr io.Writer) int
 // are confirmed, printing each key's verdict when it changes. Stopped (ctx
 // ends) it says one thing wherever the signal lands: the keys not yet
 // confirmed, all of them until the node has answered.
-func checkLoop(ctx context.Context, node *nodeapi.NodeClient, files []model.KeyFile, wait bool, every time.Duration, stdout, stderr io.Writer) int {
+func checkLoop(ctx context.Context, node *nodeapi.Client, files []model.KeyFile, wait bool, every time.Duration, stdout, stderr io.Writer) int {
 	last := map[string]string{} // the line printed for each key
 	lastMissing := ""
 	missing := make([]string, len(files))

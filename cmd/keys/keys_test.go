@@ -184,7 +184,7 @@ func TestKeysAddListCheckAgainstSimulator(t *testing.T) {
 	if !bytes.HasPrefix(now, cfgBefore) {
 		t.Error("config's earlier text not kept")
 	}
-	loaded, err := config.LoadConfig(cfg)
+	loaded, err := config.Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,11 +258,11 @@ func toJSON(v any) string {
 // before the node has answered, while asking it, or between two checks.
 func TestKeysCheckWaitStopsWithOneMessage(t *testing.T) {
 	s, path := cmdtest.StartSim(t, 1)
-	cfg, err := config.LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := nodeapi.NewNodeClient(nodeapi.NodeOptionsFor(cfg))
+	node, err := nodeapi.NewClient(nodeapi.OptionsFor(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,12 +183,12 @@ func runBatch(ctx context.Context, b *merge.Batch, stdout io.Writer) error {
 func mergeNodeAddrs(g *common.Common, stderr io.Writer) ([]string, error) {
 	path := g.Config
 	if path == "" {
-		path = config.DefaultConfigPath()
+		path = config.DefaultPath()
 		if _, err := os.Stat(path); err != nil {
 			return nil, nil
 		}
 	}
-	cfg, err := config.LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func BenchmarkServe1000x20(b *testing.B) {
 	}
 	b.Cleanup(func() { s.Close() })
 	cfgPath := filepath.Join(b.TempDir(), "postdeck.toml")
-	if err := config.WriteConfigFile(cfgPath, config.RenderConfig(simcmd.ConfigFromLayout(s.Layout())), false); err != nil {
+	if err := config.WriteFile(cfgPath, config.Render(simcmd.ConfigFromLayout(s.Layout())), false); err != nil {
 		b.Fatal(err)
 	}
 	signer, line := clientKey(b)

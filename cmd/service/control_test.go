@@ -102,7 +102,7 @@ func TestServicesOutliveTheDashboardsTerminal(t *testing.T) {
 	r.cancel() // the in-test controller steps aside: the dashboard acts
 	svc := r.svc(0)
 	path := filepath.Join(t.TempDir(), "postdeck.toml")
-	if err := config.WriteConfigFile(path, config.RenderConfig(r.cfg), false); err != nil {
+	if err := config.WriteFile(path, config.Render(r.cfg), false); err != nil {
 		t.Fatal(err)
 	}
 	state := t.TempDir()
@@ -130,7 +130,7 @@ func TestStartStopLogsCommands(t *testing.T) {
 	r := newRig(t, 2, false)
 	r.cancel()
 	path := filepath.Join(t.TempDir(), "postdeck.toml")
-	if err := config.WriteConfigFile(path, config.RenderConfig(r.cfg), false); err != nil {
+	if err := config.WriteFile(path, config.Render(r.cfg), false); err != nil {
 		t.Fatal(err)
 	}
 	state := t.TempDir()

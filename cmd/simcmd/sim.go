@@ -62,7 +62,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.Proving.Auto = false // try start and stop by hand; `a` turns it on
 	}
-	if err := config.WriteConfigFile(path, config.RenderConfig(cfg), true); err != nil {
+	if err := config.WriteFile(path, config.Render(cfg), true); err != nil {
 		return common.Fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "simulated node with %d identities\n  public  %s\n  private %s\n  post    %s\nconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n%s",

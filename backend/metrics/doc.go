@@ -1,0 +1,2 @@
+// Package metrics serves the snapshot and the alerts as Prometheus series.
+package metrics
