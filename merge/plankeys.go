@@ -9,10 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"postdeck/backend/identities"
 	"postdeck/model"
 )
 
@@ -125,11 +125,10 @@ func sideDir(p *Plan, side string) string {
 	return p.To
 }
 
-// readKeys lists <dir>/identities/*.key the way the node does
-// (non-recursive, exact lower-case ".key") and parses each file.
+// readKeys reads <dir>/identities/ the way the node does (see
+// identities.KeyFiles) and parses each key file.
 func readKeys(dir, side string) ([]keyFile, error) {
-	kd := filepath.Join(dir, "identities")
-	entries, err := os.ReadDir(kd)
+	kd, entries, err := identities.KeyFiles(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		if side == "source" {
 			return nil, fmt.Errorf("source %s has no identities/ folder: is it a node data folder?", dir)
@@ -141,17 +140,8 @@ func readKeys(dir, side string) ([]keyFile, error) {
 	}
 	var keys []keyFile
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".key") {
-			continue
-		}
 		kf := keyFile{side: side, name: e.Name()}
-		b, err := os.ReadFile(filepath.Join(kd, e.Name()))
-		if err != nil {
-			kf.err = fmt.Errorf("cannot read: %v", err)
-		} else {
-			kf.rawBytes = b
-			kf.key, kf.err = model.ParseKey(b)
-		}
+		kf.rawBytes, kf.key, kf.err = identities.ReadKey(filepath.Join(kd, e.Name()))
 		keys = append(keys, kf)
 	}
 	return keys, nil

@@ -32,8 +32,7 @@ func readKeyDir(dataFolder string, read func(dir string, e fs.DirEntry) model.Ke
 		// Not the current folder: an unset data folder must not read ./identities.
 		return nil, errors.New("no node data folder given: set data_folder in [node]")
 	}
-	dir := filepath.Join(dataFolder, "identities")
-	entries, err := os.ReadDir(dir)
+	dir, entries, err := KeyFiles(dataFolder)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no identities folder at %s: is %s the node's data folder?", dir, dataFolder)
 	}
@@ -42,26 +41,48 @@ func readKeyDir(dataFolder string, read func(dir string, e fs.DirEntry) model.Ke
 	}
 	var keys []model.KeyFile
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".key") {
-			continue
-		}
 		keys = append(keys, read(dir, e))
 	}
 	flagLocalKey(keys)
 	return keys, nil
 }
 
+// KeyFiles lists the key files in dataFolder's identities/ folder the way
+// the node does: not recursive, only names ending in exactly ".key", in
+// name order. dir is the folder; err is the listing's own (a missing folder
+// wraps fs.ErrNotExist), for the caller to phrase. Every reading of
+// identities/ starts here: the poller's, `keys list` and `keys add`'s, and a
+// merge's plan of both sides.
+func KeyFiles(dataFolder string) (dir string, entries []fs.DirEntry, err error) {
+	dir = filepath.Join(dataFolder, "identities")
+	all, err := os.ReadDir(dir)
+	if err != nil {
+		return dir, nil, err
+	}
+	for _, e := range all {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".key") {
+			entries = append(entries, e)
+		}
+	}
+	return dir, entries, nil
+}
+
+// ReadKey reads and parses one key file: its bytes and its key (which may
+// carry a warning), or why the file is unusable.
+func ReadKey(path string) (raw []byte, key model.Key, err error) {
+	raw, err = fsguard.ReadSmallFile(path, nil)
+	if err != nil {
+		return nil, model.Key{}, fmt.Errorf("cannot read: %v", err)
+	}
+	key, err = model.ParseKey(raw)
+	return raw, key, err
+}
+
 // readKeyFile reads and validates one key file; it never fails, the problem
 // goes into the KeyFile.
 func readKeyFile(dir string, e fs.DirEntry) model.KeyFile {
-	name := e.Name()
-	kf := model.KeyFile{Name: name}
-	b, err := fsguard.ReadSmallFile(filepath.Join(dir, name), nil)
-	if err != nil {
-		kf.Problem = fmt.Sprintf("cannot read: %v", err)
-		return kf
-	}
-	k, err := model.ParseKey(b)
+	kf := model.KeyFile{Name: e.Name()}
+	_, k, err := ReadKey(filepath.Join(dir, e.Name()))
 	if err != nil {
 		kf.Problem = err.Error()
 		return kf
