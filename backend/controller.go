@@ -28,7 +28,9 @@ func (e *UnsafeStopError) Error() string {
 // Controller carries out what the user and automatic proving decide: it
 // starts and stops post-services through the supervisor, never stopping one
 // unsafely unless forced, keeps the queue of stops to run "when safe", and
-// runs the scheduler on every snapshot.
+// runs the scheduler on every snapshot. Every error of a start, stop or
+// restart names its service (the supervisor's all do), so callers print it
+// as it is.
 type Controller struct {
 	cfg     *config.Config
 	sup     *proc.Supervisor
@@ -174,7 +176,10 @@ func (c *Controller) Stop(ctx context.Context, service string, mode model.StopMo
 func (c *Controller) stop(ctx context.Context, service string, mode model.StopMode) (model.StopOutcome, error) {
 	switch mode {
 	case model.StopCancel:
-		return model.StopOutcome{Result: model.StopCancelled}, c.pending.Remove(service)
+		if err := c.pending.Remove(service); err != nil {
+			return model.StopOutcome{}, fmt.Errorf("%s: %w", service, err)
+		}
+		return model.StopOutcome{Result: model.StopCancelled}, nil
 	case model.StopForce:
 		c.pending.Remove(service)
 		c.holds.stopped(service)
@@ -193,7 +198,7 @@ func (c *Controller) stop(ctx context.Context, service string, mode model.StopMo
 	if !v.Safe {
 		if mode == model.StopWhenSafe {
 			if err := c.pending.Add(service); err != nil {
-				return model.StopOutcome{}, err
+				return model.StopOutcome{}, fmt.Errorf("%s: %w", service, err)
 			}
 			return model.StopOutcome{Result: model.StopQueued, Reason: v.Reason}, nil
 		}

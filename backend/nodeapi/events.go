@@ -188,6 +188,8 @@ func (f *EventFeed) streamEnd(l *listener, err error) error {
 	switch {
 	case errors.Is(err, io.EOF):
 		return errors.New("the node closed the stream")
+	// The node says a subscriber fell behind only in the text of a Canceled
+	// status (go-spacemesh's events stream).
 	case st.Code() == codes.Canceled && strings.Contains(st.Message(), "buffer is full"):
 		return errors.New("the node cut the stream: buffer is full (postdeck read too slowly)")
 	case st.Code() == codes.Unimplemented:

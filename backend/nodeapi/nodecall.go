@@ -264,6 +264,9 @@ func resolveService(ctx context.Context, conn *grpc.ClientConn, service string) 
 func (l *listener) explain(r rpc, err error) string {
 	info := roleInfo[l.role]
 	prefix := fmt.Sprintf("%s %s: ", info.label, l.addr)
+	// gRPC hands a transport failure (refused, TLS) over only as the text of
+	// an Unavailable status, so those two cases read the library's words;
+	// postdeck's own outcomes are never told apart by text.
 	msg := status.Convert(err).Message()
 	switch {
 	case strings.Contains(msg, "connection refused"):

@@ -65,7 +65,7 @@ func (s *Supervisor) end(sv *service) {
 // that exits at once is an error carrying its last log lines.
 func (s *Supervisor) Start(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("%s: not started: %w", name, err)
 	}
 	sv, err := s.begin(name, "starting")
 	if err != nil {

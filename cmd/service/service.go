@@ -128,11 +128,7 @@ func report(stdout, stderr io.Writer, name string, outcome fmt.Stringer, err err
 		fmt.Fprintf(stdout, "%s: %s\n", name, outcome)
 		return 0
 	}
-	msg := err.Error()
-	if !strings.Contains(msg, name) { // most errors name the service already
-		msg = name + ": " + msg
-	}
-	fmt.Fprintln(stderr, msg)
+	fmt.Fprintln(stderr, err) // it names the service (see backend.Controller)
 	var unsafe *backend.UnsafeStopError
 	if errors.As(err, &unsafe) {
 		return exitUnsafe
