@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"postdeck/backend/internal/testkit"
 	"postdeck/backend/nodeapi"
 	"postdeck/backend/operator"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 	"postdeck/sim"
 )

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
 	"postdeck/backend/nodeapi"
 	"postdeck/backend/operator"
 	"postdeck/backend/proc"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 	"postdeck/sim"
 )

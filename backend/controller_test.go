@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"postdeck/backend/internal/testkit"
 	"postdeck/backend/proc"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 

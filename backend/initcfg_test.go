@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 )
 
 // cfInitWorld is a machine for `postdeck init`: a node data folder with

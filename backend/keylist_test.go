@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 

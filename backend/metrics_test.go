@@ -16,8 +16,8 @@ import (
 
 	"postdeck/backend/alerts"
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
 	"postdeck/backend/metrics"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 

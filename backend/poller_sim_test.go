@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
 	"postdeck/backend/nodeapi"
 	"postdeck/backend/operator"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 	"postdeck/sim"
 )

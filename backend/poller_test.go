@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
 	"postdeck/backend/operator"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 

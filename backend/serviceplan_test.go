@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 )
 
 // ProposeService: the one rule for every place a [[service]] is proposed

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
 	"postdeck/backend/nodeapi"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 

@@ -272,7 +272,19 @@ func finish(j *journal) error {
 // discarded the unfinished transaction; checkDB says to make sure no side
 // file was left.
 func rollBack(j *journal, checkDB bool) error {
-	path := filepath.Join(j.To, DBName)
+	if err := clearMerge(j); err != nil {
+		return err
+	}
+	if checkDB && !j.CreatedDB && !j.CreatedDir {
+		return noSideFiles(filepath.Join(j.To, DBName))
+	}
+	return nil
+}
+
+// clearMerge removes what a merge left behind once its changes are undone:
+// the staging folder, what it created, and the journal; then the target
+// folder itself when the merge created it (only when empty), or syncs it.
+func clearMerge(j *journal) error {
 	if err := os.RemoveAll(j.stagingDir()); err != nil {
 		return err
 	}
@@ -286,13 +298,7 @@ func rollBack(j *journal, checkDB bool) error {
 		os.Remove(j.To) // only when empty
 		return nil
 	}
-	if err := syncDir(j.To); err != nil {
-		return err
-	}
-	if checkDB && !j.CreatedDB {
-		return noSideFiles(path)
-	}
-	return nil
+	return syncDir(j.To)
 }
 
 // removeCreated removes the database and identities/ folder the merge
@@ -367,18 +373,5 @@ func undo(j *journal) error {
 			return err
 		}
 	}
-	if err := os.RemoveAll(j.stagingDir()); err != nil {
-		return err
-	}
-	if err := removeCreated(j); err != nil {
-		return err
-	}
-	if err := j.removeFiles(); err != nil {
-		return err
-	}
-	if j.CreatedDir {
-		os.Remove(j.To)
-		return nil
-	}
-	return syncDir(j.To)
+	return clearMerge(j)
 }

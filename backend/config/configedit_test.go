@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 )
 
 // ceConfig is a hand-written config: comments, odd spacing, no newline at

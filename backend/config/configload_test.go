@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 )
 
 // cfLoad writes content as config.toml in a temp folder and loads it. The

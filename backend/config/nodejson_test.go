@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 )
 
 const cfNodeJSON = `{

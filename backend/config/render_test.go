@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 	"postdeck/safefile"
 )
 

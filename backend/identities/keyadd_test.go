@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"testing"
 
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 	"postdeck/safefile"
 )

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"postdeck/backend/fsguard"
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 

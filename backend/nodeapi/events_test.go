@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 	"postdeck/sim"
 )

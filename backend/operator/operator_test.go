@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 

@@ -6,12 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 )
 
 // A binary that exits at once is reported with what this run wrote, not
@@ -54,28 +53,10 @@ func TestSupervisorRunTail(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// followBuffer is a syncBuffer that is told when followFile has begun
+// followBuffer is a testkit.SyncBuf that is told when followFile has begun
 // (followStarter).
 type followBuffer struct {
-	syncBuffer
+	testkit.SyncBuf
 	began chan struct{}
 }
 
@@ -168,7 +149,7 @@ func TestSupervisorJournal(t *testing.T) {
 		t.Errorf("LogTail %q", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testkit.SyncBuf{}
 	res := make(chan error, 1)
 	go func() { res <- s.FollowLog(ctx, "u1", out) }()
 	testkit.WaitFor(t, "the followed line", func() bool { return out.String() == "followed line\n" })

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 )
 
 func TestProcScanFakeTree(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"postdeck/backend/config"
-	"postdeck/backend/internal/testkit"
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 

@@ -11,11 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"postdeck/backend/config"
+	"postdeck/backend/testkit"
 	"postdeck/clock"
 	"postdeck/cmd/common"
 	"postdeck/cmd/simcmd"
@@ -117,22 +117,7 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 
 // SyncBuf is a bytes.Buffer safe for a child's or a logger's writes while
 // the test reads it.
-type SyncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type SyncBuf = testkit.SyncBuf
 
 // Command is a subcommand's entry point, as main calls it.
 type Command func(*common.Common, []string, io.Writer, io.Writer) int

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -242,17 +243,27 @@ func ask(in *bufio.Reader, out io.Writer, question string) bool {
 	return a == "y" || a == "yes"
 }
 
+// keysCommand adds --data-folder to a keys command's flags, parses them and
+// reads the config; ok false means exit with code.
+func keysCommand(fs *flag.FlagSet, g *common.Common, args []string, stderr io.Writer) (setup *keysSetup, code int, ok bool) {
+	dataFolder := fs.String("data-folder", "", "the node's data folder (default: data_folder in the config)")
+	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
+		return nil, code, false
+	}
+	setup, err := keysConfig(g, *dataFolder, stderr)
+	if err != nil {
+		return nil, common.Fail(stderr, err), false
+	}
+	return setup, 0, true
+}
+
 // cmdKeysList is `postdeck keys list [--json]`.
 func cmdKeysList(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("keys list", g, stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	dataFolder := fs.String("data-folder", "", "the node's data folder (default: data_folder in the config)")
-	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
+	setup, code, ok := keysCommand(fs, g, args, stderr)
+	if !ok {
 		return code
-	}
-	setup, err := keysConfig(g, *dataFolder, stderr)
-	if err != nil {
-		return common.Fail(stderr, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -309,13 +320,9 @@ func nodeErrors(v *model.NodeView) string {
 func cmdKeysCheck(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("keys check", g, stderr)
 	wait := fs.Bool("wait", false, "keep checking until the node reports every key (Ctrl-C stops)")
-	dataFolder := fs.String("data-folder", "", "the node's data folder (default: data_folder in the config)")
-	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
+	setup, code, ok := keysCommand(fs, g, args, stderr)
+	if !ok {
 		return code
-	}
-	setup, err := keysConfig(g, *dataFolder, stderr)
-	if err != nil {
-		return common.Fail(stderr, err)
 	}
 	if setup.cfg == nil {
 		return common.Fail(stderr, errors.New("keys check asks the node: it needs a config with the node's listeners (--config FILE)"))

@@ -1,5 +1,5 @@
-// Package testkit holds the waits backend's tests share across its
-// packages. Only tests import it.
+// Package testkit holds the waits and fixtures the tests of backend and
+// its rooms (and the commands' tests) share. Only tests import it.
 package testkit
 
 import (
@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,20 +45,14 @@ func NoHang[T any](t *testing.T, what string, f func() T) T {
 	}
 }
 
-// WaitFor polls cond until it holds, failing the test after a generous
-// deadline with what it waited for.
+// WaitFor is Eventually with a generous deadline (20 s).
 func WaitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	Eventually(t, 20*time.Second, what, cond)
 }
 
-// Eventually polls cond every 10 ms until it holds or d passes.
+// Eventually polls cond every 5 ms until it holds, failing the test with
+// what it waited for once d passes.
 func Eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -65,7 +60,7 @@ func Eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -193,3 +188,21 @@ func StartSim(t testing.TB, ids int) *sim.Sim {
 // Clock is the simulated nodes' clock: POSTDECK_NOW's when set, so the
 // suite can be run at a chosen date.
 var Clock = clock.ForTest()
+
+// SyncBuf is a bytes.Buffer safe for a writer and a reader goroutine.
+type SyncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *SyncBuf) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *SyncBuf) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
