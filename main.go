@@ -38,7 +38,7 @@ Usage:
   postdeck logs NAME [-f] [-n N]     print a service's log; -f follows it
   postdeck keys add|list|check      add a PoST dir's identity.key to the node, list keys, confirm after a restart
   postdeck migrate                  the migration wizard: merge old nodes' identities into the configured node
-  postdeck merge --from OLD_NODE_DATA --to NODE_DATA [--dry-run] [--yes] | --recover --to NODE_DATA
+  postdeck merge --from OLD_NODE_DATA [--from OLD2 …] --to NODE_DATA [--dry-run] [--yes] | --recover --to NODE_DATA
   postdeck serve --authorized-keys FILE [--listen :2222] [--readonly-keys FILE] [--host-key PATH]
                 [--idle-timeout 30m] [--metrics-listen ADDR]
                                     serve the dashboard over SSH (public keys only; actions audited)
