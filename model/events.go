@@ -17,6 +17,14 @@ type Event struct {
 	// RoundEnd is the PoET round end an event carries (round_end of
 	// waiting_for_poet_round_end and registered_in_poet); zero when none.
 	RoundEnd time.Time `json:"round_end,omitzero"`
+	// What the epoch ledger records, zero when the event has none of it:
+	// Epoch is eligibilities' epoch and atx_published's target epoch;
+	// Eligibilities the sum of eligibilities' per-layer counts; Layer a
+	// proposal's layer; ATXID atx_published's id.
+	Epoch         uint32 `json:"epoch,omitempty"`
+	Eligibilities int    `json:"eligibilities,omitempty"`
+	Layer         uint32 `json:"layer,omitempty"`
+	ATXID         []byte `json:"-"`
 }
 
 // CycleInfo is the PoET cycle as postdeck computes it (and cross-checks it
