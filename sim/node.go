@@ -51,6 +51,9 @@ func (s *Sim) startNode() error {
 			serviceDesc(sc.service("PostService"), s.postServiceImpl()),
 		}},
 	}
+	if !s.opts.WithoutV2 {
+		s.listeners[lnPublic].descs = append(s.listeners[lnPublic].descs, s.historyServices()...)
+	}
 	// The first start: every key on disk is one createIdentities just made.
 	s.nodeMu.Lock()
 	defer s.nodeMu.Unlock()
