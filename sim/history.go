@@ -55,6 +55,24 @@ type history struct {
 	malicious []int
 	cases     HistoryCases
 	rng       *rand.Rand // draws of live ATXs' weights and rewards
+	// pubs and index are Sim.ids' public keys and their indexes, copied so
+	// that List reads them under mu alone.
+	pubs  [][]byte
+	index map[string]int
+}
+
+// know records identities added to s.ids since the last call; s.mu (or
+// sole use) and h.mu must be held.
+func (s *Sim) know() {
+	h := &s.hist
+	if h.index == nil {
+		h.index = map[string]int{}
+	}
+	for who := len(h.pubs); who < len(s.ids); who++ {
+		h.pubs = append(h.pubs, s.ids[who].pub)
+		h.index[string(s.ids[who].pub)] = who
+		h.byWho = append(h.byWho, nil)
+	}
 }
 
 // HistoryCases names the identities whose history is not the ordinary one
@@ -119,7 +137,7 @@ func (s *Sim) buildHistory() {
 	}
 	slices.SortFunc(h.atxs, compareATX)
 	slices.SortFunc(h.rewards, compareReward)
-	h.byWho = make([][]rewardRec, len(s.ids))
+	s.know()
 	for _, r := range h.rewards {
 		h.byWho[r.who] = append(h.byWho[r.who], r)
 	}
@@ -166,9 +184,7 @@ func (s *Sim) publishATX(who int, e uint32) bool {
 	a, rewards := s.newATX(who, e, h.rng)
 	h.atxs = slices.Insert(h.atxs, i, a)
 	h.gen++
-	for len(h.byWho) <= who { // a key the node loaded after Start
-		h.byWho = append(h.byWho, nil)
-	}
+	s.know() // a key the node loaded after Start
 	for _, r := range rewards {
 		j, _ := slices.BinarySearchFunc(h.rewards, r, compareReward)
 		h.rewards = slices.Insert(h.rewards, j, r)
@@ -238,9 +254,9 @@ func (s *Sim) HistoryRewards() []model.Reward {
 }
 
 func (s *Sim) modelATX(a atxRec) model.ATX {
-	return model.ATX{ID: a.id, SmesherID: s.ids[a.who].pub, PublishEpoch: a.epoch, Weight: a.weight, NumUnits: a.units}
+	return model.ATX{ID: a.id, SmesherID: s.hist.pubs[a.who], PublishEpoch: a.epoch, Weight: a.weight, NumUnits: a.units}
 }
 
 func (s *Sim) modelReward(r rewardRec) model.Reward {
-	return model.Reward{Layer: r.layer, Total: r.total, LayerReward: layerReward, Coinbase: simCoinbase, Smesher: s.ids[r.who].pub}
+	return model.Reward{Layer: r.layer, Total: r.total, LayerReward: layerReward, Coinbase: simCoinbase, Smesher: s.hist.pubs[r.who]}
 }

@@ -210,3 +210,86 @@ func TestAcceptProofPublishesOneATXAnEpoch(t *testing.T) {
 		t.Errorf("ATXs %d → %d", before, len(after))
 	}
 }
+
+func TestHistoryRewardsOrderAndFilters(t *testing.T) {
+	s := startSim(t, Options{IDs: 4, Manual: true, HistoryEpochs: 20, Seed: 8})
+	cc := dial(t, s.Layout().PublicListener)
+	who := s.Layout().Services[3].NodeID
+	layers := func(fill func(*dynamicpb.Message)) []uint32 {
+		resp, err := listCall(t, s, cc, "RewardService", func(req *dynamicpb.Message) {
+			set(req, "limit", uint64(100))
+			fill(req)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []uint32
+		l := resp.Get(field(resp, "rewards")).List()
+		for i := range l.Len() {
+			out = append(out, uint32(l.Get(i).Message().Get(field(l.Get(i).Message(), "layer")).Uint()))
+		}
+		return out
+	}
+	asc := layers(func(req *dynamicpb.Message) { set(req, "smesher", who) })
+	desc := layers(func(req *dynamicpb.Message) {
+		set(req, "smesher", who)
+		set(req, "sort_order", protoreflect.EnumNumber(1))
+	})
+	if len(asc) < 20 || !slices.IsSorted(asc) || len(desc) != len(asc) || desc[0] != asc[len(asc)-1] {
+		t.Errorf("ascending %v\ndescending %v", asc, desc)
+	}
+	if got := layers(func(req *dynamicpb.Message) { set(req, "coinbase", "sm1someoneelse") }); len(got) != 0 {
+		t.Errorf("rewards of another coinbase: %v", got)
+	}
+	mid := asc[len(asc)/2]
+	if got := layers(func(req *dynamicpb.Message) {
+		set(req, "smesher", who)
+		set(req, "start_layer", mid)
+		set(req, "end_layer", mid)
+	}); !slices.Equal(got, []uint32{mid}) {
+		t.Errorf("layers %d to %d: %v", mid, mid, got)
+	}
+}
+
+// As the top layer passes an epoch's start and its eligible layers, the
+// node sends eligibilities, then a proposal for every reward.
+func TestLayersBringEligibilitiesAndProposals(t *testing.T) {
+	s := startSim(t, Options{IDs: 3, Manual: true})
+	replay, sub := s.events.subscribe()
+	defer s.events.unsubscribe(sub)
+	if len(replay) != 0 {
+		t.Fatalf("a manual sim replays %d events", len(replay))
+	}
+	ce := s.CurrentEpoch()
+	s.mu.Lock()
+	s.lastLayer = ce*epochSize - 1 // as if the epoch began since the last step
+	s.stepLayers(s.simNow())
+	s.mu.Unlock()
+	var elig, proposals int
+	for len(sub.ch) > 0 {
+		switch e := <-sub.ch; e.kind {
+		case evEligibilities:
+			elig++
+			if e.target != ce || len(e.layers) == 0 {
+				t.Errorf("eligibilities %+v", e)
+			}
+		case evProposal:
+			proposals++
+		}
+	}
+	var paid, atxs int
+	for _, a := range s.HistoryATXs() {
+		if a.PublishEpoch == ce-1 {
+			atxs++
+		}
+	}
+	for _, r := range s.HistoryRewards() {
+		if r.Epoch(epochSize) == ce {
+			paid++
+		}
+	}
+	if elig != atxs || atxs != 2 || proposals != paid {
+		t.Errorf("%d eligibilities, %d proposals; want %d (one per ATX of the epoch before: not the failed proof's) and %d (the rewards paid so far this epoch)",
+			elig, proposals, atxs, paid)
+	}
+}

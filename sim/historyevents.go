@@ -99,7 +99,7 @@ func (s *Sim) emitEligibilities(e uint32, at func(who int) time.Time) {
 			}
 		}
 		if len(layers) > 0 {
-			pub := s.ids[who].pub
+			pub := s.hist.pubs[who]
 			s.events.emit(event{at: at(who), kind: evEligibilities, smesher: pub, target: e, atx: atxID(pub, e-1), layers: layers})
 		}
 	}
@@ -112,7 +112,7 @@ func (s *Sim) emitProposals(from, to uint32, at func(layer uint32) time.Time) {
 	rs := s.hist.rewards
 	i, _ := slices.BinarySearchFunc(rs, from, func(r rewardRec, l uint32) int { return int(r.layer) - int(l) })
 	for ; i < len(rs) && rs[i].layer <= to; i++ {
-		s.events.emit(event{at: at(rs[i].layer), kind: evProposal, smesher: s.ids[rs[i].who].pub, layer: rs[i].layer})
+		s.events.emit(event{at: at(rs[i].layer), kind: evProposal, smesher: s.hist.pubs[rs[i].who], layer: rs[i].layer})
 	}
 }
 

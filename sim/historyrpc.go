@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 
@@ -79,7 +78,7 @@ func (s *Sim) listActivations(_ context.Context, req *dynamicpb.Message) (proto.
 		a := h.atxs[i]
 		m := out.NewElement().Message()
 		set(m, "id", a.id)
-		set(m, "smesher_id", []byte(s.ids[a.who].pub))
+		set(m, "smesher_id", h.pubs[a.who])
 		set(m, "publish_epoch", a.epoch)
 		set(m, "coinbase", simCoinbase)
 		set(m, "weight", a.weight)
@@ -110,7 +109,7 @@ func (s *Sim) matchATXs(req protoreflect.Message) []int {
 		if end != 0 && a.epoch > end {
 			break
 		}
-		if (ids == nil || ids[string(a.id)]) && (smeshers == nil || smeshers[string(s.ids[a.who].pub)]) &&
+		if (ids == nil || ids[string(a.id)]) && (smeshers == nil || smeshers[string(h.pubs[a.who])]) &&
 			(coinbase == "" || coinbase == simCoinbase) {
 			matches = append(matches, i)
 		}
@@ -152,8 +151,8 @@ func (s *Sim) listRewards(_ context.Context, req *dynamicpb.Message) (proto.Mess
 	rewards := h.rewards
 	if req.Has(field(req, "smesher")) {
 		rewards = nil
-		if id := s.byID[string(req.Get(field(req, "smesher")).Bytes())]; id != nil {
-			rewards = h.byWho[slices.Index(s.ids, id)]
+		if who, ok := h.index[string(req.Get(field(req, "smesher")).Bytes())]; ok {
+			rewards = h.byWho[who]
 		}
 	}
 	if c := field(req, "coinbase"); req.Has(c) && req.Get(c).String() != simCoinbase {
@@ -175,7 +174,7 @@ func (s *Sim) listRewards(_ context.Context, req *dynamicpb.Message) (proto.Mess
 		set(m, "total", r.total)
 		set(m, "layer_reward", uint64(layerReward))
 		set(m, "coinbase", simCoinbase)
-		set(m, "smesher", []byte(s.ids[r.who].pub))
+		set(m, "smesher", h.pubs[r.who])
 		out.Append(protoreflect.ValueOfMessage(m))
 	}
 	return resp, nil
@@ -192,7 +191,7 @@ func (s *Sim) listMalfeasance(_ context.Context, req *dynamicpb.Message) (proto.
 	defer h.mu.Unlock()
 	var matches []int
 	for _, who := range h.malicious {
-		if smeshers == nil || smeshers[string(s.ids[who].pub)] {
+		if smeshers == nil || smeshers[string(h.pubs[who])] {
 			matches = append(matches, who)
 		}
 	}
@@ -200,11 +199,10 @@ func (s *Sim) listMalfeasance(_ context.Context, req *dynamicpb.Message) (proto.
 	out := list(resp, "proofs")
 	for _, who := range window(matches, offset, limit) {
 		m := out.NewElement().Message()
-		set(m, "smesher", []byte(s.ids[who].pub))
+		set(m, "smesher", h.pubs[who])
 		set(m, "type", uint32(1)) // double publish of an ATX
 		props := m.Mutable(field(m, "properties")).Map()
 		props.Set(protoreflect.ValueOfString("epoch").MapKey(), protoreflect.ValueOfString(strconv.Itoa(int(h.cases.FailedEpoch))))
-		props.Set(protoreflect.ValueOfString("reason").MapKey(), protoreflect.ValueOfString(fmt.Sprintf("two ATXs of %s in one epoch", s.ids[who].name)))
 		out.Append(protoreflect.ValueOfMessage(m))
 	}
 	return resp, nil
