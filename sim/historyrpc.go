@@ -17,14 +17,18 @@ import (
 // refuses a larger limit, and a zero one, rather than choose for the caller.
 const maxListLimit = 100
 
-// historyServices are the v2alpha1 services of the public listener.
-func (s *Sim) historyServices() []*grpc.ServiceDesc {
-	sc := s.schema
-	return []*grpc.ServiceDesc{
-		serviceDesc(sc.service("spacemesh.v2alpha1.ActivationService"), impl{unary: map[string]unaryFunc{"List": s.listActivations}}),
-		serviceDesc(sc.service("spacemesh.v2alpha1.RewardService"), impl{unary: map[string]unaryFunc{"List": s.listRewards}}),
-		serviceDesc(sc.service("spacemesh.v2alpha1.MalfeasanceService"), impl{unary: map[string]unaryFunc{"List": s.listMalfeasance}}),
+// historyServices are the history services of one API version
+// ("spacemesh.v2alpha1", "spacemesh.v2beta1") on the public listener.
+func (s *Sim) historyServices(pkg string) []*grpc.ServiceDesc {
+	var descs []*grpc.ServiceDesc
+	for _, svc := range []struct {
+		name string
+		list func(pkg string, req *dynamicpb.Message) (proto.Message, error)
+	}{{"ActivationService", s.activations}, {"RewardService", s.rewards}, {"MalfeasanceService", s.malfeasance}} {
+		list := func(_ context.Context, req *dynamicpb.Message) (proto.Message, error) { return svc.list(pkg, req) }
+		descs = append(descs, serviceDesc(s.schema.service(pkg+"."+svc.name), impl{unary: map[string]unaryFunc{"List": list}}))
 	}
+	return descs
 }
 
 // page reads offset and limit and checks the limit as the node does.
@@ -63,7 +67,7 @@ type atxFilter struct {
 	matches []int
 }
 
-func (s *Sim) listActivations(_ context.Context, req *dynamicpb.Message) (proto.Message, error) {
+func (s *Sim) activations(pkg string, req *dynamicpb.Message) (proto.Message, error) {
 	offset, limit, err := page(req)
 	if err != nil {
 		return nil, err
@@ -72,7 +76,7 @@ func (s *Sim) listActivations(_ context.Context, req *dynamicpb.Message) (proto.
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	matches := s.matchATXs(req)
-	resp := s.schema.msg("spacemesh.v2alpha1.ActivationList")
+	resp := s.schema.msg(pkg + ".ActivationList")
 	out := list(resp, "activations")
 	for _, i := range window(matches, offset, limit) {
 		a := h.atxs[i]
@@ -86,7 +90,9 @@ func (s *Sim) listActivations(_ context.Context, req *dynamicpb.Message) (proto.
 		set(m, "num_units", a.units)
 		out.Append(protoreflect.ValueOfMessage(m))
 	}
-	set(resp, "total", uint32(len(matches)))
+	if resp.Descriptor().Fields().ByName("total") != nil { // v2alpha1 only
+		set(resp, "total", uint32(len(matches)))
+	}
 	return resp, nil
 }
 
@@ -134,7 +140,7 @@ func window[T any](items []T, offset, limit int) []T {
 	return items[offset:min(len(items), offset+limit)]
 }
 
-func (s *Sim) listRewards(_ context.Context, req *dynamicpb.Message) (proto.Message, error) {
+func (s *Sim) rewards(pkg string, req *dynamicpb.Message) (proto.Message, error) {
 	offset, limit, err := page(req)
 	if err != nil {
 		return nil, err
@@ -162,7 +168,7 @@ func (s *Sim) listRewards(_ context.Context, req *dynamicpb.Message) (proto.Mess
 	hi, _ := slices.BinarySearchFunc(rewards, end+1, func(r rewardRec, l uint32) int { return int(r.layer) - int(l) })
 	rewards = rewards[lo:max(lo, hi)]
 	desc := req.Get(field(req, "sort_order")).Enum() == 1
-	resp := s.schema.msg("spacemesh.v2alpha1.RewardList")
+	resp := s.schema.msg(pkg + ".RewardList")
 	out := list(resp, "rewards")
 	for i := offset; i < min(len(rewards), offset+limit); i++ {
 		r := rewards[i]
@@ -180,7 +186,7 @@ func (s *Sim) listRewards(_ context.Context, req *dynamicpb.Message) (proto.Mess
 	return resp, nil
 }
 
-func (s *Sim) listMalfeasance(_ context.Context, req *dynamicpb.Message) (proto.Message, error) {
+func (s *Sim) malfeasance(pkg string, req *dynamicpb.Message) (proto.Message, error) {
 	offset, limit, err := page(req)
 	if err != nil {
 		return nil, err
@@ -195,7 +201,7 @@ func (s *Sim) listMalfeasance(_ context.Context, req *dynamicpb.Message) (proto.
 			matches = append(matches, who)
 		}
 	}
-	resp := s.schema.msg("spacemesh.v2alpha1.MalfeasanceList")
+	resp := s.schema.msg(pkg + ".MalfeasanceList")
 	out := list(resp, "proofs")
 	for _, who := range window(matches, offset, limit) {
 		m := out.NewElement().Message()

@@ -18,8 +18,8 @@ import (
 	_ "google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// spacemesh.proto (spacemesh.v1) and spacemesh_v2alpha1.proto (the history
-// services) are the source of the simulated node API. What the binary
+// spacemesh.proto (spacemesh.v1), spacemesh_v2alpha1.proto and
+// spacemesh_v2beta1.proto (the history services) are the source of the simulated node API. What the binary
 // carries is their compiled form, one .binpb (a FileDescriptorProto) each:
 // compiling at run time would link protocompile into every postdeck, and
 // its start-up work made each `postdeck` command slower, simulator or not.
@@ -30,6 +30,8 @@ var (
 	protoDescriptor []byte
 	//go:embed spacemesh_v2alpha1.binpb
 	v2alpha1Descriptor []byte
+	//go:embed spacemesh_v2beta1.binpb
+	v2beta1Descriptor []byte
 )
 
 // protoFile is one source file of the simulated API: where it is in this
@@ -43,6 +45,7 @@ type protoFile struct {
 var protoFiles = []protoFile{
 	{"spacemesh.proto", "spacemesh/v1/spacemesh.proto", &protoDescriptor},
 	{"spacemesh_v2alpha1.proto", "spacemesh/v2alpha1/history.proto", &v2alpha1Descriptor},
+	{"spacemesh_v2beta1.proto", "spacemesh/v2beta1/history.proto", &v2beta1Descriptor},
 }
 
 // schema is the compiled node API. It is built once per process: the

@@ -74,6 +74,9 @@ type Options struct {
 	// WithoutV2 runs a node that does not serve the v2alpha1 history
 	// services, as one whose api.grpc-public-services leaves them out.
 	WithoutV2 bool
+	// V2Beta1 serves the history services in their v2beta1 version too,
+	// as newer nodes do.
+	V2Beta1 bool
 	// Now is the node's clock, read once at Start: the layer it reports and
 	// its events' timestamps follow from it, so a dashboard on the same clock
 	// agrees with it. Default the machine's clock.

@@ -8,6 +8,7 @@ import (
 	"github.com/jhump/protoreflect/grpcreflect"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"postdeck/model"
@@ -128,6 +129,7 @@ func malfeasanceKind(m protoreflect.Message) string {
 // pages calls the kind's List page by page (limit PageSize, offset on)
 // until a short page, handing each item to add.
 func (c *Client) pages(ctx context.Context, k *historyKind, filter func(protoreflect.Message) error, add func(protoreflect.Message)) error {
+	var previous proto.Message // the last page's first item
 	for offset := uint64(0); ; offset += PageSize {
 		resp, err := c.historyCall(ctx, k, func(req protoreflect.Message) error {
 			if err := filter(req); err != nil {
@@ -141,6 +143,14 @@ func (c *Client) pages(ctx context.Context, k *historyKind, filter func(protoref
 		items := fieldList(resp, k.items)
 		if items == nil {
 			return fmt.Errorf("%s List answered without %s: not the API postdeck knows", k.name, k.items)
+		}
+		if items.Len() > 0 {
+			// A node that ignored offset would hand out page one forever.
+			first := items.Get(0).Message().Interface()
+			if previous != nil && proto.Equal(first, previous) {
+				return fmt.Errorf("%s List answered offset %d with the page before: the node does not page, postdeck stops", k.name, offset)
+			}
+			previous = first
 		}
 		for i := range items.Len() {
 			add(items.Get(i).Message())

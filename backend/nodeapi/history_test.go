@@ -232,3 +232,21 @@ func BenchmarkHistoryBackfill1000x50(b *testing.B) {
 		}
 	}
 }
+
+// A node with both versions is asked in v2beta1 only, and answers the same.
+func TestHistoryPrefersV2Beta1(t *testing.T) {
+	s, c := startHistorySim(t, sim.Options{IDs: 4, V2Beta1: true, Malicious: true})
+	ids := nodeIDs(s.Layout())
+	atxs, errA := c.ATXs(context.Background(), ids, 0, 0)
+	rewards, errR := c.Rewards(context.Background(), ids[0], 0, 0)
+	bad, errM := c.Malfeasance(context.Background(), ids)
+	if errA != nil || errR != nil || errM != nil || !sameATXs(atxs, s.HistoryATXs()) || len(rewards) == 0 || len(bad) != 1 {
+		t.Fatalf("ATXs %d %v, rewards %d %v, malfeasance %d %v", len(atxs), errA, len(rewards), errR, len(bad), errM)
+	}
+	for _, svc := range []string{"ActivationService", "RewardService", "MalfeasanceService"} {
+		beta, alpha := s.Calls("/spacemesh.v2beta1."+svc+"/List"), s.Calls("/spacemesh.v2alpha1."+svc+"/List")
+		if beta == 0 || alpha != 0 {
+			t.Errorf("%s: %d v2beta1 calls, %d v2alpha1", svc, beta, alpha)
+		}
+	}
+}
