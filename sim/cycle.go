@@ -94,6 +94,7 @@ func (s *Sim) step(now time.Duration) {
 			s.advance(id, id.nextAt)
 		}
 	}
+	s.stepLayers(now)
 }
 
 // never is a step time that is never due.
@@ -124,7 +125,7 @@ func (s *Sim) advance(id *ident, t time.Duration) {
 		next, d = s.endPass(id, t)
 	case phDone:
 		id.node = model.NodeIdle
-		s.emit(id, t, evPostComplete, false)
+		s.proofAccepted(id, t)
 		next, d = phIdle, s.draw(idleFor)
 	}
 	id.phase, id.phaseAt, id.nextAt = next, t, t+d
@@ -148,7 +149,7 @@ func (s *Sim) advanceReal(id *ident, t time.Duration) {
 func (s *Sim) proofReceived(id *ident) {
 	now := s.simNow()
 	id.node = model.NodeIdle
-	s.emit(id, now, evPostComplete, false)
+	s.proofAccepted(id, now)
 	id.phase, id.phaseAt, id.nextAt = phIdle, now, now+s.draw(idleFor)
 }
 

@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -20,18 +22,29 @@ const subscriberBuffer = 1024
 type eventKind int
 
 const (
-	evPostStart eventKind = iota
-	evPostComplete
+	evPostStart          eventKind = iota
+	evPostComplete                 // failure set when the proof failed
+	evAtxPublished                 // current, target, atx
+	evEligibilities                // target (the epoch), atx, layers
+	evProposal                     // layer
+	evRegistrationWindow           // current, target (the publish epoch)
+	evRegisteredInPoet             // roundEnd
 )
 
 // event is a per-identity event kept compactly; it becomes a dynamic
-// spacemesh.v1.Event only when sent.
+// spacemesh.v1.Event only when sent. Each kind uses some of the fields.
 type event struct {
 	at        time.Time
 	kind      eventKind
 	failure   bool
 	smesher   []byte
 	challenge []byte
+
+	current, target uint32
+	atx             []byte
+	roundEnd        time.Time
+	layer           uint32
+	layers          []uint32 // eligible layers, one eligibility each
 }
 
 // eventLog keeps the last events and fans new ones out to subscribers.
@@ -120,22 +133,81 @@ func (s *Sim) eventsStream(ss grpc.ServerStream) error {
 	}
 }
 
+// eventHelp is the node's help text per kind, in the node's manner.
+var eventHelp = [...]string{
+	evPostStart:          "Node started PoST execution using the initialized PoST data.",
+	evPostComplete:       "Node finished PoST execution using the initialized PoST data.",
+	evAtxPublished:       "Published an activation for the current epoch; it earns rewards from the start of the target epoch.",
+	evEligibilities:      "Computed eligibilities for the epoch: rewards follow from proposals at these layers.",
+	evProposal:           "Published a proposal; its reward comes once a block includes it.",
+	evRegistrationWindow: "Waiting for the PoET registration window to open; then the node submits its challenge.",
+	evRegisteredInPoet:   "Registered in the PoET round; the node waits for it to end.",
+}
+
 func (s *Sim) eventMessage(e event) *dynamicpb.Message {
 	m := s.schema.msg("Event")
-	ts := sub(m, "timestamp")
-	set(ts, "seconds", e.at.Unix())
-	set(ts, "nanos", int32(e.at.Nanosecond()))
+	setTime(sub(m, "timestamp"), e.at)
 	set(m, "failure", e.failure)
-	detail, help := "post_start", "Node started PoST execution using the initialized PoST data."
-	if e.kind == evPostComplete {
-		detail, help = "post_complete", "Node finished PoST execution using the initialized PoST data."
-		if e.failure {
-			help = "Node failed PoST execution."
-		}
+	help := eventHelp[e.kind]
+	if e.kind == evPostComplete && e.failure {
+		help = "Node failed PoST execution."
 	}
 	set(m, "help", help)
-	d := sub(m, detail)
-	set(d, "challenge", e.challenge)
-	set(d, "smesher", e.smesher)
+	switch e.kind {
+	case evPostStart, evPostComplete:
+		name := map[eventKind]string{evPostStart: "post_start", evPostComplete: "post_complete"}[e.kind]
+		d := sub(m, name)
+		set(d, "challenge", e.challenge)
+		set(d, "smesher", e.smesher)
+	case evAtxPublished:
+		d := sub(m, "atx_published")
+		set(d, "current", e.current)
+		set(d, "target", e.target)
+		set(d, "id", e.atx)
+		set(d, "smesher", e.smesher)
+	case evEligibilities:
+		s.eligibilitiesDetail(sub(m, "eligibilities"), e)
+	case evProposal:
+		d := sub(m, "proposal")
+		set(d, "layer", e.layer)
+		set(d, "proposal", atxID(e.smesher, e.layer)[:20])
+		set(d, "smesher", e.smesher)
+	case evRegistrationWindow:
+		d := sub(m, "waiting_for_poet_registration_window")
+		set(d, "current", e.current)
+		set(d, "publish", e.target)
+		setTime(sub(d, "until"), e.roundEnd)
+		set(d, "smesher", e.smesher)
+	case evRegisteredInPoet:
+		d := sub(m, "registered_in_poet")
+		set(d, "poet_address", simPoet)
+		set(d, "round_id", fmt.Sprint(e.target))
+		setTime(sub(d, "round_end"), e.roundEnd)
+		set(d, "smesher", e.smesher)
+	}
 	return m
+}
+
+// simPoet is the PoET the simulated node registers in.
+const simPoet = "https://poet-1.sim.postdeck"
+
+func (s *Sim) eligibilitiesDetail(d protoreflect.Message, e event) {
+	set(d, "epoch", e.target)
+	set(d, "beacon", atxID(nil, e.target)[:4])
+	set(d, "atx", e.atx)
+	set(d, "active_set_size", uint32(len(s.ids)))
+	l := list(d, "eligibilities")
+	for _, layer := range e.layers {
+		pe := l.NewElement().Message()
+		set(pe, "layer", layer)
+		set(pe, "count", uint32(1))
+		l.Append(protoreflect.ValueOfMessage(pe))
+	}
+	set(d, "smesher", e.smesher)
+}
+
+// setTime fills a google.protobuf.Timestamp.
+func setTime(ts protoreflect.Message, t time.Time) {
+	set(ts, "seconds", t.Unix())
+	set(ts, "nanos", int32(t.Nanosecond()))
 }

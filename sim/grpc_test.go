@@ -21,7 +21,8 @@ func TestReflectionListsServicesPerListener(t *testing.T) {
 	s := startSim(t, Options{IDs: 3, Manual: true})
 	l := s.Layout()
 	want := map[string][]string{
-		l.PublicListener:  {"spacemesh.v1.NodeService"},
+		l.PublicListener: {"spacemesh.v1.NodeService", "spacemesh.v2alpha1.ActivationService",
+			"spacemesh.v2alpha1.MalfeasanceService", "spacemesh.v2alpha1.RewardService"},
 		l.PrivateListener: {"spacemesh.v1.AdminService", "spacemesh.v1.SmesherService"},
 		l.PostListener:    {"spacemesh.v1.PostInfoService", "spacemesh.v1.PostService"},
 	}

@@ -51,6 +51,12 @@ func (s *Sim) startNode() error {
 			serviceDesc(sc.service("PostService"), s.postServiceImpl()),
 		}},
 	}
+	if !s.opts.WithoutV2 {
+		s.listeners[lnPublic].descs = append(s.listeners[lnPublic].descs, s.historyServices("spacemesh.v2alpha1")...)
+		if s.opts.V2Beta1 {
+			s.listeners[lnPublic].descs = append(s.listeners[lnPublic].descs, s.historyServices("spacemesh.v2beta1")...)
+		}
+	}
 	// The first start: every key on disk is one createIdentities just made.
 	s.nodeMu.Lock()
 	defer s.nodeMu.Unlock()

@@ -64,6 +64,19 @@ type Options struct {
 	// ProofRequestInterval is how often the node sends GenProofRequest to a
 	// registered service while it is PROVING, in real time; default 2 s.
 	ProofRequestInterval time.Duration
+	// HistoryEpochs is how many past epochs of ATXs and rewards the node
+	// holds (ActivationService and RewardService List); 0 means
+	// DefaultHistoryEpochs, negative none. See HistoryCases for the
+	// identities whose history is not the ordinary one.
+	HistoryEpochs int
+	// Malicious gives one identity a malfeasance proof (MalfeasanceService).
+	Malicious bool
+	// WithoutV2 runs a node that does not serve the v2alpha1 history
+	// services, as one whose api.grpc-public-services leaves them out.
+	WithoutV2 bool
+	// V2Beta1 serves the history services in their v2beta1 version too,
+	// as newer nodes do.
+	V2Beta1 bool
 	// Now is the node's clock, read once at Start: the layer it reports and
 	// its events' timestamps follow from it, so a dashboard on the same clock
 	// agrees with it. Default the machine's clock.
@@ -96,6 +109,7 @@ type Sim struct {
 	startAt time.Time // Options.Now at sim time 0: the node's calendar
 	events  *eventLog
 	done    chan struct{}
+	hist    history // the node's past epochs; its own lock
 
 	mu     sync.Mutex // guards identity and service state, rng and closed
 	ids    []*ident
@@ -107,7 +121,10 @@ type Sim struct {
 
 	byPort map[int]*service // operator port → service; fixed after Start
 	regSeq uint64           // last Register token handed out; guarded by mu
-	http   *http.Server
+	// lastLayer is the top layer of the last step: the layers after it
+	// bring eligibilities and proposals; guarded by mu.
+	lastLayer uint32
+	http      *http.Server
 
 	nodeMu    sync.Mutex // guards the gRPC listeners' lifecycle
 	listeners []*listener
@@ -160,6 +177,12 @@ func withDefaults(o Options) Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	switch {
+	case o.HistoryEpochs == 0:
+		o.HistoryEpochs = DefaultHistoryEpochs
+	case o.HistoryEpochs < 0:
+		o.HistoryEpochs = 0
+	}
 	return o
 }
 
@@ -175,6 +198,11 @@ func (s *Sim) setup() error {
 	}
 	if err := s.createIdentities(); err != nil {
 		return err
+	}
+	s.buildHistory()
+	s.lastLayer = s.topLayer()
+	if !s.opts.Manual { // a manual sim's tests see only the events they cause
+		s.seedHistoryEvents()
 	}
 	err := s.startNode()
 	if err != nil {

@@ -41,8 +41,30 @@ func EventFromMessage(m protoreflect.Message, now time.Time) (e model.Event, gar
 	if t, ok := timestampOf(d, "round_end"); ok {
 		e.RoundEnd = t
 	}
+	ledgerFields(&e, d)
 	e.Detail = clip(summarize(d), maxDetail)
 	return e, garbage
+}
+
+// ledgerFields fills what the epoch ledger records from the details of
+// the kinds that carry it (see model.Event).
+func ledgerFields(e *model.Event, d protoreflect.Message) {
+	switch e.Kind {
+	case "atx_published":
+		e.Epoch = uint32(fieldUint(d, "target"))
+		e.ATXID = append([]byte(nil), fieldBytes(d, "id")...)
+	case "eligibilities":
+		e.Epoch = uint32(fieldUint(d, "epoch"))
+		if l := fieldList(d, "eligibilities"); l != nil {
+			for i := range l.Len() {
+				if m, ok := l.Get(i).Interface().(protoreflect.Message); ok {
+					e.Eligibilities += int(fieldUint(m, "count"))
+				}
+			}
+		}
+	case "proposal":
+		e.Layer = uint32(fieldUint(d, "layer"))
+	}
 }
 
 // timestampOf reads a google.protobuf.Timestamp field; false when unset.

@@ -231,10 +231,24 @@ func TestEventFromMessage(t *testing.T) {
 		{"atx published", event("atx_published", func(d protoreflect.Message) {
 			set(d, "current", uint32(12))
 			set(d, "target", uint32(13))
+			set(d, "id", []byte{0xa7, 0x01, 0x02, 0x03, 0x04})
 			set(d, "smesher", smesher)
 			wait := sub(d, "wait")
 			set(wait, "seconds", int64(90))
-		}), model.Event{Time: at, Kind: "atx_published", Help: "some help", Smesher: smesher, Detail: "current 12 target 13 wait 1m30s"}, false},
+		}), model.Event{Time: at, Kind: "atx_published", Help: "some help", Smesher: smesher, Detail: "current 12 target 13 id a7010203 wait 1m30s",
+			Epoch: 13, ATXID: []byte{0xa7, 0x01, 0x02, 0x03, 0x04}}, false},
+		{"eligibilities", event("eligibilities", func(d protoreflect.Message) {
+			set(d, "epoch", uint32(14))
+			l := d.Mutable(d.Descriptor().Fields().ByName("eligibilities")).List()
+			for _, c := range []uint32{1, 2} {
+				pe := l.NewElement().Message()
+				set(pe, "layer", 14*4032+c)
+				set(pe, "count", c)
+				l.Append(protoreflect.ValueOfMessage(pe))
+			}
+			set(d, "smesher", smesher)
+		}), model.Event{Time: at, Kind: "eligibilities", Help: "some help", Smesher: smesher, Detail: "epoch 14 eligibilities 2",
+			Epoch: 14, Eligibilities: 3}, false},
 		{"round end", event("waiting_for_poet_round_end", func(d protoreflect.Message) {
 			stamp(d, "round_end", roundEnd)
 			set(d, "smesher", smesher)
@@ -249,7 +263,7 @@ func TestEventFromMessage(t *testing.T) {
 		{"no details at all", event("", nil),
 			model.Event{Time: at, Kind: "unknown", Help: "some help", Detail: "no details"}, true},
 		{"no timestamp", noTime,
-			model.Event{Time: now, Kind: "proposal", Help: "some help", Detail: "layer 1234"}, true},
+			model.Event{Time: now, Kind: "proposal", Help: "some help", Detail: "layer 1234", Layer: 1234}, true},
 		{"empty message", dynamicpb.NewMessage(ed),
 			model.Event{Time: now, Kind: "unknown", Detail: "no details"}, true},
 	}
@@ -261,7 +275,8 @@ func TestEventFromMessage(t *testing.T) {
 			}
 			if !got.Time.Equal(tc.want.Time) || got.Kind != tc.want.Kind || got.Failure != tc.want.Failure ||
 				got.Help != tc.want.Help || !bytes.Equal(got.Smesher, tc.want.Smesher) || got.Detail != tc.want.Detail ||
-				!got.RoundEnd.Equal(tc.want.RoundEnd) || garbage != tc.garbage {
+				!got.RoundEnd.Equal(tc.want.RoundEnd) || garbage != tc.garbage || got.Epoch != tc.want.Epoch ||
+				got.Eligibilities != tc.want.Eligibilities || got.Layer != tc.want.Layer || !bytes.Equal(got.ATXID, tc.want.ATXID) {
 				t.Errorf("got %+v garbage %v\nwant %+v garbage %v", got, garbage, tc.want, tc.garbage)
 			}
 		})

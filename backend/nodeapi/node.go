@@ -58,6 +58,9 @@ func OptionsFor(cfg *config.Config) Options {
 // learning every message from server reflection. It is safe for concurrent use.
 type Client struct {
 	listeners [3]*listener // by role; nil when not configured
+	// served is the version of each history service the node answered on
+	// (*historyKind → rpc), see history.go.
+	served sync.Map
 }
 
 // NewClient prepares one connection per configured listener. It does not

@@ -53,6 +53,14 @@ var (
 	rpcStatus     = rpc{rolePublic, "spacemesh.v1.NodeService", "Status"}
 	rpcVersion    = rpc{rolePublic, "spacemesh.v1.NodeService", "Version"}
 	rpcNodeInfo   = rpc{rolePublic, "spacemesh.v1.NodeService", "NodeInfo"}
+	// The history services (public listener), each v2beta1 first: a node
+	// has either or both (history.go).
+	rpcATXsBeta         = rpc{rolePublic, "spacemesh.v2beta1.ActivationService", "List"}
+	rpcATXsAlpha        = rpc{rolePublic, "spacemesh.v2alpha1.ActivationService", "List"}
+	rpcRewardsBeta      = rpc{rolePublic, "spacemesh.v2beta1.RewardService", "List"}
+	rpcRewardsAlpha     = rpc{rolePublic, "spacemesh.v2alpha1.RewardService", "List"}
+	rpcMalfeasanceBeta  = rpc{rolePublic, "spacemesh.v2beta1.MalfeasanceService", "List"}
+	rpcMalfeasanceAlpha = rpc{rolePublic, "spacemesh.v2alpha1.MalfeasanceService", "List"}
 	// rpcEventsStream is a server stream: only listener.stream opens it.
 	rpcEventsStream = rpc{rolePrivate, "spacemesh.v1.AdminService", "EventsStream"}
 )
@@ -63,6 +71,10 @@ var allowedRPCs = map[rpc]bool{
 	rpcStatus:     true,
 	rpcVersion:    true,
 	rpcNodeInfo:   true,
+	// Read-only Lists of the node's history.
+	rpcATXsBeta: true, rpcATXsAlpha: true,
+	rpcRewardsBeta: true, rpcRewardsAlpha: true,
+	rpcMalfeasanceBeta: true, rpcMalfeasanceAlpha: true,
 	// Server streams, opened by listener.stream; call refuses them.
 	rpcEventsStream: true,
 }
@@ -94,12 +106,18 @@ func newListener(r role, addr string, conn *grpc.ClientConn, timeout time.Durati
 // call invokes a unary allow-listed method with an empty request and returns
 // the response as a dynamic message, within the listener's call timeout.
 func (l *listener) call(ctx context.Context, r rpc) (protoreflect.Message, error) {
+	return l.callWith(ctx, r, nil)
+}
+
+// callWith is call with a request that fill sets (nil: empty), by field
+// names, on the message the node's reflection describes.
+func (l *listener) callWith(ctx context.Context, r rpc, fill func(req protoreflect.Message) error) (protoreflect.Message, error) {
 	if !allowedRPCs[r] {
 		return nil, fmt.Errorf("postdeck does not call %s", r.fullName())
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	resp, err := l.attempt(ctx, r)
+	resp, err := l.attempt(ctx, r, fill)
 	// Unavailable is often stale: gRPC fails a call at once while the
 	// connection is in transient failure (with the last attempt's error), and
 	// a call can land on a connection the node just closed. Try one fresh
@@ -107,7 +125,7 @@ func (l *listener) call(ctx context.Context, r rpc) (protoreflect.Message, error
 	// a restarted node is seen by the very next call. The methods are
 	// read-only, so calling twice is harmless.
 	if status.Code(err) == codes.Unavailable && l.reconnect(ctx) {
-		resp, err = l.attempt(ctx, r)
+		resp, err = l.attempt(ctx, r, fill)
 	}
 	if status.Code(err) == codes.Unimplemented {
 		// The node behind this address changed: re-learn its descriptors.
@@ -118,7 +136,7 @@ func (l *listener) call(ctx context.Context, r rpc) (protoreflect.Message, error
 	return resp, err
 }
 
-func (l *listener) attempt(ctx context.Context, r rpc) (protoreflect.Message, error) {
+func (l *listener) attempt(ctx context.Context, r rpc, fill func(protoreflect.Message) error) (protoreflect.Message, error) {
 	md, err := l.method(ctx, r)
 	if err != nil {
 		return nil, err
@@ -127,6 +145,11 @@ func (l *listener) attempt(ctx context.Context, r rpc) (protoreflect.Message, er
 		return nil, fmt.Errorf("%s is a stream on this node, expected a unary method", r.fullName())
 	}
 	req := dynamicpb.NewMessage(md.Input())
+	if fill != nil {
+		if err := fill(req); err != nil {
+			return nil, err
+		}
+	}
 	resp := dynamicpb.NewMessage(md.Output())
 	if err := l.conn.Invoke(ctx, r.fullName(), req, resp); err != nil {
 		return nil, err
