@@ -24,6 +24,9 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	speed := fs.Float64("speed", 1, "how fast the simulated proving cycle runs")
 	demo := fs.Bool("demo", false, "add the demo's problem cases (no service, stuck proof, unloaded key)")
 	real := fs.Bool("real-services", false, "run the post-services as real processes that postdeck starts and stops (start/stop/logs work)")
+	epochs := fs.Int("history-epochs", sim.DefaultHistoryEpochs, "past epochs of ATXs and rewards the node keeps (0: none)")
+	malicious := fs.Bool("malicious", false, "give one identity a malfeasance proof (banned for good)")
+	withoutV2 := fs.Bool("without-v2", false, "a node that does not serve the v2alpha1 history services")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage of postdeck sim:\n")
 		fs.PrintDefaults()
@@ -44,7 +47,8 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
-	s, err := sim.Start(ctx, sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1, Now: g.Clock.Now})
+	s, err := sim.Start(ctx, sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1, Now: g.Clock.Now,
+		HistoryEpochs: historyEpochs(*epochs), Malicious: *malicious, WithoutV2: *withoutV2})
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -132,4 +136,13 @@ func checkEmptyDir(dir string) error {
 		return fmt.Errorf("--dir %s is not empty: give a new or empty folder (the simulator writes fresh keys and PoST dirs there)", dir)
 	}
 	return nil
+}
+
+// historyEpochs maps the flag (0: none) to sim.Options (0: the default,
+// negative: none).
+func historyEpochs(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
