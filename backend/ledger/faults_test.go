@@ -88,3 +88,11 @@ func TestAFullQueueDropsAndCounts(t *testing.T) {
 	close(hold)
 	flush(t, l)
 }
+
+func TestOpenWantsTheNetworksTiming(t *testing.T) {
+	path := t.TempDir() + "/" + FileName
+	_, err := Open(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "no network timing") {
+		t.Errorf("Open without timing: %v", err)
+	}
+}

@@ -30,6 +30,11 @@ var testPragmas string
 // starts the writer. The errors are *Error, of kind ErrLocked (another
 // postdeck has it), ErrCorrupt or ErrFull; the caller runs on without it.
 func Open(path string, opts Options) (*Ledger, error) {
+	if t := opts.Timing; t.Genesis.IsZero() || t.EpochDuration() <= 0 || t.LayersPerEpoch == 0 {
+		// Without the network's clock no event can be placed in an epoch.
+		return nil, &Error{Path: path, Err: errors.New("no network timing (genesis, layers per epoch) given"),
+			Hint: "pass the timing the cycle countdown uses"}
+	}
 	if opts.Grace == 0 {
 		opts.Grace = 10 * time.Minute
 	}
