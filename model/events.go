@@ -23,6 +23,10 @@ type Event struct {
 	// proposal's layer; ATXID atx_published's id.
 	Epoch         uint32 `json:"epoch,omitempty"`
 	Eligibilities int    `json:"eligibilities,omitempty"`
+	// EligibleLayers is how many layers the eligibilities event lists: the
+	// identity earns one reward per layer, however many eligibilities that
+	// layer holds, so this is the reward count to expect.
+	EligibleLayers int `json:"eligible_layers,omitempty"`
 	Layer         uint32 `json:"layer,omitempty"`
 	ATXID         []byte `json:"-"`
 }

@@ -24,9 +24,10 @@ type EpochRecord struct {
 	ATXListed bool
 
 	Rewards EpochRewards
-	// Eligibilities is the count the node's eligibilities event promised
-	// for epoch e+1; Proposals the proposals it made in e+1.
-	Eligibilities Count
+	// Eligibilities is what the node's eligibilities event promised for
+	// epoch e+1: N eligibilities in Layers layers (one reward a layer);
+	// Proposals the proposals it made in e+1.
+	Eligibilities Eligibilities
 	Proposals     Count
 
 	Registration Step // PoET registration for the round ending in e
@@ -49,6 +50,12 @@ type EpochRewards struct {
 	Count  int
 	Sum    uint64 // smidge
 	Listed bool
+}
+
+// Eligibilities is a record's eligibilities, Known when the event was seen.
+type Eligibilities struct {
+	N, Layers int
+	Known     bool
 }
 
 // Count is a number that was observed (Known) or not.
@@ -147,13 +154,14 @@ func whyAfterProof(r EpochRecord) string {
 	return WhyATXNotPublished
 }
 
-// whyRewards compares the rewards of epoch e+1 with the eligibilities,
-// once that epoch is over and both are known.
+// whyRewards compares the rewards of epoch e+1 with the layers the
+// identity was eligible in (one reward and one proposal a layer), once that
+// epoch is over and both are known.
 func whyRewards(r EpochRecord) string {
 	if r.RewardsOpen || !r.Rewards.Listed || !r.Eligibilities.Known {
 		return ""
 	}
-	switch n, want := r.Rewards.Count, r.Eligibilities.N; {
+	switch n, want := r.Rewards.Count, r.Eligibilities.Layers; {
 	case want == 0 && n == 0:
 		return WhyNoEligibility
 	case n >= want:

@@ -21,7 +21,7 @@ func TestWhyNamesTheFirstStepThatFailed(t *testing.T) {
 		r := base()
 		r.ATX = atx
 		r.Rewards = EpochRewards{Epoch: 6, Count: n, Sum: uint64(n) * 100, Listed: true}
-		r.Eligibilities = Count{N: eligible, Known: true}
+		r.Eligibilities = Eligibilities{N: 2 * eligible, Layers: eligible, Known: true} // two a layer
 		return r
 	}
 	tests := []struct {
@@ -56,7 +56,7 @@ func TestWhyNamesTheFirstStepThatFailed(t *testing.T) {
 		{"epoch still open", func(r *EpochRecord) { r.Open = true }, ""},
 		{"ATX and all rewards", func(r *EpochRecord) { *r = rewarded(3, 3) }, ""},
 		{"ATX, rewards epoch open", func(r *EpochRecord) { *r = rewarded(1, 3); r.RewardsOpen = true }, ""},
-		{"ATX, eligibilities unknown", func(r *EpochRecord) { *r = rewarded(0, 0); r.Eligibilities = Count{} }, ""},
+		{"ATX, eligibilities unknown", func(r *EpochRecord) { *r = rewarded(0, 0); r.Eligibilities = Eligibilities{} }, ""},
 		{"ATX, no eligibility", func(r *EpochRecord) { *r = rewarded(0, 0) }, WhyNoEligibility},
 		{"ATX, fewer rewards out of sync", func(r *EpochRecord) {
 			*r = rewarded(1, 3)

@@ -9,13 +9,16 @@ import (
 )
 
 // AddATXs records what a List of the node's ATXs returned for q. The same
-// ATX added twice is stored once.
+// ATX added twice is stored once. Like every Add, it keeps the slices it is
+// given until written: do not change them afterwards.
 func (l *Ledger) AddATXs(q HistoryQuery, atxs []model.ATX) {
 	l.enqueue(op{
 		apply: func(tx *sql.Tx) error {
-			rows := make([][]any, len(atxs))
-			for i, a := range atxs {
-				rows[i] = []any{a.SmesherID, a.PublishEpoch, nonNil(a.ID), a.Weight, a.NumUnits}
+			rows := make([][]any, 0, len(atxs))
+			for _, a := range atxs {
+				if len(a.SmesherID) > 0 { // one without an identity would fail the whole write
+					rows = append(rows, []any{a.SmesherID, a.PublishEpoch, nonNil(a.ID), a.Weight, a.NumUnits})
+				}
 			}
 			err := execRows(tx, "INSERT INTO record (smesher, epoch, atx_id, atx_weight, atx_units)",
 				`ON CONFLICT DO UPDATE SET atx_id = excluded.atx_id, atx_weight = excluded.atx_weight, atx_units = excluded.atx_units`, rows, nil)
@@ -74,7 +77,7 @@ type rewardSum struct {
 func insertRewards(tx *sql.Tx, rewards []model.Reward, lpe uint32) (map[recordKey]rewardSum, error) {
 	rows := make([][]any, 0, len(rewards))
 	for _, r := range rewards {
-		if r.Epoch(lpe) > 0 {
+		if r.Epoch(lpe) > 0 && len(r.Smesher) > 0 {
 			rows = append(rows, []any{r.Smesher, r.Layer, int64(r.Total)})
 		}
 	}

@@ -84,7 +84,11 @@ func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
 		if ev.Epoch == 0 {
 			return nil
 		}
-		return upsert(tx, ev.Smesher, ev.Epoch-1, "eligibilities = ?", ev.Eligibilities)
+		layers := ev.EligibleLayers
+		if layers == 0 {
+			layers = ev.Eligibilities // a feed without layers: at most one a layer
+		}
+		return upsert(tx, ev.Smesher, ev.Epoch-1, "eligibilities = ?, eligible_layers = ?", ev.Eligibilities, layers)
 	case "proposal":
 		return addProposal(tx, ev.Smesher, ev.Layer, t.LayersPerEpoch)
 	case "malfeasance":

@@ -31,8 +31,14 @@ func TestEventsLandOnTheirPublishEpoch(t *testing.T) {
 			func(r model.EpochRecord) bool { return r.Proof.Failed }},
 		{"atx_published: target epoch − 1", model.Event{Kind: "atx_published", Smesher: idA.ID, Time: epochAt(3, 8), Epoch: 4, ATXID: []byte{7}}, 3,
 			func(r model.EpochRecord) bool { return r.ATX != nil && r.ATX.ID[0] == 7 }},
-		{"eligibilities of epoch 4", model.Event{Kind: "eligibilities", Smesher: idA.ID, Time: epochAt(3, 9), Epoch: 4, Eligibilities: 2}, 3,
-			func(r model.EpochRecord) bool { return r.Eligibilities == model.Count{N: 2, Known: true} }},
+		{"eligibilities of epoch 4", model.Event{Kind: "eligibilities", Smesher: idA.ID, Time: epochAt(3, 9), Epoch: 4, Eligibilities: 3, EligibleLayers: 2}, 3,
+			func(r model.EpochRecord) bool {
+				return r.Eligibilities == model.Eligibilities{N: 3, Layers: 2, Known: true}
+			}},
+		{"eligibilities from a feed without layers", model.Event{Kind: "eligibilities", Smesher: idA.ID, Time: epochAt(3, 9), Epoch: 4, Eligibilities: 3}, 3,
+			func(r model.EpochRecord) bool {
+				return r.Eligibilities == model.Eligibilities{N: 3, Layers: 3, Known: true}
+			}},
 		{"a proposal of layer 42", model.Event{Kind: "proposal", Smesher: idA.ID, Time: epochAt(4, 2), Layer: 42}, 3,
 			func(r model.EpochRecord) bool { return r.Proposals.N == 1 }},
 		{"malfeasance marks every epoch", ev("malfeasance", idA, epochAt(3, 1)), 1,

@@ -16,13 +16,14 @@ const readTimeout = 5 * time.Second
 type row struct {
 	atxID                              []byte
 	weight, units, eligibilities       sql.NullInt64
+	layers                             int64
 	count, sum, proposals              int64
 	registered, poetProof, start, done sql.NullInt64
 	failed                             bool
 	k2pow, disk                        sql.NullInt64
 }
 
-const rowColumns = `smesher, epoch, atx_id, atx_weight, atx_units, rewards_count, rewards_sum, eligibilities, proposals,
+const rowColumns = `smesher, epoch, atx_id, atx_weight, atx_units, rewards_count, rewards_sum, eligibilities, coalesce(eligible_layers, 0), proposals,
 	registered, poet_proof, post_start, post_done, post_failed, k2pow_ns, disk_ns`
 
 // Records is one record per identity and publish epoch from..to (inclusive),
@@ -39,7 +40,7 @@ func (l *Ledger) Records(ids []Identity, from, to uint32) ([]model.EpochRecord, 
 		var id []byte
 		var epoch uint32
 		var r row
-		err := sc.Scan(&id, &epoch, &r.atxID, &r.weight, &r.units, &r.count, &r.sum, &r.eligibilities, &r.proposals,
+		err := sc.Scan(&id, &epoch, &r.atxID, &r.weight, &r.units, &r.count, &r.sum, &r.eligibilities, &r.layers, &r.proposals,
 			&r.registered, &r.poetProof, &r.start, &r.done, &r.failed, &r.k2pow, &r.disk)
 		rows[recordKey{string(id), epoch}] = r
 		return err
@@ -52,8 +53,8 @@ func (l *Ledger) Records(ids []Identity, from, to uint32) ([]model.EpochRecord, 
 	v := l.view()
 	out := make([]model.EpochRecord, 0, len(ids)*int(to-from+1))
 	for _, id := range ids {
-		for e := from; e <= to; e++ {
-			out = append(out, v.record(id, e, rows[recordKey{string(id.ID), e}]))
+		for e := uint64(from); e <= uint64(to); e++ { // uint64: to may be the last epoch there is
+			out = append(out, v.record(id, uint32(e), rows[recordKey{string(id.ID), uint32(e)}]))
 		}
 	}
 	return out, nil
@@ -100,7 +101,7 @@ func (v view) record(id Identity, e uint32, r row) model.EpochRecord {
 		Name: id.Name, ID: id.ID, Epoch: e,
 		ATXListed:        v.listedAt("atx", id.ID, e),
 		Rewards:          model.EpochRewards{Epoch: e + 1, Count: int(r.count), Sum: uint64(r.sum), Listed: v.listedAt("reward", id.ID, e+1)},
-		Eligibilities:    model.Count{N: int(r.eligibilities.Int64), Known: r.eligibilities.Valid},
+		Eligibilities:    model.Eligibilities{N: int(r.eligibilities.Int64), Layers: int(r.layers), Known: r.eligibilities.Valid},
 		Malicious:        v.malicious[hex.EncodeToString(id.ID)],
 		Open:             v.now < v.epochEnd(e),
 		RewardsOpen:      v.now < v.epochEnd(e+1),

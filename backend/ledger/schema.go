@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS record (
 	atx_id BLOB, atx_weight INTEGER, atx_units INTEGER,
 	rewards_count INTEGER NOT NULL DEFAULT 0,
 	rewards_sum INTEGER NOT NULL DEFAULT 0,
-	eligibilities INTEGER,
+	eligibilities INTEGER, eligible_layers INTEGER,
 	proposals INTEGER NOT NULL DEFAULT 0,
 	reg_wait INTEGER, registered INTEGER, poet_proof INTEGER,
 	post_start INTEGER, post_done INTEGER,
