@@ -26,9 +26,9 @@ type Event struct {
 	// EligibleLayers is how many layers the eligibilities event lists: the
 	// identity earns one reward per layer, however many eligibilities that
 	// layer holds, so this is the reward count to expect.
-	EligibleLayers int `json:"eligible_layers,omitempty"`
-	Layer         uint32 `json:"layer,omitempty"`
-	ATXID         []byte `json:"-"`
+	EligibleLayers int    `json:"eligible_layers,omitempty"`
+	Layer          uint32 `json:"layer,omitempty"`
+	ATXID          []byte `json:"-"`
 }
 
 // CycleInfo is the PoET cycle as postdeck computes it (and cross-checks it
