@@ -71,9 +71,15 @@ func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
 	}
 	switch ev.Kind {
 	case "post_start":
-		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), "post_start = ?, post_done = NULL, post_failed = 0", at)
+		// A start after a completion is a retry: it clears the outcome. An
+		// older start (a replay) changes nothing.
+		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), `post_start = max(coalesce(post_start, 0), ?),
+			post_failed = CASE WHEN post_done < ? THEN 0 ELSE post_failed END,
+			post_done = CASE WHEN post_done < ? THEN NULL ELSE post_done END`, at, at, at)
 	case "post_complete":
-		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), "post_done = ?, post_failed = ?", at, ev.Failure)
+		// The latest completion is the outcome.
+		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), `post_failed = CASE WHEN coalesce(post_done, 0) <= ? THEN ? ELSE post_failed END,
+			post_done = max(coalesce(post_done, 0), ?)`, at, ev.Failure, at)
 	case "atx_published":
 		e := uint32(t.Epoch(ev.Time))
 		if ev.Epoch > 0 {

@@ -90,3 +90,24 @@ func withRoundEnd(e model.Event, round uint64) model.Event {
 	e.RoundEnd = testTiming.RoundEnd(round)
 	return e
 }
+
+// A failed proof retried: the retry's outcome is the record's, and an old
+// event replayed out of order changes nothing.
+func TestARetriedProofKeepsTheLatestOutcome(t *testing.T) {
+	l, _ := openTemp(t, &testClock{epochAt(9, 0)})
+	first := ev("post_start", idA, epochAt(3, 6.2))
+	failed := model.Event{Kind: "post_complete", Smesher: idA.ID, Time: epochAt(3, 6.5), Failure: true}
+	retry, ok := ev("post_start", idA, epochAt(3, 6.6)), ev("post_complete", idA, epochAt(3, 7))
+	for _, e := range []model.Event{first, failed, retry, ok} {
+		l.AddEvent(e)
+	}
+	flush(t, l)
+	l.db.Exec("DELETE FROM seen") // as if the replay were older than the seen events kept
+	l.AddEvent(first)
+	l.AddEvent(failed)
+	flush(t, l)
+	p := records(t, l, []Identity{idA}, 3, 3)[key("a.key", 3)].Proof
+	if p.Failed || !p.Started.Equal(retry.Time) || !p.Completed.Equal(ok.Time) {
+		t.Errorf("proof %+v, want the retry's start and its successful completion", p)
+	}
+}

@@ -144,3 +144,38 @@ func TestANilLedgerDoesNothing(t *testing.T) {
 		t.Error("a nil ledger should answer with zero values")
 	}
 }
+
+// Writers and readers side by side (run with -race): the queue and the
+// caches are shared safely, and every write lands.
+func TestConcurrentWritesAndReads(t *testing.T) {
+	l, _ := openTemp(t, &testClock{epochAt(9, 0)})
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 50 {
+				l.AddEvent(model.Event{Kind: "proposal", Smesher: idA.ID, Time: epochAt(5, float64(g*50+i)/100), Layer: uint32(50 + g*2 + i%2)})
+				l.Observed(epochAt(g, 0), epochAt(g, float64(i)/10))
+			}
+		}()
+	}
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 20 {
+				if _, err := l.Records(allIDs, 0, 5); err != nil {
+					t.Error(err)
+				}
+				l.Measured()
+				l.Status()
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	flush(t, l)
+	if got := records(t, l, []Identity{idA}, 4, 4)[key("a.key", 4)].Proposals.N; got != 8 {
+		t.Errorf("%d proposals counted, want 8 (layers 50–57, each once)", got)
+	}
+}

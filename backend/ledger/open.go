@@ -126,6 +126,13 @@ func (l *Ledger) prepare(ctx context.Context) error {
 	if _, err := l.db.ExecContext(ctx, schema+fmt.Sprintf("PRAGMA user_version = %d;", schemaVersion)); err != nil {
 		return err
 	}
+	// The seen events guard against the node's replay of its last 100
+	// events; a one-identity node sends about ten an epoch, so twenty epochs
+	// back is older than any replay (and a replay is harmless anyway).
+	old := l.now().Add(-20 * l.opts.Timing.EpochDuration()).UnixNano()
+	if _, err := l.db.ExecContext(ctx, "DELETE FROM seen WHERE at < ?", old); err != nil {
+		return err
+	}
 	return l.loadCache(ctx)
 }
 
