@@ -12,4 +12,6 @@
 //   - identities: key files, adding keys, PoST metadata, and their caches.
 //   - fsguard: file-system calls bounded so a hung disk stalls nothing.
 //   - alerts, metrics: alert rules and their delivery, the Prometheus series.
+//   - ledger: the epoch ledger, an SQLite file of what each identity did per
+//     epoch on the way to its ATX and rewards.
 package backend

@@ -25,6 +25,11 @@ type Event struct {
 	Eligibilities int    `json:"eligibilities,omitempty"`
 	Layer         uint32 `json:"layer,omitempty"`
 	ATXID         []byte `json:"-"`
+
+	// EligibleLayers is how many layers the eligibilities event lists: the
+	// identity earns one reward a layer, however many eligibilities that
+	// layer holds, so it is the reward count to expect.
+	EligibleLayers int `json:"eligible_layers,omitempty"`
 }
 
 // CycleInfo is the PoET cycle as postdeck computes it (and cross-checks it

@@ -1,0 +1,148 @@
+package ledger
+
+import (
+	"database/sql"
+	"encoding/hex"
+	"time"
+
+	"postdeck/model"
+)
+
+// An event's step is a column of its record, set the first time it is
+// seen (a replay changes nothing).
+var stepColumn = map[string]string{
+	"registered_in_poet":                   "registered",
+	"poet_wait_round":                      "registered", // deprecated 9: sent once registered
+	"poet_wait_proof":                      "registered", // deprecated 10: waiting for the round it registered in
+	"waiting_for_poet_round_end":           "registered",
+	"waiting_for_poet_registration_window": "reg_wait",
+	"best_proof_selected":                  "poet_proof",
+}
+
+// AddEvent records one event of the node's stream. Its publish epoch comes
+// from the event and the timing: a registration belongs to the round it
+// joins (its round_end, else the next round to end), a PoET proof or PoST
+// proof to the round that last ended, an ATX to its target epoch − 1,
+// eligibilities and proposals to the epoch before the one they are for.
+// The same event replayed on a reconnect counts once.
+func (l *Ledger) AddEvent(ev model.Event) {
+	if l == nil || len(ev.Smesher) == 0 {
+		return // node-wide events say nothing about one identity
+	}
+	t := l.opts.Timing
+	l.enqueue(op{
+		apply: func(tx *sql.Tx) error {
+			if fresh, err := firstSeen(tx, ev); err != nil || !fresh {
+				return err
+			}
+			return applyEvent(tx, ev, t)
+		},
+		committed: func(c *cache) {
+			if ev.Kind == "malfeasance" {
+				c.malicious[hex.EncodeToString(ev.Smesher)] = true
+			}
+		},
+	})
+}
+
+// firstSeen stores the event's identity, kind and time; false when they
+// were stored before (a replay).
+func firstSeen(tx *sql.Tx, ev model.Event) (bool, error) {
+	res, err := tx.Exec("INSERT INTO seen (smesher, kind, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+		ev.Smesher, ev.Kind, ev.Time.UnixNano())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
+	at := ev.Time.UnixNano()
+	if col, ok := stepColumn[ev.Kind]; ok {
+		e := nextRound(t, ev.Time)
+		if col == "registered" && !ev.RoundEnd.IsZero() {
+			e = lastRound(t, ev.RoundEnd)
+		}
+		if col == "poet_proof" {
+			e = lastRound(t, ev.Time)
+		}
+		return upsert(tx, ev.Smesher, e, col+" = coalesce("+col+", ?)", at)
+	}
+	switch ev.Kind {
+	case "post_start":
+		// A start after a completion is a retry: it clears the outcome. An
+		// older start (a replay) changes nothing.
+		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), `post_start = max(coalesce(post_start, 0), ?),
+			post_failed = CASE WHEN post_done < ? THEN 0 ELSE post_failed END,
+			post_done = CASE WHEN post_done < ? THEN NULL ELSE post_done END`, at, at, at)
+	case "post_complete":
+		// The latest completion is the outcome.
+		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), `post_failed = CASE WHEN coalesce(post_done, 0) <= ? THEN ? ELSE post_failed END,
+			post_done = max(coalesce(post_done, 0), ?)`, at, ev.Failure, at)
+	case "atx_published":
+		e := uint32(t.Epoch(ev.Time))
+		if ev.Epoch > 0 {
+			e = ev.Epoch - 1
+		}
+		return upsert(tx, ev.Smesher, e, "atx_id = coalesce(atx_id, ?)", nonNil(ev.ATXID))
+	case "eligibilities":
+		if ev.Epoch == 0 {
+			return nil
+		}
+		layers := ev.EligibleLayers
+		if layers == 0 {
+			layers = ev.Eligibilities // a feed without layers: at most one a layer
+		}
+		return upsert(tx, ev.Smesher, ev.Epoch-1, "eligibilities = ?, eligible_layers = ?", ev.Eligibilities, layers)
+	case "proposal":
+		return addProposal(tx, ev.Smesher, ev.Layer, t.LayersPerEpoch)
+	case "malfeasance":
+		return addMalicious(tx, model.Malfeasance{SmesherID: ev.Smesher, Kind: "event", Layer: ev.Layer})
+	}
+	return nil
+}
+
+// upsert sets columns of one record, creating it. set holds "col = ?"
+// assignments, args their values.
+func upsert(tx *sql.Tx, smesher []byte, epoch uint32, set string, args ...any) error {
+	if _, err := tx.Exec("INSERT INTO record (smesher, epoch) VALUES (?, ?) ON CONFLICT DO NOTHING", smesher, epoch); err != nil {
+		return err
+	}
+	_, err := tx.Exec("UPDATE record SET "+set+" WHERE smesher = ? AND epoch = ?", append(args, smesher, epoch)...)
+	return err
+}
+
+// addProposal counts a proposal of layer once, for the ATX of the epoch
+// before the layer's.
+func addProposal(tx *sql.Tx, smesher []byte, layer, lpe uint32) error {
+	if lpe == 0 || layer/lpe == 0 {
+		return nil
+	}
+	res, err := tx.Exec("INSERT INTO proposal (smesher, layer) VALUES (?, ?) ON CONFLICT DO NOTHING", smesher, layer)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	return upsert(tx, smesher, layer/lpe-1, "proposals = proposals + 1")
+}
+
+// lastRound is the epoch whose PoET round ended last at or before at (0
+// before the first); nextRound the epoch whose round ends next after at.
+func lastRound(t model.Timing, at time.Time) uint32 {
+	ed := t.EpochDuration()
+	x := at.Sub(t.Genesis) - t.PhaseShift
+	if ed <= 0 || x < 0 {
+		return 0
+	}
+	return uint32(x / ed)
+}
+
+func nextRound(t model.Timing, at time.Time) uint32 {
+	if t.EpochDuration() <= 0 || at.Before(t.RoundEnd(0)) {
+		return 0
+	}
+	return lastRound(t, at) + 1
+}
