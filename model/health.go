@@ -26,12 +26,15 @@ const (
 	// HealthWaiting: the node wants a proof, and automatic proving holds the
 	// stopped service back for a free slot (its disk is busy, or max_proving).
 	HealthWaiting Health = "waiting-for-slot"
+	// HealthMalicious: the node holds a malfeasance proof against the
+	// identity: it is banned for good and earns nothing.
+	HealthMalicious Health = "malicious"
 )
 
 // Critical reports whether the flag means rewards are being lost or an
 // identity risks a ban right now.
 func (h Health) Critical() bool {
-	return h == HealthServiceDown || h == HealthDuplicate
+	return h == HealthServiceDown || h == HealthDuplicate || h == HealthMalicious
 }
 
 // healthFor derives a row's flags from the joined facts.

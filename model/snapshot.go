@@ -99,6 +99,21 @@ type Row struct {
 	// Auto is what automatic proving is doing with this service and why
 	// ("waiting: disk d1 is busy with data03"), empty when nothing.
 	Auto string
+	// Epochs is what the epoch ledger knows of the identity's recent publish
+	// epochs, oldest first; nil without a ledger.
+	Epochs []EpochRecord
+}
+
+// LastEpoch is the ledger's record of the newest complete publish epoch:
+// the last one whose rewards epoch has begun (the one before the current
+// epoch). ok is false without one.
+func (r *Row) LastEpoch(current uint32) (EpochRecord, bool) {
+	for i := len(r.Epochs) - 1; i >= 0; i-- {
+		if r.Epochs[i].Epoch < current {
+			return r.Epochs[i], true
+		}
+	}
+	return EpochRecord{}, false
 }
 
 // LastEvent is the newest event about the row's identity, nil if none.

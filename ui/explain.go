@@ -24,6 +24,8 @@ var healthHelp = map[model.Health]string{
 		"Check the service's dir setting and the file.",
 	model.HealthWaiting: "The node wants a proof and automatic proving holds this stopped service back until a slot " +
 		"is free (its disk is busy, or max_proving is reached); the header says why. It starts by itself.",
+	model.HealthMalicious: "The node holds a malfeasance proof against this identity (the network saw it misbehave, " +
+		"such as two ATXs in one epoch): it is banned for good and earns nothing. Check that its key is on one node only.",
 }
 
 // explainHealth is healthHelp with a fallback for flags added later.
