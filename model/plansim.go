@@ -142,35 +142,35 @@ func loadsOf(ps []PlannedProof) loads {
 // holds, max_proving leaves too few slots, or else it waits its turn.
 func missReason(p *Plan, pp *PlannedProof, lim Limits, l loads) string {
 	window := p.GapEnd.Sub(p.From)
-	gap := "in a " + span(window) + " gap"
+	gap := "in a " + Span(window) + " gap"
 	if p.From.After(p.GapStart) {
-		gap = "in the " + span(window) + " left of the gap"
+		gap = "in the " + Span(window) + " left of the gap"
 	}
 	if pp.length() > window {
-		return fmt.Sprintf("alone it takes %s (%s) %s", span(pp.length()), phases(pp), gap)
+		return fmt.Sprintf("alone it takes %s (%s) %s", Span(pp.length()), phases(pp), gap)
 	}
 	d := l.disk[pp.Disk]
 	if lim.MaxPerDisk > 0 && (d.read+d.k2pow)/time.Duration(lim.MaxPerDisk) > window {
-		what := span(d.read) + " of reading"
+		what := Span(d.read) + " of reading"
 		if d.k2pow > 0 {
-			what += " and " + span(d.k2pow) + " of k2pow"
+			what += " and " + Span(d.k2pow) + " of k2pow"
 		}
 		return fmt.Sprintf("disk %s: %d proofs, %s %s (max_proving_per_disk = %d)", diskName(pp.Disk), d.n, what, gap, lim.MaxPerDisk)
 	}
 	if !pp.Remote && lim.MaxTotal > 0 && l.capLoad/time.Duration(lim.MaxTotal) > window {
-		return fmt.Sprintf("max_proving = %d: %d proofs, %s of proving %s", lim.MaxTotal, l.capN, span(l.capLoad), gap)
+		return fmt.Sprintf("max_proving = %d: %d proofs, %s of proving %s", lim.MaxTotal, l.capN, Span(l.capLoad), gap)
 	}
 	return fmt.Sprintf("it waits its turn until %s into the gap and then takes %s, %s after the gap closes",
-		span(pp.Start.Sub(p.GapStart)), span(pp.length()), span(pp.Finish.Sub(p.GapEnd)))
+		Span(pp.Start.Sub(p.GapStart)), Span(pp.length()), Span(pp.Finish.Sub(p.GapEnd)))
 }
 
 // phases is "k2pow 30m, reading 1.0 TiB at 100 MiB/s: 2h55m".
 func phases(pp *PlannedProof) string {
-	read := fmt.Sprintf("reading %s at %s/s: %s", HumanBytes(pp.Bytes), HumanBytes(uint64(pp.Rate)), span(pp.Read))
+	read := fmt.Sprintf("reading %s at %s/s: %s", HumanBytes(pp.Bytes), HumanBytes(uint64(pp.Rate)), Span(pp.Read))
 	if pp.K2Pow == 0 {
 		return read
 	}
-	k := "k2pow " + span(pp.K2Pow)
+	k := "k2pow " + Span(pp.K2Pow)
 	if pp.Remote {
 		k = "remote " + k
 	}
@@ -184,9 +184,9 @@ func diskName(d string) string {
 	return d
 }
 
-// span is a length to the minute, rounded up: "31h", "1h30m", "45m", "0m".
-func span(d time.Duration) string {
-	d = (d + time.Minute - 1).Truncate(time.Minute)
+// Span is a length to the nearest minute: "31h", "1h30m", "45m", "0m".
+func Span(d time.Duration) string {
+	d = d.Round(time.Minute)
 	h, m := int(d.Hours()), int(d.Minutes())%60
 	switch {
 	case h == 0:
