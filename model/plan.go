@@ -91,8 +91,8 @@ func (p *Plan) Summary() string {
 // the identity's hex.
 func MakePlan(rows []Row, ci CycleInfo, now time.Time, set PlanSettings, measured map[string]ProofMeasure) Plan {
 	p := Plan{GapStart: ci.RoundEnd, GapEnd: ci.GapCloses, From: ci.RoundEnd}
-	if !ci.Known {
-		return p
+	if !ci.Known || !now.Before(ci.GapCloses) {
+		return p // no gap, or one already closed: nothing left to plan
 	}
 	if now.After(p.From) {
 		p.From = now
@@ -103,11 +103,15 @@ func MakePlan(rows []Row, ci CycleInfo, now time.Time, set PlanSettings, measure
 		if r.Service == "" || (inGap && !owesProof(r)) {
 			continue
 		}
-		p.Proofs = append(p.Proofs, planned(r, set, measured[r.IDHex()]))
+		var m ProofMeasure
+		if len(measured) > 0 {
+			m = measured[r.IDHex()]
+		}
+		p.Proofs = append(p.Proofs, planned(r, set, m))
 	}
 	orderProofs(p.Proofs)
 	simulate(p.Proofs, p.From, set.Limits)
-	l := loadsOf(p.Proofs)
+	why := newReasoner(&p, set.Limits)
 	for i := range p.Proofs {
 		pp := &p.Proofs[i]
 		if pp.Reason == "" && !pp.Finish.After(p.GapEnd) {
@@ -116,7 +120,7 @@ func MakePlan(rows []Row, ci CycleInfo, now time.Time, set PlanSettings, measure
 			continue
 		}
 		if pp.Reason == "" {
-			pp.Reason = missReason(&p, pp, set.Limits, l)
+			pp.Reason = why.miss(pp)
 		}
 		p.Misses++
 	}

@@ -232,3 +232,25 @@ func BenchmarkPlan1000On20Disks(b *testing.B) {
 		MakePlan(rows, testGap, before, set, nil)
 	}
 }
+
+func TestScheduleLeavesRemoteK2PowOutOfTheCap(t *testing.T) {
+	rows := []Row{planRow("a", "d1", 1), planRow("b", "d2", 1), planRow("c", "d3", 1)}
+	for i := range rows {
+		rows[i].NodeState, rows[i].Proc = NodeProving, ProcInfo{State: ProcStopped, Startable: true}
+	}
+	rows[0].Proc.State, rows[0].ServiceState, rows[0].RemoteK2Pow = ProcRunning, ServiceProving, true
+	rows[1].RemoteK2Pow = true
+	st := Schedule(rows, Limits{MaxPerDisk: 1, MaxTotal: 1}, nil, nil)
+	// a proves with remote k2pow and b has it too: neither fills max_proving,
+	// so c takes the one slot.
+	if got := actions(st); !slices.Equal(got, []string{"start b", "start c"}) {
+		t.Errorf("actions %v, want b and c started", got)
+	}
+}
+
+func TestPlanOfAClosedGapIsEmpty(t *testing.T) {
+	p := MakePlan([]Row{planRow("a", "d1", 1)}, testGap, testGap.GapCloses, settings(0, Limits{MaxPerDisk: 1}), nil)
+	if len(p.Proofs) != 0 || p.Summary() != "" {
+		t.Errorf("a closed gap planned %v", timesOf(p))
+	}
+}

@@ -137,31 +137,72 @@ func loadsOf(ps []PlannedProof) loads {
 	return l
 }
 
-// missReason names the first thing that makes pp miss the gap: the proof
-// alone is longer than the gap, its disk has more to prove than the gap
-// holds, max_proving leaves too few slots, or else it waits its turn.
-func missReason(p *Plan, pp *PlannedProof, lim Limits, l loads) string {
-	window := p.GapEnd.Sub(p.From)
-	gap := "in a " + Span(window) + " gap"
+// reasoner words why proofs miss the gap. A disk's reason, and the cap's,
+// is the same for every proof they hold up: each is worded once.
+type reasoner struct {
+	p     *Plan
+	lim   Limits
+	l     loads
+	gap   string // "in a 12h gap", "in the 5h left of the gap"
+	disks map[string]string
+	cap   string
+}
+
+func newReasoner(p *Plan, lim Limits) *reasoner {
+	r := &reasoner{p: p, lim: lim, l: loadsOf(p.Proofs), disks: map[string]string{}}
+	r.gap = "in a " + Span(r.window()) + " gap"
 	if p.From.After(p.GapStart) {
-		gap = "in the " + Span(window) + " left of the gap"
+		r.gap = "in the " + Span(r.window()) + " left of the gap"
 	}
-	if pp.length() > window {
-		return fmt.Sprintf("alone it takes %s (%s) %s", Span(pp.length()), phases(pp), gap)
+	return r
+}
+
+func (r *reasoner) window() time.Duration { return r.p.GapEnd.Sub(r.p.From) }
+
+// miss names the first thing that makes pp miss the gap: the proof alone is
+// longer than the gap, its disk has more to prove than the gap holds,
+// max_proving leaves too few slots, or else it waits its turn.
+func (r *reasoner) miss(pp *PlannedProof) string {
+	if pp.length() > r.window() {
+		return fmt.Sprintf("alone it takes %s (%s) %s", Span(pp.length()), phases(pp), r.gap)
 	}
-	d := l.disk[pp.Disk]
-	if lim.MaxPerDisk > 0 && (d.read+d.k2pow)/time.Duration(lim.MaxPerDisk) > window {
+	if why := r.disk(pp.Disk); why != "" {
+		return why
+	}
+	if !pp.Remote {
+		if why := r.overall(); why != "" {
+			return why
+		}
+	}
+	return fmt.Sprintf("it waits its turn until %s into the gap and then takes %s, %s after the gap closes",
+		Span(pp.Start.Sub(r.p.GapStart)), Span(pp.length()), Span(pp.Finish.Sub(r.p.GapEnd)))
+}
+
+// disk is why a disk's proofs do not all fit, or "" when its slots could
+// hold them.
+func (r *reasoner) disk(name string) string {
+	if why, ok := r.disks[name]; ok {
+		return why
+	}
+	why := ""
+	d := r.l.disk[name]
+	if r.lim.MaxPerDisk > 0 && (d.read+d.k2pow)/time.Duration(r.lim.MaxPerDisk) > r.window() {
 		what := Span(d.read) + " of reading"
 		if d.k2pow > 0 {
 			what += " and " + Span(d.k2pow) + " of k2pow"
 		}
-		return fmt.Sprintf("disk %s: %d proofs, %s %s (max_proving_per_disk = %d)", diskName(pp.Disk), d.n, what, gap, lim.MaxPerDisk)
+		why = fmt.Sprintf("disk %s: %d proofs, %s %s (max_proving_per_disk = %d)", diskName(name), d.n, what, r.gap, r.lim.MaxPerDisk)
 	}
-	if !pp.Remote && lim.MaxTotal > 0 && l.capLoad/time.Duration(lim.MaxTotal) > window {
-		return fmt.Sprintf("max_proving = %d: %d proofs, %s of proving %s", lim.MaxTotal, l.capN, Span(l.capLoad), gap)
+	r.disks[name] = why
+	return why
+}
+
+// overall is why max_proving's slots cannot hold every proof, or "".
+func (r *reasoner) overall() string {
+	if r.cap == "" && r.lim.MaxTotal > 0 && r.l.capLoad/time.Duration(r.lim.MaxTotal) > r.window() {
+		r.cap = fmt.Sprintf("max_proving = %d: %d proofs, %s of proving %s", r.lim.MaxTotal, r.l.capN, Span(r.l.capLoad), r.gap)
 	}
-	return fmt.Sprintf("it waits its turn until %s into the gap and then takes %s, %s after the gap closes",
-		Span(pp.Start.Sub(p.GapStart)), Span(pp.length()), Span(pp.Finish.Sub(p.GapEnd)))
+	return r.cap
 }
 
 // phases is "k2pow 30m, reading 1.0 TiB at 100 MiB/s: 2h55m".
