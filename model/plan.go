@@ -107,7 +107,7 @@ func MakePlan(rows []Row, ci CycleInfo, now time.Time, set PlanSettings, measure
 		if len(measured) > 0 {
 			m = measured[r.IDHex()]
 		}
-		p.Proofs = append(p.Proofs, planned(r, set, m))
+		p.Proofs = append(p.Proofs, planned(r, set, m, inGap))
 	}
 	orderProofs(p.Proofs)
 	simulate(p.Proofs, p.From, set.Limits)
@@ -135,11 +135,12 @@ func owesProof(r *Row) bool {
 	return r.NodeState == NodeProving && r.ServiceState != ServiceDone
 }
 
-// planned is a row's proof with its phases' lengths; a proving one only
-// with what is left of them.
-func planned(r *Row, set PlanSettings, m ProofMeasure) PlannedProof {
+// planned is a row's proof with its phases' lengths; one proving inside
+// the gap only with what is left of them. Before the gap a service proving
+// now is at work on something else: its proof of this gap is still to come.
+func planned(r *Row, set PlanSettings, m ProofMeasure, inGap bool) PlannedProof {
 	pp := PlannedProof{Name: r.Label(), Service: r.Service, Disk: r.Disk, Remote: r.RemoteK2Pow,
-		Running: r.ServiceState == ServiceProving, Bytes: r.SizeBytes, Rate: set.ReadBytesPerSec, K2Pow: set.K2Pow}
+		Running: inGap && r.ServiceState == ServiceProving, Bytes: r.SizeBytes, Rate: set.ReadBytesPerSec, K2Pow: set.K2Pow}
 	if m.ReadBytesPerSec > 0 {
 		pp.Rate = m.ReadBytesPerSec
 	}

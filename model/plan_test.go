@@ -140,6 +140,13 @@ func TestPlanInsideTheGap(t *testing.T) {
 	wantTimes(t, p, "a 2:00-4:00", "b 4:00-5:30")
 }
 
+func TestPlanBeforeTheGapPlansAProvingServiceAfresh(t *testing.T) {
+	r := planRow("a", "d1", 4)
+	r.ServiceState, r.Progress = ServiceProving, &Progress{Phase: "disk", Percent: 90}
+	p := MakePlan([]Row{r, planRow("b", "d1", 1)}, testGap, before, settings(0, Limits{MaxPerDisk: 1}), nil)
+	wantTimes(t, p, "b 0:00-1:00", "a 1:00-5:00")
+}
+
 func TestPlanNamesAProofItCannotPlan(t *testing.T) {
 	r := planRow("nometa", "d1", 0)
 	p := MakePlan([]Row{r, planRow("ok", "d1", 1)}, testGap, before, settings(0, Limits{MaxPerDisk: 1}), nil)
@@ -175,7 +182,7 @@ func TestShortestFirstFitsTheMost(t *testing.T) {
 	names := []Row{planRow("a", "d", 8), planRow("b", "d", 3), planRow("c", "d", 3), planRow("d", "d", 3)}
 	byName := []PlannedProof{}
 	for i := range names {
-		byName = append(byName, planned(&names[i], settings(0, lim), ProofMeasure{}))
+		byName = append(byName, planned(&names[i], settings(0, lim), ProofMeasure{}, false))
 	}
 	if n, spt := fitCount(byName, lim), MakePlan(names, testGap, before, settings(0, lim), nil).Fits; n != 2 || spt != 3 {
 		t.Errorf("name order fits %d, shortest first %d: want 2 and 3", n, spt)

@@ -3,6 +3,7 @@ package model
 import (
 	"container/heap"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -187,14 +188,26 @@ func (r *reasoner) disk(name string) string {
 	why := ""
 	d := r.l.disk[name]
 	if r.lim.MaxPerDisk > 0 && (d.read+d.k2pow)/time.Duration(r.lim.MaxPerDisk) > r.window() {
-		what := Span(d.read) + " of reading"
-		if d.k2pow > 0 {
-			what += " and " + Span(d.k2pow) + " of k2pow"
-		}
-		why = fmt.Sprintf("disk %s: %d proofs, %s %s (max_proving_per_disk = %d)", diskName(name), d.n, what, r.gap, r.lim.MaxPerDisk)
+		why = fmt.Sprintf("disk %s: %d proofs, %s %s (max_proving_per_disk = %d)", diskName(name), d.n, work(d.read, d.k2pow), r.gap, r.lim.MaxPerDisk)
 	}
 	r.disks[name] = why
 	return why
+}
+
+// work is "31h of reading and 1h30m of k2pow", leaving out a part that
+// rounds to nothing.
+func work(read, k2pow time.Duration) string {
+	var parts []string
+	if Span(read) != "0m" {
+		parts = append(parts, Span(read)+" of reading")
+	}
+	if Span(k2pow) != "0m" {
+		parts = append(parts, Span(k2pow)+" of k2pow")
+	}
+	if len(parts) == 0 {
+		return Span(read+k2pow) + " of proving"
+	}
+	return strings.Join(parts, " and ")
 }
 
 // overall is why max_proving's slots cannot hold every proof, or "".

@@ -26,6 +26,10 @@ func printPlan(w io.Writer, p *model.Plan, source string) {
 		start, finish := "-", "-"
 		if !pp.Start.IsZero() {
 			start, finish = sinceGap(p, pp.Start), sinceGap(p, pp.Finish)
+			if !pp.Fits && finish == sinceGap(p, p.GapEnd) {
+				// Late by less than the minute shown: show by how much.
+				finish = "+" + pp.Finish.Sub(p.GapStart).Round(time.Second).String()
+			}
 		}
 		fits := "yes"
 		if !pp.Fits {
