@@ -72,8 +72,9 @@ func (m *Model) statusSegments() []segment {
 }
 
 // planSegment is the deadline plan beside the countdown: "plan: all 37
-// fit", or "plan: 3 will miss" in the warning tone, kept as long as the
-// alarms are (`postdeck plan` says which and why).
+// fit", the first to leave a narrow line (all is well), or "plan: 3 will
+// miss" in the warning tone, kept as long as the alarms are (`postdeck
+// plan` says which and why).
 func planSegment(p *model.Plan) (segment, bool) {
 	text := p.Summary()
 	switch {
@@ -82,7 +83,7 @@ func planSegment(p *model.Plan) (segment, bool) {
 	case p.Misses > 0:
 		return segment{text: text, tone: themes.ToneWarn, prio: 8}, true
 	}
-	return segment{text: text, tone: themes.ToneOK, prio: 5}, true
+	return segment{text: text, tone: themes.ToneOK, prio: 1}, true
 }
 
 // cycleSegment is the cycle-gap countdown, counted from now (not from the
