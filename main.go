@@ -18,6 +18,7 @@ import (
 	"postdeck/cmd/keys"
 	"postdeck/cmd/mergecmd"
 	"postdeck/cmd/migrate"
+	"postdeck/cmd/plan"
 	"postdeck/cmd/serve"
 	"postdeck/cmd/service"
 	"postdeck/cmd/simcmd"
@@ -30,6 +31,7 @@ Usage:
   postdeck [flags]                  open the dashboard on the configured node
   postdeck demo [flags]             open the dashboard on a built-in simulated node
   postdeck status [--json] [flags]  print one snapshot; exit 2 when an identity is critical
+  postdeck plan [--json] [flags]    print the deadline plan of the coming cycle gap; exit 2 when a proof will miss
   postdeck init [init flags]        write a config file from the node's config and running services
   postdeck start NAME…               start post-services (NAME: service or key file name)
   postdeck stop NAME… [--when-safe|--force]
@@ -90,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"":            dashboard.Run,
 		"demo":        demo.Run,
 		"status":      status.Run,
+		"plan":        plan.Run,
 		"init":        initcmd.Run,
 		"sim":         simcmd.Run,
 		"sim-service": simcmd.RunService,

@@ -98,7 +98,7 @@ func (c *Controller) onSnapshot(s *model.Snapshot) {
 		s.ApplySchedule(model.SchedulerStatus{})
 		return
 	}
-	st := model.Schedule(s.Rows, c.limits, c.holds.reasons(now))
+	st := model.Schedule(s.Rows, c.limits, c.holds.reasons(now), s.Plan)
 	s.ApplySchedule(st)
 	for _, a := range st.Actions {
 		switch a.Kind {

@@ -240,7 +240,7 @@ func (p *Poller) observe(ctx context.Context, s config.ServiceConfig) model.Serv
 // metadata reads a service's metadata within the file timeout. When it
 // cannot, the last good read still tells whose data the directory holds.
 func (p *Poller) metadata(s config.ServiceConfig) model.ServiceObs {
-	o := model.ServiceObs{Name: s.Name, Dir: s.Dir, Operator: s.Operator}
+	o := model.ServiceObs{Name: s.Name, Dir: s.Dir, Operator: s.Operator, RemoteK2Pow: s.RemoteK2Pow != ""}
 	if m, ok := p.meta.Recent(s.Dir, p.recheck); ok {
 		o.Meta = m
 		return o

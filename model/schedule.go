@@ -81,9 +81,11 @@ func shorten(s string, n int) string {
 // stop is safe (the proof was fetched). Every proving service counts against
 // its disk, however it was started, but only services postdeck can start are
 // acted on. holds keeps services away from automatic proving (a failed start,
-// a stop by hand), with the reason; a held service books no slot. Rows are
-// visited in name order so decisions are stable.
-func Schedule(rows []Row, lim Limits, holds map[string]string) SchedulerStatus {
+// a stop by hand), with the reason; a held service books no slot. Services
+// wanting a start are visited in the plan's order (PlanRule), those the plan
+// lacks (or all, when plan is nil) after it in name order. A service with
+// remote k2pow books its disk but not max_proving (see plan.go).
+func Schedule(rows []Row, lim Limits, holds map[string]string, plan *Plan) SchedulerStatus {
 	st := SchedulerStatus{Auto: true}
 	perDisk := map[string][]string{}
 	total := 0
@@ -99,7 +101,9 @@ func Schedule(rows []Row, lim Limits, holds map[string]string) SchedulerStatus {
 		switch {
 		case busy:
 			perDisk[r.Disk] = append(perDisk[r.Disk], r.Service)
-			total++
+			if !r.RemoteK2Pow {
+				total++
+			}
 		case !r.Proc.Startable:
 		case r.Running() && r.NodeState == NodeIdle && !r.PendingStop && StopVerdict(r).Safe:
 			st.Actions = append(st.Actions, Action{ActionStop, r.Service, "the node fetched its proof (IDLE)"})
@@ -107,29 +111,53 @@ func Schedule(rows []Row, lim Limits, holds map[string]string) SchedulerStatus {
 			candidates = append(candidates, r)
 		}
 	}
-	sort.SliceStable(candidates, func(i, j int) bool { return lessByName(candidates[i], candidates[j]) })
+	sortByPlan(candidates, plan)
 	for _, r := range candidates {
 		if why, held := holds[r.Service]; held {
 			st.Waits = append(st.Waits, Wait{Service: r.Service, Reason: why, Held: true})
 			continue
 		}
-		if why := blocked(r.Disk, perDisk, total, lim); why != "" {
+		if why := blocked(r, perDisk, total, lim); why != "" {
 			st.Waits = append(st.Waits, Wait{Service: r.Service, Reason: why})
 			continue
 		}
 		st.Actions = append(st.Actions, Action{ActionStart, r.Service, "the node wants a proof from " + r.Label()})
 		perDisk[r.Disk] = append(perDisk[r.Disk], r.Service)
-		total++
+		if !r.RemoteK2Pow {
+			total++
+		}
 	}
 	return st
 }
 
-// blocked says why a service on disk may not start now, or "" if it may.
-func blocked(disk string, perDisk map[string][]string, total int, lim Limits) string {
+// sortByPlan orders the candidates as the plan starts them; the ones it
+// does not have come after, in name order.
+func sortByPlan(rows []*Row, plan *Plan) {
+	rank := map[string]int{}
+	if plan != nil {
+		for i, pp := range plan.Proofs {
+			rank[pp.Service] = i + 1
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		ri, rj := rank[rows[i].Service], rank[rows[j].Service]
+		if (ri == 0) != (rj == 0) {
+			return ri != 0
+		}
+		if ri != rj {
+			return ri < rj
+		}
+		return lessByName(rows[i], rows[j])
+	})
+}
+
+// blocked says why r may not start now, or "" if it may.
+func blocked(r *Row, perDisk map[string][]string, total int, lim Limits) string {
+	disk := r.Disk
 	if busy := perDisk[disk]; lim.MaxPerDisk > 0 && len(busy) >= lim.MaxPerDisk {
 		return fmt.Sprintf("disk %s is busy with %s (max_proving_per_disk = %d)", disk, strings.Join(busy, ", "), lim.MaxPerDisk)
 	}
-	if lim.MaxTotal > 0 && total >= lim.MaxTotal {
+	if !r.RemoteK2Pow && lim.MaxTotal > 0 && total >= lim.MaxTotal {
 		return fmt.Sprintf("%d services are proving (max_proving = %d)", total, lim.MaxTotal)
 	}
 	return ""

@@ -30,7 +30,7 @@ func TestScheduleOnePerDisk(t *testing.T) {
 		schedRow("b1", "diskB", NodeProving, ServiceNone, false),
 		schedRow("c1", "diskC", NodeIdle, ServiceNone, false), // node does not need it
 	}
-	st := Schedule(rows, Limits{MaxPerDisk: 1}, nil)
+	st := Schedule(rows, Limits{MaxPerDisk: 1}, nil, nil)
 	if got, want := actions(st), []string{"start a1", "start b1"}; !slices.Equal(got, want) {
 		t.Fatalf("actions %v, want %v", got, want)
 	}
@@ -38,7 +38,7 @@ func TestScheduleOnePerDisk(t *testing.T) {
 		t.Errorf("waits %+v, want a2 waiting for a1 on diskA", st.Waits)
 	}
 	// Two per disk lets a2 start too.
-	if got := actions(Schedule(rows, Limits{MaxPerDisk: 2}, nil)); !slices.Equal(got, []string{"start a1", "start a2", "start b1"}) {
+	if got := actions(Schedule(rows, Limits{MaxPerDisk: 2}, nil, nil)); !slices.Equal(got, []string{"start a1", "start a2", "start b1"}) {
 		t.Errorf("with 2 per disk: %v", got)
 	}
 }
@@ -50,7 +50,7 @@ func TestScheduleCountsRunningProvers(t *testing.T) {
 		schedRow("b1", "diskB", NodeProving, ServiceNone, false),
 		schedRow("c1", "diskC", NodeProving, ServiceNone, false),
 	}
-	st := Schedule(rows, Limits{MaxPerDisk: 1, MaxTotal: 2}, nil)
+	st := Schedule(rows, Limits{MaxPerDisk: 1, MaxTotal: 2}, nil, nil)
 	if got := actions(st); !slices.Equal(got, []string{"start b1"}) {
 		t.Fatalf("actions %v, want only b1 (a2's disk busy, then max_proving 2 reached)", got)
 	}
@@ -73,7 +73,7 @@ func TestScheduleStopsOnlyWhenProofFetched(t *testing.T) {
 		schedRow("proving", "d7", NodeProving, ServiceIdle, true), // about to prove: keep
 	}
 	rows[3].PendingStop = true
-	if got := actions(Schedule(rows, Limits{MaxPerDisk: 1}, nil)); !slices.Equal(got, []string{"stop done", "stop stuck"}) {
+	if got := actions(Schedule(rows, Limits{MaxPerDisk: 1}, nil, nil)); !slices.Equal(got, []string{"stop done", "stop stuck"}) {
 		t.Errorf("actions %v, want stop done and stop stuck", got)
 	}
 }
@@ -83,7 +83,7 @@ func TestScheduleLeavesUnmanagedAndDuplicates(t *testing.T) {
 	ext.Proc.Startable = false
 	dup := schedRow("dup", "d2", NodeProving, ServiceNone, false)
 	dup.Health = []Health{HealthDuplicate}
-	if got := Schedule([]Row{ext, dup}, Limits{}, nil).Actions; len(got) != 0 {
+	if got := Schedule([]Row{ext, dup}, Limits{}, nil, nil).Actions; len(got) != 0 {
 		t.Errorf("actions %+v, want none: no launch settings / equivocation risk", got)
 	}
 	if s := (SchedulerStatus{}).Summary(); s != "auto off" {
@@ -112,7 +112,7 @@ func TestApplyScheduleTurnsWaitingServicesIntoWarnings(t *testing.T) {
 			t.Fatalf("%s: health %v, want service-down before scheduling", r.Service, r.Health)
 		}
 	}
-	s.ApplySchedule(Schedule(s.Rows, Limits{MaxPerDisk: 1}, nil))
+	s.ApplySchedule(Schedule(s.Rows, Limits{MaxPerDisk: 1}, nil, nil))
 	want := map[string]Health{"a": HealthWaiting, "b": HealthWaiting, "c": HealthServiceDown}
 	for _, r := range s.Rows {
 		if !slices.Equal(r.Health, []Health{want[r.Service]}) {
@@ -131,7 +131,7 @@ func TestScheduleHeldServiceBooksNoSlot(t *testing.T) {
 		schedRow("data01", "disk1", NodeProving, ServiceStopped, false),
 		schedRow("data05", "disk1", NodeProving, ServiceStopped, false),
 	}
-	st := Schedule(rows, Limits{MaxPerDisk: 1}, map[string]string{"data01": "start failed: bin missing"})
+	st := Schedule(rows, Limits{MaxPerDisk: 1}, map[string]string{"data01": "start failed: bin missing"}, nil)
 	if got := actions(st); !slices.Equal(got, []string{"start data05"}) {
 		t.Fatalf("actions %v, want data05 started", got)
 	}
@@ -146,7 +146,7 @@ func TestScheduleCountsServicesItCannotStart(t *testing.T) {
 	ext := schedRow("ext", "disk1", NodeProving, ServiceProving, true)
 	ext.Proc.Startable = false
 	rows := []Row{ext, schedRow("mine", "disk1", NodeProving, ServiceStopped, false)}
-	st := Schedule(rows, Limits{MaxPerDisk: 1}, nil)
+	st := Schedule(rows, Limits{MaxPerDisk: 1}, nil, nil)
 	if len(st.Actions) != 0 || len(st.Waits) != 1 || !strings.Contains(st.Waits[0].Reason, "busy with ext") {
 		t.Errorf("status %+v, want mine waiting for ext", st)
 	}

@@ -52,6 +52,9 @@ type ServiceObs struct {
 	Disk string
 	// PendingStop: the user asked to stop it as soon as that is safe.
 	PendingStop bool
+	// RemoteK2Pow: it runs k2pow on a k2pow-service (--remote-k2pow), so
+	// it does not count against max_proving (see plan.go).
+	RemoteK2Pow bool
 }
 
 // Inputs are the raw observations of one poll cycle, before the join.
@@ -92,6 +95,7 @@ type Row struct {
 	Proc         ProcInfo
 	Disk         string
 	PendingStop  bool
+	RemoteK2Pow  bool
 	// Events about this identity from the node, newest last (a short
 	// timeline); Timing is throughput and ETA while proving.
 	Events []Event
@@ -175,6 +179,9 @@ type Snapshot struct {
 	Events []Event
 	// Cycle is the PoET cycle countdown.
 	Cycle CycleInfo
+	// Plan is the deadline plan of the coming cycle gap; nil when no
+	// planner ran.
+	Plan *Plan
 }
 
 // group collects everything known about one public key.
@@ -338,7 +345,7 @@ func blameOrphans(rows, orphans []Row) []Row {
 // applyService copies a service's observation into the row.
 func applyService(r *Row, s ServiceObs) {
 	r.Service, r.Dir, r.Operator = s.Name, s.Dir, s.Operator
-	r.Proc, r.Disk, r.PendingStop = s.Proc, s.Disk, s.PendingStop
+	r.Proc, r.Disk, r.PendingStop, r.RemoteK2Pow = s.Proc, s.Disk, s.PendingStop, s.RemoteK2Pow
 	r.Status = s.Status
 	r.ServiceState = s.Status.State
 	switch {

@@ -65,7 +65,25 @@ func (m *Model) statusSegments() []segment {
 	if seg, ok := cycleSegment(&m.snap.Cycle, m.now()); ok {
 		segs = append(segs, seg)
 	}
+	if seg, ok := planSegment(m.snap.Plan); ok {
+		segs = append(segs, seg)
+	}
 	return append(segs, m.feedSegments()...)
+}
+
+// planSegment is the deadline plan beside the countdown: "plan: all 37
+// fit", the first to leave a narrow line (all is well), or "plan: 3 will
+// miss" in the warning tone, kept as long as the alarms are (`postdeck
+// plan` says which and why).
+func planSegment(p *model.Plan) (segment, bool) {
+	text := p.Summary()
+	switch {
+	case text == "":
+		return segment{}, false
+	case p.Misses > 0:
+		return segment{text: text, tone: themes.ToneWarn, prio: 8}, true
+	}
+	return segment{text: text, tone: themes.ToneOK, prio: 1}, true
 }
 
 // cycleSegment is the cycle-gap countdown, counted from now (not from the

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +39,25 @@ func TestCycleSegment(t *testing.T) {
 	c.Mismatch = "the node has 10 layers per epoch"
 	if seg, _ := cycleSegment(&c, at(1, 0)); seg.text != "cycle gap in 7h00m (?)" || seg.tone != themes.ToneWarn {
 		t.Errorf("mismatch: %+v", seg)
+	}
+}
+
+func TestHeaderShowsThePlan(t *testing.T) {
+	snap := demo()
+	snap.Plan = &model.Plan{Fits: 4, Proofs: make([]model.PlannedProof, 4)}
+	if got := screen(newTest(t, 160, 20, &snap)); !strings.Contains(strings.SplitN(got, "\n", 2)[0], "plan: all 4 fit") {
+		t.Errorf("header lacks the plan that fits:\n%s", got)
+	}
+	snap.Plan = &model.Plan{Fits: 1, Misses: 3, Proofs: make([]model.PlannedProof, 4)}
+	m := newTest(t, 160, 20, &snap)
+	if got := screen(m); !strings.Contains(strings.SplitN(got, "\n", 2)[0], "plan: 3 will miss") {
+		t.Errorf("header lacks the misses:\n%s", got)
+	}
+	if seg, _ := planSegment(snap.Plan); seg.tone != themes.ToneWarn {
+		t.Errorf("misses in tone %v, want the warning tone", seg.tone)
+	}
+	snap.Plan = nil
+	if got := screen(newTest(t, 160, 20, &snap)); strings.Contains(got, "plan:") {
+		t.Errorf("no plan, yet the header shows one:\n%s", got)
 	}
 }

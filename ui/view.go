@@ -173,6 +173,9 @@ func (m *Model) helpText() string {
 	b.WriteString(wrap("> cursor   ! critical: rewards lost or ban risk now   * warning: needs a look   (enter shows what each flag means)", m.width))
 	if m.actions != nil {
 		b.WriteString("\n" + wrap("+ selected for the next action   » the cursor on a selected row   ⏸ after the state: a stop is pending and runs by itself once stopping is safe   ext in PID: started outside postdeck", m.width))
+		b.WriteString("\n\n" + st.Section.Render("Automatic proving and the plan") + "\n")
+		b.WriteString(wrap("a starts a stopped service when the node wants its proof, at most max_proving_per_disk per disk and max_proving in all, in the plan's order: "+
+			model.PlanRule+". The header's plan says whether every proof of the coming cycle gap finishes in it; postdeck plan shows each proof's start, finish and why one will miss.", m.width))
 		b.WriteString("\n\n" + st.Section.Render("Stopping safely") + "\n")
 		b.WriteString(wrap("Stopping a service that is proving throws its work away, and one whose proof the node has not fetched yet throws the proof away. x asks first and shows why a stop is not safe: Stop works only when it is safe (checked again at that moment), Stop when safe queues it, Force stop asks you to type the identity's name. Actions apply to the selected rows (space, A; esc clears), else to the cursor row.", m.width))
 		if m.keys.AddKey.Enabled() {

@@ -19,6 +19,7 @@ type Config struct {
 	UI       UIConfig        `toml:"ui"`
 	Proving  ProvingConfig   `toml:"proving"`
 	Timing   TimingConfig    `toml:"timing"`
+	Plan     PlanConfig      `toml:"plan"`
 	Alerts   AlertsConfig    `toml:"alerts"`
 	Services []ServiceConfig `toml:"service"`
 	// Warnings are things LoadConfig found worth telling the user that do not
@@ -88,6 +89,13 @@ type TimingConfig struct {
 	PoetCycleGap   Duration  `toml:"poet_cycle_gap"`   // default 12h
 }
 
+// PlanConfig is what the deadline planner assumes of a proof before one of
+// the identity's proofs was measured.
+type PlanConfig struct {
+	ReadMiBs int      `toml:"read_mib_s"` // PoST read throughput per disk, MiB/s (default 100)
+	K2Pow    Duration `toml:"k2pow"`      // k2pow time per proof (default 30m)
+}
+
 // AlertsConfig says how postdeck tells the operator: a shell command getting
 // the alert as JSON on its stdin, and/or a webhook the alert is POSTed to.
 type AlertsConfig struct {
@@ -117,6 +125,12 @@ type ServiceConfig struct {
 	Env         map[string]string `toml:"env"`          // added to the environment (RUST_LOG …)
 	Disk        string            `toml:"disk"`         // proving group; default the data dir's device
 	SystemdUnit string            `toml:"systemd_unit"` // start/stop through systemctl instead of Bin
+	// Remote k2pow on a k2pow-service: --remote-k2pow URL, and how many jobs
+	// it runs there at once and how long it waits between asks (post-rs's
+	// defaults 5 and 5 s when unset).
+	RemoteK2Pow            string   `toml:"remote_k2pow"`
+	RemoteK2PowParallelism int      `toml:"remote_k2pow_parallelism"`
+	RemoteK2PowBackoff     Duration `toml:"remote_k2pow_backoff"`
 }
 
 // Duration is a time.Duration written in the config as a string ("2s", "500ms").

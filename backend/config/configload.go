@@ -29,6 +29,9 @@ const (
 	DefaultLayersPerEpoch = 4032
 	DefaultPoetPhaseShift = 240 * time.Hour
 	DefaultPoetCycleGap   = 12 * time.Hour
+	// [plan]
+	DefaultReadMiBs = 100
+	DefaultK2Pow    = 30 * time.Minute
 	// [alerts]
 	DefaultAlertDebounce = 5 * time.Minute
 	DefaultAlertTimeout  = 10 * time.Second
@@ -224,6 +227,8 @@ func applyDefaults(c *Config, present func(table, key string) bool) {
 	set("timing", "layers_per_epoch", t.LayersPerEpoch == 0, func() { t.LayersPerEpoch = DefaultLayersPerEpoch })
 	set("timing", "poet_phase_shift", t.PoetPhaseShift.Duration == 0, func() { t.PoetPhaseShift.Duration = DefaultPoetPhaseShift })
 	set("timing", "poet_cycle_gap", t.PoetCycleGap.Duration == 0, func() { t.PoetCycleGap.Duration = DefaultPoetCycleGap })
+	set("plan", "read_mib_s", c.Plan.ReadMiBs == 0, func() { c.Plan.ReadMiBs = DefaultReadMiBs })
+	set("plan", "k2pow", c.Plan.K2Pow.Duration == 0, func() { c.Plan.K2Pow.Duration = DefaultK2Pow })
 	a := &c.Alerts
 	set("alerts", "debounce", a.Debounce.Duration == 0, func() { a.Debounce.Duration = DefaultAlertDebounce })
 	set("alerts", "timeout", a.Timeout.Duration == 0, func() { a.Timeout.Duration = DefaultAlertTimeout })
@@ -258,6 +263,12 @@ func (c *Config) launchProblems(present func(table string, index int, key string
 	if p.StopGrace.Duration <= 0 {
 		add("proving", 0, "stop_grace", "stop_grace %q: must be more than 0, such as \"10s\"", p.StopGrace.String())
 	}
+	if c.Plan.ReadMiBs <= 0 {
+		add("plan", 0, "read_mib_s", "read_mib_s %d: must be at least 1 MiB/s (default %d)", c.Plan.ReadMiBs, DefaultReadMiBs)
+	}
+	if c.Plan.K2Pow.Duration < 0 {
+		add("plan", 0, "k2pow", "k2pow %q: must be 0 or more, such as \"30m\"", c.Plan.K2Pow.String())
+	}
 	for i, s := range c.Services {
 		if s.Bin != "" && s.SystemdUnit != "" {
 			add("service", i, "systemd_unit", "bin and systemd_unit are both set: postdeck launches a service one way; keep one")
@@ -276,11 +287,42 @@ func (c *Config) launchProblems(present func(table string, index int, key string
 				add("service", i, "address", "address %q: expected the node's post listener as a URL, such as \"http://127.0.0.1:9094\"", s.Address)
 			}
 		}
+		ps = append(ps, remoteK2PowProblems(i, &s, present)...)
 		for k := range s.Env {
 			if k == "" || strings.ContainsAny(k, "=\x00") {
 				add("service", i, "env", "env %q: not a valid environment variable name", k)
 			}
 		}
+	}
+	return ps
+}
+
+// remoteK2PowProblems checks a service's remote k2pow settings: a URL, and
+// parallelism and backoff only beside it, as post-rs takes them.
+func remoteK2PowProblems(i int, s *ServiceConfig, present func(table string, index int, key string) bool) []problem {
+	var ps []problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, problem{"service", i, key, fmt.Sprintf(format, args...)})
+	}
+	if s.RemoteK2Pow != "" {
+		if u, err := url.Parse(s.RemoteK2Pow); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("remote_k2pow", "remote_k2pow %q: expected the k2pow-service's URL, such as \"http://10.0.0.5:3000\"", s.RemoteK2Pow)
+		}
+	}
+	par := s.RemoteK2PowParallelism != 0 || present("service", i, "remote_k2pow_parallelism")
+	backoff := s.RemoteK2PowBackoff.Duration != 0 || present("service", i, "remote_k2pow_backoff")
+	if s.RemoteK2Pow == "" && (par || backoff) {
+		key := "remote_k2pow_parallelism"
+		if !par {
+			key = "remote_k2pow_backoff"
+		}
+		add(key, "%s without remote_k2pow: set remote_k2pow to the k2pow-service's URL, or leave %s out", key, key)
+	}
+	if par && s.RemoteK2PowParallelism < 1 {
+		add("remote_k2pow_parallelism", "remote_k2pow_parallelism %d: must be at least 1 (post-rs's default is 5)", s.RemoteK2PowParallelism)
+	}
+	if b := s.RemoteK2PowBackoff.Duration; backoff && (b < time.Second || b%time.Second != 0) {
+		add("remote_k2pow_backoff", "remote_k2pow_backoff %q: must be whole seconds from 1s, such as \"5s\" (post-rs takes seconds)", s.RemoteK2PowBackoff.String())
 	}
 	return ps
 }

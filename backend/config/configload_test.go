@@ -76,6 +76,17 @@ operater = "127.0.0.1:50052"
 				`config.toml:3: [timing]: layers_per_epoch 0: must be at least 1, such as 4032 (mainnet)`,
 				`config.toml:4: [timing]: poet_phase_shift "-1h0m0s": must be 0 or more, such as "240h" (mainnet)`,
 				`config.toml:5: [timing]: poet_cycle_gap "0s": must be more than 0, such as "12h" (mainnet)`}},
+		{"plan values", "[plan]\nread_mib_s = 0\nk2pow = \"-1m\"\n",
+			[]string{`config.toml:2: [plan]: read_mib_s 0: must be at least 1 MiB/s (default 100)`,
+				`config.toml:3: [plan]: k2pow "-1m0s": must be 0 or more, such as "30m"`}},
+		{"plan throughput as text", "[plan]\nread_mib_s = \"100\"\n",
+			[]string{`config.toml:2: [plan]: read_mib_s: expected a whole number of MiB/s without quotes, such as 100, found text`}},
+		{"remote k2pow settings", "[[service]]\nname = \"a\"\ndir = \"/a\"\nremote_k2pow = \"10.0.0.5:3000\"\nremote_k2pow_parallelism = 0\nremote_k2pow_backoff = \"1500ms\"\n" +
+			"[[service]]\nname = \"b\"\ndir = \"/b\"\nremote_k2pow_backoff = \"5s\"\n",
+			[]string{`config.toml:4: [[service]] #1 "a": remote_k2pow "10.0.0.5:3000": expected the k2pow-service's URL, such as "http://10.0.0.5:3000"`,
+				`config.toml:5: [[service]] #1 "a": remote_k2pow_parallelism 0: must be at least 1 (post-rs's default is 5)`,
+				`config.toml:6: [[service]] #1 "a": remote_k2pow_backoff "1.5s": must be whole seconds from 1s, such as "5s" (post-rs takes seconds)`,
+				`config.toml:10: [[service]] #2 "b": remote_k2pow_backoff without remote_k2pow: set remote_k2pow to the k2pow-service's URL, or leave remote_k2pow_backoff out`}},
 		{"cycle gap longer than an epoch", "[timing]\nlayers_per_epoch = 10\npoet_cycle_gap = \"1h\"\n",
 			[]string{`config.toml:3: [timing]: poet_cycle_gap "1h0m0s": must be shorter than an epoch (50m0s = layers_per_epoch × layer_duration)`}},
 		{"alerts values", "[alerts]\ncommand = \"  \"\nwebhook = \"hooks.example.com/x\"\ndebounce = \"-1s\"\ntimeout = \"0s\"\n",
@@ -222,6 +233,9 @@ func TestConfigDefaults(t *testing.T) {
 	if cfg.Timing != mainnet || cfg.Alerts != (AlertsConfig{Debounce: Duration{5 * time.Minute}, Timeout: Duration{10 * time.Second}}) {
 		t.Fatalf("timing/alerts defaults: %+v %+v", cfg.Timing, cfg.Alerts)
 	}
+	if cfg.Plan != (PlanConfig{ReadMiBs: 100, K2Pow: Duration{30 * time.Minute}}) {
+		t.Fatalf("plan defaults: %+v", cfg.Plan)
+	}
 	// A debounce of 0 written out is kept: repeat every time.
 	cfg, err = cfLoad(t, "[alerts]\ndebounce = \"0s\"\nwebhook = \"http://127.0.0.1:9/x\"\n[timing]\npoet_cycle_gap = \"6h\"\n")
 	if err != "" || cfg.Alerts.Debounce.Duration != 0 || cfg.Timing.PoetCycleGap.Duration != 6*time.Hour || cfg.Timing.LayersPerEpoch != 4032 {
@@ -283,10 +297,11 @@ func TestConfigSchemaMatchesStruct(t *testing.T) {
 		"ui":      tags(UIConfig{}),
 		"proving": tags(ProvingConfig{}),
 		"timing":  tags(TimingConfig{}),
+		"plan":    tags(PlanConfig{}),
 		"alerts":  tags(AlertsConfig{}),
 		"service": tags(ServiceConfig{}),
 	}
-	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"node", "poll", "ui", "proving", "timing", "alerts", "service"}) {
+	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"node", "poll", "ui", "proving", "timing", "plan", "alerts", "service"}) {
 		t.Fatalf("Config has tables %v: update configSchema", top)
 	}
 	for _, tbl := range configSchema {

@@ -76,6 +76,10 @@ var configSchema = []schemaTbl{
 		{"poet_phase_shift", kindDuration, `a duration in quotes, such as "240h"`},
 		{"poet_cycle_gap", kindDuration, `a duration in quotes, such as "12h"`},
 	}},
+	{name: "plan", keys: []schemaKey{
+		{"read_mib_s", kindInt, "a whole number of MiB/s without quotes, such as 100"},
+		{"k2pow", kindDuration, `a duration in quotes, such as "30m"`},
+	}},
 	{name: "alerts", keys: []schemaKey{
 		{"command", kindString, `a shell command in quotes, such as "cat >> ~/postdeck-alerts.json"`},
 		{"webhook", kindString, `an http(s) URL in quotes, such as "https://hooks.example.com/postdeck"`},
@@ -95,6 +99,9 @@ var configSchema = []schemaTbl{
 		{"env", kindStringTable, `a table of texts, such as { RUST_LOG = "info" }`},
 		{"disk", kindString, expectText},
 		{"systemd_unit", kindString, `a unit name in quotes, such as "post-data1.service"`},
+		{"remote_k2pow", kindString, `the k2pow-service's URL in quotes, such as "http://10.0.0.5:3000"`},
+		{"remote_k2pow_parallelism", kindInt, "a whole number without quotes, such as 5"},
+		{"remote_k2pow_backoff", kindDuration, `whole seconds in quotes, such as "5s"`},
 	}},
 }
 
@@ -199,7 +206,7 @@ func suggestTable(name string) string {
 	}
 	best := closest(name, names)
 	if best == "" {
-		return " (the tables are [node], [poll], [ui], [proving], [timing], [alerts] and [[service]])"
+		return " (the tables are [node], [poll], [ui], [proving], [timing], [plan], [alerts] and [[service]])"
 	}
 	if schemaTable(best).array {
 		return fmt.Sprintf(" (did you mean [[%s]]?)", best)

@@ -24,6 +24,7 @@ func Render(cfg *Config) []byte {
 	w.blank()
 	renderProving(&w, &c.Proving)
 	renderTiming(&w, &c.Timing)
+	renderPlan(&w, &c.Plan)
 	renderAlerts(&w, &c.Alerts)
 	renderServices(&w, c.Services)
 	return []byte(w.String())
@@ -87,6 +88,15 @@ func renderTiming(w *tomlWriter, t *TimingConfig) {
 	w.blank()
 }
 
+func renderPlan(w *tomlWriter, p *PlanConfig) {
+	w.table("plan", "The deadline planner (`postdeck plan`, the header's \"plan:\"): will every proof finish in",
+		"the cycle gap? A proof does k2pow, then reads all its PoST data once. Until one of an",
+		"identity's proofs was measured, the planner assumes these.")
+	w.key("read_mib_s", p.ReadMiBs, "PoST read throughput of one disk, in MiB/s.")
+	w.key("k2pow", p.K2Pow.String(), "k2pow (proof-of-work) time of one proof.")
+	w.blank()
+}
+
 func renderAlerts(w *tomlWriter, a *AlertsConfig) {
 	w.table("alerts", "Being told when something needs you: a service down while the node wants a proof, a",
 		"failed proof, a proof stuck in DoneProving, a duplicate identity, the node losing sync, and",
@@ -116,6 +126,9 @@ func renderServices(w *tomlWriter, services []ServiceConfig) {
 		`  extra_args   added after the others, such as ["--max-retries", "10"] or TLS files`,
 		`  env          added to the environment, such as { RUST_LOG = "info" }`,
 		"  disk         proving group for max_proving_per_disk; default the data dir's device",
+		"  remote_k2pow --remote-k2pow: the URL of a k2pow-service doing this service's k2pow; it",
+		"               then does not count against max_proving (it needs no RandomX memory here)",
+		"  remote_k2pow_parallelism, remote_k2pow_backoff  its jobs at once (5), wait between asks (\"5s\")",
 		"  systemd_unit a systemd unit that runs this post-service, instead of bin")
 	if len(services) == 0 {
 		w.comment("", "[[service]]", `name = "data1"`, `dir = "/mnt/d1/data1"`, `operator = "127.0.0.1:50051"`,
@@ -187,6 +200,15 @@ func renderLaunch(w *tomlWriter, s *ServiceConfig) {
 	}
 	if s.Disk != "" {
 		w.key("disk", s.Disk)
+	}
+	if s.RemoteK2Pow != "" {
+		w.key("remote_k2pow", s.RemoteK2Pow)
+	}
+	if s.RemoteK2PowParallelism != 0 {
+		w.key("remote_k2pow_parallelism", s.RemoteK2PowParallelism)
+	}
+	if s.RemoteK2PowBackoff.Duration != 0 {
+		w.key("remote_k2pow_backoff", s.RemoteK2PowBackoff.String())
 	}
 	if s.SystemdUnit != "" {
 		w.key("systemd_unit", s.SystemdUnit)

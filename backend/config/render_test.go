@@ -46,6 +46,7 @@ func TestRenderRoundTrip(t *testing.T) {
 		Proving: ProvingConfig{Auto: true, MaxPerDisk: 2, MaxTotal: 3, StopGrace: Duration{30 * time.Second}},
 		Timing: TimingConfig{Genesis: Timestamp{time.Date(2024, 3, 1, 12, 30, 0, 0, time.UTC)}, LayerDuration: Duration{5 * time.Minute},
 			LayersPerEpoch: 288, PoetPhaseShift: Duration{10 * time.Hour}, PoetCycleGap: Duration{6 * time.Hour}},
+		Plan: PlanConfig{ReadMiBs: 250, K2Pow: Duration{12 * time.Minute}},
 		Alerts: AlertsConfig{Command: `cat >> "$HOME/alerts.json"`, Webhook: "https://hooks.example.com/p?x=1",
 			Debounce: Duration{30 * time.Second}, Timeout: Duration{3 * time.Second}},
 		Services: []ServiceConfig{
@@ -54,7 +55,8 @@ func TestRenderRoundTrip(t *testing.T) {
 				Address: "https://10.0.0.2:9094", ExtraArgs: []string{"--max-retries", "10", `we "ird"`},
 				Env: map[string]string{"RUST_LOG": "info", "odd key": `v"1`}, Disk: "disk1"},
 			{Name: `odd "name" \ é`, Dir: "/mnt/with space/tab\there", Operator: ""},
-			{Name: "data3", Dir: "/mnt/d3/data3", Operator: "[::1]:50053", SystemdUnit: "post-data3.service"},
+			{Name: "data3", Dir: "/mnt/d3/data3", Operator: "[::1]:50053", SystemdUnit: "post-data3.service",
+				RemoteK2Pow: "http://10.0.0.5:3000", RemoteK2PowParallelism: 8, RemoteK2PowBackoff: Duration{10 * time.Second}},
 			{Name: "data4", Dir: "/mnt/d4/data4", Operator: "127.0.0.1:50054", Bin: "post-service"},
 		},
 	}

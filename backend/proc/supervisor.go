@@ -398,5 +398,15 @@ func (s *Supervisor) args(sv *service) ([]string, error) {
 	if c.RandomXMode != "" {
 		argv = append(argv, "--randomx-mode", c.RandomXMode)
 	}
+	if c.RemoteK2Pow != "" {
+		argv = append(argv, "--remote-k2pow", c.RemoteK2Pow)
+		if c.RemoteK2PowParallelism != 0 {
+			argv = append(argv, "--remote-k2pow-parallelism", strconv.Itoa(c.RemoteK2PowParallelism))
+		}
+		if b := c.RemoteK2PowBackoff.Duration; b != 0 {
+			// post-rs takes whole seconds; the config checks it is whole.
+			argv = append(argv, "--remote-k2pow-backoff", strconv.Itoa(int(b/time.Second)))
+		}
+	}
 	return append(argv, c.ExtraArgs...), nil
 }

@@ -236,6 +236,10 @@ func TestSupervisorArgs(t *testing.T) {
 		c.Address, c.ExtraArgs = "https://node:9094", []string{"--max-retries", "5"}
 	})
 	w.service("plain", 2, nil)
+	w.service("remote", 5, func(c *config.ServiceConfig) {
+		c.RemoteK2Pow, c.RemoteK2PowParallelism = "http://10.0.0.5:3000", 8
+		c.RemoteK2PowBackoff.Duration = 10 * time.Second
+	})
 	w.service("unit", 3, func(c *config.ServiceConfig) { c.Bin, c.SystemdUnit = "", "post-unit.service" })
 	w.service("none", 4, func(c *config.ServiceConfig) { c.Bin = "" })
 	s := w.sup()
@@ -250,6 +254,12 @@ func TestSupervisorArgs(t *testing.T) {
 	want = []string{w.bin, "--address", "http://127.0.0.1:9094", "--dir", dir("plain")}
 	if err != nil || strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("plain:\n got  %q %v\n want %q", got, err, want)
+	}
+	got, err = s.Args("remote")
+	want = []string{w.bin, "--address", "http://127.0.0.1:9094", "--dir", dir("remote"),
+		"--remote-k2pow", "http://10.0.0.5:3000", "--remote-k2pow-parallelism", "8", "--remote-k2pow-backoff", "10"}
+	if err != nil || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("remote:\n got  %q %v\n want %q", got, err, want)
 	}
 	_, err = s.Args("unit")
 	wantErr(t, err, "systemd unit post-unit.service")

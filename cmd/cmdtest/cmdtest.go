@@ -128,9 +128,16 @@ type Command func(*common.Common, []string, io.Writer, io.Writer) int
 // It sets the environment, so a test that calls it cannot run in parallel.
 func Call(t *testing.T, cmd Command, args ...string) (string, string, int) {
 	t.Helper()
+	return CallOn(t, Clock, cmd, args...)
+}
+
+// CallOn is Call on clk: a test that needs a chosen "now" (before a cycle
+// gap, say) gives one.
+func CallOn(t *testing.T, clk clock.Clock, cmd Command, args ...string) (string, string, int) {
+	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	var out, errb bytes.Buffer
-	code := cmd(&common.Common{Clock: Clock}, args, &out, &errb)
+	code := cmd(&common.Common{Clock: clk}, args, &out, &errb)
 	return out.String(), errb.String(), code
 }

@@ -62,6 +62,9 @@ type Session struct {
 	Node   *nodeapi.Client
 	Poller *backend.Poller
 	Clock  clock.Clock
+	// Planner fills each snapshot's deadline plan; set by Extras. The epoch
+	// ledger feeds it measured proofs (SetMeasures).
+	Planner *backend.Planner
 	// Ctx ends when Close is called: the controller's background actions
 	// and a program showing the session end with it.
 	Ctx context.Context
@@ -191,6 +194,7 @@ func (s *Session) Close() {
 // attachExtras attaches to s's poller what runs beside it for a dashboard or
 // `postdeck serve`: the node's events (timelines, throughput), the cycle-gap
 // countdown (Snapshot.Cycle on s's clock, checked with the node's NodeInfo), alerts to
+// the deadline plan of that gap (Snapshot.Plan), alerts to
 // [alerts] command/webhook (logged to stateDir/alerts.log) and, when
 // metricsListen is set, Prometheus metrics on it. Their hooks run in that
 // order, before the controller's. Call it before s.Poller.Run, with the
@@ -213,6 +217,10 @@ func attachExtras(ctx context.Context, s *Session, cfg *config.Config, stateDir,
 	cycle := backend.NewCycleWatcher(backend.TimingOf(&cfg.Timing), s.Clock.Now)
 	wg.Go(func() { cycle.AskNode(ctx, s.Node, cfg.Poll.NodeTimeout.Duration) })
 	s.Poller.AddHook(cycle.Hook)
+	// After the countdown (it plans that gap), before the controller (which
+	// starts proofs in the plan's order).
+	s.Planner = backend.NewPlanner(cfg, s.Clock.Now)
+	s.Poller.AddHook(s.Planner.Hook)
 
 	if alerts := alerts.New(cfg.Alerts, stateDir); alerts.Enabled() {
 		s.Poller.AddHook(alerts.Hook)

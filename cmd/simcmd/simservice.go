@@ -36,6 +36,11 @@ func RunService(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.MaxRetries, "max-retries", 0, "give up after this many failed connection attempts in a row (0 = never)")
 	watchPID := fs.Int("watch-pid", 0, "exit when the process with this pid exits")
 	speed := fs.Float64("speed", 1, "time compression of proving (default $POSTDECK_SIM_SPEED or 1)")
+	// Remote k2pow is accepted as post-rs takes it; the simulation does its
+	// k2pow itself all the same.
+	fs.String("remote-k2pow", "", "URL of a k2pow-service (accepted; the simulation does k2pow itself)")
+	fs.Int("remote-k2pow-parallelism", 5, "remote k2pow jobs at once (accepted, not used)")
+	fs.Int("remote-k2pow-backoff", 5, "seconds between asks of the k2pow-service (accepted, not used)")
 	var tls [4]string
 	for i, name := range []string{"ca-cert", "cert", "key", "domain"} {
 		fs.StringVar(&tls[i], name, "", "TLS option of post-rs (not supported by the simulation)")

@@ -1,16 +1,12 @@
 package status
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"postdeck/backend/proc"
 	"postdeck/cmd/common"
 	"postdeck/model"
 )
@@ -20,31 +16,14 @@ import (
 func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("status", g, stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
+	once, code, ok := common.PollOnce(g, fs, args, stderr)
+	if !ok {
 		return code
 	}
-	cfg, err := common.LoadConfig(g, stderr)
-	if err != nil {
-		return common.Fail(stderr, err)
-	}
-	s, err := common.OpenSession(cfg, g.Clock)
-	if err != nil {
-		return common.Fail(stderr, err)
-	}
-	defer s.Close()
-	// The controller only adds process facts here (pid, stopped): status
-	// polls once and never runs the scheduler or queued stops.
-	if _, err := s.Control(proc.DefaultStateDir()); err != nil {
-		fmt.Fprintln(stderr, "postdeck: warning: process state unavailable:", err)
-	}
-	// The poller bounds every call; this only guards against a bug there.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	snap := s.Poller.PollOnce(ctx)
+	defer once.Session.Close()
+	snap := once.Snap
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(snap.Doc()); err != nil {
+		if err := common.WriteJSON(stdout, snap.Doc()); err != nil {
 			return common.Fail(stderr, err)
 		}
 	} else {
