@@ -39,13 +39,18 @@ func NewTerm(t testing.TB, w, h int, cmdline string) *Term {
 		args = append(args, "-e", clock.Env+"="+v)
 	}
 	tm.Tmux(append(args, cmdline)...)
-	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", tm.Name).Run() })
+	t.Cleanup(func() { exec.Command("tmux", "-L", tmuxSocket, "kill-session", "-t", tm.Name).Run() })
 	return tm
 }
 
+// tmuxSocket is this test process's own tmux server: a server another
+// program (or a person) runs, restarts or kills cannot take the sessions
+// with it, and the suite's environment is not mixed with its.
+var tmuxSocket = fmt.Sprintf("postdeck-test-%d", os.Getpid())
+
 func (tm *Term) Tmux(args ...string) string {
 	tm.t.Helper()
-	out, err := exec.Command("tmux", args...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-L", tmuxSocket}, args...)...).CombinedOutput()
 	if err != nil {
 		tm.t.Fatalf("tmux %v: %v: %s", args, err, out)
 	}
