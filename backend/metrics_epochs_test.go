@@ -2,6 +2,7 @@ package backend
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -156,5 +157,41 @@ func TestGrafanaDashboardQueriesExportedMetrics(t *testing.T) {
 	}
 	if queries < 20 {
 		t.Errorf("%d queries: the dashboard lost its panels", queries)
+	}
+}
+
+// 1000 identities with 50 epochs of records each: every per-identity series
+// is one per identity, none carries an epoch label, and the fleet's
+// per-epoch series are a few per epoch.
+func TestMetricsCardinalityAt1000Identities(t *testing.T) {
+	snap := model.Snapshot{At: time.Date(2026, 12, 21, 6, 0, 0, 0, time.UTC)}
+	for i := range 1000 {
+		r := model.Row{Key: fmt.Sprint(i), Name: fmt.Sprintf("post%04d.key", i), ID: []byte{byte(i >> 8), byte(i), 7, 7}, Service: fmt.Sprintf("data%04d", i)}
+		for e := uint32(39); e < 89; e++ {
+			r.Epochs = append(r.Epochs, model.EpochRecord{Epoch: e, ATX: &model.ATX{Weight: 10}, ATXListed: true, Open: e == 88,
+				RewardsOpen: e >= 87, Rewards: model.EpochRewards{Epoch: e + 1, Count: 2, Sum: 100, Listed: true}})
+		}
+		snap.Rows = append(snap.Rows, r)
+	}
+	m := metrics.New(fixedSource{snap})
+	addr, stop, err := m.Serve("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for name, f := range scrape(t, addr) {
+		perIdentity, byEpoch := false, false
+		for _, l := range f.Metric[0].Label {
+			perIdentity = perIdentity || l.GetName() == "id"
+			byEpoch = byEpoch || l.GetName() == "epoch"
+		}
+		switch {
+		case perIdentity && byEpoch:
+			t.Errorf("%s: an epoch label on a per-identity series", name)
+		case byEpoch && len(f.Metric) > 3*50:
+			t.Errorf("%s: %d series for 50 epochs", name, len(f.Metric))
+		case perIdentity && !strings.Contains(name, "_state") && len(f.Metric) > 1000:
+			t.Errorf("%s: %d series for 1000 identities", name, len(f.Metric))
+		}
 	}
 }

@@ -36,7 +36,7 @@ type EpochWatch struct {
 	closedEpoch uint32                 // the publish epoch of the gap seen closing last
 	closedAt    time.Time              // when it closed; zero before one was seen
 	rewards     map[string]rewardsSeen // identity hex → its earning epoch
-	told        map[string]bool        // what was raised already
+	told        map[string]uint32      // what was raised already → its epoch
 	planGap     time.Time              // the gap whose misses were told
 	planMisses  int
 }
@@ -55,7 +55,7 @@ func (w *EpochWatch) Check(cur *Snapshot) []Alert {
 		return nil
 	}
 	if w.told == nil {
-		w.told, w.rewards = map[string]bool{}, map[string]rewardsSeen{}
+		w.told, w.rewards = map[string]uint32{}, map[string]rewardsSeen{}
 	}
 	w.watchGap(cur)
 	var out []Alert
@@ -82,11 +82,21 @@ func (w *EpochWatch) watchGap(cur *Snapshot) {
 	if !w.gapCloses.IsZero() && (!cur.At.Before(w.gapCloses) || (ci.Known && ci.GapCloses.After(w.gapCloses))) {
 		if e, ok := openEpoch(cur.Rows); ok {
 			w.closedEpoch, w.closedAt = e, w.gapCloses
+			w.forget(e)
 		}
 		w.gapCloses = time.Time{}
 	}
 	if ci.Known && cur.At.Before(ci.GapCloses) {
 		w.gapCloses = ci.GapCloses
+	}
+}
+
+// forget drops what was told of epochs before e-1: they cannot come again.
+func (w *EpochWatch) forget(e uint32) {
+	for k, te := range w.told {
+		if te+1 < e {
+			delete(w.told, k)
+		}
 	}
 }
 
@@ -125,10 +135,10 @@ func (w *EpochWatch) atxMissing(at time.Time, r *Row) (Alert, bool) {
 		return Alert{}, false
 	}
 	key := fmt.Sprintf("%s/%x/%d", AlertATXMissing, r.ID, rec.Epoch)
-	if w.told[key] {
+	if _, done := w.told[key]; done {
 		return Alert{}, false
 	}
-	w.told[key] = true
+	w.told[key] = rec.Epoch
 	return rowAlert(at, AlertATXMissing, r, fmt.Sprintf("no ATX for epoch %d after the cycle gap closed: %s",
 		rec.Epoch, openWhy(rec))), true
 }
@@ -170,10 +180,10 @@ func (w *EpochWatch) rewardsStopped(at time.Time, r *Row) (Alert, bool) {
 		return Alert{}, false // every reward it was promised is in
 	}
 	key := fmt.Sprintf("%s/%s/%d/%d", AlertRewardsStopped, id, seen.epoch, seen.count)
-	if at.Sub(seen.since) < w.RewardsStopped || w.told[key] {
+	if _, done := w.told[key]; done || at.Sub(seen.since) < w.RewardsStopped {
 		return Alert{}, false
 	}
-	w.told[key] = true
+	w.told[key] = rec.Epoch
 	msg := fmt.Sprintf("no new reward for %s (ATX of epoch %d, weight %d; %d rewards in epoch %d so far",
 		Span(at.Sub(seen.since)), rec.Epoch, rec.ATX.Weight, rec.Rewards.Count, rec.Rewards.Epoch)
 	if rec.Eligibilities.Known {
