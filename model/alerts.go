@@ -29,11 +29,11 @@ type Alert struct {
 }
 
 // alertFlags are the health flags whose appearance raises an alert.
-var alertFlags = []Health{HealthServiceDown, HealthStuckDone, HealthDuplicate}
+var alertFlags = []Health{HealthServiceDown, HealthStuckDone, HealthDuplicate, HealthMalicious}
 
 // Transitions are the alerts raised by going from prev to cur:
-//   - a row gaining service-down-while-proving, stuck-done-proving or
-//     duplicate-identity (a row new in cur counts as gaining its flags, so a
+//   - a row gaining service-down-while-proving, stuck-done-proving,
+//     duplicate-identity or malicious (a row new in cur counts as gaining its flags, so a
 //     postdeck started on a broken rig tells at once: prev may be nil);
 //   - a post_complete event with failure in a row's timeline newer than
 //     anything prev's row had;
@@ -140,6 +140,8 @@ func flagMessage(h Health, r *Row) string {
 		return "the post-service says DoneProving while the node is IDLE: proof generation failed; restart the post-service"
 	case HealthDuplicate:
 		return "one identity in two services or key files: equivocation risk, remove one now"
+	case HealthMalicious:
+		return "the node holds a malfeasance proof against this identity: it is banned for good and earns nothing more"
 	}
 	return string(h)
 }

@@ -60,6 +60,7 @@ type Alerter struct {
 
 	mu       sync.Mutex
 	prev     *model.Snapshot
+	epochs   model.EpochWatch     // the ledger's and the plan's alerts
 	last     map[string]time.Time // debounce key → when last raised
 	logMu    sync.Mutex
 	raised   atomic.Int64
@@ -83,6 +84,7 @@ func New(cfg config.AlertsConfig, stateDir string) *Alerter {
 		now:     time.Now,
 		queue:   make(chan model.Alert, AlertQueueSize),
 		last:    map[string]time.Time{},
+		epochs:  model.EpochWatch{RewardsStopped: cfg.RewardsStopped.Duration},
 	}
 	if stateDir != "" {
 		a.logPath = filepath.Join(stateDir, "alerts.log")
@@ -105,6 +107,7 @@ func (a *Alerter) Hook(s *model.Snapshot) {
 	cur := *s
 	a.mu.Lock()
 	alerts := model.Transitions(a.prev, &cur)
+	alerts = append(alerts, a.epochs.Check(&cur)...)
 	a.prev = &cur
 	a.mu.Unlock()
 	for _, al := range alerts {

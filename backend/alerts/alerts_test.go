@@ -230,3 +230,21 @@ func TestAlerterHook(t *testing.T) {
 		t.Fatalf("alert %+v", al)
 	}
 }
+
+// The hook raises the earning alerts too: a plan that will miss the coming
+// gap, told once though every poll shows it.
+func TestAlerterHookPlanMisses(t *testing.T) {
+	a := New(config.AlertsConfig{Command: "true", Debounce: config.Duration{Duration: time.Minute}}, "")
+	gap := time.Date(2026, 12, 21, 8, 0, 0, 0, time.UTC)
+	plan := &model.Plan{GapStart: gap, GapEnd: gap.Add(12 * time.Hour), Misses: 1,
+		Proofs: []model.PlannedProof{{Name: "post01.key", Reason: "disk disk1: 2 proofs, 13h of reading in a 12h gap"}}}
+	for i := range 3 {
+		a.Hook(&model.Snapshot{At: gap.Add(time.Duration(i-5) * time.Minute), Plan: plan})
+	}
+	if len(a.queue) != 1 {
+		t.Fatalf("queued %d", len(a.queue))
+	}
+	if al := <-a.queue; al.Kind != model.AlertPlanMisses || !strings.Contains(al.Message, "post01.key (disk disk1") {
+		t.Fatalf("alert %+v", al)
+	}
+}

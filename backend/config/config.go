@@ -106,6 +106,9 @@ type AlertsConfig struct {
 	Debounce Duration `toml:"debounce"`
 	// Timeout bounds each run of the command and each POST (default 10s).
 	Timeout Duration `toml:"timeout"`
+	// RewardsStopped: an identity whose ATX earns rewards this epoch and
+	// that got none for this long raises rewards-stopped (default 24h).
+	RewardsStopped Duration `toml:"rewards_stopped"`
 }
 
 // ServiceConfig is one post-service: its PoST data directory, its
@@ -252,6 +255,9 @@ func (c *Config) extraProblems() []problem {
 	}
 	if a.Timeout.Duration <= 0 {
 		add("alerts", "timeout", "timeout %q: must be more than 0, such as \"10s\"", a.Timeout.String())
+	}
+	if a.RewardsStopped.Duration < 0 {
+		add("alerts", "rewards_stopped", "rewards_stopped %q: must be more than 0, such as \"24h\"", a.RewardsStopped.String())
 	}
 	return ps
 }

@@ -34,7 +34,10 @@ const (
 	DefaultK2Pow    = 30 * time.Minute
 	// [alerts]
 	DefaultAlertDebounce = 5 * time.Minute
-	DefaultAlertTimeout  = 10 * time.Second
+	// DefaultRewardsStopped is how long an identity earning this epoch may
+	// go without a reward before rewards-stopped is raised.
+	DefaultRewardsStopped = 24 * time.Hour
+	DefaultAlertTimeout   = 10 * time.Second
 )
 
 // DefaultGenesis is mainnet's genesis, 2023-07-14T08:00:00Z.
@@ -232,6 +235,7 @@ func applyDefaults(c *Config, present func(table, key string) bool) {
 	a := &c.Alerts
 	set("alerts", "debounce", a.Debounce.Duration == 0, func() { a.Debounce.Duration = DefaultAlertDebounce })
 	set("alerts", "timeout", a.Timeout.Duration == 0, func() { a.Timeout.Duration = DefaultAlertTimeout })
+	set("alerts", "rewards_stopped", a.RewardsStopped.Duration == 0, func() { a.RewardsStopped.Duration = DefaultRewardsStopped })
 }
 
 // allProblems is problems plus the checks of the launch settings. present

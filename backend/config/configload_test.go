@@ -230,7 +230,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	mainnet := TimingConfig{Genesis: Timestamp{time.Date(2023, 7, 14, 8, 0, 0, 0, time.UTC)}, LayerDuration: Duration{5 * time.Minute},
 		LayersPerEpoch: 4032, PoetPhaseShift: Duration{240 * time.Hour}, PoetCycleGap: Duration{12 * time.Hour}}
-	if cfg.Timing != mainnet || cfg.Alerts != (AlertsConfig{Debounce: Duration{5 * time.Minute}, Timeout: Duration{10 * time.Second}}) {
+	if cfg.Timing != mainnet || cfg.Alerts != (AlertsConfig{Debounce: Duration{5 * time.Minute}, Timeout: Duration{10 * time.Second}, RewardsStopped: Duration{24 * time.Hour}}) {
 		t.Fatalf("timing/alerts defaults: %+v %+v", cfg.Timing, cfg.Alerts)
 	}
 	if cfg.Plan != (PlanConfig{ReadMiBs: 100, K2Pow: Duration{30 * time.Minute}}) {

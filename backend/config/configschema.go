@@ -85,6 +85,7 @@ var configSchema = []schemaTbl{
 		{"webhook", kindString, `an http(s) URL in quotes, such as "https://hooks.example.com/postdeck"`},
 		{"debounce", kindDuration, `a duration in quotes, such as "5m"`},
 		{"timeout", kindDuration, `a duration in quotes, such as "10s"`},
+		{"rewards_stopped", kindDuration, `a duration in quotes, such as "24h"`},
 	}},
 	{name: "service", array: true, keys: []schemaKey{
 		{"name", kindString, expectText},

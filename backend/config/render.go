@@ -99,8 +99,9 @@ func renderPlan(w *tomlWriter, p *PlanConfig) {
 
 func renderAlerts(w *tomlWriter, a *AlertsConfig) {
 	w.table("alerts", "Being told when something needs you: a service down while the node wants a proof, a",
-		"failed proof, a proof stuck in DoneProving, a duplicate identity, the node losing sync, and",
-		"once when every proof of the cycle is done. Each alert is one JSON object:",
+		"failed proof, a proof stuck in DoneProving, a duplicate identity, the node losing sync, once",
+		"when every proof of the cycle is done, an ATX missing after the cycle gap, rewards stopped, a",
+		"plan that does not fit the coming gap and a malicious identity. Each alert is one JSON object:",
 		`  {"time", "kind", "identity", "name", "service", "health", "message"}`,
 		"Failures are retried (after 5s, 30s and 2m) and written to alerts.log in the state folder.")
 	w.key("command", a.Command, "A shell command (sh -c) run with the alert on its stdin, such as",
@@ -108,6 +109,8 @@ func renderAlerts(w *tomlWriter, a *AlertsConfig) {
 	w.key("webhook", a.Webhook, "An http(s) URL the alert is POSTed to as application/json.")
 	w.key("debounce", a.Debounce.String(), "The same alert for the same identity is not repeated within this.")
 	w.key("timeout", a.Timeout.String(), "How long one run of the command or one POST may take.")
+	w.key("rewards_stopped", a.RewardsStopped.String(), "An identity whose ATX earns rewards this epoch and that got none for this long raises",
+		"rewards-stopped.")
 	w.blank()
 }
 

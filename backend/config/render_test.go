@@ -48,7 +48,7 @@ func TestRenderRoundTrip(t *testing.T) {
 			LayersPerEpoch: 288, PoetPhaseShift: Duration{10 * time.Hour}, PoetCycleGap: Duration{6 * time.Hour}},
 		Plan: PlanConfig{ReadMiBs: 250, K2Pow: Duration{12 * time.Minute}},
 		Alerts: AlertsConfig{Command: `cat >> "$HOME/alerts.json"`, Webhook: "https://hooks.example.com/p?x=1",
-			Debounce: Duration{30 * time.Second}, Timeout: Duration{3 * time.Second}},
+			Debounce: Duration{30 * time.Second}, Timeout: Duration{3 * time.Second}, RewardsStopped: Duration{6 * time.Hour}},
 		Services: []ServiceConfig{
 			{Name: "data1", Dir: "/mnt/d1/data1", Operator: "127.0.0.1:50051",
 				Bin: "/opt/post/post-service", Threads: &zero, Nonces: 288, RandomXMode: "light",

@@ -43,6 +43,7 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	alerter *alerts.Alerter
+	ledger  func() LedgerStatus
 }
 
 // Start serves /metrics on addr, reading src's latest snapshot; when
@@ -199,15 +200,20 @@ var (
 )
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d
+	for _, ds := range [][]*prometheus.Desc{allDescs, epochDescs, planDescs, ledgerDescs} {
+		for _, d := range ds {
+			ch <- d
+		}
 	}
 }
 
 func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	a := c.alerter
+	a, ledger := c.alerter, c.ledger
 	c.mu.Unlock()
+	if ledger != nil {
+		ledgerSeries(ch, ledger())
+	}
 	if a != nil {
 		st := a.Stats()
 		for _, r := range []struct {
@@ -236,6 +242,11 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descRoundEnd, float64(cy.RoundEnd.Unix()))
 		gauge(descGapCloses, float64(cy.GapCloses.Unix()))
 	}
+	planSeries(gauge, s.Plan)
+	cur, hasEpochs := currentEpoch(s.Rows)
+	if hasEpochs {
+		fleetEpochs(gauge, s.Rows, cur)
+	}
 	seen := map[[3]string]bool{}
 	for i := range s.Rows {
 		r := &s.Rows[i]
@@ -262,6 +273,9 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if d := r.Timing.LastK2Pow + r.Timing.LastDisk; d > 0 {
 			gauge(descLastProof, d.Seconds(), l[0], l[1], l[2])
+		}
+		if hasEpochs {
+			identityEpoch(gauge, r, cur, l)
 		}
 		flags := map[model.Health]bool{}
 		for _, h := range r.Health {

@@ -16,23 +16,27 @@ import (
 // config, no files the user has to make. The post-services are real
 // processes (this binary acting as post-service), started and stopped by
 // postdeck's supervisor with automatic proving on, so every action works.
+// The node keeps a history of past epochs (the ledger and its why-lines
+// have something to show), one identity is malicious, and the plan misses
+// a proof on the crowded disk1 (simcmd.DemoConfig).
 func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("demo", g, stderr)
 	ids := fs.Int("ids", 12, "number of simulated identities")
 	speed := fs.Float64("speed", 1, "how fast the simulated proving cycle runs")
+	history := simcmd.AddHistoryFlags(fs, true)
 	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
 		return code
 	}
 	if err := simcmd.CheckSimFlags(*ids, *speed); err != nil {
 		return common.Fail(stderr, err)
 	}
-	s, err := sim.Start(context.Background(), sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1, Now: g.Clock.Now})
+	s, err := sim.Start(context.Background(), history.Apply(sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1, Now: g.Clock.Now}))
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
 	defer s.Close()
 	l := s.Layout()
-	cfg, err := simcmd.RealServicesConfig(l, simcmd.SelfBinary(), *speed, os.Getpid())
+	cfg, err := simcmd.DemoConfig(l, simcmd.SelfBinary(), *speed, os.Getpid())
 	if err != nil {
 		return common.Fail(stderr, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"postdeck/backend/config"
 	"postdeck/sim"
@@ -35,6 +36,36 @@ func RealServicesConfig(l sim.Layout, self string, speed float64, watchPID int) 
 		if watchPID > 0 {
 			svc.ExtraArgs = []string{"--watch-pid", strconv.Itoa(watchPID)}
 		}
+	}
+	return cfg, nil
+}
+
+// The demo's deadline plan: PoST data in the simulator is a few MiB, so
+// only k2pow decides; DemoK2Pow (the [plan] default before a proof is
+// measured) makes each proof 5 h, so two fit a 12 h gap on a disk and a
+// third misses. DemoCrowded services share the first disk; the others go
+// two to a disk.
+const (
+	DemoK2Pow   = 5 * time.Hour
+	DemoCrowded = 3
+)
+
+// DemoConfig is RealServicesConfig with the demo's plan: DemoK2Pow per
+// proof and uneven disks (the first DemoCrowded services on disk1, then two
+// a disk), so the plan of every gap misses one proof on disk1 until the
+// ledger has measured that disk's proofs.
+func DemoConfig(l sim.Layout, self string, speed float64, watchPID int) (*config.Config, error) {
+	cfg, err := RealServicesConfig(l, self, speed, watchPID)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Plan.K2Pow.Duration = DemoK2Pow
+	for i := range cfg.Services {
+		d := 1
+		if i >= DemoCrowded {
+			d = 2 + (i-DemoCrowded)/2
+		}
+		cfg.Services[i].Disk = fmt.Sprintf("disk%d", d)
 	}
 	return cfg, nil
 }

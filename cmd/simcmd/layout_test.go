@@ -102,3 +102,22 @@ func TestCheckSimFlags(t *testing.T) {
 		t.Errorf("speed 0: %v", err)
 	}
 }
+
+// The demo's config: the real services', with 5 h of k2pow per unmeasured
+// proof and the first three services crowded on disk1, two a disk after.
+func TestDemoConfig(t *testing.T) {
+	cfg, err := simcmd.DemoConfig(layout(t, 8), "/bin/true", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Plan.K2Pow.Duration != simcmd.DemoK2Pow || !cfg.Proving.Auto || cfg.Proving.MaxPerDisk != 1 {
+		t.Errorf("plan %+v, proving %+v", cfg.Plan, cfg.Proving)
+	}
+	var disks []string
+	for _, svc := range cfg.Services {
+		disks = append(disks, svc.Disk)
+	}
+	if want := []string{"disk1", "disk1", "disk1", "disk2", "disk2", "disk3", "disk3", "disk4"}; !slices.Equal(disks, want) {
+		t.Errorf("disks %v, want %v", disks, want)
+	}
+}

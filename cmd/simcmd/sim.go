@@ -1,6 +1,7 @@
 package simcmd
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,9 +25,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	speed := fs.Float64("speed", 1, "how fast the simulated proving cycle runs")
 	demo := fs.Bool("demo", false, "add the demo's problem cases (no service, stuck proof, unloaded key)")
 	real := fs.Bool("real-services", false, "run the post-services as real processes that postdeck starts and stops (start/stop/logs work)")
-	epochs := fs.Int("history-epochs", sim.DefaultHistoryEpochs, "past epochs of ATXs and rewards the node keeps (0: none)")
-	malicious := fs.Bool("malicious", false, "give one identity a malfeasance proof (banned for good)")
-	withoutV2 := fs.Bool("without-v2", false, "a node that does not serve the v2alpha1 history services")
+	history := AddHistoryFlags(fs, false)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage of postdeck sim:\n")
 		fs.PrintDefaults()
@@ -47,8 +46,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
-	s, err := sim.Start(ctx, sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1, Now: g.Clock.Now,
-		HistoryEpochs: historyEpochs(*epochs), Malicious: *malicious, WithoutV2: *withoutV2})
+	s, err := sim.Start(ctx, history.Apply(sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1, Now: g.Clock.Now}))
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -61,7 +59,13 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	cfg := ConfigFromLayout(l)
 	if *real {
 		// The services exit with the simulator (--watch-pid): they are its.
-		if cfg, err = RealServicesConfig(l, SelfBinary(), *speed, os.Getpid()); err != nil {
+		// With --demo, the demo's config: `postdeck plan` on it says which
+		// proof misses the gap and why.
+		realConfig := RealServicesConfig
+		if *demo {
+			realConfig = DemoConfig
+		}
+		if cfg, err = realConfig(l, SelfBinary(), *speed, os.Getpid()); err != nil {
 			return common.Fail(stderr, err)
 		}
 		cfg.Proving.Auto = false // try start and stop by hand; `a` turns it on
@@ -145,4 +149,27 @@ func historyEpochs(n int) int {
 		return -1
 	}
 	return n
+}
+
+// HistoryFlags are the flags of the simulated node's history, which sim and
+// demo share.
+type HistoryFlags struct {
+	epochs               *int
+	malicious, withoutV2 *bool
+}
+
+// AddHistoryFlags defines --history-epochs, --malicious (default malicious)
+// and --without-v2 on fs.
+func AddHistoryFlags(fs *flag.FlagSet, malicious bool) HistoryFlags {
+	return HistoryFlags{
+		epochs:    fs.Int("history-epochs", sim.DefaultHistoryEpochs, "past epochs of ATXs and rewards the node keeps (0: none)"),
+		malicious: fs.Bool("malicious", malicious, "give one identity a malfeasance proof (banned for good)"),
+		withoutV2: fs.Bool("without-v2", false, "a node that does not serve the v2alpha1 history services"),
+	}
+}
+
+// Apply sets the flags' values in o and returns it.
+func (h HistoryFlags) Apply(o sim.Options) sim.Options {
+	o.HistoryEpochs, o.Malicious, o.WithoutV2 = historyEpochs(*h.epochs), *h.malicious, *h.withoutV2
+	return o
 }

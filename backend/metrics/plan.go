@@ -1,0 +1,56 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"postdeck/model"
+)
+
+// The deadline plan's series: one per planned proof (at most one per
+// identity), labelled by name, service and disk.
+var (
+	planLabels = []string{"name", "service", "disk"}
+
+	descPlanFits = prometheus.NewDesc("postdeck_plan_fits",
+		"Proofs of the coming (or open) cycle gap that the plan finishes in time.", nil, nil)
+	descPlanMisses = prometheus.NewDesc("postdeck_plan_misses",
+		"Proofs of that gap the plan says will miss it.", nil, nil)
+	descPlanGapStart = prometheus.NewDesc("postdeck_plan_gap_start_timestamp_seconds",
+		"When the planned cycle gap opens (Unix time).", nil, nil)
+	descPlanGapEnd = prometheus.NewDesc("postdeck_plan_gap_end_timestamp_seconds",
+		"When the planned cycle gap closes (Unix time).", nil, nil)
+	descProofFits = prometheus.NewDesc("postdeck_plan_proof_fits",
+		"1 when the identity's proof is planned to finish before the gap closes.", planLabels, nil)
+	descProofFinish = prometheus.NewDesc("postdeck_plan_proof_finish_timestamp_seconds",
+		"When the identity's proof is planned to finish (Unix time); absent when it cannot be planned.", planLabels, nil)
+	descProofSlack = prometheus.NewDesc("postdeck_plan_proof_slack_seconds",
+		"The gap's close minus the planned finish: negative for a proof that will miss by that much.", planLabels, nil)
+)
+
+var planDescs = []*prometheus.Desc{descPlanFits, descPlanMisses, descPlanGapStart, descPlanGapEnd,
+	descProofFits, descProofFinish, descProofSlack}
+
+// planSeries sends the plan's series; nothing without a plan.
+func planSeries(gauge gaugeFunc, p *model.Plan) {
+	if p == nil || p.GapEnd.IsZero() {
+		return
+	}
+	gauge(descPlanFits, float64(p.Fits))
+	gauge(descPlanMisses, float64(p.Misses))
+	gauge(descPlanGapStart, float64(p.GapStart.Unix()))
+	gauge(descPlanGapEnd, float64(p.GapEnd.Unix()))
+	seen := map[[3]string]bool{}
+	for i := range p.Proofs {
+		pp := &p.Proofs[i]
+		l := [3]string{pp.Name, pp.Service, pp.Disk}
+		if seen[l] {
+			continue // two that read the same would make the scrape fail
+		}
+		seen[l] = true
+		gauge(descProofFits, b2f(pp.Fits), l[:]...)
+		if !pp.Finish.IsZero() {
+			gauge(descProofFinish, float64(pp.Finish.Unix()), l[:]...)
+			gauge(descProofSlack, p.GapEnd.Sub(pp.Finish).Seconds(), l[:]...)
+		}
+	}
+}
