@@ -19,11 +19,12 @@ const (
 	ColState
 	ColProgress
 	ColSize
+	ColEpoch // the last complete publish epoch: ATX and rewards
 	ColHealth
 	NumColumns
 )
 
-var columnTitles = [NumColumns]string{"NAME", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "HEALTH"}
+var columnTitles = [NumColumns]string{"NAME", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "LAST EPOCH", "HEALTH"}
 
 func (c Column) Title() string { return columnTitles[c] }
 
@@ -45,6 +46,8 @@ func compare(a, b *Row, c Column) int {
 		d = cmp.Compare(progressKey(a), progressKey(b))
 	case ColSize:
 		d = cmp.Compare(a.SizeBytes, b.SizeBytes)
+	case ColEpoch:
+		d = cmp.Compare(epochKey(a), epochKey(b))
 	case ColHealth:
 		d = cmp.Compare(healthKey(a), healthKey(b))
 	}
