@@ -110,3 +110,10 @@ func TestDetailShowsEpochTimelineAndWhy(t *testing.T) {
 	press(m, "esc", "esc", "/", "post5", "enter", "enter")
 	mustContain(t, screen(m), "epoch 40: ✓ 7 SMH · 3 of 4 rewards")
 }
+
+func TestHelpExplainsLastEpoch(t *testing.T) {
+	s := withEpochs()
+	m := newTest(t, 200, 60, &s)
+	press(m, "?")
+	mustContain(t, screen(m), "8 LAST EPOCH", "9 HEALTH", "LAST EPOCH is the newest complete publish epoch", "postdeck history prints it")
+}
