@@ -223,3 +223,31 @@ func TestHistoryWithoutLedger(t *testing.T) {
 		t.Errorf("history created the state folder: %v", err)
 	}
 }
+
+func TestHistoryNodeDownKeepsKeyFileNames(t *testing.T) {
+	f := newFleet(t)
+	if err := f.sim.StopNode(); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := f.history(t, "--json", "--epochs", "1")
+	if code != 0 || !strings.Contains(errOut, "names from the identities folder only") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var recs []model.HistoryRecord
+	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 3 || recs[1].Name != f.names[1] {
+		t.Errorf("want the three records named from the key files: %v\n%s", err, out)
+	}
+}
+
+func TestHistoryCorruptLedger(t *testing.T) {
+	f := newFleet(t)
+	path := ledger.PathIn(f.state)
+	os.Remove(path + "-wal")
+	if err := os.WriteFile(path, []byte("this is not a database, it is a note"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := f.history(t)
+	if code != 1 || !strings.Contains(errOut, "corrupt") || !strings.Contains(errOut, "move it aside") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
