@@ -124,6 +124,9 @@ func (r *Row) SearchText() string {
 	for _, h := range r.Health {
 		parts = append(parts, string(h))
 	}
+	if rec, ok := r.LastCompleteEpoch(); ok { // so "/no PoET" finds the rows that missed
+		parts = append(parts, EpochCell(rec))
+	}
 	return strings.Join(parts, " ")
 }
 

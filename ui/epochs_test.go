@@ -117,3 +117,12 @@ func TestHelpExplainsLastEpoch(t *testing.T) {
 	press(m, "?")
 	mustContain(t, screen(m), "8 LAST EPOCH", "9 HEALTH", "LAST EPOCH is the newest complete publish epoch", "postdeck history prints it")
 }
+
+func TestFilterFindsTheWhyLine(t *testing.T) {
+	s := withEpochs()
+	m := newTest(t, 200, 30, &s)
+	press(m, "/", "no poet", "enter")
+	v := screen(m)
+	mustContain(t, v, "post1.key")
+	mustNotContain(t, v, "post0.key", "post2.key")
+}
