@@ -14,6 +14,7 @@ import (
 	"postdeck/cmd/common"
 	"postdeck/cmd/dashboard"
 	"postdeck/cmd/demo"
+	"postdeck/cmd/history"
 	"postdeck/cmd/initcmd"
 	"postdeck/cmd/keys"
 	"postdeck/cmd/mergecmd"
@@ -32,6 +33,8 @@ Usage:
   postdeck demo [flags]             open the dashboard on a built-in simulated node
   postdeck status [--json] [flags]  print one snapshot; exit 2 when an identity is critical
   postdeck plan [--json] [flags]    print the deadline plan of the coming cycle gap; exit 2 when a proof will miss
+  postdeck history [NAME…] [--epochs N] [--json]
+                                    per identity and publish epoch: ATX, rewards, and why one is missing
   postdeck init [init flags]        write a config file from the node's config and running services
   postdeck start NAME…               start post-services (NAME: service or key file name)
   postdeck stop NAME… [--when-safe|--force]
@@ -93,6 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"demo":        demo.Run,
 		"status":      status.Run,
 		"plan":        plan.Run,
+		"history":     history.Run,
 		"init":        initcmd.Run,
 		"sim":         simcmd.Run,
 		"sim-service": simcmd.RunService,

@@ -19,11 +19,12 @@ const (
 	ColState
 	ColProgress
 	ColSize
+	ColEpoch // the last complete publish epoch: ATX and rewards
 	ColHealth
 	NumColumns
 )
 
-var columnTitles = [NumColumns]string{"NAME", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "HEALTH"}
+var columnTitles = [NumColumns]string{"NAME", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "LAST EPOCH", "HEALTH"}
 
 func (c Column) Title() string { return columnTitles[c] }
 
@@ -45,6 +46,8 @@ func compare(a, b *Row, c Column) int {
 		d = cmp.Compare(progressKey(a), progressKey(b))
 	case ColSize:
 		d = cmp.Compare(a.SizeBytes, b.SizeBytes)
+	case ColEpoch:
+		d = cmp.Compare(epochKey(a), epochKey(b))
 	case ColHealth:
 		d = cmp.Compare(healthKey(a), healthKey(b))
 	}
@@ -120,6 +123,9 @@ func (r *Row) SearchText() string {
 	parts := []string{r.Name, r.IDHex(), r.NodeState.String(), r.Service, r.ServiceState.String(), r.Dir}
 	for _, h := range r.Health {
 		parts = append(parts, string(h))
+	}
+	if rec, ok := r.LastCompleteEpoch(); ok { // so "/no PoET" finds the rows that missed
+		parts = append(parts, EpochCell(rec))
 	}
 	return strings.Join(parts, " ")
 }

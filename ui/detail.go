@@ -75,6 +75,9 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 	}
 	field("Name", orDash(r.Name))
 	field("ID", orDash(r.IDHex()))
+	if last := lastEpochDetail(r); last != "" {
+		field("Last epoch", last)
+	}
 	field("Node state", withHelp(r.NodeState.String(), explainNode(r.NodeState)))
 	field("Service", orDash(r.Service))
 	field("Data dir", orDash(r.Dir))
@@ -110,6 +113,7 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 		b.WriteString(indent("    "+wrap(explainHealth(h), width-4), 4) + "\n")
 	}
 
+	epochsDetail(&b, r, width, th)
 	timelineDetail(&b, r, width, th, now)
 
 	section(fmt.Sprintf("Errors (%d)", len(r.Errors)))

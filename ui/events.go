@@ -87,10 +87,7 @@ func eventWidth(rows []model.Row) int {
 // EVENT width (0 = not shown).
 func layoutWithEvents(natural [model.NumColumns]int, proc [numProcCols]int, ev, width int) ([]column, int) {
 	if ev > 0 {
-		need := gutter - 1
-		for c := range model.NumColumns {
-			need += natural[c] + 1
-		}
+		need := gutter + naturalTotal(natural)
 		if proc[procPID] > 0 {
 			for p := procPID; p < numProcCols; p++ {
 				need += proc[p] + 1

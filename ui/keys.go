@@ -14,7 +14,7 @@ type KeyMap struct {
 	Top      key.Binding
 	Bottom   key.Binding
 
-	Sort        key.Binding // 1–8 pick a column; again reverses
+	Sort        key.Binding // 1–9 pick a column; again reverses
 	Filter      key.Binding
 	ClearFilter key.Binding
 
@@ -76,8 +76,8 @@ func DefaultKeyMap() KeyMap {
 		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "first row")),
 		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "last row")),
 
-		Sort: key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8"),
-			key.WithHelp("1-8", "sort; again reverses")),
+		Sort: key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"),
+			key.WithHelp("1-9", "sort; again reverses")),
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 

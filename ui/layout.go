@@ -14,6 +14,8 @@ const (
 	stateWidth    = 11 // "unreachable"
 	progressWidth = 14 // "█████ 100% p12"
 	progressBarW  = 5
+	epochMinWidth = 10 // "✓ 12.4 SMH"
+	epochMaxWidth = 24 // "✗ no PoET registration" and the like
 )
 
 // colSpec says how a column may be squeezed: min is the narrowest a flexible
@@ -27,16 +29,19 @@ type colSpec struct {
 var colSpecs = [model.NumColumns]colSpec{
 	model.ColName:     {min: 10},
 	model.ColID:       {dropRank: 2},
-	model.ColNode:     {dropRank: 5},
+	model.ColNode:     {dropRank: 6},
 	model.ColService:  {min: 8, dropRank: 3},
 	model.ColState:    {},
-	model.ColProgress: {dropRank: 4},
+	model.ColProgress: {dropRank: 5},
 	model.ColSize:     {dropRank: 1},
-	model.ColHealth:   {min: 16},
+	// LAST EPOCH outlasts SERVICE at 80 columns: whether an identity earned
+	// matters more than which service proves it (the name says that).
+	model.ColEpoch:  {min: epochMinWidth, dropRank: 4},
+	model.ColHealth: {min: 16},
 }
 
 // shrinkOrder is which flexible column gives up width first.
-var shrinkOrder = []model.Column{model.ColHealth, model.ColService, model.ColName}
+var shrinkOrder = []model.Column{model.ColHealth, model.ColService, model.ColEpoch, model.ColName}
 
 // column is one visible column and its width: a model column, or a process
 // column when proc is set.
@@ -71,6 +76,8 @@ func naturalWidths(rows []model.Row) [model.NumColumns]int {
 	grow(model.ColNode, nodeWidth)
 	grow(model.ColState, stateWidth)
 	grow(model.ColProgress, progressWidth)
+	grow(model.ColEpoch, epochMinWidth)
+	epochs := false
 	for i := range rows {
 		r := &rows[i]
 		if r.PendingStop {
@@ -82,11 +89,19 @@ func naturalWidths(rows []model.Row) [model.NumColumns]int {
 		if r.SizeBytes > 0 {
 			grow(model.ColSize, len(humanBytes(r.SizeBytes)))
 		}
+		if len(r.Epochs) > 0 {
+			epochs = true
+			grow(model.ColEpoch, cellWidth(epochText(r)))
+		}
+	}
+	if !epochs {
+		w[model.ColEpoch] = 0 // no row has a ledger record: the column stays away
 	}
 	// Long names are truncated rather than squeezing everything else.
 	w[model.ColName] = min(w[model.ColName], 28)
 	w[model.ColService] = min(w[model.ColService], 20)
 	w[model.ColHealth] = min(w[model.ColHealth], 32)
+	w[model.ColEpoch] = min(w[model.ColEpoch], epochMaxWidth)
 	return w
 }
 
@@ -99,7 +114,7 @@ func layoutColumns(natural [model.NumColumns]int, width int) []column {
 	for dropped := 0; ; dropped++ {
 		cols = cols[:0]
 		for c := range model.NumColumns {
-			if r := colSpecs[c].dropRank; r == 0 || r > dropped {
+			if r := colSpecs[c].dropRank; shown(natural, c) && (r == 0 || r > dropped) {
 				cols = append(cols, column{col: c, width: natural[c]})
 			}
 		}
@@ -147,4 +162,10 @@ func maxDropRank() int {
 		m = max(m, s.dropRank)
 	}
 	return m
+}
+
+// shown says whether a column is in the table at all: LAST EPOCH only when
+// some row has a ledger record (its natural width is then set).
+func shown(natural [model.NumColumns]int, c model.Column) bool {
+	return c != model.ColEpoch || natural[c] > 0
 }

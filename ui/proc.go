@@ -127,10 +127,7 @@ func layoutTable(natural [model.NumColumns]int, proc [numProcCols]int, width int
 	if proc[procPID] == 0 {
 		return cols
 	}
-	need := -1 // the model columns' natural width
-	for c := range model.NumColumns {
-		need += natural[c] + 1
-	}
+	need := naturalTotal(natural) // the model columns' natural width
 	avail := width - gutter
 	for keep := numProcCols - 1; keep > 0; keep-- { // RST leaves first, PID last
 		extra := 0
@@ -142,7 +139,9 @@ func layoutTable(natural [model.NumColumns]int, proc [numProcCols]int, width int
 		}
 		out := make([]column, 0, int(model.NumColumns)+int(keep))
 		for c := range model.NumColumns - 1 {
-			out = append(out, column{col: c, width: natural[c]})
+			if shown(natural, c) {
+				out = append(out, column{col: c, width: natural[c]})
+			}
 		}
 		for p := procPID; p <= procCol(keep); p++ {
 			out = append(out, column{proc: p, width: proc[p]})
@@ -152,4 +151,16 @@ func layoutTable(natural [model.NumColumns]int, proc [numProcCols]int, width int
 		return out
 	}
 	return cols
+}
+
+// naturalTotal is the width of the model columns that show at their
+// natural widths, with a space between each.
+func naturalTotal(natural [model.NumColumns]int) int {
+	need := -1
+	for c := range model.NumColumns {
+		if shown(natural, c) {
+			need += natural[c] + 1
+		}
+	}
+	return need
 }

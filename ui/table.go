@@ -222,6 +222,8 @@ func cellText(r *model.Row, c column) string {
 			return ""
 		}
 		return humanBytes(r.SizeBytes)
+	case model.ColEpoch:
+		return epochText(r)
 	case model.ColHealth:
 		return healthText(r.Health)
 	}

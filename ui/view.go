@@ -168,7 +168,9 @@ func (m *Model) helpText() string {
 	b.WriteString(st.Section.Render("Sort keys") + "\n")
 	b.WriteString(wrap(strings.Join(cols, "  "), m.width) + "\n\n")
 	b.WriteString(st.Section.Render("Filter") + "\n")
-	b.WriteString(wrap("A case-insensitive regular expression over name, id, states, service, dir and health flags; a leading ! keeps the rows that do not match. Rows filter as you type; enter keeps the filter, esc clears it.", m.width) + "\n\n")
+	b.WriteString(wrap("A case-insensitive regular expression over name, id, states, service, dir, health flags and the last epoch; a leading ! keeps the rows that do not match. Rows filter as you type; enter keeps the filter, esc clears it.", m.width) + "\n\n")
+	b.WriteString(st.Section.Render("Last epoch") + "\n")
+	b.WriteString(wrap("LAST EPOCH is the newest complete publish epoch in the epoch ledger: ✓ and the rewards its ATX earned in the epoch after (SMH), ✗ and the first step that failed (no PoET registration, PoST proof failed, …), ? when postdeck was not running then and the node kept nothing. enter shows the epoch timeline and what to do; postdeck history prints it for every identity.", m.width) + "\n\n")
 	b.WriteString(st.Section.Render("Row markers") + "\n")
 	b.WriteString(wrap("> cursor   ! critical: rewards lost or ban risk now   * warning: needs a look   (enter shows what each flag means)", m.width))
 	if m.actions != nil {

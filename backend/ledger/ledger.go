@@ -87,10 +87,11 @@ type Status struct {
 // Ledger is an open epoch ledger. Its methods are safe for concurrent use
 // and never block on the disk, except Flush and Close.
 type Ledger struct {
-	path string
-	db   *sql.DB
-	opts Options
-	lock func()
+	path     string
+	db       *sql.DB
+	readOnly bool // OpenReadOnly: no lock, no writer
+	opts     Options
+	lock     func()
 
 	queue chan op
 	done  chan struct{} // closed when the writer has ended

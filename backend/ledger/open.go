@@ -112,13 +112,8 @@ func checkMagic(path string) error {
 // prepare checks the file, creates or checks the schema and loads the
 // caches.
 func (l *Ledger) prepare(ctx context.Context) error {
-	var v int
-	if err := l.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	if err := l.checkVersion(ctx, "use that postdeck, or move the file aside"); err != nil {
 		return err
-	}
-	if v > schemaVersion {
-		return &Error{Path: l.path, Err: fmt.Errorf("written by a newer postdeck (schema %d, this one knows %d)", v, schemaVersion),
-			Hint: "use that postdeck, or move the file aside"}
 	}
 	if err := quickCheck(ctx, l.db, l.path); err != nil {
 		return err
@@ -178,6 +173,9 @@ func lockFile(path string) (func(), error) {
 func (l *Ledger) Close() error {
 	if l == nil {
 		return nil
+	}
+	if l.readOnly {
+		return explain(l.path, l.db.Close())
 	}
 	l.mu.Lock()
 	if l.closed {
