@@ -102,6 +102,9 @@ func NewHistoryKeeper(node *nodeapi.Client, led *ledger.Ledger, openErr error, p
 	if feedUp == nil {
 		feedUp = func() bool { return true }
 	}
+	if node == nil {
+		node = &nodeapi.Client{} // every listener reports "not configured"
+	}
 	return &HistoryKeeper{
 		node: node, led: led, openErr: openErr, planner: planner, feedUp: feedUp, opts: opts.withDefaults(),
 		found: make(chan struct{}, 1), wake: make(chan struct{}, 1),

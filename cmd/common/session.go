@@ -173,7 +173,9 @@ func (s *Session) Live(stateDir, metricsListen string) (*backend.Controller, err
 
 // Close stops polling (no new actions), lets the controller's actions
 // under way end (they see the cancelled context and give up their waits),
-// stops the extras, drops the feeds and closes the node client. A second
+// stops the extras (the ledger last among them, once its keeper's Lists
+// have ended, so every write queued is committed), drops the feeds and
+// closes the node client. A second
 // Close does nothing.
 func (s *Session) Close() {
 	if s.closed {
@@ -197,7 +199,9 @@ func (s *Session) Close() {
 }
 
 // attachExtras attaches to s's poller what runs beside it for a dashboard or
-// `postdeck serve`: the node's events (timelines, throughput), the cycle-gap
+// `postdeck serve`: the node's events (timelines, throughput), the epoch
+// ledger in stateDir with its keeper (backfill, records in the rows; a
+// ledger that cannot be opened is an error in every snapshot), the cycle-gap
 // countdown (Snapshot.Cycle on s's clock, checked with the node's NodeInfo), alerts to
 // the deadline plan of that gap (Snapshot.Plan), alerts to
 // [alerts] command/webhook (logged to stateDir/alerts.log) and, when
