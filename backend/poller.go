@@ -396,10 +396,11 @@ func (p *Poller) publish(s model.Snapshot) {
 
 // AttachEvents starts an events feed on node for as long as ctx lasts and
 // adds its Decorate to p's hooks, so every published snapshot carries the
-// node-wide events and every row its timeline and throughput. Call it before
-// p.Run.
-func AttachEvents(ctx context.Context, p *Poller, node *nodeapi.Client) *nodeapi.EventFeed {
-	f := nodeapi.NewEventFeed(node, nodeapi.EventFeedOptions{})
+// node-wide events and every row its timeline and throughput; onEvent (may
+// be nil) hears each new event (the epoch ledger's HistoryKeeper.OnEvent).
+// Call it before p.Run.
+func AttachEvents(ctx context.Context, p *Poller, node *nodeapi.Client, onEvent func(model.Event)) *nodeapi.EventFeed {
+	f := nodeapi.NewEventFeed(node, nodeapi.EventFeedOptions{OnEvent: onEvent})
 	p.AddHook(f.Decorate)
 	go f.Run(ctx)
 	return f

@@ -6,6 +6,9 @@
 # (TMP, SOCK) and cleans both up, with the simulator, when it exits.
 bench_init() {
 	TMP=$(mktemp -d "/tmp/postdeck-$1.XXXXXX")
+	# The benched postdeck's state (the epoch ledger, logs, pending stops)
+	# stays in the bench's folder, not the user's, nor another bench's.
+	export XDG_STATE_HOME="$TMP/state"
 	SOCK=postdeck-$1-$$
 	SIM_PID=
 	trap 'bench_cleanup' EXIT INT TERM

@@ -182,6 +182,8 @@ type Snapshot struct {
 	// Plan is the deadline plan of the coming cycle gap; nil when no
 	// planner ran.
 	Plan *Plan
+	// Ledger is the epoch ledger's state; zero without one.
+	Ledger LedgerInfo
 }
 
 // group collects everything known about one public key.

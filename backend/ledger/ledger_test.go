@@ -179,3 +179,23 @@ func TestConcurrentWritesAndReads(t *testing.T) {
 		t.Errorf("%d proposals counted, want 8 (layers 50–57, each once)", got)
 	}
 }
+
+func TestFirstUnlistedIsWhereABackfillResumes(t *testing.T) {
+	l, _ := openTemp(t, &testClock{})
+	if e := l.FirstUnlisted(ListedATXs, idA.ID, 0); e != 0 {
+		t.Errorf("nothing listed: %d, want 0", e)
+	}
+	l.AddATXs(HistoryQuery{IDs: [][]byte{idA.ID}, FromEpoch: 0, ToEpoch: 4}, nil)
+	l.AddATXs(HistoryQuery{IDs: [][]byte{idA.ID}, FromEpoch: 5, ToEpoch: 6}, nil)
+	l.AddATXs(HistoryQuery{IDs: [][]byte{idA.ID}, FromEpoch: 9, ToEpoch: 9}, nil)
+	flush(t, l)
+	if e := l.FirstUnlisted(ListedATXs, idA.ID, 0); e != 7 {
+		t.Errorf("listed 0-6 and 9: resumes at %d, want 7", e)
+	}
+	if e := l.FirstUnlisted(ListedRewards, idA.ID, 0); e != 0 {
+		t.Errorf("rewards never listed: %d, want 0", e)
+	}
+	if e := (*Ledger)(nil).FirstUnlisted(ListedATXs, idA.ID, 3); e != 3 {
+		t.Errorf("nil ledger: %d", e)
+	}
+}

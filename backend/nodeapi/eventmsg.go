@@ -56,6 +56,7 @@ func ledgerFields(e *model.Event, d protoreflect.Message) {
 	case "eligibilities":
 		e.Epoch = uint32(fieldUint(d, "epoch"))
 		if l := fieldList(d, "eligibilities"); l != nil {
+			e.EligibleLayers = l.Len() // one entry a layer: one reward a layer
 			for i := range l.Len() {
 				if m, ok := l.Get(i).Interface().(protoreflect.Message); ok {
 					e.Eligibilities += int(fieldUint(m, "count"))

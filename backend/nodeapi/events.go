@@ -40,6 +40,9 @@ type EventFeedOptions struct {
 	PerIdentity            int
 	NodeWide               int
 	Now                    func() time.Time
+	// OnEvent hears each new event (not a replay), in the feed's goroutine:
+	// it must not block. The epoch ledger records them.
+	OnEvent func(model.Event)
 }
 
 // EventStats counts what the feed has done, for tests and the status line.
@@ -178,7 +181,9 @@ func (f *EventFeed) session(ctx context.Context, l *listener) (time.Duration, er
 			return time.Since(start), f.streamEnd(l, err)
 		}
 		e, garbage := EventFromMessage(m, f.opts.Now())
-		f.add(e, garbage)
+		if f.add(e, garbage) && f.opts.OnEvent != nil {
+			f.opts.OnEvent(e)
+		}
 	}
 }
 
@@ -225,14 +230,15 @@ func (f *EventFeed) Stats() EventStats {
 // Err is why the stream is down, "" while it is up (or before the first try).
 func (f *EventFeed) Err() string { return f.Stats().Err }
 
-// add stores e unless it is a replay of one already stored. It is O(timeline).
-func (f *EventFeed) add(e model.Event, garbage bool) {
+// add stores e unless it is a replay of one already stored (then false).
+// It is O(timeline).
+func (f *EventFeed) add(e model.Event, garbage bool) bool {
 	k := eventKey{e.Time.UnixNano(), e.Kind, string(e.Smesher), e.Detail, e.Failure}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, dup := f.seen[k]; dup {
 		f.stats.Duplicates++
-		return
+		return false
 	}
 	if len(f.seenLog) < dedupeWindow {
 		f.seenLog = append(f.seenLog, k)
@@ -250,7 +256,7 @@ func (f *EventFeed) add(e model.Event, garbage bool) {
 	f.head = (f.head + 1) % len(f.ring)
 	f.count = min(f.count+1, len(f.ring))
 	if len(e.Smesher) == 0 {
-		return
+		return true
 	}
 	id := string(e.Smesher)
 	old, ok := f.per[id]
@@ -264,6 +270,7 @@ func (f *EventFeed) add(e model.Event, garbage bool) {
 	next := make([]model.Event, 0, len(old)-drop+1)
 	next = append(append(next, old[drop:]...), e)
 	f.per[id] = next
+	return true
 }
 
 // Events returns the node-wide events, newest last.

@@ -248,7 +248,7 @@ func TestEventFromMessage(t *testing.T) {
 			}
 			set(d, "smesher", smesher)
 		}), model.Event{Time: at, Kind: "eligibilities", Help: "some help", Smesher: smesher, Detail: "epoch 14 eligibilities 2",
-			Epoch: 14, Eligibilities: 3}, false},
+			Epoch: 14, Eligibilities: 3, EligibleLayers: 2}, false},
 		{"round end", event("waiting_for_poet_round_end", func(d protoreflect.Message) {
 			stamp(d, "round_end", roundEnd)
 			set(d, "smesher", smesher)
@@ -276,7 +276,7 @@ func TestEventFromMessage(t *testing.T) {
 			if !got.Time.Equal(tc.want.Time) || got.Kind != tc.want.Kind || got.Failure != tc.want.Failure ||
 				got.Help != tc.want.Help || !bytes.Equal(got.Smesher, tc.want.Smesher) || got.Detail != tc.want.Detail ||
 				!got.RoundEnd.Equal(tc.want.RoundEnd) || garbage != tc.garbage || got.Epoch != tc.want.Epoch ||
-				got.Eligibilities != tc.want.Eligibilities || got.Layer != tc.want.Layer || !bytes.Equal(got.ATXID, tc.want.ATXID) {
+				got.Eligibilities != tc.want.Eligibilities || got.EligibleLayers != tc.want.EligibleLayers || got.Layer != tc.want.Layer || !bytes.Equal(got.ATXID, tc.want.ATXID) {
 				t.Errorf("got %+v garbage %v\nwant %+v garbage %v", got, garbage, tc.want, tc.garbage)
 			}
 		})

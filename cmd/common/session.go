@@ -10,6 +10,7 @@ import (
 	"postdeck/backend"
 	"postdeck/backend/alerts"
 	"postdeck/backend/config"
+	"postdeck/backend/ledger"
 	"postdeck/backend/metrics"
 	"postdeck/backend/nodeapi"
 	"postdeck/backend/operator"
@@ -65,6 +66,10 @@ type Session struct {
 	// Planner fills each snapshot's deadline plan; set by Extras. The epoch
 	// ledger feeds it measured proofs (SetMeasures).
 	Planner *backend.Planner
+	// History keeps the epoch ledger (ledger.sqlite in the state folder)
+	// and decorates each snapshot from it; set by Extras. Its Ledger is
+	// nil when the file could not be opened (the snapshots say why).
+	History *backend.HistoryKeeper
 	// Ctx ends when Close is called: the controller's background actions
 	// and a program showing the session end with it.
 	Ctx context.Context
@@ -168,7 +173,9 @@ func (s *Session) Live(stateDir, metricsListen string) (*backend.Controller, err
 
 // Close stops polling (no new actions), lets the controller's actions
 // under way end (they see the cancelled context and give up their waits),
-// stops the extras, drops the feeds and closes the node client. A second
+// stops the extras (the ledger last among them, once its keeper's Lists
+// have ended, so every write queued is committed), drops the feeds and
+// closes the node client. A second
 // Close does nothing.
 func (s *Session) Close() {
 	if s.closed {
@@ -192,7 +199,9 @@ func (s *Session) Close() {
 }
 
 // attachExtras attaches to s's poller what runs beside it for a dashboard or
-// `postdeck serve`: the node's events (timelines, throughput), the cycle-gap
+// `postdeck serve`: the node's events (timelines, throughput), the epoch
+// ledger in stateDir with its keeper (backfill, records in the rows; a
+// ledger that cannot be opened is an error in every snapshot), the cycle-gap
 // countdown (Snapshot.Cycle on s's clock, checked with the node's NodeInfo), alerts to
 // the deadline plan of that gap (Snapshot.Plan), alerts to
 // [alerts] command/webhook (logged to stateDir/alerts.log) and, when
@@ -212,14 +221,26 @@ func attachExtras(ctx context.Context, s *Session, cfg *config.Config, stateDir,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	backend.AttachEvents(ctx, s.Poller, s.Node)
+	timing := backend.TimingOf(&cfg.Timing)
+	s.Planner = backend.NewPlanner(cfg, s.Clock.Now)
+	// A ledger that cannot be opened (another postdeck holds it, the file
+	// is corrupt, the disk is full) leaves the dashboard running without
+	// it; every snapshot names the problem.
+	led, lerr := ledger.Open(ledger.PathIn(stateDir), ledger.Options{Timing: timing, Now: s.Clock.Now})
+	var feed *nodeapi.EventFeed
+	s.History = backend.NewHistoryKeeper(s.Node, led, lerr, s.Planner, func() bool { return feed.Stats().Connected },
+		backend.HistoryOptions{Timing: timing, Now: s.Clock.Now})
+	feed = backend.AttachEvents(ctx, s.Poller, s.Node, s.History.OnEvent)
 
-	cycle := backend.NewCycleWatcher(backend.TimingOf(&cfg.Timing), s.Clock.Now)
+	cycle := backend.NewCycleWatcher(timing, s.Clock.Now)
 	wg.Go(func() { cycle.AskNode(ctx, s.Node, cfg.Poll.NodeTimeout.Duration) })
 	s.Poller.AddHook(cycle.Hook)
+	// After the events (it reads the proofs' phases), before the planner,
+	// the alerts and the controller (they see the malicious flag).
+	s.Poller.AddHook(s.History.Hook)
+	wg.Go(func() { s.History.Run(ctx) })
 	// After the countdown (it plans that gap), before the controller (which
 	// starts proofs in the plan's order).
-	s.Planner = backend.NewPlanner(cfg, s.Clock.Now)
 	s.Poller.AddHook(s.Planner.Hook)
 
 	if alerts := alerts.New(cfg.Alerts, stateDir); alerts.Enabled() {
@@ -234,7 +255,8 @@ func attachExtras(ctx context.Context, s *Session, cfg *config.Config, stateDir,
 	}
 	return func() {
 		cancel()
-		wg.Wait()
+		wg.Wait() // the keeper's Lists have ended: nothing more is queued
+		led.Close()
 		stopMetrics()
 	}, nil
 }

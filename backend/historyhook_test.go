@@ -1,0 +1,61 @@
+package backend
+
+import (
+	"context"
+	"encoding/hex"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"postdeck/backend/config"
+	"postdeck/backend/ledger"
+	"postdeck/model"
+)
+
+// A proof the event feed's throughput watched from start to end is stored
+// once, for the epoch whose round ended last, and reaches the planner as
+// that identity's measure.
+func TestAWatchedProofBecomesThePlannersMeasure(t *testing.T) {
+	mainnet := model.MainnetTiming()
+	now := mainnet.RoundEnd(87).Add(3 * time.Hour)
+	clock := func() time.Time { return now }
+	led, err := ledger.Open(filepath.Join(t.TempDir(), ledger.FileName), ledger.Options{Timing: mainnet, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	cfg := &config.Config{}
+	config.ApplyDefaults(cfg)
+	planner := NewPlanner(cfg, clock)
+	k := NewHistoryKeeper(nil, led, nil, planner, nil, HistoryOptions{Timing: mainnet, Now: clock})
+	id := []byte{0xab, 0xcd}
+	row := model.Row{ID: id, Name: "a.key", Service: "a", SizeBytes: 100 << 30,
+		Timing: model.ProofTiming{LastK2Pow: 20 * time.Minute, LastDisk: 1000 * time.Second}}
+	for range 2 { // the second poll sees the same proof: nothing new
+		k.Hook(&model.Snapshot{Rows: []model.Row{row}})
+	}
+	k.reread(context.Background())
+	m, ok := planner.measured[hex.EncodeToString(id)]
+	if want := float64(100<<30) / 1000; !ok || m.ReadBytesPerSec != want || m.K2Pow != 20*time.Minute {
+		t.Errorf("planner's measure %+v (%v), want %.0f B/s and 20m k2pow", m, ok, want)
+	}
+	if got := led.Measured()[hex.EncodeToString(id)]; got.Epoch != 87 {
+		t.Errorf("proof stored for epoch %d, want 87 (the round that ended last)", got.Epoch)
+	}
+}
+
+func TestProofEpochIsTheRoundThatEndedLast(t *testing.T) {
+	mn := model.MainnetTiming()
+	for _, tc := range []struct {
+		at   time.Time
+		want uint32
+	}{
+		{mn.RoundEnd(87).Add(time.Hour), 87},
+		{mn.RoundEnd(88).Add(-time.Hour), 87},
+		{mn.RoundEnd(88), 88},
+	} {
+		if got := proofEpoch(mn, tc.at); got != tc.want {
+			t.Errorf("proofEpoch(%s) = %d, want %d", tc.at, got, tc.want)
+		}
+	}
+}
