@@ -40,6 +40,10 @@ type EventFeedOptions struct {
 	PerIdentity            int
 	NodeWide               int
 	Now                    func() time.Time
+	// ReplayBurst is how long after a stream opens its events may be the
+	// node's replay of old ones, which say nothing about its clock
+	// (default DefaultReplayBurst).
+	ReplayBurst time.Duration
 	// OnEvent hears each new event (not a replay), in the feed's goroutine:
 	// it must not block. The epoch ledger records them.
 	OnEvent func(model.Event)
@@ -78,6 +82,9 @@ type EventFeed struct {
 
 	tmu    sync.Mutex
 	timing map[string]model.Throughput // by service name; only Decorate
+
+	offsets [skewSamples]time.Duration // arrival minus event time of live events, a ring; under mu
+	nOff    int
 }
 
 type eventKey struct {
@@ -105,6 +112,9 @@ func NewEventFeed(node *Client, opts EventFeedOptions) *EventFeed {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.ReplayBurst <= 0 {
+		opts.ReplayBurst = DefaultReplayBurst
 	}
 	if node == nil {
 		node = &Client{}
@@ -180,8 +190,15 @@ func (f *EventFeed) session(ctx context.Context, l *listener) (time.Duration, er
 		if err != nil {
 			return time.Since(start), f.streamEnd(l, err)
 		}
-		e, garbage := EventFromMessage(m, f.opts.Now())
-		if f.add(e, garbage) && f.opts.OnEvent != nil {
+		arrived := f.opts.Now()
+		e, garbage := EventFromMessage(m, arrived)
+		if !f.add(e, garbage) {
+			continue
+		}
+		if !garbage && time.Since(start) > f.opts.ReplayBurst {
+			f.clockOffset(arrived.Sub(e.Time))
+		}
+		if f.opts.OnEvent != nil {
 			f.opts.OnEvent(e)
 		}
 	}
@@ -310,9 +327,13 @@ func (f *EventFeed) Decorate(s *model.Snapshot) {
 		}
 	}
 	down := f.stats.Err
+	skew, known := f.skewLocked()
 	f.mu.Unlock()
 	if down != "" && !hasSourceError(s.Node.Errors, roleInfo[rolePrivate].source) {
 		s.Node.Errors = append(s.Node.Errors, model.SourceError{Source: "node/events", Message: down})
+	}
+	if msg := skewProblem(skew, known); msg != "" {
+		s.Node.Errors = append(s.Node.Errors, model.SourceError{Source: "node/clock", Message: msg})
 	}
 	f.observe(s)
 }
@@ -383,4 +404,59 @@ func LatestRoundEnd(events []model.Event) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+const (
+	// DefaultReplayBurst is EventFeedOptions.ReplayBurst's default: the
+	// node sends its replay at once.
+	DefaultReplayBurst = 3 * time.Second
+	// skewSamples is how many live events the clock offset is taken over.
+	skewSamples = 32
+	// skewTolerance is the clock offset the ledger and the countdown
+	// absorb; more is said in the snapshot.
+	skewTolerance = 2 * time.Minute
+)
+
+// clockOffset keeps how long a live event took from the node's clock to
+// ours: network delay plus the difference of the two clocks.
+func (f *EventFeed) clockOffset(d time.Duration) {
+	f.mu.Lock()
+	f.offsets[f.nOff%skewSamples] = d
+	f.nOff++
+	f.mu.Unlock()
+}
+
+// skewLocked is how far the node's clock is behind ours (negative: ahead):
+// the smallest offset of the last live events, since delay only adds to
+// it. known is false before the first live event; f.mu is held.
+func (f *EventFeed) skewLocked() (skew time.Duration, known bool) {
+	n := min(f.nOff, skewSamples)
+	for i := range n {
+		if i == 0 || f.offsets[i] < skew {
+			skew = f.offsets[i]
+		}
+	}
+	return skew, n > 0
+}
+
+// Skew is how far the node's clock is behind this machine's, from the
+// events it streams (negative: ahead); known is false before the first live
+// event. The ledger puts what postdeck watched on the node's clock with it.
+func (f *EventFeed) Skew() (skew time.Duration, known bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.skewLocked()
+}
+
+// skewProblem says what a clock difference beyond the tolerance means.
+func skewProblem(skew time.Duration, known bool) string {
+	if !known || skew.Abs() <= skewTolerance {
+		return ""
+	}
+	way := "behind"
+	if skew < 0 {
+		way = "ahead of"
+	}
+	return fmt.Sprintf("the node's clock is %s %s this machine's (from its events): the countdown and the plan go by this machine's clock, the node's events by its own: sync both with NTP",
+		skew.Abs().Round(time.Second), way)
 }

@@ -333,3 +333,42 @@ func TestStreamRefusesOutsideAllowList(t *testing.T) {
 		t.Error("stream opened a method outside the allow-list")
 	}
 }
+
+// A node whose clock runs ahead of this machine's: the feed measures the
+// difference from the live events and says so in the snapshot; a node on
+// time says nothing.
+func TestEventFeedTellsANodeClockAhead(t *testing.T) {
+	for _, c := range []struct {
+		ahead time.Duration
+		want  string
+	}{{5 * time.Minute, "the node's clock is 5m0s ahead of this machine's"}, {0, ""}} {
+		now := func() time.Time { return testkit.Clock.Now().Add(c.ahead) }
+		s, err := sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, Seed: 1, Dir: t.TempDir(), Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		l := s.Layout()
+		f := runFeed(t, newNode(t, simNodeOptions(l)), EventFeedOptions{Now: testkit.Clock.Now, ReplayBurst: time.Nanosecond})
+		testkit.Eventually(t, 5*time.Second, "stream up", func() bool { return f.Stats().Connected })
+		id := l.Services[0].NodeID
+		s.SetNodeState(id, model.NodeProving)
+		testkit.Eventually(t, 5*time.Second, "the event", func() bool { return len(f.Timeline(id)) == 1 })
+		skew, known := f.Skew()
+		var snap model.Snapshot
+		f.Decorate(&snap)
+		var got string
+		for _, e := range snap.Node.Errors {
+			if e.Source == "node/clock" {
+				got = e.Message
+			}
+		}
+		// The measured skew is the clocks' difference less the delay.
+		if d := skew + c.ahead; !known || d < 0 || d > time.Second {
+			t.Errorf("ahead %s: skew %s known %v", c.ahead, skew, known)
+		}
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("ahead %s: snapshot says %q, want %q", c.ahead, got, c.want)
+		}
+	}
+}
