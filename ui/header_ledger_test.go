@@ -3,21 +3,13 @@ package ui
 import (
 	"strings"
 	"testing"
-	"time"
-
-	tea "charm.land/bubbletea/v2"
 
 	"postdeck/model"
-	"postdeck/themes"
 )
 
-// headerAtWidth is the header's first two lines for snap at w columns.
-func headerAtWidth(snap model.Snapshot, w int) []string {
-	m := New(Options{Theme: themes.Plain(), Interval: 2 * time.Second, Title: "postdeck",
-		Now: func() time.Time { return testNow.Add(time.Second) }})
-	m.Update(tea.WindowSizeMsg{Width: w, Height: 30})
-	m.Update(SnapshotMsg{snap})
-	return strings.Split(screen(m), "\n")[:headerLines]
+// headerAtWidth is the header's two lines for snap at w columns.
+func headerAtWidth(t *testing.T, snap model.Snapshot, w int) []string {
+	return strings.Split(screen(newTest(t, w, 30, &snap)), "\n")[:headerLines]
 }
 
 // While the backfill runs the header tells its progress; it is the first
@@ -29,13 +21,13 @@ func TestHeaderShowsTheBackfillWhileItRuns(t *testing.T) {
 	snap.At = testNow
 	snap.Node = model.NodeView{HasStatus: true, Synced: true, Version: "v1.7.6", TopLayer: 260928, Peers: 20}
 	snap.Ledger.Backfill = model.Backfill{Done: 340, Total: 1000, Running: true}
-	wide := headerAtWidth(snap, 200)[0]
+	wide := headerAtWidth(t, snap, 200)[0]
 	if !strings.Contains(wide, progress) {
 		t.Fatalf("at 200 columns: %q, want %q", wide, progress)
 	}
 	others := strings.Split(strings.Replace(wide, " · "+progress, "", 1), " · ")
 	for w := 20; w < 200; w++ {
-		line := headerAtWidth(snap, w)[0]
+		line := headerAtWidth(t, snap, w)[0]
 		if !strings.Contains(line, progress) {
 			continue
 		}
@@ -46,7 +38,7 @@ func TestHeaderShowsTheBackfillWhileItRuns(t *testing.T) {
 		}
 	}
 	snap.Ledger.Backfill.Running = false
-	if line := headerAtWidth(snap, 200)[0]; strings.Contains(line, "history:") {
+	if line := headerAtWidth(t, snap, 200)[0]; strings.Contains(line, "history:") {
 		t.Errorf("after the backfill: %q", line)
 	}
 }
@@ -58,11 +50,11 @@ func TestHeaderShowsTheLedgersError(t *testing.T) {
 	snap := demo()
 	snap.At = testNow
 	snap.Node.Errors = []model.SourceError{locked}
-	if line := headerAtWidth(snap, 200)[1]; !strings.Contains(line, "ledger: ledger /s/ledger.db is held by another postdeck (pid 42)") || strings.Contains(line, "close it") {
+	if line := headerAtWidth(t, snap, 200)[1]; !strings.Contains(line, "ledger: ledger /s/ledger.db is held by another postdeck (pid 42)") || strings.Contains(line, "close it") {
 		t.Errorf("ledger error alone: %q", line)
 	}
 	snap.Node.Errors = []model.SourceError{{Source: "node public", Message: "connection refused"}, locked}
-	if line := headerAtWidth(snap, 200)[1]; !strings.Contains(line, "node: connection refused (+1 more)") {
+	if line := headerAtWidth(t, snap, 200)[1]; !strings.Contains(line, "node: connection refused (+1 more)") {
 		t.Errorf("after a node error: %q", line)
 	}
 }
