@@ -43,8 +43,8 @@ func TestHeaderShowsTheBackfillWhileItRuns(t *testing.T) {
 	}
 }
 
-// The ledger's error shows where the node's errors do: it alone, or
-// counted after the first.
+// The ledger's error shows where the node's errors do: in the header alone,
+// or counted after the first; in full under the detail view's node sources.
 func TestHeaderShowsTheLedgersError(t *testing.T) {
 	locked := model.SourceError{Source: "ledger", Message: "ledger /s/ledger.db is held by another postdeck (pid 42) — close it or use its state folder"}
 	snap := demo()
@@ -57,4 +57,7 @@ func TestHeaderShowsTheLedgersError(t *testing.T) {
 	if line := headerAtWidth(t, snap, 200)[1]; !strings.Contains(line, "node: connection refused (+1 more)") {
 		t.Errorf("after a node error: %q", line)
 	}
+	m := newTest(t, 200, 80, &snap)
+	press(m, "enter", "end")
+	mustContain(t, screen(m), "Node sources", "ledger: "+locked.Message)
 }
