@@ -186,9 +186,12 @@ func (s *Sim) markDemoCases() {
 	notLoaded.frozen, notLoaded.onNode = true, false
 }
 
+// A step due before the sim started (the staggered first steps) is stamped
+// with the start: the node was not running before it, and a back-dated proof
+// could fall before its round's end.
 func (s *Sim) emit(id *ident, t time.Duration, k eventKind, failure bool) {
 	s.events.emit(event{
-		at:        s.clockTime(t),
+		at:        s.clockTime(max(t, 0)),
 		kind:      k,
 		failure:   failure,
 		smesher:   id.pub,

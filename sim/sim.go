@@ -69,6 +69,10 @@ type Options struct {
 	// DefaultHistoryEpochs, negative none. See HistoryCases for the
 	// identities whose history is not the ordinary one.
 	HistoryEpochs int
+	// ReplayHistory makes a Manual sim replay the last past epoch's events
+	// too, as a sim that is not Manual always does: registrations, proofs
+	// (the failed one among them), ATXs, eligibilities and proposals.
+	ReplayHistory bool
 	// Malicious gives one identity a malfeasance proof (MalfeasanceService).
 	Malicious bool
 	// WithoutV2 runs a node that does not serve the v2alpha1 history
@@ -79,7 +83,9 @@ type Options struct {
 	V2Beta1 bool
 	// Now is the node's clock, read once at Start: the layer it reports and
 	// its events' timestamps follow from it, so a dashboard on the same clock
-	// agrees with it. Default the machine's clock.
+	// agrees with it. Default the machine's clock. A sim that is not Manual
+	// proves all the time, as in a cycle gap: outside one its proofs fall
+	// in the last round's epoch on the calendar (see ProvingDate).
 	Now func() time.Time
 }
 
@@ -201,7 +207,9 @@ func (s *Sim) setup() error {
 	}
 	s.buildHistory()
 	s.lastLayer = s.topLayer()
-	if !s.opts.Manual { // a manual sim's tests see only the events they cause
+	// A manual sim's tests see only the events they cause, unless they ask
+	// for the history's.
+	if !s.opts.Manual || s.opts.ReplayHistory {
 		s.seedHistoryEvents()
 	}
 	err := s.startNode()

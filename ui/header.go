@@ -68,6 +68,11 @@ func (m *Model) statusSegments() []segment {
 	if seg, ok := planSegment(m.snap.Plan); ok {
 		segs = append(segs, seg)
 	}
+	// The backfill's progress while it runs: the first to leave a narrow
+	// line, since nothing waits on it.
+	if b := m.snap.Ledger.Backfill.String(); b != "" {
+		segs = append(segs, segment{text: b, tone: themes.ToneMuted, prio: 0})
+	}
 	return append(segs, m.feedSegments()...)
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"postdeck/clock"
 	"postdeck/cmd/common"
 	"postdeck/cmd/dashboard"
 	"postdeck/cmd/simcmd"
@@ -18,7 +19,8 @@ import (
 // postdeck's supervisor with automatic proving on, so every action works.
 // The node keeps a history of past epochs (the ledger and its why-lines
 // have something to show), one identity is malicious, and the plan misses
-// a proof on the crowded disk1 (simcmd.DemoConfig).
+// a proof on the crowded disk1 (simcmd.DemoConfig). Told no date
+// (POSTDECK_NOW), it runs in the next cycle gap (sim.ProvingDate).
 func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("demo", g, stderr)
 	ids := fs.Int("ids", 12, "number of simulated identities")
@@ -29,6 +31,11 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := simcmd.CheckSimFlags(*ids, *speed); err != nil {
 		return common.Fail(stderr, err)
+	}
+	if !g.Clock.Moved() {
+		// The simulated cycle proves all the time: on a date in a cycle gap
+		// its proofs, ATXs and why-lines agree with the calendar.
+		g.Clock = clock.Starting(sim.ProvingDate(g.Clock.Now()))
 	}
 	s, err := sim.Start(context.Background(), history.Apply(sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1, Now: g.Clock.Now}))
 	if err != nil {
