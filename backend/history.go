@@ -29,6 +29,10 @@ type HistoryOptions struct {
 	Refresh, MinReread time.Duration
 	// Epochs is how many publish epochs each row carries (default 8).
 	Epochs int
+	// Skew is how far the node's clock is behind Now (nodeapi.EventFeed's
+	// Skew); nil or unknown is none. Watched time is recorded on the node's
+	// clock, the one its events carry.
+	Skew func() (time.Duration, bool)
 }
 
 func (o HistoryOptions) withDefaults() HistoryOptions {

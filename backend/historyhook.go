@@ -51,7 +51,8 @@ func (k *HistoryKeeper) observe(s *model.Snapshot) {
 		if k.watchFrom.IsZero() {
 			k.watchFrom = now
 		}
-		k.led.Observed(k.watchFrom, now)
+		skew := k.skew()
+		k.led.Observed(k.watchFrom.Add(-skew), now.Add(-skew))
 	} else {
 		k.watchFrom = time.Time{}
 	}
@@ -128,4 +129,15 @@ func (k *HistoryKeeper) decorate(s *model.Snapshot) {
 	if histErr != "" {
 		s.Node.Errors = append(s.Node.Errors, model.SourceError{Source: "node/history", Message: histErr})
 	}
+}
+
+// skew is how far the node's clock is behind ours, 0 when unknown.
+func (k *HistoryKeeper) skew() time.Duration {
+	if k.opts.Skew == nil {
+		return 0
+	}
+	if d, ok := k.opts.Skew(); ok {
+		return d
+	}
+	return 0
 }

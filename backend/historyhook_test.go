@@ -59,3 +59,38 @@ func TestProofEpochIsTheRoundThatEndedLast(t *testing.T) {
 		}
 	}
 }
+
+// The time postdeck watched is kept on the node's clock: with the node an
+// hour behind this machine, polls through the PoET registration window as
+// this machine counts it cover the window the node's events are dated in.
+func TestWatchedTimeIsOnTheNodesClock(t *testing.T) {
+	mn := model.MainnetTiming()
+	for _, c := range []struct {
+		skew    time.Duration
+		watched bool
+	}{{time.Hour, true}, {0, false}} {
+		ours := mn.RoundEnd(86).Add(time.Hour) // the node's round end, on our clock
+		clock := func() time.Time { return ours }
+		led, err := ledger.Open(filepath.Join(t.TempDir(), ledger.FileName), ledger.Options{Timing: mn, Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := NewHistoryKeeper(nil, led, nil, nil, nil, HistoryOptions{Timing: mn, Now: clock,
+			Skew: func() (time.Duration, bool) { return c.skew, true }})
+		id := []byte{1, 2}
+		for end := ours.Add(mn.CycleGap); !ours.After(end); ours = ours.Add(time.Hour) {
+			k.Hook(&model.Snapshot{Rows: []model.Row{{ID: id, Name: "a.key"}}})
+		}
+		if err := led.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := led.Records([]ledger.Identity{{Name: "a.key", ID: id}}, 87, 87)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("records %+v, %v", recs, err)
+		}
+		if got := recs[0].Registration.Watched; got != c.watched {
+			t.Errorf("skew %s: registration window watched %v, want %v", c.skew, got, c.watched)
+		}
+		led.Close()
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"postdeck/backend"
 	"postdeck/backend/alerts"
@@ -229,7 +230,7 @@ func attachExtras(ctx context.Context, s *Session, cfg *config.Config, stateDir,
 	led, lerr := ledger.Open(ledger.PathIn(stateDir), ledger.Options{Timing: timing, Now: s.Clock.Now})
 	var feed *nodeapi.EventFeed
 	s.History = backend.NewHistoryKeeper(s.Node, led, lerr, s.Planner, func() bool { return feed.Stats().Connected },
-		backend.HistoryOptions{Timing: timing, Now: s.Clock.Now})
+		backend.HistoryOptions{Timing: timing, Now: s.Clock.Now, Skew: func() (time.Duration, bool) { return feed.Skew() }})
 	feed = backend.AttachEvents(ctx, s.Poller, s.Node, s.History.OnEvent)
 
 	cycle := backend.NewCycleWatcher(timing, s.Clock.Now)
