@@ -177,17 +177,11 @@ func (r *ctlRig) startProving(i int) (sim.ServiceLayout, int) {
 	return svc, pid
 }
 
-// waitSlow is waitFor for real processes: a longer deadline (a proof
-// takes seconds), and checks less often (each one asks the services).
+// waitSlow waits for real processes: a longer deadline (a proof takes
+// seconds), checked less often (each check asks the services).
 func waitSlow(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.EventuallyEvery(t, 30*time.Second, 50*time.Millisecond, what, cond)
 }
 
 func TestStopIsRefusedWhileProvingAndQueuedStopFiresOnceTheProofIsFetched(t *testing.T) {

@@ -55,12 +55,19 @@ func WaitFor(t *testing.T, what string, cond func() bool) {
 // what it waited for once d passes.
 func Eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	EventuallyEvery(t, d, 5*time.Millisecond, what, cond)
+}
+
+// EventuallyEvery is Eventually checking every interval: for a cond that is
+// costly to ask (it polls real services).
+func EventuallyEvery(t *testing.T, d, every time.Duration, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 
