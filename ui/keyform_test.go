@@ -10,6 +10,7 @@ import (
 
 	"postdeck/backend/config"
 	"postdeck/backend/identities"
+	"postdeck/backend/testkit"
 	"postdeck/merge/mergetest"
 	"postdeck/themes"
 )
@@ -18,7 +19,7 @@ import (
 // focused and keys swallowed, the key written, the [[service]] appended,
 // and the confirmation once a snapshot lists the key.
 func TestAddKeyFlow(t *testing.T) {
-	w := newWorld(t, freeAddr(t), 1)
+	w := newWorld(t, testkit.FreeAddr(t), 1)
 	k := mergetest.KeyFor("post", 3)
 	pd := postDir(t, filepath.Join(w.root, "disks", "data3"), k.Public, k.Private)
 	os.Mkdir(filepath.Join(w.root, "disks", "data4"), 0o700)
@@ -103,7 +104,7 @@ func TestAddKeyFlow(t *testing.T) {
 // TestAddKeyRefusalShowsReason: a key that does not match its PoST data is
 // refused on the form, with the reason, and nothing is written.
 func TestAddKeyRefusalShowsReason(t *testing.T) {
-	w := newWorld(t, freeAddr(t), 1)
+	w := newWorld(t, testkit.FreeAddr(t), 1)
 	k, other := mergetest.KeyFor("post", 1), mergetest.KeyFor("post", 2)
 	pd := postDir(t, filepath.Join(w.root, "data9"), other.Public, k.Private)
 	m, _ := newFlowTest(t, w)
@@ -136,7 +137,7 @@ func TestFlowKeysNeedConfig(t *testing.T) {
 // TestReadOnlyHidesFlowKeys: without Actions, k, m and M do nothing and
 // are not in the help; k moves up as before.
 func TestReadOnlyHidesFlowKeys(t *testing.T) {
-	w := newWorld(t, freeAddr(t), 1)
+	w := newWorld(t, testkit.FreeAddr(t), 1)
 	m := New(Options{Theme: themes.Dark(), Config: w.cfg, Now: func() time.Time { return testNow }})
 	m.Update(sizeMsg(120, 40))
 	s := many(5)

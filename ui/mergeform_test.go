@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"postdeck/backend/testkit"
 	"postdeck/merge"
 	"postdeck/themes"
 )
@@ -43,7 +44,7 @@ func keyFiles(t *testing.T, dir string) []string {
 // TestMergeFlow walks m: a plan with problems cannot go on; a good plan,
 // the typed confirmation, the progress, the summary, the files merged.
 func TestMergeFlow(t *testing.T) {
-	w := newWorld(t, freeAddr(t), 2)
+	w := newWorld(t, testkit.FreeAddr(t), 2)
 	w.node(t, "old", "s", 3)
 	bad := w.node(t, "supervised", "x", 1)
 	ids := filepath.Join(w.root, "supervised", "identities")
@@ -113,7 +114,7 @@ func TestMergeFlow(t *testing.T) {
 // got unfinished writes after the plan was shown) says so, and the target
 // is untouched.
 func TestMergeFailureSaysTargetIntact(t *testing.T) {
-	w := newWorld(t, freeAddr(t), 1)
+	w := newWorld(t, testkit.FreeAddr(t), 1)
 	w.node(t, "old", "s", 1)
 	m, c := newFlowTest(t, w)
 	press(m, "m")

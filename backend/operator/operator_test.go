@@ -29,18 +29,6 @@ func operatorServer(t *testing.T, code int, body string) string {
 	return srv.Listener.Addr().String()
 }
 
-// refusedAddr is a loopback address nothing listens on.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestOperatorShapes(t *testing.T) {
 	c := NewClient(5 * time.Second)
 	defer c.Close()
@@ -104,7 +92,7 @@ func TestOperatorHangTimesOut(t *testing.T) {
 
 func TestOperatorRefused(t *testing.T) {
 	c := NewClient(5 * time.Second)
-	addr := refusedAddr(t)
+	addr := testkit.FreeAddr(t)
 	_, err := c.Status(context.Background(), addr)
 	want := "operator " + addr + ": connection refused — is post-service running with --operator-address " + addr + "?"
 	if err == nil || err.Error() != want {

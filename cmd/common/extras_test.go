@@ -3,7 +3,6 @@ package common
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"postdeck/backend/config"
+	"postdeck/backend/testkit"
 	"postdeck/clock"
 	"postdeck/model"
 	"postdeck/sim"
@@ -40,17 +40,6 @@ func simConfig(t *testing.T, ids int) (*sim.Sim, *config.Config) {
 	return sm, cfg
 }
 
-// freeAddr is a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // attachExtras on a simulated node: the countdown fills every snapshot, a
 // service going down while proving runs the alert command with the JSON,
 // and the metrics endpoint shows the identities and the alert.
@@ -60,7 +49,7 @@ func TestAttachExtrasOnSim(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "alerts.json")
 	cfg.Alerts.Command = "cat >> '" + out + "'; echo >> '" + out + "'"
 
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 
 	s, err := OpenSession(cfg, testClock)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/backend/testkit"
 	"postdeck/model"
 )
 
@@ -14,7 +15,7 @@ import (
 // again, the session's context is done, and a second Close does nothing.
 func TestLiveSessionClosesEverything(t *testing.T) {
 	_, cfg := simConfig(t, 2)
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	s, err := OpenSession(cfg, testClock)
 	if err != nil {
 		t.Fatal(err)
