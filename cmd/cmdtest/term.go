@@ -39,18 +39,18 @@ func NewTerm(t testing.TB, w, h int, cmdline string) *Term {
 		args = append(args, "-e", clock.Env+"="+v)
 	}
 	tm.Tmux(append(args, cmdline)...)
-	t.Cleanup(func() { exec.Command("tmux", "-L", tmuxSocket, "kill-session", "-t", tm.Name).Run() })
+	t.Cleanup(func() { exec.Command("tmux", "-L", tm.Name, "kill-server").Run() })
 	return tm
 }
 
-// tmuxSocket is this test process's own tmux server: a server another
-// program (or a person) runs, restarts or kills cannot take the sessions
-// with it, and the suite's environment is not mixed with its.
-var tmuxSocket = fmt.Sprintf("postdeck-test-%d", os.Getpid())
 
 func (tm *Term) Tmux(args ...string) string {
 	tm.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", tmuxSocket}, args...)...).CombinedOutput()
+	// Each terminal has a tmux server of its own, named like its session:
+	// a server shared by tests exits when one test ends its last session,
+	// under another test's new-session ("server exited unexpectedly"), and
+	// one run elsewhere can be killed or restarted under the suite.
+	out, err := exec.Command("tmux", append([]string{"-L", tm.Name}, args...)...).CombinedOutput()
 	if err != nil {
 		tm.t.Fatalf("tmux %v: %v: %s", args, err, out)
 	}
