@@ -43,7 +43,6 @@ func NewTerm(t testing.TB, w, h int, cmdline string) *Term {
 	return tm
 }
 
-
 func (tm *Term) Tmux(args ...string) string {
 	tm.t.Helper()
 	// Each terminal has a tmux server of its own, named like its session:
