@@ -126,7 +126,11 @@ func TestBackfillPutsTheHistoryAndItsWhyLinesInTheRows(t *testing.T) {
 	s := startSimFor(t, sim.Options{IDs: 5, Seed: 61, Malicious: true, Manual: true})
 	r := startKeeper(t, s, t.TempDir(), HistoryOptions{})
 	cases, cur := s.HistoryCases(), s.CurrentEpoch()
-	snap := r.snapshot(fmt.Sprint("every row's history of epoch ", cases.MissedEpoch), listedFor(cases.MissedEpoch))
+	// Malfeasance is listed after ATXs and rewards: wait for it too.
+	snap := r.snapshot(fmt.Sprint("every row's history of epoch ", cases.MissedEpoch, " and the malfeasance"), func(snap model.Snapshot) bool {
+		bad, _ := record(snap, cases.Malicious, cases.MissedEpoch)
+		return listedFor(cases.MissedEpoch)(snap) && bad.Malicious
+	})
 	first := s.Layout().Services[0].NodeID // the sim's first identity is always well
 	if rec, _ := record(snap, first, cur-2); rec.ATX == nil || rec.Rewards.Count == 0 || rec.Rewards.Sum == 0 || model.Why(rec) != "" {
 		t.Errorf("the first identity's epoch %d: %+v, why %q; want its ATX and rewards", cur-2, rec, model.Why(rec))

@@ -2,7 +2,6 @@ package backend
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
 
 	"postdeck/model"
@@ -21,9 +20,11 @@ func TestEveryWhyLineOfTheSimulatorReachesTheRows(t *testing.T) {
 	s := startSimFor(t, sim.Options{IDs: 5, Seed: 66, Malicious: true, Manual: true, ReplayHistory: true})
 	r := startKeeper(t, s, t.TempDir(), HistoryOptions{})
 	cases := s.HistoryCases()
-	snap := r.snapshot("the failed proof's epoch listed and its failure seen", func(snap model.Snapshot) bool {
+	// Malfeasance is listed after ATXs and rewards: wait for it too.
+	snap := r.snapshot("the failed proof's epoch listed, its failure seen and the malfeasance listed", func(snap model.Snapshot) bool {
 		rec, _ := record(snap, cases.FailedProof, cases.FailedEpoch)
-		return listedFor(cases.MissedEpoch)(snap) && listedFor(cases.FailedEpoch)(snap) && rec.Proof.Failed
+		bad, _ := record(snap, cases.Malicious, cases.FailedEpoch)
+		return listedFor(cases.MissedEpoch)(snap) && listedFor(cases.FailedEpoch)(snap) && rec.Proof.Failed && bad.Malicious
 	})
 	first := s.Layout().Services[0].NodeID // always well
 	for _, c := range []struct {
@@ -59,6 +60,6 @@ func TestEveryWhyLineOfTheSimulatorReachesTheRows(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Log(fmt.Sprintf("current epoch %d, cases %+v", s.CurrentEpoch(), cases))
+		t.Logf("current epoch %d, cases %+v", s.CurrentEpoch(), cases)
 	}
 }
