@@ -80,3 +80,27 @@ func BenchmarkRecordsForTheTable(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEvents is a steady dashboard's write load: 100 new events of
+// the kinds a proving fleet sends most (a simulated node sends about 70 a
+// second with 1000 identities), queued one by one and committed.
+func BenchmarkEvents(b *testing.B) {
+	l, err := Open(filepath.Join(b.TempDir(), FileName), Options{Timing: testTiming})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	kinds := []string{"waiting_for_poet_registration_window", "registered_in_poet", "post_start", "post_complete", "atx_published"}
+	n := 0
+	for b.Loop() {
+		for range 100 {
+			id := Identity{ID: []byte{byte(n), byte(n >> 8), 0xbe, 0xef}}
+			e := 1 + n/benchIDs%benchEpochs
+			l.AddEvent(model.Event{Kind: kinds[n%len(kinds)], Smesher: id.ID, Time: epochAt(e, 7), Epoch: uint32(e + 1)})
+			n++
+		}
+		if err := l.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

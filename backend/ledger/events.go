@@ -3,6 +3,7 @@ package ledger
 import (
 	"database/sql"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"postdeck/model"
@@ -24,37 +25,22 @@ var stepColumn = map[string]string{
 // joins (its round_end, else the next round to end), a PoET proof or PoST
 // proof to the round that last ended, an ATX to its target epoch − 1,
 // eligibilities and proposals to the epoch before the one they are for.
-// The same event replayed on a reconnect counts once.
+// The same event replayed on a reconnect counts once: every write below
+// leaves a record as it was when given an event it already holds (and a
+// proposal is counted once per layer), so no table of events seen is kept.
 func (l *Ledger) AddEvent(ev model.Event) {
 	if l == nil || len(ev.Smesher) == 0 {
 		return // node-wide events say nothing about one identity
 	}
 	t := l.opts.Timing
 	l.enqueue(op{
-		apply: func(tx *sql.Tx) error {
-			if fresh, err := firstSeen(tx, ev); err != nil || !fresh {
-				return err
-			}
-			return applyEvent(tx, ev, t)
-		},
+		apply: func(tx *sql.Tx) error { return applyEvent(tx, ev, t) },
 		committed: func(c *cache) {
 			if ev.Kind == "malfeasance" {
 				c.malicious[hex.EncodeToString(ev.Smesher)] = true
 			}
 		},
 	})
-}
-
-// firstSeen stores the event's identity, kind and time; false when they
-// were stored before (a replay).
-func firstSeen(tx *sql.Tx, ev model.Event) (bool, error) {
-	res, err := tx.Exec("INSERT INTO seen (smesher, kind, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-		ev.Smesher, ev.Kind, ev.Time.UnixNano())
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
 }
 
 func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
@@ -67,25 +53,25 @@ func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
 		if col == "poet_proof" {
 			e = lastRound(t, ev.Time)
 		}
-		return upsert(tx, ev.Smesher, e, col+" = coalesce("+col+", ?)", at)
+		return upsert(tx, ev.Smesher, e, col, col+" = coalesce("+col+", excluded."+col+")", at) // the first seen
 	}
 	switch ev.Kind {
 	case "post_start":
 		// A start after a completion is a retry: it clears the outcome. An
 		// older start (a replay) changes nothing.
-		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), `post_start = max(coalesce(post_start, 0), ?),
-			post_failed = CASE WHEN post_done < ? THEN 0 ELSE post_failed END,
-			post_done = CASE WHEN post_done < ? THEN NULL ELSE post_done END`, at, at, at)
+		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), "post_start", `post_start = max(coalesce(post_start, 0), excluded.post_start),
+			post_failed = CASE WHEN post_done < excluded.post_start THEN 0 ELSE post_failed END,
+			post_done = CASE WHEN post_done < excluded.post_start THEN NULL ELSE post_done END`, at)
 	case "post_complete":
 		// The latest completion is the outcome.
-		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), `post_failed = CASE WHEN coalesce(post_done, 0) <= ? THEN ? ELSE post_failed END,
-			post_done = max(coalesce(post_done, 0), ?)`, at, ev.Failure, at)
+		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), "post_done, post_failed", `post_failed = CASE WHEN coalesce(post_done, 0) <= excluded.post_done THEN excluded.post_failed ELSE post_failed END,
+			post_done = max(coalesce(post_done, 0), excluded.post_done)`, at, ev.Failure)
 	case "atx_published":
 		e := uint32(t.Epoch(ev.Time))
 		if ev.Epoch > 0 {
 			e = ev.Epoch - 1
 		}
-		return upsert(tx, ev.Smesher, e, "atx_id = coalesce(atx_id, ?)", nonNil(ev.ATXID))
+		return upsert(tx, ev.Smesher, e, "atx_id", "atx_id = coalesce(atx_id, excluded.atx_id)", nonNil(ev.ATXID))
 	case "eligibilities":
 		if ev.Epoch == 0 {
 			return nil
@@ -94,7 +80,8 @@ func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
 		if layers == 0 {
 			layers = ev.Eligibilities // a feed without layers: at most one a layer
 		}
-		return upsert(tx, ev.Smesher, ev.Epoch-1, "eligibilities = ?, eligible_layers = ?", ev.Eligibilities, layers)
+		return upsert(tx, ev.Smesher, ev.Epoch-1, "eligibilities, eligible_layers",
+			"eligibilities = excluded.eligibilities, eligible_layers = excluded.eligible_layers", ev.Eligibilities, layers)
 	case "proposal":
 		return addProposal(tx, ev.Smesher, ev.Layer, t.LayersPerEpoch)
 	case "malfeasance":
@@ -103,13 +90,13 @@ func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
 	return nil
 }
 
-// upsert sets columns of one record, creating it. set holds "col = ?"
-// assignments, args their values.
-func upsert(tx *sql.Tx, smesher []byte, epoch uint32, set string, args ...any) error {
-	if _, err := tx.Exec("INSERT INTO record (smesher, epoch) VALUES (?, ?) ON CONFLICT DO NOTHING", smesher, epoch); err != nil {
-		return err
-	}
-	_, err := tx.Exec("UPDATE record SET "+set+" WHERE smesher = ? AND epoch = ?", append(args, smesher, epoch)...)
+// upsert creates or changes one record in one statement (the driver parses
+// each anew, so statements are what a write costs): a new record gets vals
+// in cols (comma-separated); an existing one is changed by set, which names
+// the new values excluded.col.
+func upsert(tx *sql.Tx, smesher []byte, epoch uint32, cols, set string, vals ...any) error {
+	_, err := tx.Exec("INSERT INTO record (smesher, epoch, "+cols+") VALUES (?, ?"+strings.Repeat(", ?", len(vals))+
+		") ON CONFLICT DO UPDATE SET "+set, append([]any{smesher, epoch}, vals...)...)
 	return err
 }
 
@@ -126,7 +113,7 @@ func addProposal(tx *sql.Tx, smesher []byte, layer, lpe uint32) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	return upsert(tx, smesher, layer/lpe-1, "proposals = proposals + 1")
+	return upsert(tx, smesher, layer/lpe-1, "proposals", "proposals = proposals + 1", 1)
 }
 
 // lastRound is the epoch whose PoET round ended last at or before at (0

@@ -102,12 +102,54 @@ func TestARetriedProofKeepsTheLatestOutcome(t *testing.T) {
 		l.AddEvent(e)
 	}
 	flush(t, l)
-	l.db.Exec("DELETE FROM seen") // as if the replay were older than the seen events kept
 	l.AddEvent(first)
 	l.AddEvent(failed)
 	flush(t, l)
 	p := records(t, l, []Identity{idA}, 3, 3)[key("a.key", 3)].Proof
 	if p.Failed || !p.Started.Equal(retry.Time) || !p.Completed.Equal(ok.Time) {
 		t.Errorf("proof %+v, want the retry's start and its successful completion", p)
+	}
+}
+
+// The node replays its last events on every reconnect (a restart's replay
+// may also reach back past later events):
+// every kind of event given again leaves every record as it was.
+func TestAReplayChangesNothing(t *testing.T) {
+	l, _ := openTemp(t, &testClock{epochAt(9, 0)})
+	events := []model.Event{
+		ev("waiting_for_poet_registration_window", idA, epochAt(2, 6.5)),
+		withRoundEnd(ev("registered_in_poet", idA, epochAt(2, 7)), 3),
+		ev("best_proof_selected", idA, epochAt(3, 6.2)),
+		ev("post_start", idA, epochAt(3, 6.3)),
+		{Kind: "post_complete", Smesher: idA.ID, Time: epochAt(3, 6.5), Failure: true},
+		ev("post_start", idA, epochAt(3, 6.6)),
+		ev("post_complete", idA, epochAt(3, 7)),
+		{Kind: "atx_published", Smesher: idA.ID, Time: epochAt(3, 8), Epoch: 4, ATXID: []byte{7}},
+		{Kind: "eligibilities", Smesher: idA.ID, Time: epochAt(3, 9), Epoch: 4, Eligibilities: 3, EligibleLayers: 2},
+		{Kind: "proposal", Smesher: idA.ID, Time: epochAt(4, 2), Layer: 42},
+		{Kind: "proposal", Smesher: idA.ID, Time: epochAt(4, 3), Layer: 43},
+	}
+	for _, e := range events {
+		l.AddEvent(e)
+	}
+	flush(t, l)
+	want := records(t, l, []Identity{idA}, 2, 4)
+	backwards := make([]model.Event, len(events))
+	for i, e := range events {
+		backwards[len(events)-1-i] = e
+	}
+	var got map[string]model.EpochRecord
+	for _, replay := range [][]model.Event{backwards, events} {
+		for _, e := range replay {
+			l.AddEvent(e)
+		}
+		flush(t, l)
+		got = records(t, l, []Identity{idA}, 2, 4)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("after a replay:\n%+v\nwant\n%+v", got, want)
+		}
+	}
+	if r := got[key("a.key", 3)]; r.Proposals.N != 2 || r.Proof.Failed || r.ATX == nil {
+		t.Errorf("epoch 3 %+v: want 2 proposals, the retry's success, the ATX", r)
 	}
 }

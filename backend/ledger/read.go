@@ -27,34 +27,45 @@ const rowColumns = `smesher, epoch, atx_id, atx_weight, atx_units, rewards_count
 	registered, poet_proof, post_start, post_done, post_failed, k2pow_ns, disk_ns`
 
 // Records is one record per identity and publish epoch from..to (inclusive),
-// in that order, with what is committed: one indexed query. A nil ledger
-// returns nil.
+// in that order (ids are distinct), with what is committed: one indexed query, its rows
+// written straight into their places (a fleet's records are megabytes: no
+// second copy of them is built on the way).
 func (l *Ledger) Records(ids []Identity, from, to uint32) ([]model.EpochRecord, error) {
 	if l == nil || to < from {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
-	rows := map[recordKey]row{}
+	per := int(to - from + 1)
+	at := make(map[string]int, len(ids)) // id → its first record's index
+	for i, id := range ids {
+		at[string(id.ID)] = i * per
+	}
+	out := make([]model.EpochRecord, len(ids)*per)
+	filled := make([]bool, len(out))
+	l.mu.RLock() // the cache's maps are read while the records are built
+	defer l.mu.RUnlock()
+	v := l.view()
 	err := each(ctx, l, "SELECT "+rowColumns+" FROM record WHERE epoch BETWEEN ? AND ?", func(sc scanner) error {
 		var id []byte
 		var epoch uint32
 		var r row
-		err := sc.Scan(&id, &epoch, &r.atxID, &r.weight, &r.units, &r.count, &r.sum, &r.eligibilities, &r.layers, &r.proposals,
-			&r.registered, &r.poetProof, &r.start, &r.done, &r.failed, &r.k2pow, &r.disk)
-		rows[recordKey{string(id), epoch}] = r
-		return err
+		if err := sc.Scan(&id, &epoch, &r.atxID, &r.weight, &r.units, &r.count, &r.sum, &r.eligibilities, &r.layers, &r.proposals,
+			&r.registered, &r.poetProof, &r.start, &r.done, &r.failed, &r.k2pow, &r.disk); err != nil {
+			return err
+		}
+		if i, ok := at[string(id)]; ok {
+			i += int(epoch - from)
+			out[i], filled[i] = v.record(ids[i/per], epoch, r), true
+		}
+		return nil
 	}, from, to)
 	if err != nil {
 		return nil, explain(l.path, err)
 	}
-	l.mu.RLock() // the cache's maps are read while the records are built
-	defer l.mu.RUnlock()
-	v := l.view()
-	out := make([]model.EpochRecord, 0, len(ids)*int(to-from+1))
-	for _, id := range ids {
-		for e := uint64(from); e <= uint64(to); e++ { // uint64: to may be the last epoch there is
-			out = append(out, v.record(id, uint32(e), rows[recordKey{string(id.ID), uint32(e)}]))
+	for i := range out {
+		if !filled[i] {
+			out[i] = v.record(ids[i/per], from+uint32(i%per), row{})
 		}
 	}
 	return out, nil

@@ -7,8 +7,8 @@ package ledger
 //     rewards of e+1 (summed here as they arrive, so a read is one indexed
 //     query), the eligibilities and proposals of e+1, the PoET and PoST
 //     steps and the measured proof.
-//   - reward, proposal, seen: what was already counted, so the same reward,
-//     proposal or replayed event added twice counts once.
+//   - reward, proposal: what was already counted, so the same reward or
+//     proposal added twice counts once.
 //   - malfeasance: identities the node holds a proof against.
 //   - listed: which identities and epochs a List of the node's history
 //     covered, so a missing ATX or reward there is known to be missing.
@@ -38,10 +38,6 @@ CREATE TABLE IF NOT EXISTS proposal (
 	smesher BLOB NOT NULL, layer INTEGER NOT NULL,
 	PRIMARY KEY (smesher, layer)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS seen (
-	smesher BLOB NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL,
-	PRIMARY KEY (smesher, kind, at)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS malfeasance (
 	smesher BLOB PRIMARY KEY, kind TEXT NOT NULL, layer INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -52,4 +48,7 @@ CREATE TABLE IF NOT EXISTS listed (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS watched (start INTEGER PRIMARY KEY, end INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS unsynced (start INTEGER PRIMARY KEY, end INTEGER NOT NULL);
+-- Earlier ledgers kept a table of the events seen; a replay needs none
+-- (see AddEvent).
+DROP TABLE IF EXISTS seen;
 `

@@ -20,6 +20,13 @@ type op struct {
 // maxBatch is how many queued writes share one transaction (one fsync).
 const maxBatch = 256
 
+// linger is how long the writer gathers writes after the first before it
+// commits them: a steady dashboard's trickle (an event, each poll's watched
+// time) then costs one transaction and one fsync a second, not one a write.
+// A Flush or Close ends the wait at once; a crash loses at most this much,
+// which the node's event replay and the next List bring back.
+const linger = time.Second
+
 // writeTimeout bounds one transaction: a hung disk fails it rather than
 // stalling the queue for ever.
 const writeTimeout = 30 * time.Second
@@ -80,28 +87,45 @@ func (l *Ledger) isClosed() bool {
 	return l.closed
 }
 
-// write is the one writer: it takes what is queued, up to maxBatch writes,
-// commits them in one transaction and starts again, until the stop op of
-// Close. The queue is never closed, so a send can never panic.
+// write is the one writer: it gathers what is queued, commits it in one
+// transaction and starts again, until the stop op of Close. The queue is
+// never closed, so a send can never panic.
 func (l *Ledger) write() {
 	defer close(l.done)
 	for o := range l.queue {
-		batch, stop := []op{o}, o.stop
-	more:
-		for len(batch) < maxBatch && !stop {
-			select {
-			case o := <-l.queue:
-				batch, stop = append(batch, o), o.stop
-			default:
-				break more
-			}
-		}
+		batch := gather(l.queue, o)
 		l.commitBatch(batch)
-		if stop {
+		if batch[len(batch)-1].stop {
 			return
 		}
 	}
 }
+
+// gather takes first and what follows it for up to linger, at most
+// maxBatch writes; a Flush's or Close's op ends the batch.
+func gather(queue <-chan op, first op) []op {
+	batch := []op{first}
+	if first.urgent() {
+		return batch
+	}
+	wait := time.NewTimer(linger)
+	defer wait.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case o := <-queue:
+			batch = append(batch, o)
+			if o.urgent() {
+				return batch
+			}
+		case <-wait.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// urgent is an op someone waits on: Flush's and Close's.
+func (o op) urgent() bool { return o.done != nil || o.stop }
 
 // commitBatch commits the batch; if it fails, each write is tried alone so
 // one bad write loses only itself. A Flush in the batch hears the first
