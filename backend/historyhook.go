@@ -48,11 +48,13 @@ func (k *HistoryKeeper) noteIdentities(rows []model.Row) {
 func (k *HistoryKeeper) observe(s *model.Snapshot) {
 	now := k.opts.Now()
 	if k.feedUp() {
-		if k.watchFrom.IsZero() {
-			k.watchFrom = now
-		}
 		skew := k.skew()
-		k.led.Observed(k.watchFrom.Add(-skew), now.Add(-skew))
+		if k.watchFrom.IsZero() {
+			// On the node's clock, fixed at the start: the skew measured
+			// jitters, and a start that moved would be a new span each poll.
+			k.watchFrom = now.Add(-skew)
+		}
+		k.led.Observed(k.watchFrom, now.Add(-skew))
 	} else {
 		k.watchFrom = time.Time{}
 	}

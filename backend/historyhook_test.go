@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"path/filepath"
 	"testing"
@@ -92,5 +93,38 @@ func TestWatchedTimeIsOnTheNodesClock(t *testing.T) {
 			t.Errorf("skew %s: registration window watched %v, want %v", c.skew, got, c.watched)
 		}
 		led.Close()
+	}
+}
+
+// The skew measured jitters by milliseconds from poll to poll; the time
+// watched stays one span in the file, not one a poll.
+func TestAJitteringSkewKeepsOneWatchedSpan(t *testing.T) {
+	mn := model.MainnetTiming()
+	now := mn.RoundEnd(86)
+	clock := func() time.Time { return now }
+	path := filepath.Join(t.TempDir(), ledger.FileName)
+	led, err := ledger.Open(path, ledger.Options{Timing: mn, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jitter := time.Duration(0)
+	k := NewHistoryKeeper(nil, led, nil, nil, nil, HistoryOptions{Timing: mn, Now: clock,
+		Skew: func() (time.Duration, bool) { return time.Second + jitter, true }})
+	for i := range 20 {
+		jitter = time.Duration(i%3) * time.Millisecond
+		now = now.Add(time.Second)
+		k.Hook(&model.Snapshot{Rows: []model.Row{{ID: []byte{1, 2}, Name: "a.key"}}})
+	}
+	if err := led.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM watched").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d watched spans (%v), want 1", n, err)
 	}
 }
