@@ -83,6 +83,17 @@ bench_wait_screen() {
 	exit 1
 }
 
+# bench_wait_gone SESSION TEXT waits up to 60 s until TEXT is off the pane
+# (the dashboard's "history: …" backfill progress, say).
+bench_wait_gone() {
+	for _ in $(seq 1 120); do
+		tmux -L "$SOCK" capture-pane -p -t "$1" | grep -q "$2" || return 0
+		sleep 0.5
+	done
+	echo "the pane still shows '$2' after 60 s" >&2
+	exit 1
+}
+
 # bench_ticks PID prints the process's utime+stime in clock ticks.
 bench_ticks() {
 	# Fields after the command name (which may hold spaces): utime is the
@@ -93,15 +104,17 @@ bench_ticks() {
 bench_kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$2/status"; }
 
 # bench_report NAME PID D0 D1 S0 S1 T0 T1 prints CPU % of a core for the
-# measured process and the simulator, their ratio, and the peak RSS.
+# measured process and the simulator, their ratio, the peak RSS and the RSS
+# at the end.
 bench_report() {
-	local hz hwm
+	local hz hwm rss
 	hz=$(getconf CLK_TCK)
 	hwm=$(bench_kib VmHWM "$2")
-	awk -v n="$1" -v d="$(($4 - $3))" -v s="$(($6 - $5))" -v t0="$7" -v t1="$8" -v hz="$hz" -v h="$hwm" 'BEGIN {
+	rss=$(bench_kib VmRSS "$2")
+	awk -v n="$1" -v d="$(($4 - $3))" -v s="$(($6 - $5))" -v t0="$7" -v t1="$8" -v hz="$hz" -v h="$hwm" -v r="$rss" 'BEGIN {
 		w = t1 - t0
 		dc = 100 * d / hz / w; sc = 100 * s / hz / w
 		printf "%s CPU %.1f %% of a core; simulator (node side) %.1f %%; ratio %.2f\n", n, dc, sc, (sc > 0 ? dc / sc : 0)
-		printf "%s peak RSS (VmHWM) %d KiB = %.1f MiB = %.1f MB\n", n, h, h / 1024, h * 1.024 / 1000
+		printf "%s peak RSS (VmHWM) %d KiB = %.1f MiB = %.1f MB; at the end (VmRSS) %.1f MiB\n", n, h, h / 1024, h * 1.024 / 1000, r / 1024
 	}'
 }

@@ -7,8 +7,8 @@
 #   bench/steady-dashboard.sh [IDS] [SECONDS] [WARMUP]    (default 1000 60 10)
 #
 # The CPU figures are utime+stime from /proc/PID/stat over the measured
-# window (after WARMUP seconds of polling); peak RSS is VmHWM over the whole
-# run. Both processes are measured in the same window, so their ratio is
+# window (after the ledger's backfill and WARMUP seconds of polling); peak
+# RSS is VmHWM over the whole run, the backfill's included. Both processes are measured in the same window, so their ratio is
 # comparable on a noisy machine. POSTDECK_BIN=path uses an existing binary;
 # extra environment for the dashboard goes in DASH_ENV (e.g. GOMEMLIMIT=32MiB).
 set -euo pipefail
@@ -33,8 +33,11 @@ tmux -L "$SOCK" -f /dev/null new-session -d -s "$SESSION" -x 160 -y 50 \
 PID=$(tmux -L "$SOCK" list-panes -t "$SESSION" -F '#{pane_pid}')
 bench_wait_comm "$PID" postdeck
 
-# The header proves the dashboard polled: it counts the identities.
+# The header proves the dashboard polled: it counts the identities. A
+# steady dashboard is one whose ledger backfill (its header's "history:
+# n/N identities") is over.
 bench_wait_screen "$SESSION" "$IDS identities"
+bench_wait_gone "$SESSION" "history:"
 
 echo "dashboard pid $PID, sim pid $SIM_PID, $IDS identities; warm-up ${WARMUP}s, measuring ${SECS}s"
 sleep "$WARMUP"
