@@ -8,8 +8,9 @@
 #
 # The CPU figures are utime+stime from /proc/PID/stat over the measured
 # window (after the ledger's backfill and WARMUP seconds of polling); peak
-# RSS is VmHWM over the whole run, the backfill's included. Both processes are measured in the same window, so their ratio is
-# comparable on a noisy machine. POSTDECK_BIN=path uses an existing binary;
+# RSS is VmHWM over the whole run, the backfill's included. Both processes
+# are measured in the same window, so their ratio is comparable on a noisy
+# machine. POSTDECK_BIN=path uses an existing binary;
 # extra environment for the dashboard goes in DASH_ENV (e.g. GOMEMLIMIT=32MiB).
 set -euo pipefail
 
