@@ -25,6 +25,7 @@ type keeperRig struct {
 	sim    *sim.Sim
 	poller *Poller
 	keeper *HistoryKeeper
+	feed   *nodeapi.EventFeed
 	stop   func()
 }
 
@@ -70,7 +71,7 @@ func startKeeper(t testing.TB, s *sim.Sim, stateDir string, opts HistoryOptions)
 	wg.Go(func() { k.Run(ctx) })
 	wg.Go(func() { p.Run(ctx) })
 	var once sync.Once
-	r := &keeperRig{t: t, sim: s, poller: p, keeper: k}
+	r := &keeperRig{t: t, sim: s, poller: p, keeper: k, feed: feed}
 	r.stop = func() {
 		once.Do(func() { cancel(); wg.Wait(); led.Close(); ops.Close(); node.Close() })
 	}
@@ -88,6 +89,14 @@ func (r *keeperRig) snapshot(what string, cond func(model.Snapshot) bool) model.
 		return ok && cond(s)
 	})
 	return snap
+}
+
+// streaming waits for the event stream to be up: a test of what events
+// bring starts from there (on a loaded machine the first subscription can
+// time out and wait out a backoff).
+func (r *keeperRig) streaming() {
+	r.t.Helper()
+	testkit.WaitFor(r.t.(*testing.T), "the event stream", func() bool { return r.feed.Stats().Connected })
 }
 
 // record is id's record of publish epoch e in the snapshot.
@@ -167,6 +176,7 @@ func TestAnEventBringsTheNewATXIntoTheRow(t *testing.T) {
 	if rec, _ := record(mustLatest(r), id, cur); rec.ATX != nil {
 		t.Fatalf("an ATX in the current epoch before any proof: %+v", rec.ATX)
 	}
+	r.streaming()
 	s.AcceptProof(id)
 	r.snapshot("the new ATX in the row", func(snap model.Snapshot) bool {
 		rec, _ := record(snap, id, cur)
@@ -201,6 +211,7 @@ func TestANodeWithoutHistoryIsToldWhichKeysEnableIt(t *testing.T) {
 		t.Errorf("%d history errors (want one), %d rows (want 3): %+v", n, len(snap.Rows), snap.Node.Errors)
 	}
 	id, cur := s.Layout().Services[0].NodeID, s.CurrentEpoch()
+	r.streaming()
 	s.AcceptProof(id)
 	r.snapshot("the ATX, from the events alone", func(snap model.Snapshot) bool {
 		rec, _ := record(snap, id, cur)
