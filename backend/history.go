@@ -212,6 +212,9 @@ func (k *HistoryKeeper) identities() []ledger.Identity {
 // reread reads the rows' recent records once the queued writes are in,
 // and hands the planner the measured proofs.
 func (k *HistoryKeeper) reread(ctx context.Context) {
+	k.mu.Lock()
+	k.dirty = false // before the read: an event during it wants the next one
+	k.mu.Unlock()
 	ids := k.identities()
 	cur := k.currentEpoch()
 	from := uint32(max(0, int64(cur)-int64(k.opts.Epochs)+1))
@@ -229,7 +232,9 @@ func (k *HistoryKeeper) reread(ctx context.Context) {
 	}
 	k.mu.Lock()
 	if err == nil {
-		k.recs, k.malicious, k.readEpoch, k.read, k.dirty = byID, bad, cur, true, false
+		k.recs, k.malicious, k.readEpoch, k.read = byID, bad, cur, true
+	} else {
+		k.dirty = true // try again at the next tick
 	}
 	k.readErr = err
 	k.mu.Unlock()
