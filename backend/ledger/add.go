@@ -61,6 +61,7 @@ func (l *Ledger) AddRewards(q HistoryQuery, rewards []model.Reward) {
 	})
 }
 
+// recordKey names one record: an identity's publish epoch.
 type recordKey struct {
 	smesher string
 	epoch   uint32
@@ -174,6 +175,7 @@ func (l *Ledger) OutOfSync(from, to time.Time) { l.addSpan("unsynced", from, to)
 func (l *Ledger) addSpan(table string, from, to time.Time) {
 	a, b := from.UnixNano(), to.UnixNano()
 	l.enqueue(op{
+		apart: true,
 		apply: func(tx *sql.Tx) error {
 			_, err := tx.Exec("INSERT INTO "+table+" (start, end) VALUES (?, ?) ON CONFLICT DO UPDATE SET end = max(end, excluded.end)", a, b)
 			return err

@@ -3,7 +3,6 @@ package ledger
 import (
 	"database/sql"
 	"encoding/hex"
-	"strings"
 	"time"
 
 	"postdeck/model"
@@ -32,19 +31,23 @@ func (l *Ledger) AddEvent(ev model.Event) {
 	if l == nil || len(ev.Smesher) == 0 {
 		return // node-wide events say nothing about one identity
 	}
-	t := l.opts.Timing
-	l.enqueue(op{
-		apply: func(tx *sql.Tx) error { return applyEvent(tx, ev, t) },
-		committed: func(c *cache) {
-			if ev.Kind == "malfeasance" {
-				c.malicious[hex.EncodeToString(ev.Smesher)] = true
-			}
-		},
-	})
+	o, ok := eventOp(ev, l.opts.Timing)
+	if !ok {
+		return
+	}
+	if ev.Kind == "malfeasance" {
+		o.committed = func(c *cache) { c.malicious[hex.EncodeToString(ev.Smesher)] = true }
+	}
+	l.enqueue(o)
 }
 
-func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
+// eventOp is the write an event makes, false for an event that makes none.
+// Most are one upsert of one record, which a batch folds with others.
+func eventOp(ev model.Event, t model.Timing) (op, bool) {
 	at := ev.Time.UnixNano()
+	one := func(epoch uint32, cols, set string, vals ...any) (op, bool) {
+		return op{upsert: newUpsert(ev.Smesher, epoch, cols, set, vals...)}, true
+	}
 	if col, ok := stepColumn[ev.Kind]; ok {
 		e := nextRound(t, ev.Time)
 		if col == "registered" && !ev.RoundEnd.IsZero() {
@@ -53,51 +56,42 @@ func applyEvent(tx *sql.Tx, ev model.Event, t model.Timing) error {
 		if col == "poet_proof" {
 			e = lastRound(t, ev.Time)
 		}
-		return upsert(tx, ev.Smesher, e, col, col+" = coalesce("+col+", excluded."+col+")", at) // the first seen
+		return one(e, col, col+" = coalesce("+col+", excluded."+col+")", at) // the first seen
 	}
 	switch ev.Kind {
 	case "post_start":
 		// A start after a completion is a retry: it clears the outcome. An
 		// older start (a replay) changes nothing.
-		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), "post_start", `post_start = max(coalesce(post_start, 0), excluded.post_start),
+		return one(lastRound(t, ev.Time), "post_start", `post_start = max(coalesce(post_start, 0), excluded.post_start),
 			post_failed = CASE WHEN post_done < excluded.post_start THEN 0 ELSE post_failed END,
 			post_done = CASE WHEN post_done < excluded.post_start THEN NULL ELSE post_done END`, at)
 	case "post_complete":
 		// The latest completion is the outcome.
-		return upsert(tx, ev.Smesher, lastRound(t, ev.Time), "post_done, post_failed", `post_failed = CASE WHEN coalesce(post_done, 0) <= excluded.post_done THEN excluded.post_failed ELSE post_failed END,
+		return one(lastRound(t, ev.Time), "post_done, post_failed", `post_failed = CASE WHEN coalesce(post_done, 0) <= excluded.post_done THEN excluded.post_failed ELSE post_failed END,
 			post_done = max(coalesce(post_done, 0), excluded.post_done)`, at, ev.Failure)
 	case "atx_published":
 		e := uint32(t.Epoch(ev.Time))
 		if ev.Epoch > 0 {
 			e = ev.Epoch - 1
 		}
-		return upsert(tx, ev.Smesher, e, "atx_id", "atx_id = coalesce(atx_id, excluded.atx_id)", nonNil(ev.ATXID))
+		return one(e, "atx_id", "atx_id = coalesce(atx_id, excluded.atx_id)", nonNil(ev.ATXID))
 	case "eligibilities":
 		if ev.Epoch == 0 {
-			return nil
+			return op{}, false
 		}
 		layers := ev.EligibleLayers
 		if layers == 0 {
 			layers = ev.Eligibilities // a feed without layers: at most one a layer
 		}
-		return upsert(tx, ev.Smesher, ev.Epoch-1, "eligibilities, eligible_layers",
+		return one(ev.Epoch-1, "eligibilities, eligible_layers",
 			"eligibilities = excluded.eligibilities, eligible_layers = excluded.eligible_layers", ev.Eligibilities, layers)
 	case "proposal":
-		return addProposal(tx, ev.Smesher, ev.Layer, t.LayersPerEpoch)
+		return op{apply: func(tx *sql.Tx) error { return addProposal(tx, ev.Smesher, ev.Layer, t.LayersPerEpoch) }}, true
 	case "malfeasance":
-		return addMalicious(tx, model.Malfeasance{SmesherID: ev.Smesher, Kind: "event", Layer: ev.Layer})
+		m := model.Malfeasance{SmesherID: ev.Smesher, Kind: "event", Layer: ev.Layer}
+		return op{apply: func(tx *sql.Tx) error { return addMalicious(tx, m) }}, true
 	}
-	return nil
-}
-
-// upsert creates or changes one record in one statement (the driver parses
-// each anew, so statements are what a write costs): a new record gets vals
-// in cols (comma-separated); an existing one is changed by set, which names
-// the new values excluded.col.
-func upsert(tx *sql.Tx, smesher []byte, epoch uint32, cols, set string, vals ...any) error {
-	_, err := tx.Exec("INSERT INTO record (smesher, epoch, "+cols+") VALUES (?, ?"+strings.Repeat(", ?", len(vals))+
-		") ON CONFLICT DO UPDATE SET "+set, append([]any{smesher, epoch}, vals...)...)
-	return err
+	return op{}, false
 }
 
 // addProposal counts a proposal of layer once, for the ATX of the epoch
@@ -113,7 +107,7 @@ func addProposal(tx *sql.Tx, smesher []byte, layer, lpe uint32) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	return upsert(tx, smesher, layer/lpe-1, "proposals", "proposals = proposals + 1", 1)
+	return newUpsert(smesher, layer/lpe-1, "proposals", "proposals = proposals + 1", 1).exec(tx)
 }
 
 // lastRound is the epoch whose PoET round ended last at or before at (0

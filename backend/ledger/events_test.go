@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -151,5 +152,46 @@ func TestAReplayChangesNothing(t *testing.T) {
 	}
 	if r := got[key("a.key", 3)]; r.Proposals.N != 2 || r.Proof.Failed || r.ATX == nil {
 		t.Errorf("epoch 3 %+v: want 2 proposals, the retry's success, the ATX", r)
+	}
+}
+
+// A batch folds its upserts into multi-row statements by shape; the
+// records must come out as if every event had been committed alone, in
+// order, however the kinds interleave on one record (a retry after a
+// failed proof, an ATX between them).
+func TestAFoldedBatchEqualsOneWriteAtATime(t *testing.T) {
+	ids := []Identity{idA, idB, ident("c.key", 3)}
+	kinds := []string{"post_start", "post_complete", "atx_published", "registered_in_poet", "eligibilities", "proposal", "best_proof_selected"}
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 0))
+		var ops []op
+		for range 60 {
+			id := ids[rng.IntN(len(ids))]
+			e := model.Event{Kind: kinds[rng.IntN(len(kinds))], Smesher: id.ID, Time: epochAt(3, 6+rng.Float64()*3),
+				Failure: rng.IntN(2) == 0, Epoch: 4, ATXID: []byte{byte(rng.IntN(3) + 1)},
+				Eligibilities: rng.IntN(4), Layer: 40 + uint32(rng.IntN(5))}
+			if o, ok := eventOp(e, testTiming); ok {
+				ops = append(ops, o)
+			}
+		}
+		now := &testClock{epochAt(9, 0)}
+		folded, _ := openTemp(t, now)
+		alone, _ := openTemp(t, now)
+		if err := folded.commit(ops); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range ops {
+			if err := alone.commit([]op{o}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, got := records(t, alone, ids, 2, 4), records(t, folded, ids, 2, 4)
+		if !reflect.DeepEqual(got, want) {
+			for k := range want {
+				if !reflect.DeepEqual(got[k], want[k]) {
+					t.Errorf("seed %d, %s: folded %+v\nwant (one at a time) %+v", seed, k, got[k], want[k])
+				}
+			}
+		}
 	}
 }

@@ -7,11 +7,13 @@ import (
 	"time"
 )
 
-// op is one queued write: apply runs inside the writer's transaction,
-// committed (if set) updates the caches once the transaction is on disk, and
-// done (if set) hears the outcome.
+// op is one queued write: its upsert, else apply, runs inside the writer's
+// transaction, committed (if set) updates the caches once the transaction is
+// on disk, and done (if set) hears the outcome.
 type op struct {
+	upsert    *upsert
 	apply     func(tx *sql.Tx) error
+	apart     bool // apply touches no record: it need not wait for the upserts held
 	committed func(c *cache)
 	done      chan error
 	stop      bool // Close's last op: the writer ends after it
@@ -160,11 +162,16 @@ func (l *Ledger) commit(batch []op) error {
 	if err != nil {
 		return explain(l.path, err)
 	}
+	f := newFolder(tx)
 	for _, o := range batch {
-		if err := o.apply(tx); err != nil {
+		if err := f.add(o); err != nil {
 			tx.Rollback()
 			return explain(l.path, err)
 		}
+	}
+	if err := f.flush(); err != nil {
+		tx.Rollback()
+		return explain(l.path, err)
 	}
 	return explain(l.path, tx.Commit())
 }
