@@ -18,7 +18,7 @@ import (
 )
 
 // schemaVersion is the ledger's PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // openTimeout bounds opening, checking and loading the file.
 const openTimeout = 10 * time.Second
@@ -121,10 +121,32 @@ func (l *Ledger) prepare(ctx context.Context) error {
 	if err := quickCheck(ctx, l.db, l.path); err != nil {
 		return err
 	}
-	if _, err := l.db.ExecContext(ctx, schema+fmt.Sprintf("PRAGMA user_version = %d;", schemaVersion)); err != nil {
+	if err := l.upgrade(ctx); err != nil {
 		return err
 	}
 	return l.loadCache(ctx)
+}
+
+// upgrade creates the schema, or brings an older one up to it, in one
+// transaction.
+func (l *Ledger) upgrade(ctx context.Context) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	script := schema + fmt.Sprintf("PRAGMA user_version = %d;", schemaVersion)
+	if v == 1 {
+		script = fromVersion1 + script
+	}
+	if _, err := tx.ExecContext(ctx, script); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // quickCheck runs PRAGMA quick_check: a damaged file is refused at open,
