@@ -29,6 +29,10 @@ type HistoryOptions struct {
 	Refresh, MinReread time.Duration
 	// Epochs is how many publish epochs each row carries (default 8).
 	Epochs int
+	// MarkEvery is how often the watched (and out-of-sync) time is written
+	// while it goes on (default 30 s): a span's start at once, its end at
+	// most this late — a crash can only leave less time marked watched.
+	MarkEvery time.Duration
 	// Skew is how far the node's clock is behind Now (nodeapi.EventFeed's
 	// Skew); nil or unknown is none. Watched time is recorded on the node's
 	// clock, the one its events carry.
@@ -44,6 +48,7 @@ func (o HistoryOptions) withDefaults() HistoryOptions {
 	def(&o.Recent, 5*time.Minute)
 	def(&o.Refresh, time.Minute)
 	def(&o.MinReread, time.Second)
+	def(&o.MarkEvery, 30*time.Second)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -95,6 +100,7 @@ type HistoryKeeper struct {
 
 	// Only Hook touches these.
 	watchFrom, unsyncFrom time.Time
+	watchMark, unsyncMark time.Time                   // when each span was last written
 	proofs                map[string][2]time.Duration // by service: the last proof's phases seen
 }
 

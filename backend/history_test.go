@@ -62,6 +62,9 @@ func startKeeper(t testing.TB, s *sim.Sim, stateDir string, opts HistoryOptions)
 	if opts.Refresh == 0 {
 		opts.Refresh, opts.MinReread = 50*time.Millisecond, 10*time.Millisecond
 	}
+	if opts.MarkEvery == 0 {
+		opts.MarkEvery = time.Nanosecond // every poll: the tests watch the spans grow
+	}
 	var feed *nodeapi.EventFeed
 	k := NewHistoryKeeper(node, led, lerr, nil, func() bool { return feed.Stats().Connected }, opts)
 	ctx, cancel := context.WithCancel(context.Background())

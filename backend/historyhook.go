@@ -52,17 +52,21 @@ func (k *HistoryKeeper) observe(s *model.Snapshot) {
 		if k.watchFrom.IsZero() {
 			// On the node's clock, fixed at the start: the skew measured
 			// jitters, and a start that moved would be a new span each poll.
-			k.watchFrom = now.Add(-skew)
+			k.watchFrom, k.watchMark = now.Add(-skew), time.Time{}
 		}
-		k.led.Observed(k.watchFrom, now.Add(-skew))
+		if k.due(&k.watchMark, now) {
+			k.led.Observed(k.watchFrom, now.Add(-skew))
+		}
 	} else {
 		k.watchFrom = time.Time{}
 	}
 	if s.Node.HasStatus && !s.Node.Synced {
 		if k.unsyncFrom.IsZero() {
-			k.unsyncFrom = now
+			k.unsyncFrom, k.unsyncMark = now, time.Time{}
 		}
-		k.led.OutOfSync(k.unsyncFrom, now)
+		if k.due(&k.unsyncMark, now) {
+			k.led.OutOfSync(k.unsyncFrom, now)
+		}
 	} else {
 		k.unsyncFrom = time.Time{}
 	}
@@ -73,6 +77,16 @@ func (k *HistoryKeeper) observe(s *model.Snapshot) {
 	if newEpoch {
 		notify(k.wake)
 	}
+}
+
+// due tells whether a span last written at *mark is to be written now
+// (its first write, or MarkEvery later), and if so moves the mark.
+func (k *HistoryKeeper) due(mark *time.Time, now time.Time) bool {
+	if !mark.IsZero() && now.Sub(*mark) < k.opts.MarkEvery {
+		return false
+	}
+	*mark = now
+	return true
 }
 
 // noteProofs records each proof the event feed's throughput saw from start

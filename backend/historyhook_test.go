@@ -115,6 +115,44 @@ func TestAJitteringSkewKeepsOneWatchedSpan(t *testing.T) {
 		now = now.Add(time.Second)
 		k.Hook(&model.Snapshot{Rows: []model.Row{{ID: []byte{1, 2}, Name: "a.key"}}})
 	}
+	db := closeAndOpenRaw(t, led, path)
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM watched").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d watched spans (%v), want 1", n, err)
+	}
+}
+
+// Watched time is written when watching begins and then at most every
+// MarkEvery: polls every 10 s for 110 s mark 0 s … 90 s, never more than
+// was watched.
+func TestWatchedTimeIsWrittenEveryMarkNotEveryPoll(t *testing.T) {
+	mn := model.MainnetTiming()
+	start := mn.RoundEnd(86)
+	now := start
+	clock := func() time.Time { return now }
+	path := filepath.Join(t.TempDir(), ledger.FileName)
+	led, err := ledger.Open(path, ledger.Options{Timing: mn, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := NewHistoryKeeper(nil, led, nil, nil, nil, HistoryOptions{Timing: mn, Now: clock, MarkEvery: 30 * time.Second})
+	for ; !now.After(start.Add(110 * time.Second)); now = now.Add(10 * time.Second) {
+		k.Hook(&model.Snapshot{Rows: []model.Row{{ID: []byte{1, 2}, Name: "a.key"}}})
+	}
+	db := closeAndOpenRaw(t, led, path)
+	var from, to int64
+	if err := db.QueryRow("SELECT start, end FROM watched").Scan(&from, &to); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(to - from); from != start.UnixNano() || got != 90*time.Second {
+		t.Errorf("watched span from %s for %s, want from %s for 1m30s", time.Unix(0, from).UTC(), got, start)
+	}
+}
+
+// closeAndOpenRaw closes the ledger and opens its file as a plain database,
+// to look at what was written.
+func closeAndOpenRaw(t *testing.T, led *ledger.Ledger, path string) *sql.DB {
+	t.Helper()
 	if err := led.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,9 +160,6 @@ func TestAJitteringSkewKeepsOneWatchedSpan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRow("SELECT count(*) FROM watched").Scan(&n); err != nil || n != 1 {
-		t.Errorf("%d watched spans (%v), want 1", n, err)
-	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
