@@ -18,11 +18,29 @@ type cache struct {
 	unsynced  map[int64]int64
 	malicious map[string]bool // hex id
 	measured  map[string]Measured
+	once      map[onceKey]struct{} // steps set once and committed in this run (see upsert.once)
+}
+
+// onceKey is one record's step column.
+type onceKey struct {
+	rec recordKey
+	col string
+}
+
+// maxOnce bounds the steps remembered: past it they are forgotten, and
+// the next repeat of each is written again (it changes nothing).
+const maxOnce = 1 << 16
+
+func (c *cache) addOnce(k onceKey) {
+	if len(c.once) >= maxOnce {
+		clear(c.once)
+	}
+	c.once[k] = struct{}{}
 }
 
 func newCache() cache {
 	return cache{listed: map[string]spans{}, watched: map[int64]int64{}, unsynced: map[int64]int64{},
-		malicious: map[string]bool{}, measured: map[string]Measured{}}
+		malicious: map[string]bool{}, measured: map[string]Measured{}, once: map[onceKey]struct{}{}}
 }
 
 func listedKey(kind string, id []byte) string { return kind + ":" + hex.EncodeToString(id) }

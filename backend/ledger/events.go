@@ -35,6 +35,18 @@ func (l *Ledger) AddEvent(ev model.Event) {
 	if !ok {
 		return
 	}
+	if u := o.upsert; u != nil && u.once {
+		// A step already committed in this run is not written again: a
+		// busy node repeats them (every proof cycle registers anew).
+		k := onceKey{u.key, u.cols}
+		l.mu.RLock()
+		_, known := l.cache.once[k]
+		l.mu.RUnlock()
+		if known {
+			return
+		}
+		o.committed = func(c *cache) { c.addOnce(k) }
+	}
 	if ev.Kind == "malfeasance" {
 		o.committed = func(c *cache) { c.malicious[hex.EncodeToString(ev.Smesher)] = true }
 	}
@@ -48,6 +60,11 @@ func eventOp(ev model.Event, t model.Timing) (op, bool) {
 	one := func(epoch uint32, cols, set string, vals ...any) (op, bool) {
 		return op{upsert: newUpsert(ev.Smesher, epoch, cols, set, vals...)}, true
 	}
+	first := func(epoch uint32, col string, val any) (op, bool) { // the first seen
+		u := newUpsert(ev.Smesher, epoch, col, col+" = coalesce("+col+", excluded."+col+")", val)
+		u.once = true
+		return op{upsert: u}, true
+	}
 	if col, ok := stepColumn[ev.Kind]; ok {
 		e := nextRound(t, ev.Time)
 		if col == "registered" && !ev.RoundEnd.IsZero() {
@@ -56,7 +73,7 @@ func eventOp(ev model.Event, t model.Timing) (op, bool) {
 		if col == "poet_proof" {
 			e = lastRound(t, ev.Time)
 		}
-		return one(e, col, col+" = coalesce("+col+", excluded."+col+")", at) // the first seen
+		return first(e, col, at)
 	}
 	switch ev.Kind {
 	case "post_start":
@@ -74,7 +91,7 @@ func eventOp(ev model.Event, t model.Timing) (op, bool) {
 		if ev.Epoch > 0 {
 			e = ev.Epoch - 1
 		}
-		return one(e, "atx_id", "atx_id = coalesce(atx_id, excluded.atx_id)", nonNil(ev.ATXID))
+		return first(e, "atx_id", nonNil(ev.ATXID))
 	case "eligibilities":
 		if ev.Epoch == 0 {
 			return op{}, false

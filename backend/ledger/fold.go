@@ -10,6 +10,7 @@ type upsert struct {
 	key       recordKey
 	cols, set string // what a new record gets, and how an existing one changes
 	vals      []any
+	once      bool // it sets cols only where they are NULL: once in, a repeat changes nothing
 }
 
 func newUpsert(smesher []byte, epoch uint32, cols, set string, vals ...any) *upsert {
