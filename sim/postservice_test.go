@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -453,5 +454,25 @@ func TestInProcessModeStillRefusesRegister(t *testing.T) {
 	waitFor(t, 5*time.Second, "Unimplemented", func() bool { return r.log.count("Unimplemented") >= 1 })
 	if s.Connected(svc.NodeID) {
 		t.Fatal("connected in in-process mode")
+	}
+}
+
+// The operator ports handed to real services lie below the kernel's
+// ephemeral range, so no outgoing connection takes one between the sim's
+// release and the service's bind; they are distinct.
+func TestReservedOperatorPortsAreOutsideTheEphemeralRange(t *testing.T) {
+	lo := ephemeralLow()
+	s := startSim(t, Options{IDs: 8, RealServices: true, Manual: true, Seed: 3})
+	seen := map[string]bool{}
+	for _, svc := range s.Layout().Services {
+		_, p, err := net.SplitHostPort(svc.Operator)
+		port, _ := strconv.Atoi(p)
+		if err != nil || port < reserveFloor || port >= lo {
+			t.Errorf("operator address %q: want a port in [%d, %d)", svc.Operator, reserveFloor, lo)
+		}
+		if seen[svc.Operator] {
+			t.Errorf("operator address %s drawn twice", svc.Operator)
+		}
+		seen[svc.Operator] = true
 	}
 }

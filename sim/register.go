@@ -3,7 +3,11 @@ package sim
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -29,7 +33,9 @@ const errAlreadyRegistered = "post service already registered"
 
 // reservePorts picks a free loopback port per service for its
 // --operator-address. All are held open until every one is chosen, so they
-// differ, then released for the real processes to take.
+// differ, then released for the real processes to take. They are drawn
+// below the kernel's ephemeral range: a port from there, once released,
+// may be handed to any outgoing connection before the service binds it.
 func (s *Sim) reservePorts() error {
 	var held []net.Listener
 	defer func() {
@@ -37,11 +43,12 @@ func (s *Sim) reservePorts() error {
 			ln.Close()
 		}
 	}()
+	lo := ephemeralLow()
 	for _, id := range s.ids {
 		if id.svc == nil {
 			continue
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := listenBelow(lo)
 		if err != nil {
 			return fmt.Errorf("reserve an operator port: %w", err)
 		}
@@ -49,6 +56,37 @@ func (s *Sim) reservePorts() error {
 		id.svc.addr = ln.Addr().String()
 	}
 	return nil
+}
+
+// The ports reservePorts draws from: [reserveFloor, the ephemeral range).
+const reserveFloor = 10000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo > reserveFloor+1000 {
+				return lo
+			}
+		}
+	}
+	return 32768
+}
+
+// listenBelow listens on a random free loopback port in [reserveFloor, lo),
+// drawn unseeded: two sims of one seed must not draw the same ports.
+func listenBelow(lo int) (net.Listener, error) {
+	var err error
+	for range 100 {
+		var ln net.Listener
+		port := reserveFloor + rand.IntN(lo-reserveFloor)
+		if ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+			return ln, nil
+		}
+	}
+	return nil, err
 }
 
 func (s *Sim) postServiceImpl() impl {
