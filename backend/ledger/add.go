@@ -146,15 +146,14 @@ func addMalicious(tx *sql.Tx, m model.Malfeasance) error {
 
 // AddProof records a proof's measured phases. A failed one marks the
 // proof failed; a successful one becomes the identity's Measured.
-func (l *Ledger) AddProof(p Proof) {
-	l.enqueue(op{
-		apply: func(tx *sql.Tx) error {
-			_, err := tx.Exec(`INSERT INTO record (smesher, epoch, k2pow_ns, disk_ns, read_bytes, post_failed) VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT DO UPDATE SET k2pow_ns = excluded.k2pow_ns, disk_ns = excluded.disk_ns,
+func (l *Ledger) AddProof(p Proof) { l.enqueue(proofOp(p)) }
+
+func proofOp(p Proof) op {
+	return op{
+		upsert: newUpsert(p.ID, p.Epoch, "k2pow_ns, disk_ns, read_bytes, post_failed",
+			`k2pow_ns = excluded.k2pow_ns, disk_ns = excluded.disk_ns,
 				read_bytes = excluded.read_bytes, post_failed = max(post_failed, excluded.post_failed)`,
-				p.ID, p.Epoch, int64(p.K2Pow), int64(p.Disk), int64(p.Bytes), p.Failed)
-			return err
-		},
+			int64(p.K2Pow), int64(p.Disk), int64(p.Bytes), p.Failed),
 		committed: func(c *cache) {
 			k := hex.EncodeToString(p.ID)
 			if p.Failed || p.Disk <= 0 || p.Bytes == 0 || c.measured[k].Epoch > p.Epoch {
@@ -162,7 +161,7 @@ func (l *Ledger) AddProof(p Proof) {
 			}
 			c.measured[k] = measuredOf(p.Epoch, p.K2Pow, p.Disk, p.Bytes)
 		},
-	})
+	}
 }
 
 // Observed records that postdeck was running from from to to. Call it

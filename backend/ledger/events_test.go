@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"time"
 
 	"postdeck/model"
 )
@@ -172,7 +173,9 @@ func TestAFoldedBatchEqualsOneWriteAtATime(t *testing.T) {
 			e := model.Event{Kind: kinds[rng.IntN(len(kinds))], Smesher: id.ID, Time: epochAt(3, 6+rng.Float64()*3),
 				Failure: rng.IntN(2) == 0, Epoch: 4, ATXID: []byte{byte(rng.IntN(3) + 1)},
 				Eligibilities: rng.IntN(4), Layer: 40 + uint32(rng.IntN(5))}
-			if o, ok := eventOp(e, testTiming); ok {
+			if rng.IntN(8) == 0 { // a measured proof, as polling records it
+				ops, evs = append(ops, proofOp(Proof{ID: id.ID, Epoch: 3, K2Pow: time.Duration(rng.IntN(9)), Disk: 5, Bytes: 7, Failed: e.Failure})), append(evs, model.Event{})
+			} else if o, ok := eventOp(e, testTiming); ok {
 				ops, evs = append(ops, o), append(evs, e)
 			}
 		}
@@ -187,7 +190,11 @@ func TestAFoldedBatchEqualsOneWriteAtATime(t *testing.T) {
 			if err := alone.commit([]op{o}); err != nil {
 				t.Fatal(err)
 			}
-			queued.AddEvent(evs[i])
+			if evs[i].Kind == "" {
+				queued.enqueue(o)
+			} else {
+				queued.AddEvent(evs[i])
+			}
 			if i%7 == 0 {
 				flush(t, queued)
 			}

@@ -1,6 +1,10 @@
 package ledger
 
-import "database/sql"
+import (
+	"cmp"
+	"database/sql"
+	"slices"
+)
 
 // An upsert is a write of one record that a transaction may fold with the
 // others of its shape into one multi-row statement: the driver parses every
@@ -38,19 +42,25 @@ func execUpserts(tx *sql.Tx, us []*upsert) error {
 }
 
 // folder runs a batch's writes in one transaction, holding back upserts to
-// fold them by shape. Writes to different records commute, so an upsert
-// only waits while no write before it in the batch touches its record in
-// another way; any other write runs once the upserts held are in (one
-// marked apart, at once).
+// fold them by shape. Writes to different records commute; a record's own
+// writes must keep their order. So each upsert joins a round: its record's
+// last held round, or the next one when that held another shape. The rounds
+// run in order, each as one statement per shape. Any other write runs once
+// the upserts held are in (one marked apart, at once).
 type folder struct {
-	tx      *sql.Tx
-	byShape map[string][]*upsert
-	shapes  []string             // in the order first held
-	held    map[recordKey]string // record → the shape of its held upserts
+	tx     *sql.Tx
+	groups map[group][]*upsert
+	order  []group             // in the order first held
+	held   map[recordKey]group // record → the group of its last held upsert
+}
+
+type group struct {
+	round int
+	shape string
 }
 
 func newFolder(tx *sql.Tx) *folder {
-	return &folder{tx: tx, byShape: map[string][]*upsert{}, held: map[recordKey]string{}}
+	return &folder{tx: tx, groups: map[group][]*upsert{}, held: map[recordKey]group{}}
 }
 
 func (f *folder) add(o op) error {
@@ -62,29 +72,32 @@ func (f *folder) add(o op) error {
 		}
 		return o.apply(f.tx)
 	}
-	u, shape := o.upsert, o.upsert.shape()
-	if s, ok := f.held[u.key]; ok && s != shape {
-		if err := f.flush(); err != nil {
-			return err
+	u := o.upsert
+	g := group{shape: u.shape()}
+	if last, ok := f.held[u.key]; ok {
+		g.round = last.round
+		if last.shape != g.shape {
+			g.round++
 		}
 	}
-	if _, ok := f.byShape[shape]; !ok {
-		f.shapes = append(f.shapes, shape)
+	if _, ok := f.groups[g]; !ok {
+		f.order = append(f.order, g)
 	}
-	f.byShape[shape] = append(f.byShape[shape], u)
-	f.held[u.key] = shape
+	f.groups[g] = append(f.groups[g], u)
+	f.held[u.key] = g
 	return nil
 }
 
-// flush runs the upserts held, one statement per shape.
+// flush runs the upserts held, round by round, one statement per shape.
 func (f *folder) flush() error {
-	for _, s := range f.shapes {
-		if err := execUpserts(f.tx, f.byShape[s]); err != nil {
+	slices.SortStableFunc(f.order, func(a, b group) int { return cmp.Compare(a.round, b.round) })
+	for _, g := range f.order {
+		if err := execUpserts(f.tx, f.groups[g]); err != nil {
 			return err
 		}
 	}
-	clear(f.byShape)
+	clear(f.groups)
 	clear(f.held)
-	f.shapes = f.shapes[:0]
+	f.order = f.order[:0]
 	return nil
 }
