@@ -28,27 +28,55 @@ func unknownService(name string) error {
 // checks would run two processes on one data dir.
 func (s *Supervisor) begin(name, what string) (*service, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sv := s.svcs[name]
 	if sv == nil {
+		s.mu.Unlock()
 		return nil, unknownService(name)
 	}
 	if sv.busy != "" {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("%s is already %s: try again when that is done", name, sv.busy)
 	}
-	f, err := os.OpenFile(filepath.Join(s.stateDir, "services", sv.file+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	sv.busy = what
+	s.mu.Unlock()
+	f, err := s.lockFile(name, sv.file)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		sv.busy = ""
+		return nil, err
+	}
+	sv.lock = f
+	return sv, nil
+}
+
+// lockGrace is how long a held lock file is tried again before it is
+// another postdeck's: a process this one (or anyone sharing the lock's
+// open file) forks holds it too until its exec closes it.
+const lockGrace = 250 * time.Millisecond
+
+// lockFile opens and flocks services/<file>.lock.
+func (s *Supervisor) lockFile(name, file string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(s.stateDir, "services", file+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot open its lock file: %v", name, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+	deadline := time.Now().Add(lockGrace)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("%s: cannot lock its lock file: %v", name, err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
 			return nil, fmt.Errorf("%s is being started or stopped by another postdeck: try again when that is done", name)
 		}
-		return nil, fmt.Errorf("%s: cannot lock its lock file: %v", name, err)
+		time.Sleep(10 * time.Millisecond)
 	}
-	sv.busy, sv.lock = what, f
-	return sv, nil
 }
 
 func (s *Supervisor) end(sv *service) {
