@@ -113,8 +113,7 @@ func addListed(tx *sql.Tx, kind string, q HistoryQuery) error {
 
 func (c *cache) addListed(kind string, q HistoryQuery) {
 	for _, id := range q.IDs {
-		k := listedKey(kind, id)
-		c.listed[k] = c.listed[k].add(span{int64(q.FromEpoch), int64(q.ToEpoch)})
+		c.listed.add(kind, id, span{int64(q.FromEpoch), int64(q.ToEpoch)})
 	}
 }
 

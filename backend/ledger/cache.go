@@ -13,8 +13,8 @@ import (
 // identity) and changed only after the writer committed it, so it never
 // says more than the file holds.
 type cache struct {
-	listed    map[string]spans // kind+":"+hex id → epochs covered
-	watched   map[int64]int64  // start → end, Unix ns
+	listed    listedSpans
+	watched   map[int64]int64 // start → end, Unix ns
 	unsynced  map[int64]int64
 	malicious map[string]bool // hex id
 	measured  map[string]Measured
@@ -39,11 +39,24 @@ func (c *cache) addOnce(k onceKey) {
 }
 
 func newCache() cache {
-	return cache{listed: map[string]spans{}, watched: map[int64]int64{}, unsynced: map[int64]int64{},
+	return cache{listed: listedSpans{}, watched: map[int64]int64{}, unsynced: map[int64]int64{},
 		malicious: map[string]bool{}, measured: map[string]Measured{}, once: map[onceKey]struct{}{}}
 }
 
-func listedKey(kind string, id []byte) string { return kind + ":" + hex.EncodeToString(id) }
+// listedSpans are the epochs a List covered, by kind ("atx", "reward") and
+// raw identity: looked up twice per record read, so with no key to build.
+type listedSpans map[string]map[string]spans
+
+func (m listedSpans) of(kind string, id []byte) spans { return m[kind][string(id)] }
+
+func (m listedSpans) add(kind string, id []byte, a span) {
+	byID := m[kind]
+	if byID == nil {
+		byID = map[string]spans{}
+		m[kind] = byID
+	}
+	byID[string(id)] = byID[string(id)].add(a)
+}
 
 // span is a closed range [from, to].
 type span struct{ from, to int64 }
@@ -104,8 +117,7 @@ func (l *Ledger) loadCache(ctx context.Context) error {
 		if err := sc.Scan(&kind, &id, &a, &b); err != nil {
 			return err
 		}
-		k := listedKey(kind, id)
-		c.listed[k] = c.listed[k].add(span{a, b})
+		c.listed.add(kind, id, span{a, b})
 		return nil
 	})
 	for _, t := range []struct {

@@ -19,7 +19,7 @@ func (l *Ledger) FirstUnlisted(kind string, id []byte, from uint32) uint32 {
 	defer l.mu.RUnlock()
 	e := int64(from)
 	// The spans are sorted and adjacent ones are joined (see spans.add).
-	for _, s := range l.cache.listed[listedKey(kind, id)] {
+	for _, s := range l.cache.listed.of(kind, id) {
 		if s.from <= e && s.to >= e {
 			e = s.to + 1
 		}

@@ -76,8 +76,19 @@ type view struct {
 	t                 model.Timing
 	now               int64
 	watched, unsynced spans
-	listed            map[string]spans
+	listed            listedSpans
 	malicious         map[string]bool
+	slab              []model.ATX // where record puts its ATXs, a few hundred an allocation
+}
+
+// atx places a in the slab: a fleet's thousands of ATXs are a few objects
+// for the GC, not one each.
+func (v *view) atx(a model.ATX) *model.ATX {
+	if len(v.slab) == cap(v.slab) {
+		v.slab = make([]model.ATX, 0, 256)
+	}
+	v.slab = append(v.slab, a)
+	return &v.slab[len(v.slab)-1]
 }
 
 func (l *Ledger) view() view {
@@ -101,13 +112,13 @@ func (v view) epochEnd(e uint32) int64 {
 func (v view) roundEnd(e uint32) int64 { return v.t.RoundEnd(uint64(e)).UnixNano() }
 
 func (v view) listedAt(kind string, id []byte, e uint32) bool {
-	return v.listed[listedKey(kind, id)].covers(int64(e), int64(e))
+	return v.listed.of(kind, id).covers(int64(e), int64(e))
 }
 
 // record turns a row into a model.EpochRecord, with the windows each step
 // falls in: registration in the previous cycle gap, the PoET and PoST proofs
 // from this epoch's round end to the epoch's end.
-func (v view) record(id Identity, e uint32, r row) model.EpochRecord {
+func (v *view) record(id Identity, e uint32, r row) model.EpochRecord {
 	rec := model.EpochRecord{
 		Name: id.Name, ID: id.ID, Epoch: e,
 		ATXListed:        v.listedAt("atx", id.ID, e),
@@ -120,7 +131,7 @@ func (v view) record(id Identity, e uint32, r row) model.EpochRecord {
 		RewardsOutOfSync: v.unsynced.overlaps(v.epochEnd(e), v.epochEnd(e+1)),
 	}
 	if r.atxID != nil {
-		rec.ATX = &model.ATX{ID: r.atxID, SmesherID: id.ID, PublishEpoch: e, Weight: uint64(r.weight.Int64), NumUnits: uint32(r.units.Int64)}
+		rec.ATX = v.atx(model.ATX{ID: r.atxID, SmesherID: id.ID, PublishEpoch: e, Weight: uint64(r.weight.Int64), NumUnits: uint32(r.units.Int64)})
 	}
 	// Proposals are only counted from events: known when postdeck watched
 	// all of epoch e+1.
