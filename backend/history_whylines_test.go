@@ -3,7 +3,9 @@ package backend
 import (
 	"bytes"
 	"testing"
+	"time"
 
+	"postdeck/backend/ledger"
 	"postdeck/model"
 	"postdeck/sim"
 )
@@ -14,12 +16,28 @@ import (
 // post_complete, so that epoch says "PoST proof failed"; the missed ATX's
 // epoch, of which the node kept no events and postdeck saw nothing, says
 // "not observed"; an ordinary epoch says nothing; the malicious identity is
-// flagged critical on its row and in every record.
+// flagged critical on its row and in every record. With postdeck's watched
+// time over the failed epoch's registration window (an earlier run's), the
+// identity that never registered says "no PoET registration", and the one
+// that proved in time but whose ATX the node lacks "ATX not published".
 func TestEveryWhyLineOfTheSimulatorReachesTheRows(t *testing.T) {
 	t.Parallel()
-	s := startSimFor(t, sim.Options{IDs: 5, Seed: 66, Malicious: true, Manual: true, ReplayHistory: true})
-	r := startKeeper(t, s, t.TempDir(), HistoryOptions{})
+	s := startSimFor(t, sim.Options{IDs: 6, Seed: 66, Malicious: true, Manual: true, ReplayHistory: true})
 	cases := s.HistoryCases()
+	// postdeck ran through the registration window of the failed epoch
+	// (an earlier run's watched time), so a registration not seen there is
+	// known to be missing.
+	state, timing := t.TempDir(), model.MainnetTiming()
+	led, err := ledger.Open(ledger.PathIn(state), ledger.Options{Timing: timing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	window := timing.RoundEnd(uint64(cases.FailedEpoch - 1))
+	led.Observed(window.Add(-time.Minute), window.Add(timing.CycleGap+time.Minute))
+	if err := led.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := startKeeper(t, s, state, HistoryOptions{})
 	// Malfeasance is listed after ATXs and rewards: wait for it too.
 	snap := r.snapshot("the failed proof's epoch listed, its failure seen and the malfeasance listed", func(snap model.Snapshot) bool {
 		rec, _ := record(snap, cases.FailedProof, cases.FailedEpoch)
@@ -37,6 +55,8 @@ func TestEveryWhyLineOfTheSimulatorReachesTheRows(t *testing.T) {
 		{"an ordinary epoch", first, cases.FailedEpoch, true, ""},
 		{"the failed proof", cases.FailedProof, cases.FailedEpoch, false, model.WhyProofFailed},
 		{"the missed ATX", cases.MissedATX, cases.MissedEpoch, false, model.WhyNotObserved},
+		{"the registration not made in a watched window", cases.Unregistered, cases.FailedEpoch, false, model.WhyNoRegistration},
+		{"the proof made in time without an ATX", cases.Unpublished, cases.FailedEpoch, false, model.WhyATXNotPublished},
 	} {
 		rec, ok := record(snap, c.id, c.epoch)
 		if !ok || (rec.ATX != nil) != c.atx || model.Why(rec) != c.why {

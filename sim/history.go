@@ -88,6 +88,10 @@ type HistoryCases struct {
 	FailedEpoch uint32
 	// Malicious has a malfeasance proof (Options.Malicious).
 	Malicious []byte
+	// In FailedEpoch too, with enough identities: Unregistered never
+	// registered in the PoET round; Unpublished registered and proved in
+	// time, but no ATX of it reached the node.
+	Unregistered, Unpublished []byte
 }
 
 // The identities of the special cases, by index; with fewer identities
@@ -96,6 +100,9 @@ const (
 	missedIndex    = 1
 	failedIndex    = 2
 	maliciousIndex = 3
+	// With more identities than these, two more cases of FailedEpoch.
+	unregisteredIndex = 4
+	unpublishedIndex  = 5
 	// missPercent: ordinary identities also miss an ATX now and then.
 	missPercent = 4
 )
@@ -118,6 +125,13 @@ func (s *Sim) buildHistory() {
 		if n > 1 {
 			h.cases.MissedATX, h.cases.MissedEpoch = s.ids[missed].pub, current-2
 		}
+		if len(s.ids) > unpublishedIndex {
+			h.cases.Unregistered, h.cases.Unpublished = s.ids[unregisteredIndex].pub, s.ids[unpublishedIndex].pub
+		}
+	}
+	unusual := func(who int) bool { // no ATX in FailedEpoch
+		pub := s.ids[who].pub
+		return who == failed || bytes.Equal(pub, h.cases.Unregistered) || bytes.Equal(pub, h.cases.Unpublished)
 	}
 	for e := uint32(first); e < current; e++ {
 		for who, id := range s.ids {
@@ -125,7 +139,7 @@ func (s *Sim) buildHistory() {
 			switch {
 			case !id.onNode:
 				continue
-			case who == failed && e == h.cases.FailedEpoch, who == missed && e == h.cases.MissedEpoch && h.cases.MissedATX != nil:
+			case unusual(who) && e == h.cases.FailedEpoch, who == missed && e == h.cases.MissedEpoch && h.cases.MissedATX != nil:
 				continue
 			case skip && who != 0: // the first identity is always well
 				continue

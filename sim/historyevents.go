@@ -48,17 +48,22 @@ func (s *Sim) seedHistoryEvents() {
 		}
 	}
 	// An identity that missed its ATX in p for no failed proof never
-	// registered in the round: the first step that failed.
-	registered := func(who int) bool { return s.hasATX(who, p) || bytes.Equal(s.ids[who].pub, s.hist.cases.FailedProof) }
+	// registered in the round: the first step that failed. The unpublished
+	// one registered and proved; only its ATX is missing.
+	c := s.hist.cases
+	unpublished := func(who int) bool { return c.Unpublished != nil && bytes.Equal(s.ids[who].pub, c.Unpublished) }
+	registered := func(who int) bool {
+		return s.hasATX(who, p) || bytes.Equal(s.ids[who].pub, c.FailedProof) || unpublished(who)
+	}
 	s.seedRegistration(mainnet.RoundEnd(uint64(p-1)).Add(time.Hour), p, registered)
 	each(mainnet.RoundEnd(uint64(p)), time.Minute, func(who int, id *ident, at time.Time) {
 		if !registered(who) {
 			return
 		}
-		failed := !s.hasATX(who, p)
+		failed := !s.hasATX(who, p) && !unpublished(who)
 		s.events.emit(event{at: at, kind: evPostStart, smesher: id.pub, challenge: atxID(id.pub, p)})
 		s.events.emit(event{at: at.Add(30 * time.Second), kind: evPostComplete, failure: failed, smesher: id.pub, challenge: atxID(id.pub, p)})
-		if !failed {
+		if s.hasATX(who, p) {
 			s.events.emit(event{at: at.Add(40 * time.Second), kind: evAtxPublished, smesher: id.pub, current: p, target: p + 1, atx: atxID(id.pub, p)})
 		}
 	})

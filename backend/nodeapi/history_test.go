@@ -85,19 +85,21 @@ func TestHistoryFilters(t *testing.T) {
 		t.Errorf("ATXs of two identities in 16 epochs: %d, %v; want %d", len(atxs), err, len(wantATXs))
 	}
 
+	// ids[6] is an ordinary identity: 4 and 5 are the simulator's cases
+	// without an ATX (so without rewards) in the last past epoch.
 	const layers = 4032
 	from, to := (ce-49)*layers, (ce-1)*layers+17
 	var wantRewards []model.Reward
 	for _, r := range s.HistoryRewards() {
-		if bytes.Equal(r.Smesher, ids[5]) && r.Layer >= from && r.Layer <= to {
+		if bytes.Equal(r.Smesher, ids[6]) && r.Layer >= from && r.Layer <= to {
 			wantRewards = append(wantRewards, r)
 		}
 	}
-	rewards, err := c.Rewards(context.Background(), ids[5], from, to)
+	rewards, err := c.Rewards(context.Background(), ids[6], from, to)
 	if err != nil || len(wantRewards) <= PageSize || !sameRewards(rewards, wantRewards) {
 		t.Errorf("rewards of one identity in 49 epochs: %d, %v; want %d (more than a page)", len(rewards), err, len(wantRewards))
 	}
-	all, err := c.Rewards(context.Background(), ids[5], 0, 0)
+	all, err := c.Rewards(context.Background(), ids[6], 0, 0)
 	if err != nil || len(all) <= len(rewards) || all[len(all)-1].Layer > (ce+1)*layers {
 		t.Errorf("all rewards: %d, %v", len(all), err)
 	}
