@@ -44,8 +44,10 @@ bench_build() {
 }
 
 # bench_start_sim IDS starts `postdeck sim` and waits for its config.
+# SIM_SPEED (default 1, the demo's pace) slows or speeds its proving cycle,
+# and with it the rate of the node's events.
 bench_start_sim() {
-	"$BIN" sim --ids "$1" --dir "$TMP/sim" >"$TMP/sim.log" 2>&1 &
+	"$BIN" sim --ids "$1" --dir "$TMP/sim" --speed "${SIM_SPEED:-1}" >"$TMP/sim.log" 2>&1 &
 	SIM_PID=$!
 	CFG=$TMP/sim/postdeck.toml
 	for _ in $(seq 1 300); do

@@ -10,7 +10,8 @@
 # window (after the ledger's backfill and WARMUP seconds of polling); peak
 # RSS is VmHWM over the whole run, the backfill's included. Both processes
 # are measured in the same window, so their ratio is comparable on a noisy
-# machine. POSTDECK_BIN=path uses an existing binary;
+# machine. SIM_SPEED=x runs the simulator's proving cycle (and its events)
+# at x times the demo's pace. POSTDECK_BIN=path uses an existing binary;
 # extra environment for the dashboard goes in DASH_ENV (e.g. GOMEMLIMIT=32MiB).
 set -euo pipefail
 
