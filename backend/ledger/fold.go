@@ -8,8 +8,8 @@ import (
 
 // An upsert is a write of one record that a transaction may fold with the
 // others of its shape into one multi-row statement: the driver parses every
-// statement anew, so a second of a busy node's events as one statement per
-// event spends most of the writer's time parsing SQL.
+// statement anew, so one statement per event spent about half the writer's
+// time on a busy node parsing SQL.
 type upsert struct {
 	key       recordKey
 	cols, set string // what a new record gets, and how an existing one changes

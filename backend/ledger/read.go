@@ -27,8 +27,9 @@ const rowColumns = `smesher, epoch, atx_id, atx_weight, atx_units, rewards_count
 	registered, poet_proof, post_start, post_done, post_failed, k2pow_ns, disk_ns`
 
 // Records is one record per identity and publish epoch from..to (inclusive),
-// in that order (ids are distinct), with what is committed: one indexed
-// query, its rows written straight into their places (a fleet's records
+// in that order (ids are distinct), with what is committed: one query over
+// a range of the table (it is keyed epoch first), its rows written straight
+// into their places (a fleet's records
 // are megabytes: no second copy of them is built on the way).
 func (l *Ledger) Records(ids []Identity, from, to uint32) ([]model.EpochRecord, error) {
 	if l == nil || to < from {

@@ -42,9 +42,12 @@ DROP TABLE IF EXISTS seen;
 
 // recordTable creates the record table (see schema).
 const recordTable = `
-CREATE TABLE IF NOT EXISTS record (` + recordColumns + `,
+CREATE TABLE IF NOT EXISTS record (` + recordColumns + recordPrimaryKey + `;`
+
+// recordPrimaryKey ends the record table's definition: keyed epoch first.
+const recordPrimaryKey = `,
 	PRIMARY KEY (epoch, smesher)
-) WITHOUT ROWID;`
+) WITHOUT ROWID`
 
 const recordColumns = `
 	smesher BLOB NOT NULL,
@@ -64,9 +67,7 @@ const recordColumns = `
 // row; it runs in the transaction that sets the new version, so a crash
 // leaves the old file as it was.
 const fromVersion1 = `
-CREATE TABLE record_v2 (` + recordColumns + `,
-	PRIMARY KEY (epoch, smesher)
-) WITHOUT ROWID;
+CREATE TABLE record_v2 (` + recordColumns + recordPrimaryKey + `;
 INSERT INTO record_v2 SELECT smesher, epoch, atx_id, atx_weight, atx_units, rewards_count, rewards_sum,
 	eligibilities, eligible_layers, proposals, reg_wait, registered, poet_proof, post_start, post_done,
 	post_failed, k2pow_ns, disk_ns, read_bytes FROM record;

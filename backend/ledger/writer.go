@@ -162,18 +162,22 @@ func (l *Ledger) commit(batch []op) error {
 	if err != nil {
 		return explain(l.path, err)
 	}
-	f := newFolder(tx)
-	for _, o := range batch {
-		if err := f.add(o); err != nil {
-			tx.Rollback()
-			return explain(l.path, err)
-		}
-	}
-	if err := f.flush(); err != nil {
+	if err := applyAll(tx, batch); err != nil {
 		tx.Rollback()
 		return explain(l.path, err)
 	}
 	return explain(l.path, tx.Commit())
+}
+
+// applyAll runs the batch's writes in tx, its upserts folded (see folder).
+func applyAll(tx *sql.Tx, batch []op) error {
+	f := newFolder(tx)
+	for _, o := range batch {
+		if err := f.add(o); err != nil {
+			return err
+		}
+	}
+	return f.flush()
 }
 
 // finish records the outcome of a batch committed (or failed) as one.
