@@ -29,8 +29,8 @@ const rowColumns = `smesher, epoch, atx_id, atx_weight, atx_units, rewards_count
 // Records is one record per identity and publish epoch from..to (inclusive),
 // in that order (ids are distinct), with what is committed: one query over
 // a range of the table (it is keyed epoch first), its rows written straight
-// into their places (a fleet's records
-// are megabytes: no second copy of them is built on the way).
+// into their places (a fleet's records are megabytes: no second copy of
+// them is built on the way).
 func (l *Ledger) Records(ids []Identity, from, to uint32) ([]model.EpochRecord, error) {
 	if l == nil || to < from {
 		return nil, nil
