@@ -130,8 +130,7 @@ func (s *Sim) buildHistory() {
 		}
 	}
 	unusual := func(who int) bool { // no ATX in FailedEpoch
-		pub := s.ids[who].pub
-		return who == failed || bytes.Equal(pub, h.cases.Unregistered) || bytes.Equal(pub, h.cases.Unpublished)
+		return who == failed || h.cases.Unpublished != nil && (who == unregisteredIndex || who == unpublishedIndex)
 	}
 	for e := uint32(first); e < current; e++ {
 		for who, id := range s.ids {
