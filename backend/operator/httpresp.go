@@ -93,33 +93,63 @@ func readHeaders(br *bufio.Reader) (headerFacts, error) {
 		if len(line) == 0 {
 			return h, nil
 		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			return h, fmt.Errorf("malformed HTTP header line %q", line)
+		// line lies in the reader's buffer: a Peek that has to read may move
+		// it, and a folded line is built from it. Both are rare (an answer
+		// comes in one piece; nobody folds), and only then is it copied.
+		if br.Buffered() == 0 || folded(br) {
+			line = append([]byte(nil), line...)
 		}
-		value = bytes.TrimSpace(value)
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 || (h.length >= 0 && n != h.length) {
-				return h, fmt.Errorf("bad Content-Length %q", value)
+		for folded(br) {
+			next, err := readLine(br, maxHeaderBytes-total)
+			if err != nil {
+				return h, err
 			}
-			h.length = n
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			h.chunked = hasToken(value, "chunked")
-			if !h.chunked && !bytes.EqualFold(value, []byte("identity")) {
-				h.badEncoding = string(value)
-			}
-		case bytes.EqualFold(name, []byte("Connection")):
-			h.close = h.close || hasToken(value, "close")
-			h.keepAlive = h.keepAlive || hasToken(value, "keep-alive")
+			total += len(next) + 2
+			line = append(append(line, ' '), bytes.TrimSpace(next)...)
+		}
+		if err := h.add(line); err != nil {
+			return h, err
 		}
 	}
+}
+
+// folded tells whether the next line continues the header line just read
+// (an obsolete line folding, which net/http joins with one space).
+func folded(br *bufio.Reader) bool {
+	b, err := br.Peek(1)
+	return err == nil && (b[0] == ' ' || b[0] == '\t')
+}
+
+// add takes in one header line.
+func (h *headerFacts) add(line []byte) error {
+	name, value, ok := bytes.Cut(line, []byte(":"))
+	if !ok {
+		return fmt.Errorf("malformed HTTP header line %q", line)
+	}
+	value = bytes.TrimSpace(value)
+	switch {
+	case bytes.EqualFold(name, []byte("Content-Length")):
+		n, err := strconv.ParseInt(string(value), 10, 64)
+		if err != nil || n < 0 || (h.length >= 0 && n != h.length) {
+			return fmt.Errorf("bad Content-Length %q", value)
+		}
+		h.length = n
+	case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+		h.chunked = hasToken(value, "chunked")
+		if !h.chunked && !bytes.EqualFold(value, []byte("identity")) {
+			h.badEncoding = string(value)
+		}
+	case bytes.EqualFold(name, []byte("Connection")):
+		h.close = h.close || hasToken(value, "close")
+		h.keepAlive = h.keepAlive || hasToken(value, "keep-alive")
+	}
+	return nil
 }
 
 // parseStatusLine reads "HTTP/1.1 200 OK".
 func parseStatusLine(line []byte) (code int, status string, http10 bool, err error) {
 	proto, rest, ok := bytes.Cut(line, []byte(" "))
+	rest = bytes.TrimLeft(rest, " ") // as net/http: "HTTP/1.0  200" is a 200
 	if !ok || len(rest) < 3 || (len(rest) > 3 && rest[3] != ' ') {
 		return 0, "", false, fmt.Errorf("malformed HTTP response %q", truncateBytes(line, 40))
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // netHTTP reads raw as the operator client did before readResponse: with
@@ -98,6 +99,9 @@ func TestReadResponseAgreesWithNetHTTP(t *testing.T) {
 		"headers cut":        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n",
 		"bad code":           "HTTP/1.1 2x0 OK\r\n\r\n",
 		"no reason":          "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\n{}",
+		"two spaces":         "HTTP/1.0  200\n\n",
+		"folded header":      "HTTP/1.1 200 OK\r\nContent-Length:\r\n 2\r\nX: a\r\n \r\n\r\n{}",
+		"folded bad length":  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n 3\r\n\r\n{}x",
 		"header without ':'": "HTTP/1.1 200 OK\r\nnonsense\r\n\r\n{}",
 		"more after body":    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n",
 	}
@@ -105,6 +109,16 @@ func TestReadResponseAgreesWithNetHTTP(t *testing.T) {
 		if d := same(raw, 32); d != "" {
 			t.Errorf("%s: %s", name, d)
 		}
+	}
+}
+
+// An answer that arrives a byte at a time reads the same: a header line is
+// kept while the next byte is waited for (the reader's buffer may move).
+func TestReadResponseByteByByte(t *testing.T) {
+	raw := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length:\r\n\t6\r\nConnection: keep-alive\r\n\r\n\"Idle\""
+	r, err := readResponse(bufio.NewReaderSize(iotest.OneByteReader(strings.NewReader(raw)), 64), 32)
+	if err != nil || r.code != 200 || string(r.body) != `"Idle"` || !r.keep {
+		t.Fatalf("got %s, %v", describe(r), err)
 	}
 }
 
