@@ -13,15 +13,19 @@ import (
 // Config is postdeck's config file (TOML). Field tags are the file's keys.
 type Config struct {
 	// Path is the file the config was read from ("" when built in memory).
-	Path     string          `toml:"-"`
-	Node     NodeConfig      `toml:"node"`
-	Poll     PollConfig      `toml:"poll"`
-	UI       UIConfig        `toml:"ui"`
-	Proving  ProvingConfig   `toml:"proving"`
-	Timing   TimingConfig    `toml:"timing"`
-	Plan     PlanConfig      `toml:"plan"`
-	Alerts   AlertsConfig    `toml:"alerts"`
-	Services []ServiceConfig `toml:"service"`
+	Path string `toml:"-"`
+	// Node is the node postdeck watches: the [node] section, or the first
+	// [[node]] when the file names several. MoreNodes are the others, in
+	// the file's order (see AllNodes). The loader decodes them (fileDoc).
+	Node      NodeConfig      `toml:"-"`
+	MoreNodes []NodeConfig    `toml:"-"`
+	Poll      PollConfig      `toml:"poll"`
+	UI        UIConfig        `toml:"ui"`
+	Proving   ProvingConfig   `toml:"proving"`
+	Timing    TimingConfig    `toml:"timing"`
+	Plan      PlanConfig      `toml:"plan"`
+	Alerts    AlertsConfig    `toml:"alerts"`
+	Services  []ServiceConfig `toml:"service"`
 	// Warnings are things LoadConfig found worth telling the user that do not
 	// stop postdeck (e.g. the node's post listener is on a random port).
 	Warnings []string `toml:"-"`
@@ -30,6 +34,10 @@ type Config struct {
 // NodeConfig says where the node's three gRPC listeners and data folder are.
 // Any listener may be empty: what it would show is then "unavailable".
 type NodeConfig struct {
+	// Name tells nodes apart in a config with several ([[node]] blocks):
+	// the NODE column, a [[service]]'s node, metrics' node label. A lone
+	// [node] may leave it empty.
+	Name            string `toml:"name"`
 	PostListener    string `toml:"post_listener"`
 	PrivateListener string `toml:"private_listener"`
 	PublicListener  string `toml:"public_listener"`
@@ -118,6 +126,9 @@ type ServiceConfig struct {
 	Name     string `toml:"name"`
 	Dir      string `toml:"dir"`
 	Operator string `toml:"operator"`
+	// Node names the [[node]] this service proves for; empty means the
+	// first (the only one, in most configs).
+	Node string `toml:"node"`
 
 	Bin         string            `toml:"bin"`          // the post-service executable
 	Threads     *int              `toml:"threads"`      // --threads (post-service default 1; 0 = all cores)
@@ -185,18 +196,7 @@ func (c *Config) problems() []problem {
 	add := func(table string, index int, key, format string, args ...any) {
 		ps = append(ps, problem{table, index, key, fmt.Sprintf(format, args...)})
 	}
-	for _, l := range []struct{ key, value string }{
-		{"post_listener", c.Node.PostListener},
-		{"private_listener", c.Node.PrivateListener},
-		{"public_listener", c.Node.PublicListener},
-	} {
-		if msg := ListenerProblem(l.key, l.value); msg != "" {
-			add("node", 0, l.key, "%s", msg)
-		}
-	}
-	if (c.Node.TLSCert == "") != (c.Node.TLSKey == "") {
-		add("node", 0, "tls_cert", "tls_cert and tls_key go together: set both or neither")
-	}
+	ps = append(ps, c.nodeProblems()...)
 	for _, d := range []struct {
 		key string
 		v   time.Duration

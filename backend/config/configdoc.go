@@ -18,6 +18,7 @@ type docSection struct {
 	table string // "" for the top level
 	index int    // nth occurrence of this table name, from 0 ([[service]] #index+1)
 	line  int    // header line; 0 for the top level
+	array bool   // a [[table]] block
 	keys  map[string]docKey
 }
 
@@ -56,7 +57,7 @@ func indexDoc(data []byte) (*docIndex, error) {
 			name, first := keyPath(e.Key())
 			d.sections = append(d.sections, &docSection{
 				table: name, index: seen[name], keys: map[string]docKey{},
-				line: lineAt(first.Raw),
+				line: lineAt(first.Raw), array: e.Kind == unstable.ArrayTable,
 			})
 			seen[name]++
 		case unstable.KeyValue:
@@ -102,6 +103,16 @@ func keyPath(it unstable.Iterator) (string, *unstable.Node) {
 		parts = append(parts, string(it.Node().Data))
 	}
 	return strings.Join(parts, "."), first
+}
+
+// arrayOf says whether the file writes table as [[table]] blocks.
+func (d *docIndex) arrayOf(table string) bool {
+	for _, s := range d.sections {
+		if s.table == table {
+			return s.array
+		}
+	}
+	return false
 }
 
 func (d *docIndex) section(table string, index int) *docSection {
@@ -165,13 +176,13 @@ func (d *docIndex) context(table string, index int) string {
 	if s := d.section(table, index); s != nil {
 		return d.sectionContext(s)
 	}
-	return sectionName(table, index, "")
+	return sectionName(table, index, "", d.arrayOf(table))
 }
 
 // sectionContext names a section as the user wrote it, with the service's
 // name when it has one.
 func (d *docIndex) sectionContext(s *docSection) string {
-	return sectionName(s.table, s.index, s.keys["name"].value)
+	return sectionName(s.table, s.index, s.keys["name"].value, s.array)
 }
 
 // typeErrors checks each known key's value has the right TOML type (and

@@ -101,7 +101,7 @@ func Load(path string) (*Config, error) {
 		return nil, joinConfigErrors(errs)
 	}
 	cfg := &Config{Path: path}
-	if err := decodeStrict(data, cfg); err != nil {
+	if err := decodeStrict(data, cfg, idx.arrayOf("node")); err != nil {
 		return nil, decodeError(path, idx, err)
 	}
 	applyDefaults(cfg, idx.has)
@@ -125,14 +125,37 @@ func (c *Config) Validate() error {
 	return joinConfigErrors(errs)
 }
 
-func decodeStrict(data []byte, cfg *Config) error {
-	return toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(cfg)
+// fileDoc and fileDocs are the file's shapes: one [node] section, or
+// several [[node]] blocks. Config itself keeps the first node apart from
+// the rest, so code that knows one node reads Config.Node either way.
+type fileDoc struct {
+	*Config
+	Node NodeConfig `toml:"node"`
+}
+
+type fileDocs struct {
+	*Config
+	Nodes []NodeConfig `toml:"node"`
+}
+
+func decodeStrict(data []byte, cfg *Config, nodeBlocks bool) error {
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if nodeBlocks {
+		doc := fileDocs{Config: cfg}
+		err := dec.Decode(&doc)
+		cfg.setNodes(doc.Nodes)
+		return err
+	}
+	doc := fileDoc{Config: cfg}
+	err := dec.Decode(&doc)
+	cfg.Node = doc.Node
+	return err
 }
 
 // syntaxError reports a file that is not TOML at all; the decoder's error
 // carries the position.
 func syntaxError(path string, data []byte) error {
-	var c Config
+	var c fileDoc
 	err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
@@ -336,30 +359,42 @@ func notPresent(string, string) bool { return false }
 // NormalizeListeners makes every address dialable: a listener bound to all
 // interfaces is reached through loopback.
 func NormalizeListeners(c *Config) {
-	for _, p := range []*string{&c.Node.PostListener, &c.Node.PrivateListener, &c.Node.PublicListener} {
-		*p = DialAddress(*p)
+	for _, n := range append([]*NodeConfig{&c.Node}, nodePtrs(c.MoreNodes)...) {
+		for _, p := range []*string{&n.PostListener, &n.PrivateListener, &n.PublicListener} {
+			*p = DialAddress(*p)
+		}
 	}
 	for i := range c.Services {
 		c.Services[i].Operator = DialAddress(c.Services[i].Operator)
 	}
 }
 
-// mergeJSONInto reads the node's JSON config named by [node] config (relative
-// to the TOML file's folder) and fills what the TOML left empty.
+func nodePtrs(ns []NodeConfig) []*NodeConfig {
+	out := make([]*NodeConfig, len(ns))
+	for i := range ns {
+		out[i] = &ns[i]
+	}
+	return out
+}
+
+// mergeJSONInto reads each node's JSON config named by its config key
+// (relative to the TOML file's folder) and fills what the TOML left empty.
 func mergeJSONInto(cfg *Config, idx *docIndex) error {
-	if cfg.Node.JSONConfig == "" {
-		return nil
+	for i, n := range append([]*NodeConfig{&cfg.Node}, nodePtrs(cfg.MoreNodes)...) {
+		if n.JSONConfig == "" {
+			continue
+		}
+		p := n.JSONConfig
+		if !filepath.IsAbs(p) && cfg.Path != "" {
+			p = filepath.Join(filepath.Dir(cfg.Path), p)
+		}
+		js, err := ReadNodeJSON(p)
+		if err != nil {
+			return &ConfigError{File: cfg.Path, Line: idx.line("node", i, "config"), Context: idx.context("node", i),
+				Message: fmt.Sprintf("config %q: %v", n.JSONConfig, err)}
+		}
+		cfg.Warnings = append(cfg.Warnings, MergeNodeJSON(n, js)...)
 	}
-	p := cfg.Node.JSONConfig
-	if !filepath.IsAbs(p) && cfg.Path != "" {
-		p = filepath.Join(filepath.Dir(cfg.Path), p)
-	}
-	js, err := ReadNodeJSON(p)
-	if err != nil {
-		return &ConfigError{File: cfg.Path, Line: idx.line("node", 0, "config"), Context: "[node]",
-			Message: fmt.Sprintf("config %q: %v", cfg.Node.JSONConfig, err)}
-	}
-	cfg.Warnings = append(cfg.Warnings, MergeNodeJSON(&cfg.Node, js)...)
 	return nil
 }
 
@@ -399,11 +434,14 @@ func (c *Config) context(table string, index int) string {
 	if table == "service" && index < len(c.Services) {
 		name = c.Services[index].Name
 	}
-	return sectionName(table, index, name)
+	if table == "node" && c.Fleet() && index < len(c.AllNodes()) {
+		name = c.AllNodes()[index].Name
+	}
+	return sectionName(table, index, name, c.Fleet())
 }
 
 // sectionName is "[node]", or `[[service]] #2 "data2"` for the array.
-func sectionName(table string, index int, name string) string {
+func sectionName(table string, index int, name string, array bool) string {
 	switch {
 	case table == "":
 		return ""
@@ -411,6 +449,10 @@ func sectionName(table string, index int, name string) string {
 		return fmt.Sprintf("[[service]] #%d %q", index+1, name)
 	case table == "service":
 		return fmt.Sprintf("[[service]] #%d", index+1)
+	case table == "node" && array && name != "":
+		return fmt.Sprintf("[[node]] #%d %q", index+1, name)
+	case table == "node" && array:
+		return fmt.Sprintf("[[node]] #%d", index+1)
 	}
 	return "[" + table + "]"
 }

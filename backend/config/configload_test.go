@@ -182,8 +182,8 @@ extra_args = ["--max-retries", 10]
 			[]string{"config.toml:2: not valid TOML: ..."}},
 		{"wrong shape for service", "service = 3\n",
 			[]string{`config.toml:1: "service" must be written as [[service]] sections`}},
-		{"array where a table is expected", "[[node]]\npost_listener = \"127.0.0.1:9094\"\n",
-			[]string{`config.toml:1: "node" must be written as one [node] section`}},
+		{"array where a table is expected", "[[poll]]\ninterval = \"2s\"\n",
+			[]string{`config.toml:1: "poll" must be written as one [poll] section`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -301,8 +301,12 @@ func TestConfigSchemaMatchesStruct(t *testing.T) {
 		"alerts":  tags(AlertsConfig{}),
 		"service": tags(ServiceConfig{}),
 	}
-	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"node", "poll", "ui", "proving", "timing", "plan", "alerts", "service"}) {
+	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"poll", "ui", "proving", "timing", "plan", "alerts", "service"}) {
 		t.Fatalf("Config has tables %v: update configSchema", top)
+	}
+	// The nodes are decoded beside Config, in either shape.
+	if a, b := tags(fileDoc{}), tags(fileDocs{}); !reflect.DeepEqual(a, []string{"node"}) || !reflect.DeepEqual(b, []string{"node"}) {
+		t.Fatalf("the file's node tables are %v and %v", a, b)
 	}
 	for _, tbl := range configSchema {
 		var got []string

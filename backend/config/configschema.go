@@ -44,6 +44,7 @@ const (
 
 var configSchema = []schemaTbl{
 	{name: "node", keys: []schemaKey{
+		{"name", kindString, expectText},
 		{"post_listener", kindString, expectAddr},
 		{"private_listener", kindString, expectAddr},
 		{"public_listener", kindString, expectAddr},
@@ -91,6 +92,7 @@ var configSchema = []schemaTbl{
 		{"name", kindString, expectText},
 		{"dir", kindString, expectPath},
 		{"operator", kindString, `host:port in quotes, such as "127.0.0.1:50051"`},
+		{"node", kindString, `the name of a [[node]] in quotes, such as "node1"`},
 		{"bin", kindString, expectPath},
 		{"threads", kindInt, "a whole number without quotes, such as 1 (0 = all cores)"},
 		{"nonces", kindInt, "a whole number without quotes, such as 128"},
@@ -207,7 +209,7 @@ func suggestTable(name string) string {
 	}
 	best := closest(name, names)
 	if best == "" {
-		return " (the tables are [node], [poll], [ui], [proving], [timing], [plan], [alerts] and [[service]])"
+		return " (the tables are [node] or [[node]], [poll], [ui], [proving], [timing], [plan], [alerts] and [[service]])"
 	}
 	if schemaTable(best).array {
 		return fmt.Sprintf(" (did you mean [[%s]]?)", best)

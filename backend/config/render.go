@@ -17,7 +17,13 @@ func Render(cfg *Config) []byte {
 	w.comment("postdeck configuration. Durations are written like \"2s\" or \"500ms\".")
 	w.comment("Check it with `postdeck --config <this file>`: errors name the line.")
 	w.blank()
-	renderNode(&w, &c.Node)
+	if c.Fleet() || c.Node.Name != "" {
+		for i, n := range c.AllNodes() {
+			renderNode(&w, &n, i)
+		}
+	} else {
+		renderNode(&w, &c.Node, -1)
+	}
 	renderPoll(&w, &c.Poll)
 	w.table("ui", "Display preferences.")
 	w.key("theme", c.UI.Theme, `"dark" or "light": the colours that read best on your terminal.`)
@@ -30,27 +36,54 @@ func Render(cfg *Config) []byte {
 	return []byte(w.String())
 }
 
-func renderNode(w *tomlWriter, n *NodeConfig) {
-	w.table("node", "The go-spacemesh node: where its gRPC listeners and data folder are.",
+// renderNode writes one node: the lone [node] (index -1), else the
+// index-th [[node]] block, explained in full only once.
+func renderNode(w *tomlWriter, n *NodeConfig, index int) {
+	if index > 0 {
+		w.line("[[node]]")
+		w.key("name", n.Name)
+		renderNodeKeys(w, n, false)
+		return
+	}
+	intro := []string{"The go-spacemesh node: where its gRPC listeners and data folder are.",
 		"A listener left empty makes what it would show \"unavailable\"; it is not an error.",
-		"A listener bound to 0.0.0.0 is dialled on 127.0.0.1.")
-	w.key("post_listener", n.PostListener,
+		"A listener bound to 0.0.0.0 is dialled on 127.0.0.1."}
+	if index < 0 {
+		w.table("node", intro...)
+	} else {
+		w.comment(append([]string{"One [[node]] per go-spacemesh node; each [[service]] names its node."}, intro...)...)
+		w.line("[[node]]")
+		w.key("name", n.Name, "What the NODE column and the services' node key call it; unique.")
+	}
+	renderNodeKeys(w, n, true)
+}
+
+// renderNodeKeys writes a node's keys, with their explanations when
+// explain (the first node's).
+func renderNodeKeys(w *tomlWriter, n *NodeConfig, explain bool) {
+	key := func(k string, v any, doc ...string) {
+		if !explain {
+			doc = nil
+		}
+		w.key(k, v, doc...)
+	}
+	key("post_listener", n.PostListener,
 		"api.grpc-post-listener: which identities the node wants proofs from now (PostStates).",
 		"Needs a fixed port: the node's default 127.0.0.1:0 is a new random port at each start.")
-	w.key("private_listener", n.PrivateListener,
+	key("private_listener", n.PrivateListener,
 		"api.grpc-private-listener: the node's identities (SmesherIDs) and its event stream.")
-	w.key("public_listener", n.PublicListener,
+	key("public_listener", n.PublicListener,
 		"api.grpc-public-listener: version, sync status, peers.")
-	w.key("data_folder", n.DataFolder,
+	key("data_folder", n.DataFolder,
 		"main.data-folder: postdeck checks the key files in its identities/ folder.")
-	w.key("config", n.JSONConfig,
+	key("config", n.JSONConfig,
 		"The node's own JSON config (config.mainnet.json). Listeners and data_folder left",
 		"empty above are read from it each time postdeck starts; values set above win.")
-	w.key("tls_ca_cert", n.TLSCACert, "TLS for a node reached over the network; leave all four unset for plaintext.",
+	key("tls_ca_cert", n.TLSCACert, "TLS for a node reached over the network; leave all four unset for plaintext.",
 		"CA certificate that signed the node's certificate.")
-	w.key("tls_cert", n.TLSCert, "Client certificate and its key (both or neither).")
-	w.key("tls_key", n.TLSKey)
-	w.key("tls_server_name", n.TLSServerName, "Name to expect in the node's certificate, if not the host dialled.")
+	key("tls_cert", n.TLSCert, "Client certificate and its key (both or neither).")
+	key("tls_key", n.TLSKey)
+	key("tls_server_name", n.TLSServerName, "Name to expect in the node's certificate, if not the host dialled.")
 	w.blank()
 }
 
@@ -147,6 +180,9 @@ func renderServices(w *tomlWriter, services []ServiceConfig) {
 			w.comment("No --operator-address known: postdeck cannot see this service's state.")
 		}
 		w.key("operator", s.Operator)
+		if s.Node != "" {
+			w.key("node", s.Node)
+		}
 		renderLaunch(w, &s)
 	}
 }
