@@ -31,7 +31,7 @@ func TestAttachEventsDecoratesSnapshots(t *testing.T) {
 	t.Cleanup(ops.Close)
 	p := NewPoller(cfg, node, ops)
 	ctx, cancel := context.WithCancel(context.Background())
-	f := AttachEvents(ctx, p, node, nil)
+	f := AttachEvents(ctx, p, nil)
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })

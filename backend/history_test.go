@@ -68,7 +68,7 @@ func startKeeper(t testing.TB, s *sim.Sim, stateDir string, opts HistoryOptions)
 	var feed *nodeapi.EventFeed
 	k := NewHistoryKeeper(node, led, lerr, nil, func() bool { return feed.Stats().Connected }, opts)
 	ctx, cancel := context.WithCancel(context.Background())
-	feed = AttachEvents(ctx, p, node, k.OnEvent)
+	feed = AttachEvents(ctx, p, k.OnEvent)
 	p.AddHook(k.Hook)
 	var wg sync.WaitGroup
 	wg.Go(func() { k.Run(ctx) })

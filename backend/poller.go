@@ -27,17 +27,15 @@ const (
 // and hands the newest snapshot to its subscribers. One poller serves every
 // view of a process.
 type Poller struct {
-	cfg  *config.Config
-	node *nodeapi.Client
-	ops  *operator.Client
-	meta *identities.MetadataCache
-	keys *identities.KeyDirCache
-	fsg  *fsguard.Guard
-	// lastKeys is the last good read of the identities folder, shown while
-	// the folder does not answer; only the poll cycle touches it.
-	lastKeys []model.KeyFile
-	backoff  *backoffTable
-	now      func() time.Time // the backoff clock; tests move it
+	cfg   *config.Config
+	nodes []*polledNode // the config's nodes, the first first
+	ops   *operator.Client
+	meta  *identities.MetadataCache
+	fsg   *fsguard.Guard
+	// byService is each service's node, by service name.
+	byService map[string]*polledNode
+	backoff   *backoffTable
+	now       func() time.Time // the backoff clock; tests move it
 	// recheck is how long a file found good (a service's metadata, the key
 	// files) is taken as it was without looking again: at 1000 services
 	// two stats per service every cycle were a tenth of the dashboard's CPU.
@@ -63,21 +61,55 @@ type Poller struct {
 	hasLatest bool
 }
 
-// NewPoller polls the node through node (nil = no node configured) and the
-// configured services' operator endpoints through ops.
+// polledNode is one configured node: its client, its services and what
+// the poll cycle keeps of it.
+type polledNode struct {
+	name     string // "" when the config has one node
+	cfg      *config.NodeConfig
+	client   *nodeapi.Client
+	services []int // its services' places in cfg.Services
+	keys     *identities.KeyDirCache
+	// lastKeys is the last good read of the identities folder, shown while
+	// the folder does not answer; only the poll cycle touches it.
+	lastKeys []model.KeyFile
+	// lastUp is when the node last answered (Unix ns; 0: not yet). Atomic:
+	// PollOnce may run beside Run's cycles.
+	lastUp atomic.Int64
+	// hooks see this node's part of each snapshot before the parts are
+	// merged (its event feed), in order.
+	hooks []func(*model.Snapshot)
+}
+
+// NewPoller polls the config's first node through node (nil = no node
+// configured), any others through the clients SetNodeClients gives, and
+// the configured services' operator endpoints through ops.
 func NewPoller(cfg *config.Config, node *nodeapi.Client, ops *operator.Client) *Poller {
-	if node == nil {
-		node = &nodeapi.Client{} // every listener reports "not configured"
-	}
 	p := &Poller{
-		cfg: cfg, node: node, ops: ops,
+		cfg: cfg, ops: ops,
 		meta: identities.NewMetadataCache(),
-		keys: identities.NewKeyDirCache(),
 		fsg:  fsguard.New(),
 		now:  time.Now,
 		subs: map[int]chan model.Snapshot{},
 
-		recheck: identities.FileRecheck,
+		recheck:   identities.FileRecheck,
+		byService: map[string]*polledNode{},
+	}
+	// A nil client reports every listener "not configured".
+	for _, nc := range append([]*config.NodeConfig{&cfg.Node}, nodePtrs(cfg.MoreNodes)...) {
+		pn := &polledNode{cfg: nc, client: &nodeapi.Client{}, keys: identities.NewKeyDirCache()}
+		if cfg.Fleet() {
+			pn.name = nc.Name
+		}
+		for i := range cfg.Services {
+			if cfg.NodeOf(&cfg.Services[i]) == nc {
+				pn.services = append(pn.services, i)
+				p.byService[cfg.Services[i].Name] = pn
+			}
+		}
+		p.nodes = append(p.nodes, pn)
+	}
+	if node != nil {
+		p.nodes[0].client = node
 	}
 	// The first retry skips about one cycle; later ones double up to the cap.
 	p.backoff = newBackoffTable(min(2*p.interval(), MaxOperatorBackoff), MaxOperatorBackoff)
@@ -98,23 +130,87 @@ func (p *Poller) workers() int {
 	return DefaultPollWorkers
 }
 
-// PollOnce gathers one cycle's inputs and joins them. The node, the key
-// folder and the services are asked concurrently; every call has its own
-// timeout, so the cycle lasts about as long as its slowest single call. It
-// does not publish: Run does.
+func nodePtrs(ns []config.NodeConfig) []*config.NodeConfig {
+	out := make([]*config.NodeConfig, len(ns))
+	for i := range ns {
+		out[i] = &ns[i]
+	}
+	return out
+}
+
+// SetNodeClients gives the clients of the nodes after the first, in the
+// config's order (a missing one reports every listener "not configured").
+// Call it before polling.
+func (p *Poller) SetNodeClients(clients []*nodeapi.Client) {
+	for i, c := range clients {
+		if i+1 < len(p.nodes) && c != nil {
+			p.nodes[i+1].client = c
+		}
+	}
+}
+
+// AddNodeHook adds h to the hooks run on the named node's part of each
+// snapshot before the parts are merged ("" is the first node). Call it
+// before Run.
+func (p *Poller) AddNodeHook(name string, h func(*model.Snapshot)) {
+	n := p.nodes[0]
+	for _, x := range p.nodes {
+		if x.name == name {
+			n = x
+		}
+	}
+	n.hooks = append(n.hooks, h)
+}
+
+// PollOnce gathers one cycle's inputs and joins them, without the node
+// hooks (Run's cycles run them).
 func (p *Poller) PollOnce(ctx context.Context) model.Snapshot {
+	return p.merge(p.pollParts(ctx))
+}
+
+// pollParts gathers one cycle's inputs and joins each node's. The nodes,
+// their key folders and the services are asked concurrently; every call
+// has its own timeout, so the cycle lasts about as long as its slowest
+// single call, and a node that hangs holds up no other's part.
+func (p *Poller) pollParts(ctx context.Context) []model.Snapshot {
 	start := time.Now()
-	in := model.Inputs{At: start}
+	ins := make([]model.Inputs, len(p.nodes))
 	var wg sync.WaitGroup
-	wg.Go(func() { in.Node = p.node.View(ctx) })
-	wg.Go(func() { in.Keys, in.KeysErr = p.keyFiles() })
-	in.Services = p.services(ctx)
+	for i, n := range p.nodes {
+		ins[i].At = start
+		wg.Go(func() { ins[i].Node = n.client.View(ctx) })
+		wg.Go(func() { ins[i].Keys, ins[i].KeysErr = n.keyFiles(p) })
+	}
+	obs := p.services(ctx)
 	wg.Wait()
 	if p.decorate != nil {
-		p.decorate(in.Services)
+		p.decorate(obs)
 	}
-	snap := model.Join(in)
-	snap.Duration = time.Since(start)
+	parts := make([]model.Snapshot, len(p.nodes))
+	for i, n := range p.nodes {
+		ins[i].Services, obs = obs[:len(n.services)], obs[len(n.services):]
+		parts[i] = model.Join(ins[i])
+		parts[i].Duration = time.Since(start)
+	}
+	return parts
+}
+
+// merge puts the nodes' parts into one snapshot (model.MergeNodes).
+func (p *Poller) merge(parts []model.Snapshot) model.Snapshot {
+	names := make([]string, len(p.nodes))
+	for i, n := range p.nodes {
+		names[i] = n.name
+	}
+	snap := model.MergeNodes(names, parts)
+	for i := range snap.Nodes {
+		n := p.nodes[i]
+		if snap.Nodes[i].Up() {
+			n.lastUp.Store(snap.At.UnixNano())
+		}
+		if at := n.lastUp.Load(); at != 0 {
+			snap.Nodes[i].LastAnswer = time.Unix(0, at)
+		}
+	}
 	p.noteUrgent(&snap)
 	return snap
 }
@@ -163,10 +259,11 @@ func (p *Poller) PollService(ctx context.Context, name string) (model.Row, error
 			svc = &p.cfg.Services[i]
 		}
 	}
-	if svc == nil {
+	node := p.byService[name]
+	if svc == nil || node == nil {
 		return model.Row{}, fmt.Errorf("no service %q in the config", name)
 	}
-	in := model.Inputs{At: time.Now(), Node: p.node.View(ctx)}
+	in := model.Inputs{At: time.Now(), Node: node.client.View(ctx)}
 	o := p.metadata(*svc)
 	if svc.Operator == "" {
 		o.StatusErr = noOperatorMsg
@@ -181,25 +278,27 @@ func (p *Poller) PollService(ctx context.Context, name string) (model.Row, error
 	}
 	for _, r := range model.Join(in).Rows {
 		if r.Service == name {
+			r.Node = node.name
 			return r, nil
 		}
 	}
 	return model.Row{}, fmt.Errorf("service %q did not come out of the join", name)
 }
 
-func (p *Poller) keyFiles() ([]model.KeyFile, string) {
-	if p.cfg.Node.DataFolder == "" {
+// keyFiles reads the node's identities folder within the file timeout.
+func (n *polledNode) keyFiles(p *Poller) ([]model.KeyFile, string) {
+	if n.cfg.DataFolder == "" {
 		return nil, ""
 	}
-	folder := p.cfg.Node.DataFolder
-	keys, err := fsguard.Guarded(p.fsg, "keys", "identities folder in "+folder, p.fileTimeout(), func() ([]model.KeyFile, error) {
-		return p.keys.Read(folder, p.recheck)
+	folder := n.cfg.DataFolder
+	keys, err := fsguard.Guarded(p.fsg, "keys:"+folder, "identities folder in "+folder, p.fileTimeout(), func() ([]model.KeyFile, error) {
+		return n.keys.Read(folder, p.recheck)
 	})
 	if err != nil {
-		return p.lastKeys, err.Error()
+		return n.lastKeys, err.Error()
 	}
-	p.lastKeys = keys
-	if _, err := fsguard.Guarded(p.fsg, "journal", "node data folder "+folder, p.fileTimeout(), func() (os.FileInfo, error) {
+	n.lastKeys = keys
+	if _, err := fsguard.Guarded(p.fsg, "journal:"+folder, "node data folder "+folder, p.fileTimeout(), func() (os.FileInfo, error) {
 		return os.Stat(filepath.Join(folder, model.MergeJournalName))
 	}); err == nil {
 		return keys, fmt.Sprintf("an interrupted merge left %s in %s: run `postdeck merge --recover --to %s` before starting the node",
@@ -209,9 +308,14 @@ func (p *Poller) keyFiles() ([]model.KeyFile, string) {
 }
 
 // services observes every configured service with at most workers() calls in
-// flight, results in config order.
+// flight, results in the nodes' order, each node's in config order.
 func (p *Poller) services(ctx context.Context) []model.ServiceObs {
-	svcs := p.cfg.Services
+	var svcs []config.ServiceConfig
+	for _, n := range p.nodes {
+		for _, i := range n.services {
+			svcs = append(svcs, p.cfg.Services[i])
+		}
+	}
 	obs := make([]model.ServiceObs, len(svcs))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -331,10 +435,16 @@ func (p *Poller) tick(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	wg.Go(func() {
 		defer p.busy.Store(false)
-		snap := p.PollOnce(ctx)
+		parts := p.pollParts(ctx)
 		if ctx.Err() != nil {
 			return // cut short by shutdown: not a true picture
 		}
+		for i, n := range p.nodes {
+			for _, h := range n.hooks {
+				h(&parts[i])
+			}
+		}
+		snap := p.merge(parts)
 		for _, h := range p.hooks {
 			h(&snap)
 		}
@@ -394,14 +504,21 @@ func (p *Poller) publish(s model.Snapshot) {
 	}
 }
 
-// AttachEvents starts an events feed on node for as long as ctx lasts and
-// adds its Decorate to p's hooks, so every published snapshot carries the
-// node-wide events and every row its timeline and throughput; onEvent (may
-// be nil) hears each new event (the epoch ledger's HistoryKeeper.OnEvent).
-// Call it before p.Run.
-func AttachEvents(ctx context.Context, p *Poller, node *nodeapi.Client, onEvent func(model.Event)) *nodeapi.EventFeed {
-	f := nodeapi.NewEventFeed(node, nodeapi.EventFeedOptions{OnEvent: onEvent})
-	p.AddHook(f.Decorate)
-	go f.Run(ctx)
-	return f
+// AttachEvents starts an events feed on every node for as long as ctx
+// lasts and adds each one's Decorate to its node's hooks, so every
+// published snapshot carries the node-wide events and every row its
+// timeline and throughput; onEvent (may be nil) hears each new event (the
+// epoch ledger's HistoryKeeper.OnEvent). The first node's feed is
+// returned. Call it before p.Run.
+func AttachEvents(ctx context.Context, p *Poller, onEvent func(model.Event)) *nodeapi.EventFeed {
+	var first *nodeapi.EventFeed
+	for _, n := range p.nodes {
+		f := nodeapi.NewEventFeed(n.client, nodeapi.EventFeedOptions{OnEvent: onEvent})
+		n.hooks = append(n.hooks, f.Decorate)
+		go f.Run(ctx)
+		if first == nil {
+			first = f
+		}
+	}
+	return first
 }

@@ -11,6 +11,7 @@ const (
 	AlertServiceDown = string(HealthServiceDown)
 	AlertStuckDone   = string(HealthStuckDone)
 	AlertDuplicate   = string(HealthDuplicate)
+	AlertOnTwoNodes  = string(HealthOnTwoNodes)
 	AlertProofFailed = "proof-failed"
 	AlertNotSynced   = "node-not-synced"
 	AlertCycleDone   = "cycle-proofs-done"
@@ -24,12 +25,13 @@ type Alert struct {
 	Identity string    `json:"identity"` // the public key in hex; "" for node-wide alerts
 	Name     string    `json:"name"`     // the key file or service naming the identity
 	Service  string    `json:"service"`
-	Health   []Health  `json:"health"` // the identity's flags now
+	Node     string    `json:"node,omitempty"` // the row's node in a config of several
+	Health   []Health  `json:"health"`         // the identity's flags now
 	Message  string    `json:"message"`
 }
 
 // alertFlags are the health flags whose appearance raises an alert.
-var alertFlags = []Health{HealthServiceDown, HealthStuckDone, HealthDuplicate, HealthMalicious}
+var alertFlags = []Health{HealthServiceDown, HealthStuckDone, HealthDuplicate, HealthOnTwoNodes, HealthMalicious}
 
 // Transitions are the alerts raised by going from prev to cur:
 //   - a row gaining service-down-while-proving, stuck-done-proving,
@@ -127,7 +129,7 @@ func failedProofs(at time.Time, r, was *Row) []Alert {
 
 func rowAlert(at time.Time, kind string, r *Row, msg string) Alert {
 	return Alert{
-		Time: at, Kind: kind, Identity: r.IDHex(), Name: r.Label(), Service: r.Service,
+		Time: at, Kind: kind, Identity: r.IDHex(), Name: r.Label(), Service: r.Service, Node: r.Node,
 		Health: append([]Health(nil), r.Health...), Message: r.Label() + ": " + msg,
 	}
 }
@@ -140,6 +142,8 @@ func flagMessage(h Health, r *Row) string {
 		return "the post-service says DoneProving while the node is IDLE: proof generation failed; restart the post-service"
 	case HealthDuplicate:
 		return "one identity in two services or key files: equivocation risk, remove one now"
+	case HealthOnTwoNodes:
+		return "node " + r.Node + " and another node of the fleet both hold this identity: two nodes publishing for one key equivocate and get it banned for good; remove it from all but one node now"
 	case HealthMalicious:
 		return "the node holds a malfeasance proof against this identity: it is banned for good and earns nothing more"
 	}

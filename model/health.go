@@ -26,6 +26,9 @@ const (
 	// HealthWaiting: the node wants a proof, and automatic proving holds the
 	// stopped service back for a free slot (its disk is busy, or max_proving).
 	HealthWaiting Health = "waiting-for-slot"
+	// HealthOnTwoNodes: two nodes of the fleet hold the same identity: both
+	// would publish for it, which equivocates and bans it for good.
+	HealthOnTwoNodes Health = "identity-on-two-nodes"
 	// HealthMalicious: the node holds a malfeasance proof against the
 	// identity: it is banned for good and earns nothing.
 	HealthMalicious Health = "malicious"
@@ -34,7 +37,7 @@ const (
 // Critical reports whether the flag means rewards are being lost or an
 // identity risks a ban right now.
 func (h Health) Critical() bool {
-	return h == HealthServiceDown || h == HealthDuplicate || h == HealthMalicious
+	return h == HealthServiceDown || h == HealthDuplicate || h == HealthOnTwoNodes || h == HealthMalicious
 }
 
 // healthFor derives a row's flags from the joined facts.

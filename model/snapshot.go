@@ -78,9 +78,15 @@ type Progress struct {
 // Row is one line of the identity table: an identity joined across sources,
 // or a source that could not be tied to an identity (bad key, no metadata).
 type Row struct {
-	Key          string // stable across cycles
-	Name         string // key file name as the node reports it, or the files found
-	ID           []byte
+	Key  string // stable across cycles
+	Name string // key file name as the node reports it, or the files found
+	ID   []byte
+	// Node is the configured node the row belongs to, "" when the config
+	// has one; Held says that node holds the identity: it lists it, or a
+	// key file of it is in its identities folder (what the fleet's
+	// equivocation check compares, see fleet.go).
+	Node         string
+	Held         bool
 	NodeState    NodeState
 	Service      string
 	Dir          string
@@ -168,7 +174,10 @@ func (r *Row) Critical() bool {
 
 // Snapshot is the joined result of one poll cycle.
 type Snapshot struct {
+	// Node is the (first) node's view; Nodes is every node's, the first
+	// first, named when the config names several (see MergeNodes).
 	Node     NodeView
+	Nodes    []NodeStatus
 	Rows     []Row
 	KeysErr  string
 	At       time.Time
@@ -253,12 +262,12 @@ func Join(in Inputs) Snapshot {
 	}
 	rows = append(rows, blameOrphans(rows[len(badKeys):], orphans)...)
 	sort.SliceStable(rows, func(i, j int) bool { return lessByName(&rows[i], &rows[j]) })
-	return Snapshot{Node: in.Node, Rows: rows, KeysErr: in.KeysErr, At: in.At}
+	return Snapshot{Node: in.Node, Nodes: []NodeStatus{{View: in.Node, KeysErr: in.KeysErr}}, Rows: rows, KeysErr: in.KeysErr, At: in.At}
 }
 
 // appendRows appends the identity's rows: one per service, or one alone.
 func (g *group) appendRows(rows []Row, node NodeView, nodeKnown bool) []Row {
-	base := Row{ID: g.id, NodeState: NodeUnknown}
+	base := Row{ID: g.id, NodeState: NodeUnknown, Held: g.postState != nil || g.onIDs || len(g.keyFiles) > 0}
 	if node.HasPostStates {
 		base.NodeState = NodeAbsent
 	}

@@ -21,12 +21,38 @@ const (
 	ColSize
 	ColEpoch // the last complete publish epoch: ATX and rewards
 	ColHealth
+	// ColFleet is the row's node in a config of several (Row.Node). It is
+	// last here, so the sort keys 1–9 stay those of a single node's table
+	// (it sorts on 0), and shown second (DisplayOrder).
+	ColFleet
 	NumColumns
 )
 
-var columnTitles = [NumColumns]string{"NAME", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "LAST EPOCH", "HEALTH"}
+var columnTitles = [NumColumns]string{"NAME", "ID", "NODE", "SERVICE", "STATE", "PROGRESS", "SIZE", "LAST EPOCH", "HEALTH", "NODE"}
 
+// DisplayOrder is the order the columns are shown in, HEALTH last.
+var DisplayOrder = [NumColumns]Column{ColName, ColFleet, ColID, ColNode, ColService, ColState, ColProgress, ColSize, ColEpoch, ColHealth}
+
+// Title is the column's name; with several nodes the node's state is
+// headed ON NODE, since NODE then names the node (FleetTitle).
 func (c Column) Title() string { return columnTitles[c] }
+
+// FleetTitle is the column's name in the table of several nodes.
+func (c Column) FleetTitle() string {
+	if c == ColNode {
+		return "ON NODE"
+	}
+	return c.Title()
+}
+
+// SortKey is the key that sorts on the column: 1–9 in the single node's
+// order, 0 for NODE.
+func (c Column) SortKey() string {
+	if c == ColFleet {
+		return "0"
+	}
+	return string(rune('1' + int(c)))
+}
 
 // compare orders two rows on one column; ties fall back to the name order.
 func compare(a, b *Row, c Column) int {
@@ -50,6 +76,8 @@ func compare(a, b *Row, c Column) int {
 		d = cmp.Compare(epochKey(a), epochKey(b))
 	case ColHealth:
 		d = cmp.Compare(healthKey(a), healthKey(b))
+	case ColFleet:
+		d = strings.Compare(a.Node, b.Node)
 	}
 	if d != 0 {
 		return d
@@ -120,7 +148,7 @@ func (f Filter) Match(r *Row) bool {
 
 // SearchText is what a filter is matched against.
 func (r *Row) SearchText() string {
-	parts := []string{r.Name, r.IDHex(), r.NodeState.String(), r.Service, r.ServiceState.String(), r.Dir}
+	parts := []string{r.Name, r.IDHex(), r.NodeState.String(), r.Service, r.ServiceState.String(), r.Dir, r.Node}
 	for _, h := range r.Health {
 		parts = append(parts, string(h))
 	}

@@ -16,6 +16,9 @@ var healthHelp = map[model.Health]string{
 		"Add a [[service]] entry, or ignore if the identity is retired.",
 	model.HealthDuplicate: "The same public key appears in two services or two key files: running it twice is " +
 		"equivocation and gets the identity banned for good. Remove the duplicate now.",
+	model.HealthOnTwoNodes: "Another node of the fleet holds this identity too (it lists it, or its key file is in " +
+		"that node's identities/ folder): two nodes publishing for one key is equivocation and gets the identity " +
+		"banned for good. Move the key file out of all but one node's identities/ folder and restart that node.",
 	model.HealthKeyNotLoaded: "A key file the node does not report: keys are read only at start-up. Restart the " +
 		"node (when no identity is proving) to load it.",
 	model.HealthBadKey: "A key file that is invalid or that the node cannot read as it is (see the errors below). " +

@@ -38,7 +38,7 @@ func (m *Model) headerView() string {
 	if rest > 0 {
 		first += m.fitSegments(m.statusSegments(), true, rest)
 	}
-	return first + "\n" + m.fitSegments(m.countSegments(), false, m.width)
+	return first + "\n" + m.fitSegments(m.countSegments(), false, m.width) + m.nodeLines()
 }
 
 // statusSegments: title, node version, sync, layer, peers and freshness.
@@ -49,7 +49,9 @@ func (m *Model) statusSegments() []segment {
 		return append(segs, m.feedSegments()...)
 	}
 	n := &m.snap.Node
-	if n.HasStatus || n.Version != "" {
+	if m.fleet() {
+		segs = append(segs, fleetSegments(m.snap.Nodes)...)
+	} else if n.HasStatus || n.Version != "" {
 		if n.Version != "" {
 			segs = append(segs, segment{text: "node " + n.Version, prio: 3})
 		}

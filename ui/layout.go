@@ -38,10 +38,12 @@ var colSpecs = [model.NumColumns]colSpec{
 	// matters more than which service proves it (the name says that).
 	model.ColEpoch:  {min: epochMinWidth, dropRank: 4},
 	model.ColHealth: {min: 16},
+	// With several nodes, which one a row is on stays at any width.
+	model.ColFleet: {min: 5},
 }
 
 // shrinkOrder is which flexible column gives up width first.
-var shrinkOrder = []model.Column{model.ColHealth, model.ColService, model.ColEpoch, model.ColName}
+var shrinkOrder = []model.Column{model.ColHealth, model.ColService, model.ColEpoch, model.ColName, model.ColFleet}
 
 // column is one visible column and its width: a model column, or a process
 // column when proc is set.
@@ -49,12 +51,16 @@ type column struct {
 	col   model.Column
 	proc  procCol
 	width int
+	fleet bool // the table of several nodes: titles per Column.FleetTitle
 }
 
 // title is the column's name in the header line.
 func (c column) title() string {
 	if c.proc != procNone {
 		return procTitles[c.proc]
+	}
+	if c.fleet {
+		return c.col.FleetTitle()
 	}
 	return c.col.Title()
 }
@@ -77,13 +83,17 @@ func naturalWidths(rows []model.Row) [model.NumColumns]int {
 	grow(model.ColState, stateWidth)
 	grow(model.ColProgress, progressWidth)
 	grow(model.ColEpoch, epochMinWidth)
-	epochs := false
+	epochs, fleet := false, false
 	for i := range rows {
 		r := &rows[i]
 		if r.PendingStop {
 			grow(model.ColState, cellWidth(stateText(r)))
 		}
 		grow(model.ColName, cellWidth(r.Label()))
+		if r.Node != "" {
+			fleet = true
+			grow(model.ColFleet, cellWidth(r.Node))
+		}
 		grow(model.ColService, cellWidth(r.Service))
 		grow(model.ColHealth, cellWidth(healthText(r.Health)))
 		if r.SizeBytes > 0 {
@@ -96,6 +106,12 @@ func naturalWidths(rows []model.Row) [model.NumColumns]int {
 	}
 	if !epochs {
 		w[model.ColEpoch] = 0 // no row has a ledger record: the column stays away
+	}
+	if !fleet {
+		w[model.ColFleet] = 0 // one node: the column stays away
+	} else {
+		w[model.ColFleet] = min(w[model.ColFleet], 16)
+		grow(model.ColNode, len(model.ColNode.FleetTitle())+1)
 	}
 	// Long names are truncated rather than squeezing everything else.
 	w[model.ColName] = min(w[model.ColName], 28)
@@ -113,9 +129,9 @@ func layoutColumns(natural [model.NumColumns]int, width int) []column {
 	var cols []column
 	for dropped := 0; ; dropped++ {
 		cols = cols[:0]
-		for c := range model.NumColumns {
+		for _, c := range model.DisplayOrder {
 			if r := colSpecs[c].dropRank; shown(natural, c) && (r == 0 || r > dropped) {
-				cols = append(cols, column{col: c, width: natural[c]})
+				cols = append(cols, column{col: c, width: natural[c], fleet: natural[model.ColFleet] > 0})
 			}
 		}
 		if shrinkToFit(cols, avail) || dropped >= maxDropRank() {
@@ -165,7 +181,8 @@ func maxDropRank() int {
 }
 
 // shown says whether a column is in the table at all: LAST EPOCH only when
-// some row has a ledger record (its natural width is then set).
+// some row has a ledger record, NODE only with several nodes (their
+// natural widths are then set).
 func shown(natural [model.NumColumns]int, c model.Column) bool {
-	return c != model.ColEpoch || natural[c] > 0
+	return (c != model.ColEpoch && c != model.ColFleet) || natural[c] > 0
 }

@@ -42,10 +42,11 @@ func TestLayoutShrinksBeforeDropping(t *testing.T) {
 	}
 	nat[model.ColName] = 28
 	nat[model.ColEpoch] = 0 // no ledger: the column is not there
+	nat[model.ColFleet] = 0 // one node: nor is NODE
 	// 2 + 28+7*10 + 7 = 107 cells for 100: SERVICE gives up 2 (down to its
 	// minimum of 8), NAME the other 5; nothing is dropped.
 	cols := layoutColumns(nat, 100)
-	if len(cols) != int(model.NumColumns)-1 {
+	if len(cols) != int(model.NumColumns)-2 {
 		t.Fatalf("dropped columns at 100: %v", cols)
 	}
 	if cols[0].width != 23 || cols[3].width != 8 {

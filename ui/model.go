@@ -86,6 +86,9 @@ type Model struct {
 	warnings   int          // rows marked as warned in the table (see warned)
 	received   time.Time
 	feedClosed bool
+	// nodeLineCount is how many lines the header gives the nodes of a
+	// fleet (0 with one node), fixed per snapshot so the body's height is.
+	nodeLineCount int
 
 	mode   mode
 	table  table
@@ -242,6 +245,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // setSnapshot shows a new snapshot: the index is rebuilt once here.
 func (m *Model) setSnapshot(s model.Snapshot) {
 	m.snap = &s
+	if n := nodeLineCount(&s); n != m.nodeLineCount {
+		m.nodeLineCount = n
+		m.setSize(m.width, m.height) // the body gives the header its lines
+	}
 	m.counts = s.Count()
 	m.warnings = 0
 	for i := range s.Rows {
@@ -267,7 +274,7 @@ func (m *Model) setSnapshot(s model.Snapshot) {
 
 // setSize lays the screen out again for a new terminal size.
 func (m *Model) setSize(w, h int) {
-	m.width, m.height = max(w, 20), max(h, headerLines+footerLines+2)
+	m.width, m.height = max(w, 20), max(h, m.headerHeight()+footerLines+2)
 	body := m.bodyHeight()
 	m.table.setSize(m.width, body)
 	m.detail.setSize(m.width, body-1, m)
@@ -277,8 +284,12 @@ func (m *Model) setSize(w, h int) {
 }
 
 func (m *Model) bodyHeight() int {
-	return m.height - headerLines - footerLines
+	return m.height - m.headerHeight() - footerLines
 }
+
+// headerHeight is the two header lines and, with several nodes, a line
+// for each shown (nodeLines).
+func (m *Model) headerHeight() int { return headerLines + m.nodeLineCount }
 
 // snapNode is the node view of the latest snapshot, nil before the first.
 func (m *Model) snapNode() *model.NodeView {

@@ -137,17 +137,18 @@ func layoutTable(natural [model.NumColumns]int, proc [numProcCols]int, width int
 		if need+extra > avail {
 			continue
 		}
+		fleet := natural[model.ColFleet] > 0
 		out := make([]column, 0, int(model.NumColumns)+int(keep))
-		for c := range model.NumColumns - 1 {
+		for _, c := range model.DisplayOrder[:model.NumColumns-1] {
 			if shown(natural, c) {
-				out = append(out, column{col: c, width: natural[c]})
+				out = append(out, column{col: c, width: natural[c], fleet: fleet})
 			}
 		}
 		for p := procPID; p <= procCol(keep); p++ {
 			out = append(out, column{proc: p, width: proc[p]})
 		}
-		last := model.NumColumns - 1
-		out = append(out, column{col: last, width: avail - need - extra + natural[last]})
+		last := model.DisplayOrder[model.NumColumns-1]
+		out = append(out, column{col: last, width: avail - need - extra + natural[last], fleet: fleet})
 		return out
 	}
 	return cols

@@ -207,6 +207,8 @@ func cellText(r *model.Row, c column) string {
 		return orDash(model.ShortID(r.ID, idWidth))
 	case model.ColNode:
 		return r.NodeState.String()
+	case model.ColFleet:
+		return printable(r.Node, false)
 	case model.ColService:
 		return orDash(printable(r.Service, false))
 	case model.ColState:

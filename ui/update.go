@@ -119,10 +119,12 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// sortColumn maps the keys "1"… to the columns in table order.
+// sortColumn maps the keys "1"… and "0" to their columns (Column.SortKey).
 func sortColumn(s string) (model.Column, bool) {
-	if len(s) != 1 || s[0] < '1' || s[0] >= '1'+byte(model.NumColumns) {
-		return 0, false
+	for c := range model.NumColumns {
+		if c.SortKey() == s {
+			return c, true
+		}
 	}
-	return model.Column(s[0] - '1'), true
+	return 0, false
 }

@@ -42,7 +42,7 @@ func (m *Model) View() tea.View {
 		text, cursor = m.overlays.draw(m, text)
 	}
 	if cursor != nil {
-		cursor.Y += headerLines
+		cursor.Y += m.headerHeight()
 	}
 	writeLines(&b, text, m.bodyHeight())
 	b.WriteString(m.footerView())
@@ -163,7 +163,14 @@ func (m *Model) helpText() string {
 	b.WriteString(m.fullHelp(m.keys.FullHelp()) + "\n\n")
 	var cols []string
 	for c := range model.NumColumns {
-		cols = append(cols, fmt.Sprintf("%d %s", c+1, c.Title()))
+		if c == model.ColFleet && !m.fleet() {
+			continue
+		}
+		title := c.Title()
+		if m.fleet() {
+			title = c.FleetTitle()
+		}
+		cols = append(cols, c.SortKey()+" "+title)
 	}
 	b.WriteString(st.Section.Render("Sort keys") + "\n")
 	b.WriteString(wrap(strings.Join(cols, "  "), m.width) + "\n\n")
@@ -341,7 +348,7 @@ func (m *Model) tableStatus() string {
 	if t.filter.Expr != "" {
 		parts = append(parts, "filter "+t.filter.Expr)
 	}
-	parts = append(parts, "sort "+t.sortCol.Title()+arrow(t.desc))
+	parts = append(parts, "sort "+column{col: t.sortCol, fleet: t.natural[model.ColFleet] > 0}.title()+arrow(t.desc))
 	pos := 0
 	if len(t.idx) > 0 {
 		pos = t.cursor + 1

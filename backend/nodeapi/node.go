@@ -45,8 +45,10 @@ type Options struct {
 }
 
 // OptionsFor builds Options from the config file.
-func OptionsFor(cfg *config.Config) Options {
-	n := cfg.Node
+func OptionsFor(cfg *config.Config) Options { return OptionsForNode(cfg, &cfg.Node) }
+
+// OptionsForNode are the client options for node n of cfg.
+func OptionsForNode(cfg *config.Config, n *config.NodeConfig) Options {
 	return Options{
 		PostListener: n.PostListener, PrivateListener: n.PrivateListener, PublicListener: n.PublicListener,
 		CallTimeout: cfg.Poll.NodeTimeout.Duration,

@@ -380,10 +380,15 @@ func (s *Supervisor) args(sv *service) ([]string, error) {
 	}
 	addr := c.Address
 	if addr == "" {
-		if s.cfg.Node.PostListener == "" {
-			return nil, fmt.Errorf("%s: no address for the node: set address in its [[service]] or post_listener in [node]", c.Name)
+		node := s.cfg.NodeOf(&c)
+		if node.PostListener == "" {
+			where := "[node]"
+			if s.cfg.Fleet() {
+				where = fmt.Sprintf("its [[node]] %q", node.Name)
+			}
+			return nil, fmt.Errorf("%s: no address for the node: set address in its [[service]] or post_listener in %s", c.Name, where)
 		}
-		addr = "http://" + s.cfg.Node.PostListener
+		addr = "http://" + node.PostListener
 	}
 	argv := []string{c.Bin, "--address", addr, "--dir", sv.dir}
 	if c.Operator != "" {

@@ -61,7 +61,10 @@ func ApplyGlobals(cfg *config.Config, g *Common) {
 // background (Run) — and Close undoes all of it in the one order that
 // loses nothing.
 type Session struct {
-	Node   *nodeapi.Client
+	// Node is the client of the config's first node; MoreNodes of the
+	// others, in the config's order.
+	Node      *nodeapi.Client
+	MoreNodes []*nodeapi.Client
 	Poller *backend.Poller
 	Clock  clock.Clock
 	// Planner fills each snapshot's deadline plan; set by Extras. The epoch
@@ -91,9 +94,22 @@ func OpenSession(cfg *config.Config, clk clock.Clock) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	var more []*nodeapi.Client
+	for i := range cfg.MoreNodes {
+		c, err := nodeapi.NewClient(nodeapi.OptionsForNode(cfg, &cfg.MoreNodes[i]))
+		if err != nil {
+			node.Close()
+			for _, m := range more {
+				m.Close()
+			}
+			return nil, fmt.Errorf("node %q: %w", cfg.MoreNodes[i].Name, err)
+		}
+		more = append(more, c)
+	}
 	ops := operator.NewClient(cfg.Poll.Timeout.Duration)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Session{Node: node, Poller: backend.NewPoller(cfg, node, ops), Clock: clk, Ctx: ctx, cfg: cfg, cancel: cancel}
+	s := &Session{Node: node, MoreNodes: more, Poller: backend.NewPoller(cfg, node, ops), Clock: clk, Ctx: ctx, cfg: cfg, cancel: cancel}
+	s.Poller.SetNodeClients(more)
 	if clk.Moved() {
 		s.Poller.AddHook(onClock(clk)) // first: every later hook sees the moved stamps
 	}
@@ -197,6 +213,9 @@ func (s *Session) Close() {
 		unsubscribe()
 	}
 	s.Node.Close()
+	for _, c := range s.MoreNodes {
+		c.Close()
+	}
 }
 
 // attachExtras attaches to s's poller what runs beside it for a dashboard or
@@ -231,7 +250,7 @@ func attachExtras(ctx context.Context, s *Session, cfg *config.Config, stateDir,
 	var feed *nodeapi.EventFeed
 	s.History = backend.NewHistoryKeeper(s.Node, led, lerr, s.Planner, func() bool { return feed.Stats().Connected },
 		backend.HistoryOptions{Timing: timing, Now: s.Clock.Now, Skew: func() (time.Duration, bool) { return feed.Skew() }})
-	feed = backend.AttachEvents(ctx, s.Poller, s.Node, s.History.OnEvent)
+	feed = backend.AttachEvents(ctx, s.Poller, s.History.OnEvent)
 
 	cycle := backend.NewCycleWatcher(timing, s.Clock.Now)
 	wg.Go(func() { cycle.AskNode(ctx, s.Node, cfg.Poll.NodeTimeout.Duration) })

@@ -1,0 +1,144 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"postdeck/model"
+	"postdeck/themes"
+)
+
+// maxNodeLines is the most lines the header gives the nodes: with more
+// nodes the last line counts the rest, the ones in trouble shown first.
+const maxNodeLines = 4
+
+// fleet says whether the snapshot holds several nodes.
+func (m *Model) fleet() bool { return m.snap != nil && len(m.snap.Nodes) > 1 }
+
+func nodeLineCount(s *model.Snapshot) int {
+	if len(s.Nodes) < 2 {
+		return 0
+	}
+	return min(len(s.Nodes), maxNodeLines)
+}
+
+// fleetSegments sum the nodes up on the first header line: how many, and
+// how many are down or not synced (the node lines below say which).
+func fleetSegments(nodes []model.NodeStatus) []segment {
+	down, unsynced := 0, 0
+	for i := range nodes {
+		switch n := &nodes[i]; {
+		case !n.Up():
+			down++
+		case n.View.HasStatus && !n.View.Synced:
+			unsynced++
+		}
+	}
+	segs := []segment{{text: fmt.Sprintf("%d nodes", len(nodes)), prio: 3}}
+	if down > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d DOWN", down), tone: themes.ToneDanger, prio: 8})
+	}
+	if unsynced > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d NOT SYNCED", unsynced), tone: themes.ToneWarn, prio: 7})
+	}
+	return segs
+}
+
+// nodeLines are the header's lines of a fleet, one per node shown: its
+// name, version, sync, layer, peers, identities and when it last
+// answered. With more nodes than lines, the nodes in trouble come first
+// and the last line counts the others.
+func (m *Model) nodeLines() string {
+	if m.nodeLineCount == 0 || m.snap == nil {
+		return ""
+	}
+	nodes := slices.Clone(m.snap.Nodes)
+	shown := m.nodeLineCount
+	if len(nodes) > shown {
+		slices.SortStableFunc(nodes, func(a, b model.NodeStatus) int { return cmp.Compare(nodeTrouble(&b), nodeTrouble(&a)) })
+		shown--
+	}
+	rows := map[string]int{}
+	for i := range m.snap.Rows {
+		rows[m.snap.Rows[i].Node]++
+	}
+	width := 0
+	for i := range nodes[:shown] {
+		width = max(width, cellWidth(nodes[i].Name))
+	}
+	var b strings.Builder
+	for i := range nodes[:shown] {
+		b.WriteByte('\n')
+		b.WriteString(m.fitSegments(m.nodeSegments(&nodes[i], rows[nodes[i].Name], width), false, m.width))
+	}
+	if rest := nodes[shown:]; len(rest) > 0 {
+		b.WriteByte('\n')
+		b.WriteString(m.fitSegments([]segment{restSegment(rest)}, false, m.width))
+	}
+	return b.String()
+}
+
+// nodeTrouble orders nodes for the header: down, then not synced, then fine.
+func nodeTrouble(n *model.NodeStatus) int {
+	switch {
+	case !n.Up():
+		return 2
+	case n.View.HasStatus && !n.View.Synced:
+		return 1
+	}
+	return 0
+}
+
+// nodeSegments is one node's header line; its name is padded to width so
+// the lines' facts line up.
+func (m *Model) nodeSegments(n *model.NodeStatus, ids, width int) []segment {
+	name := printable(n.Name, false)
+	segs := []segment{{text: "  " + name + strings.Repeat(" ", max(0, width-cellWidth(name))), tone: themes.ToneAccent, prio: 10}}
+	if !n.Up() {
+		text := "DOWN"
+		if len(n.View.Errors) > 0 {
+			text += ": " + printable(firstClause(n.View.Errors[0].Message), false)
+		}
+		segs = append(segs, segment{text: text, tone: themes.ToneDanger, prio: 9})
+		if n.LastAnswer.IsZero() {
+			segs = append(segs, segment{text: "no answer yet", tone: themes.ToneMuted, prio: 8})
+		} else {
+			segs = append(segs, segment{text: "last answer " + age(m.now().Sub(n.LastAnswer)) + " ago", tone: themes.ToneWarn, prio: 8})
+		}
+		return segs
+	}
+	v := &n.View
+	if v.Version != "" {
+		segs = append(segs, segment{text: v.Version, prio: 3})
+	}
+	if v.HasStatus {
+		if v.Synced {
+			segs = append(segs, segment{text: "synced", tone: themes.ToneOK, prio: 5})
+		} else {
+			segs = append(segs, segment{text: "NOT SYNCED", tone: themes.ToneWarn, prio: 7})
+		}
+		segs = append(segs, segment{text: fmt.Sprintf("layer %d", v.TopLayer), prio: 2},
+			segment{text: fmt.Sprintf("%d peers", v.Peers), prio: 3})
+	}
+	segs = append(segs, segment{text: fmt.Sprintf("%d identities", ids), prio: 4})
+	if len(v.Errors) > 0 {
+		segs = append(segs, segment{text: compactError(v.Errors[0]), tone: themes.ToneWarn, prio: 6})
+	}
+	return segs
+}
+
+// restSegment counts the nodes the header has no line for.
+func restSegment(rest []model.NodeStatus) segment {
+	trouble := 0
+	for i := range rest {
+		if nodeTrouble(&rest[i]) > 0 {
+			trouble++
+		}
+	}
+	if trouble == 0 {
+		return segment{text: fmt.Sprintf("  +%d more nodes, all up and synced", len(rest)), tone: themes.ToneMuted, prio: 5}
+	}
+	return segment{text: fmt.Sprintf("  +%d more nodes, %d of them down or not synced", len(rest), trouble), tone: themes.ToneWarn, prio: 5}
+}
