@@ -34,11 +34,12 @@ func (s *Sim) createIdentities() error {
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], uint64(s.opts.Seed))
 	src := rand.NewChaCha8(seed)
-	width := max(2, len(fmt.Sprint(s.opts.IDs)))
+	width := s.opts.IndexWidth
 	for i := 1; i <= s.opts.IDs; i++ {
-		id := s.newIdent(src, fmt.Sprintf("post%0*d", width, i))
+		number := s.opts.FirstIndex + i - 1
+		id := s.newIdent(src, fmt.Sprintf("post%0*d", width, number))
 		if !s.demoWithoutService(i) {
-			name := fmt.Sprintf("data%0*d", width, i)
+			name := fmt.Sprintf("data%0*d", width, number)
 			id.svc = &service{name: name, dir: filepath.Join(s.opts.Dir, "post", name), id: id}
 			s.svcs[name] = id.svc
 		}
@@ -169,4 +170,47 @@ func (s *Sim) loadNewKeys() ([]string, error) {
 		loaded = append(loaded, name)
 	}
 	return loaded, nil
+}
+
+// loadExtraKeys copies Options.ExtraKeyFiles into identities/ and loads
+// them as the node's start-up would. Each must be a valid key and load: a
+// key this node has already is a mistake of the caller, not a shared one.
+func (s *Sim) loadExtraKeys() error {
+	if len(s.opts.ExtraKeyFiles) == 0 {
+		return nil
+	}
+	dir := filepath.Join(s.dataFolder(), "identities")
+	for _, src := range s.opts.ExtraKeyFiles {
+		if filepath.Ext(src) != ".key" {
+			return fmt.Errorf("extra key %s: not a *.key file, which is all a node loads", src)
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return fmt.Errorf("extra key: %w", err)
+		}
+		if _, err := model.ParseKey(b); err != nil {
+			return fmt.Errorf("extra key %s: %w", src, err)
+		}
+		// O_EXCL: never replace one of this node's own keys.
+		dst := filepath.Join(dir, filepath.Base(src))
+		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("extra key %s: %w", src, err)
+		}
+		_, err = f.Write(b)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("extra key %s: %w", src, err)
+		}
+	}
+	loaded, err := s.loadNewKeys()
+	if err != nil {
+		return err
+	}
+	if len(loaded) != len(s.opts.ExtraKeyFiles) {
+		return fmt.Errorf("extra keys %v: the node loaded only %v: the others are its own keys already", s.opts.ExtraKeyFiles, loaded)
+	}
+	return nil
 }

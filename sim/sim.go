@@ -81,6 +81,23 @@ type Options struct {
 	// V2Beta1 serves the history services in their v2beta1 version too,
 	// as newer nodes do.
 	V2Beta1 bool
+	// FirstIndex is the number of the first identity in the names of key
+	// files and services (post01.key, data01); default 1. The nodes of a
+	// simulated fleet continue one another's numbering with it, so that
+	// service names stay unique across one config.
+	FirstIndex int
+	// IndexWidth is how many digits those numbers have; default enough for
+	// the last one, at least 2. A fleet gives every node the width of its
+	// last node's last number, so names sort alike on every node.
+	IndexWidth int
+	// ExtraKeyFiles are key files of other nodes that this node holds too:
+	// each is copied into DataFolder/identities under its own name before
+	// the node starts, and loaded as a node loads a key at start-up (see
+	// loadNewKeys: IDLE, no post-service, out of the proving cycle). One
+	// identity on two nodes is the costliest mistake of a fleet (both
+	// publish for it); this lets a demo or a test show it. A file that is
+	// not a valid key, or whose name is taken in identities/, fails Start.
+	ExtraKeyFiles []string
 	// Now is the node's clock, read once at Start: the layer it reports and
 	// its events' timestamps follow from it, so a dashboard on the same clock
 	// agrees with it. Default the machine's clock. A sim that is not Manual
@@ -183,6 +200,10 @@ func withDefaults(o Options) Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.FirstIndex <= 0 {
+		o.FirstIndex = 1
+	}
+	o.IndexWidth = max(o.IndexWidth, 2, len(fmt.Sprint(o.FirstIndex+o.IDs-1)))
 	switch {
 	case o.HistoryEpochs == 0:
 		o.HistoryEpochs = DefaultHistoryEpochs
@@ -211,6 +232,10 @@ func (s *Sim) setup() error {
 	// for the history's.
 	if !s.opts.Manual || s.opts.ReplayHistory {
 		s.seedHistoryEvents()
+	}
+	// After the history: a key from another node has its history there.
+	if err := s.loadExtraKeys(); err != nil {
+		return err
 	}
 	err := s.startNode()
 	if err != nil {

@@ -2,10 +2,13 @@ package demo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"postdeck/backend/config"
 	"postdeck/clock"
 	"postdeck/cmd/common"
 	"postdeck/cmd/dashboard"
@@ -20,11 +23,13 @@ import (
 // The node keeps a history of past epochs (the ledger and its why-lines
 // have something to show), one identity is malicious, and the plan misses
 // a proof on the crowded disk1 (simcmd.DemoConfig). Told no date
-// (POSTDECK_NOW), it runs in the next cycle gap (sim.ProvingDate).
+// (POSTDECK_NOW), it runs in the next cycle gap (sim.ProvingDate). With
+// --nodes, several such nodes, and node2 also loads one of node1's keys.
 func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("demo", g, stderr)
 	ids := fs.Int("ids", 12, "number of simulated identities")
 	speed := fs.Float64("speed", 1, "how fast the simulated proving cycle runs")
+	nodes := fs.Int("nodes", 1, "number of simulated nodes, --ids identities each; with 2 or more, node2 also loads a copy of one of node1's keys (one identity on two nodes, the costliest fleet mistake)")
 	history := simcmd.AddHistoryFlags(fs, true)
 	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
 		return code
@@ -32,23 +37,43 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	if err := simcmd.CheckSimFlags(*ids, *speed); err != nil {
 		return common.Fail(stderr, err)
 	}
+	if err := simcmd.CheckFleetFlags(*nodes, false); err != nil {
+		return common.Fail(stderr, err)
+	}
 	if !g.Clock.Moved() {
 		// The simulated cycle proves all the time: on a date in a cycle gap
 		// its proofs, ATXs and why-lines agree with the calendar.
 		g.Clock = clock.Starting(sim.ProvingDate(g.Clock.Now()))
 	}
-	s, err := sim.Start(context.Background(), history.Apply(sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1, Now: g.Clock.Now}))
+	f, cfg, err := start(*nodes, history.Apply(sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1, Now: g.Clock.Now}))
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	defer s.Close()
-	l := s.Layout()
-	cfg, err := simcmd.DemoConfig(l, simcmd.SelfBinary(), *speed, os.Getpid())
-	if err != nil {
-		return common.Fail(stderr, err)
-	}
+	defer f.Close()
 	common.ApplyGlobals(cfg, g)
+	title := "postdeck — demo (simulated node)"
+	if *nodes > 1 {
+		title = fmt.Sprintf("postdeck — demo (%d simulated nodes)", *nodes)
+	}
 	// The demo's state (pid files, logs) lives in the sim's temp folder, never
 	// in the user's own state folder.
-	return dashboard.With(cfg, g.Clock, "postdeck — demo (simulated node)", filepath.Join(filepath.Dir(l.DataFolder), "state"), g.MetricsListen, stderr)
+	return dashboard.With(cfg, g.Clock, title, filepath.Join(f.Root, "state"), g.MetricsListen, stderr)
+}
+
+// start runs the demo's nodes from o and makes their config: the demo's
+// (simcmd.DemoConfig) for each node, with its services exiting with this
+// process. Several nodes share a key (simcmd.StartFleet's sharedKey), so
+// the dashboard has the fleet's costliest mistake to show.
+func start(nodes int, o sim.Options) (*simcmd.Fleet, *config.Config, error) {
+	f, err := simcmd.StartFleet(context.Background(), nodes, o, nodes > 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := f.Config(func(l sim.Layout) (*config.Config, error) {
+		return simcmd.DemoConfig(l, simcmd.SelfBinary(), o.Speed, os.Getpid())
+	})
+	if err != nil {
+		return nil, nil, errors.Join(err, f.Close())
+	}
+	return f, cfg, nil
 }

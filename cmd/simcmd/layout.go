@@ -96,6 +96,54 @@ func ConfigFromLayout(l sim.Layout) *config.Config {
 	return cfg
 }
 
+// ConfigFromLayouts points one config at several running simulators: a
+// [[node]] per layout, named by names in the same order, and each service
+// naming its node. It is FleetConfig of ConfigFromLayout; names and ls
+// must pair one to one (it panics otherwise, a mistake of the caller).
+func ConfigFromLayouts(names []string, ls []sim.Layout) *config.Config {
+	cfg, err := FleetConfig(names, ls, func(l sim.Layout) (*config.Config, error) { return ConfigFromLayout(l), nil })
+	if err != nil {
+		panic(err) // only the pairing can fail: ConfigFromLayout does not
+	}
+	return cfg
+}
+
+// FleetConfig joins one config per layout, each made by one, into a
+// config of several nodes named by names (in the order of ls; always
+// [[node]] blocks, even for one). Everything but the nodes and services is
+// the first node's. Disks are prefixed with their node's name: the
+// simulated nodes stand for separate machines, and unprefixed, node1's
+// disk1 and node2's disk1 would be one proving group (the demo's plan
+// would miss far more than its one proof on a crowded disk).
+func FleetConfig(names []string, ls []sim.Layout, one func(sim.Layout) (*config.Config, error)) (*config.Config, error) {
+	if len(names) != len(ls) || len(ls) == 0 {
+		return nil, fmt.Errorf("%d node names for %d layouts", len(names), len(ls))
+	}
+	var fleet *config.Config
+	var services []config.ServiceConfig
+	for i, l := range ls {
+		cfg, err := one(l)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", names[i], err)
+		}
+		cfg.Node.Name = names[i]
+		if fleet == nil {
+			fleet = cfg
+		} else {
+			fleet.MoreNodes = append(fleet.MoreNodes, cfg.Node)
+		}
+		for _, svc := range cfg.Services {
+			svc.Node = names[i]
+			if svc.Disk != "" {
+				svc.Disk = names[i] + "-" + svc.Disk
+			}
+			services = append(services, svc)
+		}
+	}
+	fleet.Services = services
+	return fleet, nil
+}
+
 // SelfBinary is this executable's path, for running it as post-service.
 func SelfBinary() string {
 	self, err := os.Executable()

@@ -1,6 +1,7 @@
 package simcmd_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -119,5 +120,77 @@ func TestDemoConfig(t *testing.T) {
 	}
 	if want := []string{"disk1", "disk1", "disk1", "disk2", "disk2", "disk3", "disk3", "disk4"}; !slices.Equal(disks, want) {
 		t.Errorf("disks %v, want %v", disks, want)
+	}
+}
+
+// layoutOn is layout with the node's listeners and operators on ports from
+// base, so that two layouts are two nodes.
+func layoutOn(t *testing.T, n, base int) sim.Layout {
+	l := layout(t, n)
+	l.PublicListener, l.PrivateListener, l.PostListener = fmt.Sprintf("127.0.0.1:%d", base), fmt.Sprintf("127.0.0.1:%d", base+1), fmt.Sprintf("127.0.0.1:%d", base+2)
+	for i := range l.Services {
+		l.Services[i].Operator = fmt.Sprintf("127.0.0.1:%d", base+10+i)
+	}
+	return l
+}
+
+// Several layouts make one config of [[node]] blocks, in order, each
+// service naming its node; it renders and loads back the same.
+func TestConfigFromLayouts(t *testing.T) {
+	ls := []sim.Layout{layoutOn(t, 2, 9100), layoutOn(t, 1, 9200)}
+	ls[1].Services[0].Name = "data03"
+	cfg := simcmd.ConfigFromLayouts([]string{"a", "b"}, ls)
+	nodes := cfg.AllNodes()
+	if len(nodes) != 2 || nodes[0].Name != "a" || nodes[1].Name != "b" {
+		t.Fatalf("nodes %+v, want a and b", nodes)
+	}
+	for i, n := range nodes {
+		if l := ls[i]; n.PublicListener != l.PublicListener || n.PrivateListener != l.PrivateListener || n.PostListener != l.PostListener || n.DataFolder != l.DataFolder {
+			t.Errorf("node %s %+v, want layout %d's listeners and data folder", n.Name, n, i)
+		}
+	}
+	var got []string
+	for _, svc := range cfg.Services {
+		got = append(got, svc.Node+"/"+svc.Name)
+	}
+	if want := []string{"a/data01", "a/data02", "b/data03"}; !slices.Equal(got, want) {
+		t.Errorf("services %v, want %v", got, want)
+	}
+	path := filepath.Join(t.TempDir(), "postdeck.toml")
+	if err := config.WriteFile(path, config.Render(cfg), false); err != nil {
+		t.Fatal(err)
+	}
+	back, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("load the rendered config: %v", err)
+	}
+	if len(back.AllNodes()) != 2 || len(back.ServicesOf("b")) != 1 {
+		t.Errorf("loaded back %d nodes, %d services of b", len(back.AllNodes()), len(back.ServicesOf("b")))
+	}
+}
+
+// A fleet of demo configs: each node's disks are its own, named after it;
+// the rest is the first node's.
+func TestFleetDemoConfig(t *testing.T) {
+	ls := []sim.Layout{layoutOn(t, 4, 9100), layoutOn(t, 4, 9200)}
+	cfg, err := simcmd.FleetConfig([]string{"node1", "node2"}, ls, func(l sim.Layout) (*config.Config, error) {
+		return simcmd.DemoConfig(l, "/bin/true", 1, 0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disks []string
+	for _, svc := range cfg.Services {
+		disks = append(disks, svc.Disk)
+	}
+	want := []string{"node1-disk1", "node1-disk1", "node1-disk1", "node1-disk2", "node2-disk1", "node2-disk1", "node2-disk1", "node2-disk2"}
+	if !slices.Equal(disks, want) {
+		t.Errorf("disks %v, want %v", disks, want)
+	}
+	if cfg.Plan.K2Pow.Duration != simcmd.DemoK2Pow || !cfg.Proving.Auto {
+		t.Errorf("plan %+v, proving %+v: want the demo's", cfg.Plan, cfg.Proving)
+	}
+	if _, err := simcmd.FleetConfig([]string{"node1"}, ls, func(l sim.Layout) (*config.Config, error) { return simcmd.ConfigFromLayout(l), nil }); err == nil {
+		t.Error("one name for two layouts: no error")
 	}
 }

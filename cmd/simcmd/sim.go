@@ -26,6 +26,8 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	demo := fs.Bool("demo", false, "add the demo's problem cases (no service, stuck proof, unloaded key)")
 	real := fs.Bool("real-services", false, "run the post-services as real processes that postdeck starts and stops (start/stop/logs work)")
 	history := AddHistoryFlags(fs, false)
+	nodes := fs.Int("nodes", 1, "number of simulated nodes, each with its own listeners, keys and folder DIR/nodeK, --ids identities each, in one config of [[node]] blocks; the other flags and USR1/USR2 apply to every node (1: one [node], as without the flag)")
+	sharedKey := fs.Bool("shared-key", false, "node2 also holds and loads a copy of node1's first key file: one identity on two nodes, the fleet mistake the dashboard should flag (needs --nodes 2 or more)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage of postdeck sim:\n")
 		fs.PrintDefaults()
@@ -37,6 +39,9 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	if err := CheckSimFlags(*ids, *speed); err != nil {
 		return common.Fail(stderr, err)
 	}
+	if err := CheckFleetFlags(*nodes, *sharedKey); err != nil {
+		return common.Fail(stderr, err)
+	}
 	if err := checkEmptyDir(*dir); err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -46,17 +51,16 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
-	s, err := sim.Start(ctx, history.Apply(sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1, Now: g.Clock.Now}))
+	f, err := StartFleet(ctx, *nodes, history.Apply(sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1, Now: g.Clock.Now}), *sharedKey)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	defer s.Close()
-	l := s.Layout()
+	defer f.Close()
 	path := *out
 	if path == "" {
-		path = filepath.Join(filepath.Dir(l.DataFolder), "postdeck.toml")
+		path = filepath.Join(f.Root, "postdeck.toml")
 	}
-	cfg := ConfigFromLayout(l)
+	one := func(l sim.Layout) (*config.Config, error) { return ConfigFromLayout(l), nil }
 	if *real {
 		// The services exit with the simulator (--watch-pid): they are its.
 		// With --demo, the demo's config: `postdeck plan` on it says which
@@ -65,24 +69,66 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		if *demo {
 			realConfig = DemoConfig
 		}
-		if cfg, err = realConfig(l, SelfBinary(), *speed, os.Getpid()); err != nil {
-			return common.Fail(stderr, err)
-		}
+		one = func(l sim.Layout) (*config.Config, error) { return realConfig(l, SelfBinary(), *speed, os.Getpid()) }
+	}
+	cfg, err := f.Config(one)
+	if err != nil {
+		return common.Fail(stderr, err)
+	}
+	if *real {
 		cfg.Proving.Auto = false // try start and stop by hand; `a` turns it on
 	}
 	if err := config.WriteFile(path, config.Render(cfg), true); err != nil {
 		return common.Fail(stderr, err)
 	}
-	fmt.Fprintf(stdout, "simulated node with %d identities\n  public  %s\n  private %s\n  post    %s\nconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n%s",
-		len(l.Services), l.PublicListener, l.PrivateListener, l.PostListener, path, path,
-		strings.ReplaceAll(simSignalHelp, "PID", fmt.Sprint(os.Getpid())))
+	fmt.Fprintf(stdout, "%sconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n%s",
+		f.summary(), path, path, strings.ReplaceAll(simSignalHelp, "PID", fmt.Sprint(os.Getpid())))
+	if len(f.Sims) > 1 {
+		fmt.Fprintln(stdout, "With several nodes each signal stops or starts every node.")
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return 0
 		case sig := <-sigs:
-			nodeSignal(s, sig, l.DataFolder, stdout, stderr)
+			f.signal(sig, stdout, stderr)
 		}
+	}
+}
+
+// summary says where each node listens: one node as the simulator always
+// said it, several each under its name.
+func (f *Fleet) summary() string {
+	var b strings.Builder
+	if len(f.Sims) > 1 {
+		fmt.Fprintf(&b, "simulated fleet of %d nodes\n", len(f.Sims))
+	}
+	indent := ""
+	for i, s := range f.Sims {
+		l := s.Layout()
+		if len(f.Sims) > 1 {
+			fmt.Fprintf(&b, "  %s with %d identities in %s\n", f.Names[i], len(l.Services), filepath.Dir(l.DataFolder))
+			indent = "  "
+		} else {
+			fmt.Fprintf(&b, "simulated node with %d identities\n", len(l.Services))
+		}
+		fmt.Fprintf(&b, "%s  public  %s\n%s  private %s\n%s  post    %s\n", indent, l.PublicListener, indent, l.PrivateListener, indent, l.PostListener)
+	}
+	if f.SharedKey != "" {
+		fmt.Fprintf(&b, "node2 also loads node1's %s: one identity on two nodes\n", filepath.Base(f.SharedKey))
+	}
+	return b.String()
+}
+
+// signal passes a USR1 or USR2 to every node, naming each when there are
+// several.
+func (f *Fleet) signal(sig os.Signal, stdout, stderr io.Writer) {
+	for i, s := range f.Sims {
+		who := ""
+		if len(f.Sims) > 1 {
+			who = f.Names[i] + ": "
+		}
+		nodeSignal(s, sig, who, s.Layout().DataFolder, stdout, stderr)
 	}
 }
 
@@ -97,34 +143,41 @@ const simSignalHelp = `Restart the node like a real one while the simulator keep
 `
 
 // nodeSignal stops (SIGUSR1) or starts (SIGUSR2) the simulated node and says
-// what it did.
-func nodeSignal(s *sim.Sim, sig os.Signal, dataFolder string, stdout, stderr io.Writer) {
+// what it did, after who ("" for the only node).
+func nodeSignal(s *sim.Sim, sig os.Signal, who, dataFolder string, stdout, stderr io.Writer) {
+	say := func(w io.Writer, format string, args ...any) {
+		name := "SIGUSR1"
+		if sig == syscall.SIGUSR2 {
+			name = "SIGUSR2"
+		}
+		fmt.Fprintf(w, "%s: %s%s\n", name, who, fmt.Sprintf(format, args...))
+	}
 	switch sig {
 	case syscall.SIGUSR1:
 		if !s.NodeRunning() {
-			fmt.Fprintln(stdout, "SIGUSR1: the node is already stopped; SIGUSR2 starts it")
+			say(stdout, "the node is already stopped; SIGUSR2 starts it")
 			return
 		}
 		if err := s.StopNode(); err != nil {
-			fmt.Fprintf(stderr, "SIGUSR1: stop the node: %v\n", err)
+			say(stderr, "stop the node: %v", err)
 			return
 		}
-		fmt.Fprintf(stdout, "SIGUSR1: node stopped; %s is kept; SIGUSR2 starts it\n", dataFolder)
+		say(stdout, "node stopped; %s is kept; SIGUSR2 starts it", dataFolder)
 	case syscall.SIGUSR2:
 		if s.NodeRunning() {
-			fmt.Fprintln(stdout, "SIGUSR2: the node is already running; no keys reloaded (SIGUSR1 stops it first)")
+			say(stdout, "the node is already running; no keys reloaded (SIGUSR1 stops it first)")
 			return
 		}
 		loaded, err := s.RestartNode()
 		if err != nil {
-			fmt.Fprintf(stderr, "SIGUSR2: start the node: %v\n", err)
+			say(stderr, "start the node: %v", err)
 			return
 		}
 		if len(loaded) == 0 {
-			fmt.Fprintf(stdout, "SIGUSR2: node started; no new keys in %s\n", filepath.Join(dataFolder, "identities"))
+			say(stdout, "node started; no new keys in %s", filepath.Join(dataFolder, "identities"))
 			return
 		}
-		fmt.Fprintf(stdout, "SIGUSR2: node started; loaded %d new key(s): %s\n", len(loaded), strings.Join(loaded, ", "))
+		say(stdout, "node started; loaded %d new key(s): %s", len(loaded), strings.Join(loaded, ", "))
 	}
 }
 
