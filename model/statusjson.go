@@ -1,25 +1,36 @@
 package model
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // StatusDoc is the `postdeck status --json` document. Its field names are a
 // public interface for scripts: change them only compatibly.
 type StatusDoc struct {
-	Node       NodeDoc       `json:"node"`
+	Node NodeDoc `json:"node"`
+	// Nodes is every node of a config of several, the first (Node) first;
+	// absent with one node.
+	Nodes      []NodeDoc     `json:"nodes,omitempty"`
 	Identities []IdentityDoc `json:"identities"`
 }
 
 type NodeDoc struct {
+	Name     string        `json:"name,omitempty"`
+	Up       bool          `json:"up"`
 	Version  string        `json:"version"`
 	Synced   bool          `json:"synced"`
 	TopLayer uint32        `json:"top_layer"`
 	Peers    uint64        `json:"peers"`
 	Errors   []SourceError `json:"errors"`
+	// LastAnswer is when a node of several last answered (RFC 3339).
+	LastAnswer string `json:"last_answer,omitempty"`
 }
 
 type IdentityDoc struct {
 	Name         string        `json:"name"`
 	ID           string        `json:"id"`
+	Node         string        `json:"node,omitempty"` // its node, in a config of several
 	NodeState    string        `json:"node_state"`
 	Service      string        `json:"service"`
 	ServiceState string        `json:"service_state"`
@@ -55,20 +66,22 @@ func processDoc(p ProcInfo) *ProcessDoc {
 
 // Doc renders the snapshot as the status document, rows sorted by name.
 func (s *Snapshot) Doc() StatusDoc {
-	d := StatusDoc{
-		Node: NodeDoc{
-			Version: s.Node.Version, Synced: s.Node.Synced, TopLayer: s.Node.TopLayer,
-			Peers: s.Node.Peers, Errors: nonNil(s.Node.Errors),
-		},
-		Identities: make([]IdentityDoc, 0, len(s.Rows)),
+	d := StatusDoc{Identities: make([]IdentityDoc, 0, len(s.Rows))}
+	nodes := s.Nodes
+	if len(nodes) == 0 { // a snapshot not made by Join
+		nodes = []NodeStatus{{View: s.Node, KeysErr: s.KeysErr}}
 	}
-	if s.KeysErr != "" {
-		d.Node.Errors = append(d.Node.Errors, SourceError{Source: "keys", Message: s.KeysErr})
+	for i := range nodes {
+		d.Nodes = append(d.Nodes, nodeDoc(&nodes[i]))
+	}
+	d.Node = d.Nodes[0]
+	if len(d.Nodes) == 1 {
+		d.Nodes = nil
 	}
 	for i := range s.Rows {
 		r := &s.Rows[i]
 		id := IdentityDoc{
-			Name: r.Name, ID: r.IDHex(), NodeState: r.NodeState.String(), Service: r.Service,
+			Name: r.Name, ID: r.IDHex(), Node: r.Node, NodeState: r.NodeState.String(), Service: r.Service,
 			ServiceState: r.ServiceState.String(), Progress: r.Progress, NumUnits: r.NumUnits,
 			Health: nonNil(r.Health), Errors: nonNil(r.Errors),
 			Process: processDoc(r.Proc), PendingStop: r.PendingStop,
@@ -77,6 +90,19 @@ func (s *Snapshot) Doc() StatusDoc {
 			id.RawStatus = r.Status.Raw
 		}
 		d.Identities = append(d.Identities, id)
+	}
+	return d
+}
+
+func nodeDoc(n *NodeStatus) NodeDoc {
+	v := &n.View
+	d := NodeDoc{Name: n.Name, Up: n.Up(), Version: v.Version, Synced: v.Synced, TopLayer: v.TopLayer,
+		Peers: v.Peers, Errors: nonNil(slices.Clone(v.Errors))}
+	if n.KeysErr != "" {
+		d.Errors = append(d.Errors, SourceError{Source: "keys", Message: n.KeysErr})
+	}
+	if !n.LastAnswer.IsZero() && n.Name != "" {
+		d.LastAnswer = n.LastAnswer.UTC().Format(time.RFC3339)
 	}
 	return d
 }

@@ -65,8 +65,8 @@ type Session struct {
 	// others, in the config's order.
 	Node      *nodeapi.Client
 	MoreNodes []*nodeapi.Client
-	Poller *backend.Poller
-	Clock  clock.Clock
+	Poller    *backend.Poller
+	Clock     clock.Clock
 	// Planner fills each snapshot's deadline plan; set by Extras. The epoch
 	// ledger feeds it measured proofs (SetMeasures).
 	Planner *backend.Planner

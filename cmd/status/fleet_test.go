@@ -1,0 +1,101 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"postdeck/backend/config"
+	"postdeck/backend/testkit"
+	"postdeck/cmd/cmdtest"
+	"postdeck/cmd/simcmd"
+	"postdeck/model"
+	"postdeck/sim"
+)
+
+// startFleet runs three manual simulated nodes, node2 also holding
+// node1's first key, and writes their config.
+func startFleet(t *testing.T) (*simcmd.Fleet, string) {
+	t.Helper()
+	f, err := simcmd.StartFleet(context.Background(), 3, sim.Options{IDs: 2, Manual: true, Seed: 1, Dir: t.TempDir(), Now: testkit.Clock.Now}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	cfg, err := f.Config(func(l sim.Layout) (*config.Config, error) { return simcmd.ConfigFromLayout(l), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "fleet.toml")
+	if err := config.WriteFile(path, config.Render(cfg), true); err != nil {
+		t.Fatal(err)
+	}
+	return f, path
+}
+
+func statusDoc(t *testing.T, cfg string) (model.StatusDoc, int) {
+	t.Helper()
+	out, errOut, code := cmdtest.Postdeck(t, "status", "--json", "--config", cfg)
+	var doc model.StatusDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON (exit %d, stderr %s): %v\n%s", code, errOut, err, out)
+	}
+	return doc, code
+}
+
+func TestStatusShowsEveryNodeAndTheKeyOnTwo(t *testing.T) {
+	f, cfg := startFleet(t)
+	doc, code := statusDoc(t, cfg)
+	if code != model.ExitCritical {
+		t.Errorf("exit %d, want %d: an identity on two nodes is critical", code, model.ExitCritical)
+	}
+	if len(doc.Nodes) != 3 || doc.Nodes[2].Name != "node3" || !doc.Nodes[2].Up || doc.Node.Name != "node1" {
+		t.Fatalf("nodes %+v", doc.Nodes)
+	}
+	shared := map[string]bool{}
+	perNode := map[string]int{}
+	for _, id := range doc.Identities {
+		perNode[id.Node]++
+		for _, h := range id.Health {
+			if h == model.HealthOnTwoNodes {
+				shared[id.Node] = true
+			}
+		}
+	}
+	if perNode["node1"] != 2 || perNode["node2"] != 3 || perNode["node3"] != 2 {
+		t.Errorf("rows per node %v, want node1 2, node2 3 (its own and node1's key), node3 2", perNode)
+	}
+	if !shared["node1"] || !shared["node2"] || shared["node3"] {
+		t.Errorf("identity-on-two-nodes on %v, want node1 and node2", shared)
+	}
+
+	// The table names the nodes, and which node each row is on.
+	out, _, _ := cmdtest.Postdeck(t, "status", "--config", cfg)
+	for _, want := range []string{"node1: node v", "NODE   NAME", "ON NODE", "node2 " + filepath.Base(f.SharedKey) + ": fleet: node node1 holds this identity too"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestStatusWithANodeDownShowsTheOthers(t *testing.T) {
+	f, cfg := startFleet(t)
+	if err := f.Sims[1].StopNode(); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := statusDoc(t, cfg)
+	if doc.Nodes[1].Up || len(doc.Nodes[1].Errors) == 0 || !doc.Nodes[0].Up || !doc.Nodes[2].Up {
+		t.Fatalf("nodes %+v", doc.Nodes)
+	}
+	for _, id := range doc.Identities {
+		if id.Node == "node3" && id.NodeState != "IDLE" {
+			t.Errorf("node3's %s is %s beside a stopped node2", id.Name, id.NodeState)
+		}
+	}
+	out, _, _ := cmdtest.Postdeck(t, "status", "--config", cfg)
+	if !strings.Contains(out, "node node2: down, no answer yet") {
+		t.Errorf("status does not say node2 is down:\n%s", out)
+	}
+}
