@@ -85,8 +85,11 @@ type Row struct {
 	// has one; Held says that node holds the identity: it lists it, or a
 	// key file of it is in its identities folder (what the fleet's
 	// equivocation check compares, see fleet.go).
-	Node         string
-	Held         bool
+	Node string
+	Held bool
+	// Host is the [[host]] whose `postdeck serve` reported the row, ""
+	// for this machine's rows.
+	Host         string
 	NodeState    NodeState
 	Service      string
 	Dir          string
