@@ -24,6 +24,7 @@ import (
 	"postdeck/cmd/service"
 	"postdeck/cmd/simcmd"
 	"postdeck/cmd/status"
+	"postdeck/version"
 )
 
 const usage = `postdeck — one dashboard for every PoST identity on your Spacemesh node
@@ -109,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"migrate":     migrate.Run,
 		"serve":       serve.Run,
 		"version": func(*common.Common, []string, io.Writer, io.Writer) int {
-			fmt.Fprintln(stdout, "postdeck", version)
+			fmt.Fprintln(stdout, "postdeck", version.String())
 			return 0
 		},
 		"help": func(*common.Common, []string, io.Writer, io.Writer) int { top.SetOutput(stdout); top.Usage(); return 0 },
@@ -121,6 +122,3 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	return f(g, rest, stdout, stderr)
 }
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"

@@ -21,6 +21,10 @@ type UnsafeStopError struct {
 	Reason  string
 }
 
+// UnsafeStop marks the error for those that cannot name the type (the
+// SSH server's machine channel).
+func (e *UnsafeStopError) UnsafeStop() {}
+
 func (e *UnsafeStopError) Error() string {
 	return fmt.Sprintf("not stopping %s: %s (stop it when safe, or force it)", e.Service, e.Reason)
 }

@@ -32,6 +32,8 @@ type Poller struct {
 	ops   *operator.Client
 	meta  *identities.MetadataCache
 	fsg   *fsguard.Guard
+	// remote gives other hosts' parts of each snapshot (SetRemote).
+	remote func() []model.Part
 	// byService is each service's node, by service name.
 	byService map[string]*polledNode
 	backoff   *backoffTable
@@ -138,6 +140,11 @@ func nodePtrs(ns []config.NodeConfig) []*config.NodeConfig {
 	return out
 }
 
+// SetRemote installs the source of other hosts' parts (backend/remote),
+// merged into each snapshot after this machine's nodes; it must not
+// block. Call it before polling.
+func (p *Poller) SetRemote(parts func() []model.Part) { p.remote = parts }
+
 // SetNodeClients gives the clients of the nodes after the first, in the
 // config's order (a missing one reports every listener "not configured").
 // Call it before polling.
@@ -197,12 +204,15 @@ func (p *Poller) pollParts(ctx context.Context) []model.Snapshot {
 
 // merge puts the nodes' parts into one snapshot (model.MergeNodes).
 func (p *Poller) merge(parts []model.Snapshot) model.Snapshot {
-	names := make([]string, len(p.nodes))
+	all := make([]model.Part, len(p.nodes), len(p.nodes)+8)
 	for i, n := range p.nodes {
-		names[i] = n.name
+		all[i] = model.Part{Node: n.name, Snap: parts[i]}
 	}
-	snap := model.MergeNodes(names, parts)
-	for i := range snap.Nodes {
+	if p.remote != nil {
+		all = append(all, p.remote()...)
+	}
+	snap := model.MergeNodes(all)
+	for i := range p.nodes {
 		n := p.nodes[i]
 		if snap.Nodes[i].Up() {
 			n.lastUp.Store(snap.At.UnixNano())

@@ -29,6 +29,9 @@ const (
 	// HealthOnTwoNodes: two nodes of the fleet hold the same identity: both
 	// would publish for it, which equivocates and bans it for good.
 	HealthOnTwoNodes Health = "identity-on-two-nodes"
+	// HealthHostDown: the row is another host's and that host does not
+	// answer now: its states are what it said last.
+	HealthHostDown Health = "host-unreachable"
 	// HealthMalicious: the node holds a malfeasance proof against the
 	// identity: it is banned for good and earns nothing.
 	HealthMalicious Health = "malicious"

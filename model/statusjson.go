@@ -28,9 +28,13 @@ type NodeDoc struct {
 }
 
 type IdentityDoc struct {
-	Name         string        `json:"name"`
-	ID           string        `json:"id"`
-	Node         string        `json:"node,omitempty"` // its node, in a config of several
+	Name string `json:"name"`
+	ID   string `json:"id"`
+	Node string `json:"node,omitempty"` // its node, in a config of several
+	// Held: the node holds the identity (lists it, or a key file of it is
+	// in its identities folder): what the fleet's equivocation check
+	// compares across hosts.
+	Held         bool          `json:"held,omitempty"`
 	NodeState    string        `json:"node_state"`
 	Service      string        `json:"service"`
 	ServiceState string        `json:"service_state"`
@@ -51,13 +55,15 @@ type ProcessDoc struct {
 	Started  string `json:"started,omitempty"` // RFC 3339
 	LastExit string `json:"last_exit,omitempty"`
 	Restarts int    `json:"restarts"`
+	// Startable: postdeck there can start it (bin or systemd_unit set).
+	Startable bool `json:"startable,omitempty"`
 }
 
 func processDoc(p ProcInfo) *ProcessDoc {
 	if p.State == ProcUnknown {
 		return nil
 	}
-	d := &ProcessDoc{State: p.State.String(), Manager: string(p.Manager), PID: p.PID, LastExit: p.LastExit, Restarts: p.Restarts}
+	d := &ProcessDoc{State: p.State.String(), Manager: string(p.Manager), PID: p.PID, LastExit: p.LastExit, Restarts: p.Restarts, Startable: p.Startable}
 	if !p.Started.IsZero() {
 		d.Started = p.Started.UTC().Format(time.RFC3339)
 	}
@@ -81,7 +87,7 @@ func (s *Snapshot) Doc() StatusDoc {
 	for i := range s.Rows {
 		r := &s.Rows[i]
 		id := IdentityDoc{
-			Name: r.Name, ID: r.IDHex(), Node: r.Node, NodeState: r.NodeState.String(), Service: r.Service,
+			Name: r.Name, ID: r.IDHex(), Node: r.Node, Held: r.Held, NodeState: r.NodeState.String(), Service: r.Service,
 			ServiceState: r.ServiceState.String(), Progress: r.Progress, NumUnits: r.NumUnits,
 			Health: nonNil(r.Health), Errors: nonNil(r.Errors),
 			Process: processDoc(r.Proc), PendingStop: r.PendingStop,

@@ -58,6 +58,9 @@ type Options struct {
 	Report func(string)
 	// MaxSessions bounds the sessions open at once (default 64).
 	MaxSessions int
+	// Version is this postdeck's, told to another postdeck on the machine
+	// channel.
+	Version string
 }
 
 // Server is the SSH server. Serve it on a listener; Shutdown ends it.
@@ -68,6 +71,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[*live]struct{}
 	closing  bool
+	bye      chan struct{} // closed by Shutdown: the machine channel's watches end
 	active   int           // handlers running
 	drained  chan struct{} // closed when active drops to 0 while closing
 }
@@ -92,7 +96,7 @@ func New(o Options) (*Server, error) {
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = 64
 	}
-	s := &Server{o: o, sessions: map[*live]struct{}{}}
+	s := &Server{o: o, sessions: map[*live]struct{}{}, bye: make(chan struct{})}
 	srv, err := wish.NewServer(
 		wish.WithVersion("postdeck"),
 		func(srv *ssh.Server) error { srv.AddHostKey(o.HostKey); return nil },
@@ -131,6 +135,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // listener and every connection.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.bye)
+	}
 	s.closing = true
 	for l := range s.sessions {
 		s.end(l, "postdeck serve is shutting down; bye")
@@ -194,17 +201,6 @@ func (s *Server) handle(sess ssh.Session) {
 		s.mu.Unlock()
 	}()
 
-	pty, windows, ok := sess.Pty()
-	if !ok {
-		fmt.Fprintf(sess.Stderr(), "postdeck needs a terminal: ssh -t -p %s %s\n", port(sess.LocalAddr()), hostFor(sess))
-		_ = sess.Exit(1)
-		return
-	}
-	if len(sess.Command()) > 0 || sess.Subsystem() != "" {
-		fmt.Fprint(sess.Stderr(), "postdeck serve only shows the dashboard: connect without a command\r\n")
-		_ = sess.Exit(1)
-		return
-	}
 	access := s.o.Keys.Lookup(sess.PublicKey())
 	if access == Denied { // removed from the files since the login
 		fmt.Fprint(sess.Stderr(), "postdeck: this key is no longer authorized\r\n")
@@ -216,6 +212,22 @@ func (s *Server) handle(sess ssh.Session) {
 		User:        sess.User(),
 		Remote:      sess.RemoteAddr().String(),
 		Access:      access.String(),
+	}
+	if sess.Subsystem() != "" {
+		fmt.Fprint(sess.Stderr(), "postdeck serve has no subsystems: connect without one, or run a command such as status\r\n")
+		_ = sess.Exit(1)
+		return
+	}
+	if len(sess.Command()) > 0 {
+		s.machine(sess, access, w)
+		return
+	}
+	pty, windows, ok := sess.Pty()
+	if !ok {
+		fmt.Fprintf(sess.Stderr(), "postdeck needs a terminal for the dashboard: ssh -t -p %s %s (or run a command: ssh -p %s %s status)\n",
+			port(sess.LocalAddr()), hostFor(sess), port(sess.LocalAddr()), hostFor(sess))
+		_ = sess.Exit(1)
+		return
 	}
 
 	conn, _ := sess.Context().Value(ssh.ContextKeyConn).(*gossh.ServerConn)

@@ -19,6 +19,9 @@ var healthHelp = map[model.Health]string{
 	model.HealthOnTwoNodes: "Another node of the fleet holds this identity too (it lists it, or its key file is in " +
 		"that node's identities/ folder): two nodes publishing for one key is equivocation and gets the identity " +
 		"banned for good. Move the key file out of all but one node's identities/ folder and restart that node.",
+	model.HealthHostDown: "This row is another host's, and that host's postdeck serve does not answer now: what the " +
+		"row shows is what it said last (the errors below say since when). postdeck reconnects by itself; check the " +
+		"host, its network and its postdeck serve.",
 	model.HealthKeyNotLoaded: "A key file the node does not report: keys are read only at start-up. Restart the " +
 		"node (when no identity is proving) to load it.",
 	model.HealthBadKey: "A key file that is invalid or that the node cannot read as it is (see the errors below). " +

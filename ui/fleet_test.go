@@ -24,7 +24,7 @@ func fleetDemo() model.Snapshot {
 	twin.Service, twin.Held = "", true
 	parts[1].Rows = append(parts[1].Rows, twin)
 	parts[2].Node = model.NodeView{Errors: []model.SourceError{{Source: "node/post", Message: "post listener 10.0.0.3:9094: connection refused — is the node running?"}}}
-	s := model.MergeNodes([]string{"alpha", "beta", "gamma"}, parts)
+	s := model.MergeNodes([]model.Part{{Node: "alpha", Snap: parts[0]}, {Node: "beta", Snap: parts[1]}, {Node: "gamma", Snap: parts[2]}})
 	s.Nodes[2].LastAnswer = testNow.Add(-5 * time.Minute)
 	return s
 }

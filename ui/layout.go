@@ -90,9 +90,9 @@ func naturalWidths(rows []model.Row) [model.NumColumns]int {
 			grow(model.ColState, cellWidth(stateText(r)))
 		}
 		grow(model.ColName, cellWidth(r.Label()))
-		if r.Node != "" {
+		if r.Node != "" || r.Host != "" {
 			fleet = true
-			grow(model.ColFleet, cellWidth(r.Node))
+			grow(model.ColFleet, cellWidth(nodeCell(r)))
 		}
 		grow(model.ColService, cellWidth(r.Service))
 		grow(model.ColHealth, cellWidth(healthText(r.Health)))

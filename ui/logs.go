@@ -122,7 +122,7 @@ func (m *Model) logsMsg(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		l.src, l.srcSet = msg.src, true
-		if l.src == (proc.LogSource{}) {
+		if l.src.None() {
 			l.missing = true
 			return nil
 		}
@@ -373,7 +373,7 @@ func (m *Model) logsBody(b *strings.Builder) {
 		switch {
 		case !l.srcSet:
 			msg = "opening the log…"
-		case l.src == (proc.LogSource{}):
+		case l.src.None():
 			msg = fmt.Sprintf("no log file for %s: postdeck writes logs only for services it starts", printable(l.service, false))
 		case l.missing:
 			msg = fmt.Sprintf("no log yet for %s at %s: postdeck writes logs only for services it starts", printable(l.service, false), printable(l.src.Path, false))
@@ -383,7 +383,7 @@ func (m *Model) logsBody(b *strings.Builder) {
 			msg = "reading…"
 		}
 		tone := themes.ToneMuted
-		if l.err != "" || l.missing || l.src == (proc.LogSource{}) {
+		if l.err != "" || l.missing || l.src.None() {
 			tone = themes.ToneWarn
 		}
 		for line := range strings.SplitSeq(wrap(msg, m.width-2), "\n") {

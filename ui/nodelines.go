@@ -14,6 +14,26 @@ import (
 // nodes the last line counts the rest, the ones in trouble shown first.
 const maxNodeLines = 4
 
+// localNode names this machine's node when the config leaves it unnamed
+// and another host's nodes are shown beside it.
+const localNode = "local"
+
+// nodeCell is the NODE column's text: the row's node, under its host.
+func nodeCell(r *model.Row) string {
+	if l := model.NodeLabel(r.Host, r.Node); l != "" {
+		return l
+	}
+	return localNode
+}
+
+// nodeName is a node's name in the header's lines.
+func nodeName(n *model.NodeStatus) string {
+	if l := n.Label(); l != "" {
+		return l
+	}
+	return localNode
+}
+
 // fleet says whether the snapshot holds several nodes.
 func (m *Model) fleet() bool { return m.snap != nil && len(m.snap.Nodes) > 1 }
 
@@ -62,16 +82,16 @@ func (m *Model) nodeLines() string {
 	}
 	rows := map[string]int{}
 	for i := range m.snap.Rows {
-		rows[m.snap.Rows[i].Node]++
+		rows[nodeCell(&m.snap.Rows[i])]++
 	}
 	width := 0
 	for i := range nodes[:shown] {
-		width = max(width, cellWidth(nodes[i].Name))
+		width = max(width, cellWidth(nodeName(&nodes[i])))
 	}
 	var b strings.Builder
 	for i := range nodes[:shown] {
 		b.WriteByte('\n')
-		b.WriteString(m.fitSegments(m.nodeSegments(&nodes[i], rows[nodes[i].Name], width), false, m.width))
+		b.WriteString(m.fitSegments(m.nodeSegments(&nodes[i], rows[nodeName(&nodes[i])], width), false, m.width))
 	}
 	if rest := nodes[shown:]; len(rest) > 0 {
 		b.WriteByte('\n')
@@ -94,7 +114,7 @@ func nodeTrouble(n *model.NodeStatus) int {
 // nodeSegments is one node's header line; its name is padded to width so
 // the lines' facts line up.
 func (m *Model) nodeSegments(n *model.NodeStatus, ids, width int) []segment {
-	name := printable(n.Name, false)
+	name := printable(nodeName(n), false)
 	segs := []segment{{text: "  " + name + strings.Repeat(" ", max(0, width-cellWidth(name))), tone: themes.ToneAccent, prio: 10}}
 	if !n.Up() {
 		text := "DOWN"

@@ -208,7 +208,7 @@ func cellText(r *model.Row, c column) string {
 	case model.ColNode:
 		return r.NodeState.String()
 	case model.ColFleet:
-		return printable(r.Node, false)
+		return printable(nodeCell(r), false)
 	case model.ColService:
 		return orDash(printable(r.Service, false))
 	case model.ColState:

@@ -26,6 +26,9 @@ type Config struct {
 	Plan      PlanConfig      `toml:"plan"`
 	Alerts    AlertsConfig    `toml:"alerts"`
 	Services  []ServiceConfig `toml:"service"`
+	// Hosts are other machines whose `postdeck serve` this postdeck
+	// watches and acts through, over SSH.
+	Hosts []HostConfig `toml:"host"`
 	// Warnings are things LoadConfig found worth telling the user that do not
 	// stop postdeck (e.g. the node's post listener is on a random port).
 	Warnings []string `toml:"-"`
@@ -147,6 +150,20 @@ type ServiceConfig struct {
 	RemoteK2PowBackoff     Duration `toml:"remote_k2pow_backoff"`
 }
 
+// HostConfig is another machine running `postdeck serve`: its rows join
+// the table and a key press on one acts there, within what that host's
+// authorized keys allow.
+type HostConfig struct {
+	Name    string `toml:"name"`
+	Address string `toml:"address"` // host:port of its postdeck serve
+	User    string `toml:"user"`    // SSH user name (default: the local user's)
+	// IdentityFile is the private key to log in with; default: the SSH
+	// agent, then ~/.ssh/id_ed25519, id_ecdsa and id_rsa.
+	IdentityFile string `toml:"identity_file"`
+	// KnownHosts is checked as OpenSSH does (default ~/.ssh/known_hosts).
+	KnownHosts string `toml:"known_hosts"`
+}
+
 // Duration is a time.Duration written in the config as a string ("2s", "500ms").
 type Duration struct{ time.Duration }
 
@@ -197,6 +214,7 @@ func (c *Config) problems() []problem {
 		ps = append(ps, problem{table, index, key, fmt.Sprintf(format, args...)})
 	}
 	ps = append(ps, c.nodeProblems()...)
+	ps = append(ps, c.hostProblems()...)
 	for _, d := range []struct {
 		key string
 		v   time.Duration

@@ -434,6 +434,9 @@ func (c *Config) context(table string, index int) string {
 	if table == "service" && index < len(c.Services) {
 		name = c.Services[index].Name
 	}
+	if table == "host" && index < len(c.Hosts) {
+		name = c.Hosts[index].Name
+	}
 	if table == "node" && c.Fleet() && index < len(c.AllNodes()) {
 		name = c.AllNodes()[index].Name
 	}
@@ -449,6 +452,10 @@ func sectionName(table string, index int, name string, array bool) string {
 		return fmt.Sprintf("[[service]] #%d %q", index+1, name)
 	case table == "service":
 		return fmt.Sprintf("[[service]] #%d", index+1)
+	case table == "host" && name != "":
+		return fmt.Sprintf("[[host]] #%d %q", index+1, name)
+	case table == "host":
+		return fmt.Sprintf("[[host]] #%d", index+1)
 	case table == "node" && array && name != "":
 		return fmt.Sprintf("[[node]] #%d %q", index+1, name)
 	case table == "node" && array:

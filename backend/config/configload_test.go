@@ -300,8 +300,9 @@ func TestConfigSchemaMatchesStruct(t *testing.T) {
 		"plan":    tags(PlanConfig{}),
 		"alerts":  tags(AlertsConfig{}),
 		"service": tags(ServiceConfig{}),
+		"host":    tags(HostConfig{}),
 	}
-	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"poll", "ui", "proving", "timing", "plan", "alerts", "service"}) {
+	if top := tags(Config{}); !reflect.DeepEqual(top, []string{"poll", "ui", "proving", "timing", "plan", "alerts", "service", "host"}) {
 		t.Fatalf("Config has tables %v: update configSchema", top)
 	}
 	// The nodes are decoded beside Config, in either shape.

@@ -88,6 +88,13 @@ var configSchema = []schemaTbl{
 		{"timeout", kindDuration, `a duration in quotes, such as "10s"`},
 		{"rewards_stopped", kindDuration, `a duration in quotes, such as "24h"`},
 	}},
+	{name: "host", array: true, keys: []schemaKey{
+		{"name", kindString, expectText},
+		{"address", kindString, `host:port of its postdeck serve in quotes, such as "10.0.0.2:2222"`},
+		{"user", kindString, expectText},
+		{"identity_file", kindString, expectPath},
+		{"known_hosts", kindString, expectPath},
+	}},
 	{name: "service", array: true, keys: []schemaKey{
 		{"name", kindString, expectText},
 		{"dir", kindString, expectPath},
@@ -209,7 +216,7 @@ func suggestTable(name string) string {
 	}
 	best := closest(name, names)
 	if best == "" {
-		return " (the tables are [node] or [[node]], [poll], [ui], [proving], [timing], [plan], [alerts] and [[service]])"
+		return " (the tables are [node] or [[node]], [poll], [ui], [proving], [timing], [plan], [alerts], [[service]] and [[host]])"
 	}
 	if schemaTable(best).array {
 		return fmt.Sprintf(" (did you mean [[%s]]?)", best)

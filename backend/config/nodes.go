@@ -116,3 +116,31 @@ func nodeNames(c *Config) string {
 	}
 	return out
 }
+
+// hostProblems checks the [[host]] blocks: each named, once, with the
+// address of its postdeck serve.
+func (c *Config) hostProblems() []problem {
+	var ps []problem
+	add := func(index int, key, format string, args ...any) {
+		ps = append(ps, problem{"host", index, key, fmt.Sprintf(format, args...)})
+	}
+	names := map[string]int{}
+	for i, h := range c.Hosts {
+		switch j, dup := names[h.Name]; {
+		case h.Name == "":
+			add(i, "name", "name is empty: give each host a name, such as its hostname")
+		case dup:
+			add(i, "name", "name %q is also [[host]] #%d's: host names must be unique", h.Name, j+1)
+		case c.NodeNamed(h.Name) != nil && c.Fleet():
+			add(i, "name", "name %q is also a [[node]]'s: the NODE column could not tell them apart", h.Name)
+		default:
+			names[h.Name] = i
+		}
+		if h.Address == "" {
+			add(i, "address", "address is empty: set it to the host:port its `postdeck serve --listen` listens on")
+		} else if msg := AddrProblem(h.Address); msg != "" {
+			add(i, "address", "address %q: %s", h.Address, msg)
+		}
+	}
+	return ps
+}

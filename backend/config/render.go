@@ -33,6 +33,7 @@ func Render(cfg *Config) []byte {
 	renderPlan(&w, &c.Plan)
 	renderAlerts(&w, &c.Alerts)
 	renderServices(&w, c.Services)
+	renderHosts(&w, c.Hosts)
 	return []byte(w.String())
 }
 
@@ -184,6 +185,31 @@ func renderServices(w *tomlWriter, services []ServiceConfig) {
 			w.key("node", s.Node)
 		}
 		renderLaunch(w, &s)
+	}
+}
+
+// renderHosts writes the [[host]] blocks, or one commented as an example.
+func renderHosts(w *tomlWriter, hosts []HostConfig) {
+	w.blank()
+	w.comment("One [[host]] per other machine running `postdeck serve`: its services join the table,",
+		"and a key press on one acts there, within what that host's authorized keys allow.",
+		"  name          what the NODE column calls it; unique",
+		"  address       host:port of its postdeck serve (--listen)",
+		"  user          the SSH user name (default: yours)",
+		"  identity_file the private key to log in with (default: your SSH agent, then ~/.ssh/id_*)",
+		"  known_hosts   checked as OpenSSH does (default ~/.ssh/known_hosts)")
+	if len(hosts) == 0 {
+		w.comment("", "[[host]]", `name = "rig2"`, `address = "10.0.0.2:2222"`)
+		return
+	}
+	for _, h := range hosts {
+		w.blank()
+		w.line("[[host]]")
+		w.key("name", h.Name)
+		w.key("address", h.Address)
+		w.key("user", h.User)
+		w.key("identity_file", h.IdentityFile)
+		w.key("known_hosts", h.KnownHosts)
 	}
 }
 

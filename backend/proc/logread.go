@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"postdeck/backend/fsguard"
@@ -40,7 +41,13 @@ const (
 type LogSource struct {
 	Path string
 	Unit string
+	// Read reads a log kept elsewhere (another host's, over SSH); when
+	// set, ReadLog calls it instead.
+	Read func(ctx context.Context, cur LogCursor) (LogChunk, error)
 }
+
+// None says the source names no log at all.
+func (s LogSource) None() bool { return s.Path == "" && s.Unit == "" && s.Read == nil }
 
 // LogSource says where the service's log is; an error for a name not in
 // the config.
@@ -66,6 +73,32 @@ type LogCursor struct {
 	journal string // journalctl's cursor of the last entry read
 }
 
+// Token is the cursor as text, for another postdeck to read on from
+// (the machine channel's logs --from): "" for the zero cursor.
+func (c LogCursor) Token() string {
+	switch {
+	case !c.started:
+		return ""
+	case c.journal != "":
+		return "j:" + c.journal
+	}
+	return "o:" + strconv.FormatInt(c.offset, 10)
+}
+
+// CursorFromToken is the cursor a Token names; an unknown token is the
+// zero cursor (read near the end).
+func CursorFromToken(t string) LogCursor {
+	if j, ok := strings.CutPrefix(t, "j:"); ok && j != "" {
+		return LogCursor{started: true, journal: j}
+	}
+	if o, ok := strings.CutPrefix(t, "o:"); ok {
+		if n, err := strconv.ParseInt(o, 10, 64); err == nil && n >= 0 {
+			return LogCursor{started: true, offset: n}
+		}
+	}
+	return LogCursor{}
+}
+
 // LogChunk is what one read found.
 type LogChunk struct {
 	Data    []byte // the bytes added (a journal's lines, each ending in \n)
@@ -81,6 +114,9 @@ var logGuard = fsguard.New()
 
 // ReadLog reads what was added to the log since cur.
 func ReadLog(ctx context.Context, src LogSource, cur LogCursor) (LogChunk, error) {
+	if src.Read != nil {
+		return src.Read(ctx, cur)
+	}
 	if src.Unit != "" {
 		return readJournal(ctx, src.Unit, cur)
 	}

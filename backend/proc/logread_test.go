@@ -78,7 +78,7 @@ func TestReadLogJournal(t *testing.T) {
 	w.service("d1", 1, nil)
 	s := w.sup()
 	src, err := s.LogSource("u1")
-	if err != nil || src != (LogSource{Unit: "post-u1.service"}) {
+	if err != nil || src.Unit != "post-u1.service" || src.Path != "" || src.Read != nil {
 		t.Fatalf("LogSource(u1) = %+v, %v", src, err)
 	}
 	if src, err := s.LogSource("d1"); err != nil || src.Path != s.LogPath("d1") || src.Unit != "" {

@@ -16,8 +16,10 @@ import (
 	"postdeck/backend/nodeapi"
 	"postdeck/backend/operator"
 	"postdeck/backend/proc"
+	"postdeck/backend/remote"
 	"postdeck/clock"
 	"postdeck/model"
+	"postdeck/version"
 )
 
 // LoadConfig reads the config file named by --config (or the default path),
@@ -65,8 +67,11 @@ type Session struct {
 	// others, in the config's order.
 	Node      *nodeapi.Client
 	MoreNodes []*nodeapi.Client
-	Poller    *backend.Poller
-	Clock     clock.Clock
+	// Hosts watch the config's [[host]]s' postdeck serve over SSH, from
+	// OpenSession until Close; their rows join every snapshot.
+	Hosts  []*remote.Host
+	Poller *backend.Poller
+	Clock  clock.Clock
 	// Planner fills each snapshot's deadline plan; set by Extras. The epoch
 	// ledger feeds it measured proofs (SetMeasures).
 	Planner *backend.Planner
@@ -83,6 +88,7 @@ type Session struct {
 	ctl        *backend.Controller
 	stopExtras func()
 	polling    chan struct{} // closed when Run's poller returns; nil before Run
+	hostsDone  sync.WaitGroup
 	unsubs     []func()
 	closed     bool
 }
@@ -110,10 +116,51 @@ func OpenSession(cfg *config.Config, clk clock.Clock) (*Session, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{Node: node, MoreNodes: more, Poller: backend.NewPoller(cfg, node, ops), Clock: clk, Ctx: ctx, cfg: cfg, cancel: cancel}
 	s.Poller.SetNodeClients(more)
+	s.watchHosts(cfg)
 	if clk.Moved() {
 		s.Poller.AddHook(onClock(clk)) // first: every later hook sees the moved stamps
 	}
 	return s, nil
+}
+
+// watchHosts starts the watch of every [[host]] and merges their parts
+// into the poller's snapshots.
+func (s *Session) watchHosts(cfg *config.Config) {
+	for _, hc := range cfg.Hosts {
+		h := remote.New(hc, version.String(), s.Clock.Now)
+		s.Hosts = append(s.Hosts, h)
+		s.hostsDone.Go(func() { h.Run(s.Ctx) })
+	}
+	if len(s.Hosts) == 0 {
+		return
+	}
+	s.Poller.SetRemote(func() []model.Part {
+		var parts []model.Part
+		for _, h := range s.Hosts {
+			parts = append(parts, h.Parts()...)
+		}
+		return parts
+	})
+}
+
+// WaitHosts waits (at most d) until every host was heard from or tried,
+// so a one-shot command's snapshot has their rows.
+func (s *Session) WaitHosts(d time.Duration) {
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	for _, h := range s.Hosts {
+		select {
+		case <-h.Heard():
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
+// Actions is what a view acts through: ctl, and each [[host]] for its
+// own rows (host:service).
+func (s *Session) Actions(ctl *backend.Controller) *backend.FleetActions {
+	return backend.NewFleetActions(ctl, s.Hosts)
 }
 
 // onClock moves the stamps of a snapshot that the poller and the supervisor
@@ -206,6 +253,7 @@ func (s *Session) Close() {
 	if s.ctl != nil {
 		s.ctl.Wait()
 	}
+	s.hostsDone.Wait()
 	if s.stopExtras != nil {
 		s.stopExtras()
 	}

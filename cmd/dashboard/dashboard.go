@@ -55,7 +55,7 @@ func With(cfg *config.Config, clk clock.Clock, title, stateDir, metricsListen st
 		Interval:  cfg.Poll.Interval.Duration,
 		Title:     title,
 		Now:       clk.Now,
-		Actions:   ctl,
+		Actions:   s.Actions(ctl),
 		Config:    cfg,
 	})
 	if _, err := tea.NewProgram(m, tea.WithContext(s.Ctx)).Run(); err != nil {

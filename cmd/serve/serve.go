@@ -23,6 +23,7 @@ import (
 	"postdeck/cmd/common"
 	"postdeck/sshserve"
 	"postdeck/ui"
+	"postdeck/version"
 )
 
 // serveFlags are `postdeck serve`'s own flags.
@@ -125,7 +126,8 @@ func serve(ctx context.Context, cfg *config.Config, f serveFlags, stateDir strin
 			Now:      f.clock.Now,
 			Config:   cfg,
 		},
-		Report: report,
+		Report:  report,
+		Version: version.String(),
 	})
 	if err != nil {
 		return err

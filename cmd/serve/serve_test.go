@@ -205,11 +205,29 @@ func TestServeOverOpenSSH(t *testing.T) {
 	})
 	t.Run("no terminal is refused politely", func(t *testing.T) {
 		out, err := exec.Command("ssh", srv.sshCmd(full, "-T")...).CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "postdeck needs a terminal: ssh -t") {
+		if err == nil || !strings.Contains(string(out), "postdeck needs a terminal for the dashboard: ssh -t") {
 			t.Errorf("ssh -T: %v, %q; want the terminal message", err, out)
 		}
 	})
 
+	t.Run("a command runs without a terminal, within the key's rights", func(t *testing.T) {
+		out, err := exec.Command("ssh", append(srv.sshCmd(full), "status", "--json")...).Output()
+		var doc model.StatusDoc
+		if jerr := json.Unmarshal(out, &doc); jerr != nil || len(doc.Identities) != 1 || doc.Identities[0].Service != svc.Name {
+			t.Fatalf("ssh status --json: %v, %v, %q", err, jerr, out)
+		}
+		out, _ = exec.Command("ssh", append(srv.sshCmd(ro), "status")...).Output()
+		if !strings.Contains(string(out), "NAME") || !strings.Contains(string(out), svc.Name) {
+			t.Errorf("ssh status (read-only key): %q, want the status table", out)
+		}
+		cmd := exec.Command("ssh", append(srv.sshCmd(ro), "stop", svc.Name)...)
+		out, err = cmd.Output()
+		var reply model.MachineReply
+		json.Unmarshal(out, &reply)
+		if cmd.ProcessState.ExitCode() != 3 || !reply.ReadOnly || !strings.Contains(reply.Error, "read-only") {
+			t.Errorf("read-only stop: %v, %q; want exit 3 and a read-only refusal", err, out)
+		}
+	})
 	t.Run("a key added to the file works without a restart", func(t *testing.T) {
 		later, laterPub := sshKey(t, keys, "later")
 		f, err := os.OpenFile(authorized, os.O_APPEND|os.O_WRONLY, 0)
