@@ -22,6 +22,10 @@ type InitOptions struct {
 	PrivateListener string
 	PublicListener  string
 	ProcRoot        string // where to look for running post-services; "/proc" when empty
+	// Existing is the config a node is being added to (`init --add-node`),
+	// nil for a first config. The post-services it configures already, and
+	// those that dial another of its nodes, are not this node's.
+	Existing *config.Config
 }
 
 // BuildInitConfig puts together a first config: the node section from the
@@ -49,7 +53,7 @@ func BuildInitConfig(opts InitOptions) (*config.Config, []string, error) {
 		notes = append(notes, config.MergeNodeJSON(&cfg.Node, js)...)
 	}
 	config.NormalizeListeners(cfg)
-	in := &initScan{cfg: cfg}
+	in := &initScan{cfg: cfg, existing: opts.Existing}
 	in.readKeys()
 	in.scanServices(opts.ProcRoot)
 	in.unservedKeys()
@@ -89,14 +93,15 @@ func absPath(p string) string {
 
 // initScan carries what init has found so far.
 type initScan struct {
-	cfg     *config.Config
-	keys    []model.KeyFile
-	keysOK  bool
-	served  map[string]bool // public keys (as string) some service proves for
-	notes   []string
-	byDir   map[string]int // dir → PID of the service already added
-	ops     map[string]bool
-	metaIDs map[string]string // NodeId → dir, to catch one identity in two services
+	cfg      *config.Config
+	existing *config.Config // see InitOptions.Existing
+	keys     []model.KeyFile
+	keysOK   bool
+	served   map[string]bool // public keys (as string) some service proves for
+	notes    []string
+	byDir    map[string]int // dir → PID of the service already added
+	ops      map[string]bool
+	metaIDs  map[string]string // NodeId → dir, to catch one identity in two services
 }
 
 func (in *initScan) note(format string, args ...any) {
@@ -145,6 +150,14 @@ func (in *initScan) scanServices(procRoot string) {
 		return
 	}
 	in.byDir, in.ops, in.metaIDs, in.served = map[string]int{}, map[string]bool{}, map[string]string{}, map[string]bool{}
+	if in.existing != nil {
+		// Their operator addresses are taken as much as this node's are.
+		for _, s := range in.existing.Services {
+			if s.Operator != "" {
+				in.ops[config.DialAddress(s.Operator)] = true
+			}
+		}
+	}
 	for _, p := range procs {
 		in.addService(p)
 	}
@@ -161,6 +174,9 @@ func (in *initScan) addService(p proc.PostServiceProc) {
 		return
 	}
 	in.byDir[dir] = p.PID
+	if in.existing != nil && !in.ofNewNode(p, dir) {
+		return
+	}
 	s := config.ServiceConfig{Name: in.uniqueName(filepath.Base(dir)), Dir: dir, Operator: config.DialAddress(p.Operator)}
 	switch {
 	case s.Operator == "":
@@ -185,8 +201,12 @@ func (in *initScan) uniqueName(base string) string {
 	if base == "" || base == "." || base == string(filepath.Separator) {
 		base = "service"
 	}
+	var existing []config.ServiceConfig
+	if in.existing != nil {
+		existing = in.existing.Services
+	}
 	taken := func(n string) bool {
-		for _, s := range in.cfg.Services {
+		for _, s := range append(existing, in.cfg.Services...) {
 			if s.Name == n {
 				return true
 			}
@@ -208,6 +228,40 @@ func (in *initScan) freeOperator() string {
 			return a
 		}
 	}
+}
+
+// ofNewNode says whether a post-service found running proves for the node
+// being added to an existing config: it is not configured there yet and
+// dials this node's post listener (taken from the first such service when
+// none is known), not another configured node's. It notes why when not.
+func (in *initScan) ofNewNode(p proc.PostServiceProc, dir string) bool {
+	for _, s := range in.existing.Services {
+		if filepath.Clean(s.Dir) == dir {
+			in.note("post-service for %s is [[service]] %q already: left as it is", dir, s.Name)
+			return false
+		}
+	}
+	addr := hostPortOfURL(p.Address)
+	if addr == "" {
+		in.note("post-service for %s: --address %q is not a URL such as http://127.0.0.1:9094, so which node it proves for is unknown: not added", dir, p.Address)
+		return false
+	}
+	addr = config.DialAddress(addr)
+	for _, n := range in.existing.AllNodes() {
+		if n.PostListener != "" && n.PostListener == addr {
+			who := "the config's first node"
+			if n.Name != "" {
+				who = fmt.Sprintf("the config's node %q", n.Name)
+			}
+			in.note("post-service for %s dials %s, the post listener of %s: not added to this one", dir, addr, who)
+			return false
+		}
+	}
+	if post := in.cfg.Node.PostListener; post != "" && post != addr {
+		in.note("post-service for %s dials %s, not this node's post listener %s: not added", dir, p.Address, post)
+		return false
+	}
+	return true
 }
 
 // checkAddress compares the post-service's --address with the node's post

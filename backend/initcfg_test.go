@@ -147,3 +147,62 @@ func TestInitErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestInitAddNodeTakesOnlyItsServices: beside a config whose node listens
+// on 9094, init --add-node keeps to the post-services that dial the new
+// node and that the config does not hold yet.
+func TestInitAddNodeTakesOnlyItsServices(t *testing.T) {
+	w := cfNewInitWorld(t)
+	existing := &config.Config{Node: config.NodeConfig{PostListener: "127.0.0.1:9094", DataFolder: w.data},
+		Services: []config.ServiceConfig{{Name: "data1", Dir: w.d1, Operator: "127.0.0.1:50051"}}}
+	proc := filepath.Join(w.root, "proc2")
+	e1, e2, e3, e4 := filepath.Join(w.root, "e1", "data1"), filepath.Join(w.root, "e2", "big"), filepath.Join(w.root, "e3", "x"), filepath.Join(w.root, "e4", "y")
+	node2 := filepath.Join(w.root, "node2")
+	pub, hx := testkit.Key(7)
+	testkit.WriteFile(t, filepath.Join(node2, "identities", "n2.key"), hx)
+	testkit.Metadata(t, e1, pub, 4)
+	for pid, argv := range map[string][]string{
+		"10": {"post-service", "--address", "http://127.0.0.1:9094", "--dir", w.d1, "--operator-address", "127.0.0.1:50051"},
+		"11": {"post-service", "--address", "http://127.0.0.1:9094", "--dir", w.d2},
+		"20": {"post-service", "--address", "http://0.0.0.0:9194", "--dir", e1, "--operator-address", "127.0.0.1:50051"},
+		"21": {"post-service", "--address", "http://127.0.0.1:9194", "--dir", e2, "--operator-address", "127.0.0.1:50062"},
+		"22": {"post-service", "--address", "http://127.0.0.1:9294", "--dir", e3},
+		"23": {"post-service", "--address", "127.0.0.1:9194", "--dir", e4},
+	} {
+		testkit.FakeProc(t, proc, pid, argv, "", false)
+	}
+	cfg, notes, err := BuildInitConfig(InitOptions{DataFolder: node2, PostListener: "127.0.0.1:9194", ProcRoot: proc, Existing: existing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []config.ServiceConfig{
+		{Name: "data1-2", Dir: e1}, // its operator is the configured data1's
+		{Name: "big", Dir: e2, Operator: "127.0.0.1:50062"},
+	}
+	if !reflect.DeepEqual(cfg.Services, want) {
+		t.Errorf("services:\n got  %+v\n want %+v", cfg.Services, want)
+	}
+	all := strings.Join(notes, "\n")
+	for _, s := range []string{
+		"post-service for " + w.d1 + ` is [[service]] "data1" already`,
+		"post-service for " + w.d2 + " dials 127.0.0.1:9094, the post listener of the config's first node: not added",
+		"post-service for " + e1 + " uses --operator-address 127.0.0.1:50051 like another one",
+		e1 + " proves for identity n2.key",
+		"post-service for " + e3 + " dials http://127.0.0.1:9294, not this node's post listener 127.0.0.1:9194: not added",
+		"post-service for " + e4 + `: --address "127.0.0.1:9194" is not a URL`,
+	} {
+		if !strings.Contains(all, s) {
+			t.Errorf("notes lack %q:\n%s", s, all)
+		}
+	}
+
+	// Without a post listener, the first service that dials no configured
+	// node gives it (e1 and e2 dial 9194; the order of /proc is by PID).
+	cfg, _, err = BuildInitConfig(InitOptions{DataFolder: node2, ProcRoot: proc, Existing: existing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Node.PostListener != "127.0.0.1:9194" || len(cfg.Services) != 2 {
+		t.Errorf("node %+v, services %+v", cfg.Node, cfg.Services)
+	}
+}
