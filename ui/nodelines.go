@@ -117,11 +117,11 @@ func (m *Model) nodeSegments(n *model.NodeStatus, ids, width int) []segment {
 	name := printable(nodeName(n), false)
 	segs := []segment{{text: "  " + name + strings.Repeat(" ", max(0, width-cellWidth(name))), tone: themes.ToneAccent, prio: 10}}
 	if !n.Up() {
-		text := "DOWN"
+		// DOWN stays at any width; why gives way to the time it last answered.
+		segs = append(segs, segment{text: "DOWN", tone: themes.ToneDanger, prio: 9})
 		if len(n.View.Errors) > 0 {
-			text += ": " + printable(firstClause(n.View.Errors[0].Message), false)
+			segs = append(segs, segment{text: printable(firstClause(n.View.Errors[0].Message), false), tone: themes.ToneWarn, prio: 6})
 		}
-		segs = append(segs, segment{text: text, tone: themes.ToneDanger, prio: 9})
 		if n.LastAnswer.IsZero() {
 			segs = append(segs, segment{text: "no answer yet", tone: themes.ToneMuted, prio: 8})
 		} else {
@@ -142,7 +142,7 @@ func (m *Model) nodeSegments(n *model.NodeStatus, ids, width int) []segment {
 		segs = append(segs, segment{text: fmt.Sprintf("layer %d", v.TopLayer), prio: 2},
 			segment{text: fmt.Sprintf("%d peers", v.Peers), prio: 3})
 	}
-	segs = append(segs, segment{text: fmt.Sprintf("%d identities", ids), prio: 4})
+	segs = append(segs, segment{text: fmt.Sprintf("%d identit%s", ids, map[bool]string{true: "y", false: "ies"}[ids == 1]), prio: 4})
 	if len(v.Errors) > 0 {
 		segs = append(segs, segment{text: compactError(v.Errors[0]), tone: themes.ToneWarn, prio: 6})
 	}
