@@ -82,21 +82,21 @@ func TestMetricsLedgerAndPlan(t *testing.T) {
 			t.Errorf("%s:\n got  %s\n want %s", name, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
 		}
 	}
-	p1 := `id="aa01",name="post01.key",service="data01"`
-	p2 := `id="bb02",name="post02.key",service="data02"`
+	p1 := `host="",id="aa01",name="post01.key",node="",service="data01"`
+	p2 := `host="",id="bb02",name="post02.key",node="",service="data02"`
 	check("postdeck_atx_publish_epoch", "{} 87")
 	check("postdeck_rewards_epoch", "{} 88")
 	check("postdeck_identity_atx", "{"+p1+"} 1", "{"+p2+"} 0")
 	check("postdeck_identity_atx_weight", "{"+p1+"} 4096")
 	check("postdeck_identity_rewards", "{"+p1+"} 3", "{"+p2+"} 0")
 	check("postdeck_identity_rewards_smidge", "{"+p1+"} 7.5e+09", "{"+p2+"} 0")
-	check("postdeck_fleet_atx", `{atx="missing",epoch="87"} 1`, `{atx="missing",epoch="88"} 0`,
-		`{atx="published",epoch="87"} 1`, `{atx="published",epoch="88"} 0`, `{atx="unknown",epoch="87"} 0`, `{atx="unknown",epoch="88"} 2`)
-	check("postdeck_fleet_rewards_smidge", `{epoch="88"} 7.5e+09`, `{epoch="89"} 0`)
+	check("postdeck_fleet_atx", `{atx="missing",epoch="87",host="",node=""} 1`, `{atx="missing",epoch="88",host="",node=""} 0`,
+		`{atx="published",epoch="87",host="",node=""} 1`, `{atx="published",epoch="88",host="",node=""} 0`, `{atx="unknown",epoch="87",host="",node=""} 0`, `{atx="unknown",epoch="88",host="",node=""} 2`)
+	check("postdeck_fleet_rewards_smidge", `{epoch="88",host="",node=""} 7.5e+09`, `{epoch="89",host="",node=""} 0`)
 	check("postdeck_plan_fits", "{} 1")
 	check("postdeck_plan_misses", "{} 1")
-	check("postdeck_plan_proof_fits", `{disk="disk1",name="post01.key",service="data01"} 1`, `{disk="disk1",name="post02.key",service="data02"} 0`)
-	check("postdeck_plan_proof_slack_seconds", `{disk="disk1",name="post01.key",service="data01"} 3600`, `{disk="disk1",name="post02.key",service="data02"} -7200`)
+	check("postdeck_plan_proof_fits", `{disk="disk1",host="",name="post01.key",node="",service="data01"} 1`, `{disk="disk1",host="",name="post02.key",node="",service="data02"} 0`)
+	check("postdeck_plan_proof_slack_seconds", `{disk="disk1",host="",name="post01.key",node="",service="data01"} 3600`, `{disk="disk1",host="",name="post02.key",node="",service="data02"} -7200`)
 	check("postdeck_ledger_dropped_writes_total", "{} 5")
 	check("postdeck_ledger_backfill_done", "{} 1")
 	check("postdeck_ledger_backfill_total", "{} 2")
