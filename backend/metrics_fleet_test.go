@@ -234,6 +234,36 @@ func fleetOfRows(nodes, rows int) model.Snapshot {
 	return model.MergeNodes(names, parts)
 }
 
+// fullFleet is fullSnapshot on two nodes, node2's rows reported through the
+// host rig2, each node with a version and a last answer.
+func fullFleet() model.Snapshot {
+	one := fullSnapshot()
+	one.Node.Version = "v1.7.0"
+	snap := model.MergeNodes([]string{"node1", "node2"}, []model.Snapshot{one, fullSnapshot()})
+	snap.Cycle, snap.Plan = one.Cycle, one.Plan
+	for i := range snap.Nodes {
+		snap.Nodes[i].LastAnswer = one.At
+	}
+	for i := range snap.Rows {
+		if snap.Rows[i].Node == "node2" {
+			snap.Rows[i].Host = "rig2"
+		}
+	}
+	return snap
+}
+
+// The plan names no node: each proof's comes from its service's row.
+func TestMetricsPlanProofsCarryTheirNode(t *testing.T) {
+	fams := scrapeOf(t, fullFleet())
+	if got := series(fams, "postdeck_plan_proof_fits"); strings.Join(got, " ") !=
+		`{disk="disk1",host="",name="post01.key",node="node1",service="data01"} 1 {disk="disk1",host="",name="post02.key",node="node1",service="data02"} 0` {
+		t.Errorf("plan proofs: %v", got)
+	}
+	if got := byNode(fams, "postdeck_fleet_rewards_smidge", "node2"); strings.Join(got, " ") != `{epoch="88",host="rig2"} 7.5e+09 {epoch="89",host="rig2"} 0` {
+		t.Errorf("node2's rewards per epoch: %v", got)
+	}
+}
+
 // One scrape of 1000 identities, on one node and over ten: what
 // Prometheus's every visit costs (the collector and the text encoding).
 // The per-snapshot hook is measured with it.
