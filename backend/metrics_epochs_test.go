@@ -49,14 +49,23 @@ func fullSnapshot() model.Snapshot {
 }
 
 // scrapeFull serves metrics fed fullSnapshot, the alerter's and the
-// ledger's counters, after two poll cycles, and scrapes them once.
+// ledger's counters, after a poll cycle, and scrapes them once.
 func scrapeFull(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	snap := fullSnapshot()
+	return scrapeOf(t, fullSnapshot())
+}
+
+// scrapeOf is scrapeFull of another snapshot.
+func scrapeOf(t *testing.T, snap model.Snapshot) map[string]*dto.MetricFamily {
+	t.Helper()
 	m := metrics.New(fixedSource{snap})
 	polled := snap
 	polled.Duration = 100 * time.Millisecond
 	polled.Node.Errors = []model.SourceError{{Source: "node:public", Message: "down"}}
+	if len(polled.Nodes) > 0 {
+		polled.Nodes = append([]model.NodeStatus(nil), polled.Nodes...)
+		polled.Nodes[0].View.Errors = polled.Node.Errors
+	}
 	m.Hook(&polled)
 	m.WatchAlerts(alerts.New(config.AlertsConfig{Command: "true"}, ""))
 	m.WatchLedger(func() metrics.LedgerStatus {
@@ -82,21 +91,21 @@ func TestMetricsLedgerAndPlan(t *testing.T) {
 			t.Errorf("%s:\n got  %s\n want %s", name, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
 		}
 	}
-	p1 := `id="aa01",name="post01.key",service="data01"`
-	p2 := `id="bb02",name="post02.key",service="data02"`
+	p1 := `host="",id="aa01",name="post01.key",node="",service="data01"`
+	p2 := `host="",id="bb02",name="post02.key",node="",service="data02"`
 	check("postdeck_atx_publish_epoch", "{} 87")
 	check("postdeck_rewards_epoch", "{} 88")
 	check("postdeck_identity_atx", "{"+p1+"} 1", "{"+p2+"} 0")
 	check("postdeck_identity_atx_weight", "{"+p1+"} 4096")
 	check("postdeck_identity_rewards", "{"+p1+"} 3", "{"+p2+"} 0")
 	check("postdeck_identity_rewards_smidge", "{"+p1+"} 7.5e+09", "{"+p2+"} 0")
-	check("postdeck_fleet_atx", `{atx="missing",epoch="87"} 1`, `{atx="missing",epoch="88"} 0`,
-		`{atx="published",epoch="87"} 1`, `{atx="published",epoch="88"} 0`, `{atx="unknown",epoch="87"} 0`, `{atx="unknown",epoch="88"} 2`)
-	check("postdeck_fleet_rewards_smidge", `{epoch="88"} 7.5e+09`, `{epoch="89"} 0`)
+	check("postdeck_fleet_atx", `{atx="missing",epoch="87",host="",node=""} 1`, `{atx="missing",epoch="88",host="",node=""} 0`,
+		`{atx="published",epoch="87",host="",node=""} 1`, `{atx="published",epoch="88",host="",node=""} 0`, `{atx="unknown",epoch="87",host="",node=""} 0`, `{atx="unknown",epoch="88",host="",node=""} 2`)
+	check("postdeck_fleet_rewards_smidge", `{epoch="88",host="",node=""} 7.5e+09`, `{epoch="89",host="",node=""} 0`)
 	check("postdeck_plan_fits", "{} 1")
 	check("postdeck_plan_misses", "{} 1")
-	check("postdeck_plan_proof_fits", `{disk="disk1",name="post01.key",service="data01"} 1`, `{disk="disk1",name="post02.key",service="data02"} 0`)
-	check("postdeck_plan_proof_slack_seconds", `{disk="disk1",name="post01.key",service="data01"} 3600`, `{disk="disk1",name="post02.key",service="data02"} -7200`)
+	check("postdeck_plan_proof_fits", `{disk="disk1",host="",name="post01.key",node="",service="data01"} 1`, `{disk="disk1",host="",name="post02.key",node="",service="data02"} 0`)
+	check("postdeck_plan_proof_slack_seconds", `{disk="disk1",host="",name="post01.key",node="",service="data01"} 3600`, `{disk="disk1",host="",name="post02.key",node="",service="data02"} -7200`)
 	check("postdeck_ledger_dropped_writes_total", "{} 5")
 	check("postdeck_ledger_backfill_done", "{} 1")
 	check("postdeck_ledger_backfill_total", "{} 2")
@@ -104,8 +113,13 @@ func TestMetricsLedgerAndPlan(t *testing.T) {
 }
 
 // Every metric the shipped Grafana dashboard queries is one postdeck
-// exports: the dashboard is read as Grafana would import it, and each
-// query's names are looked up in a real scrape.
+// exports, and so is every label it selects, groups or joins by: the
+// dashboard is read as Grafana would import it, and each query's names are
+// looked up in a real scrape of a fleet. Every selector filters by the
+// host and node variables, so that each panel follows them: node where
+// the series has one; host everywhere, which on postdeck's own series
+// (cycle, plan, ledger, polls, alerts: no node) is not postdeck's label
+// but the one a Prometheus scraping many machines gives each (README).
 func TestGrafanaDashboardQueriesExportedMetrics(t *testing.T) {
 	b, err := os.ReadFile("../docs/grafana-postdeck.json")
 	if err != nil {
@@ -116,6 +130,16 @@ func TestGrafanaDashboardQueriesExportedMetrics(t *testing.T) {
 		Inputs        []struct {
 			Name string `json:"name"`
 		} `json:"__inputs"`
+		Templating struct {
+			List []struct {
+				Name     string `json:"name"`
+				Type     string `json:"type"`
+				AllValue string `json:"allValue"`
+				Query    struct {
+					Query string `json:"query"`
+				} `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
 		Panels []struct {
 			Title   string `json:"title"`
 			Type    string `json:"type"`
@@ -130,32 +154,107 @@ func TestGrafanaDashboardQueriesExportedMetrics(t *testing.T) {
 	if dash.SchemaVersion < 36 || len(dash.Inputs) != 1 || dash.Inputs[0].Name != "DS_PROMETHEUS" {
 		t.Errorf("schema %d, inputs %+v: want a Grafana 10 dashboard asking for its Prometheus", dash.SchemaVersion, dash.Inputs)
 	}
-	exported := map[string]bool{}
-	for name, f := range scrapeFull(t) {
-		exported[name] = true
+	// The label names of each exported series, from a scrape of two nodes,
+	// the second's rows through a host.
+	labels := map[string]map[string]bool{}
+	for name, f := range scrapeOf(t, fullFleet()) {
+		ls := map[string]bool{}
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				ls[l.GetName()] = true
+			}
+		}
+		labels[name] = ls
+		if ls["node"] && !ls["host"] {
+			t.Errorf("%s has a node label and no host", name)
+		}
 		if f.GetType() == dto.MetricType_HISTOGRAM {
 			for _, s := range []string{"_bucket", "_sum", "_count"} {
-				exported[name+s] = true
+				labels[name+s] = ls
+			}
+			labels[name+"_bucket"] = map[string]bool{"le": true}
+			for l := range ls {
+				labels[name+"_bucket"][l] = true
 			}
 		}
 	}
-	names := regexp.MustCompile(`\bpostdeck_[a-z0-9_]+`)
+	var (
+		selector = regexp.MustCompile(`\b(postdeck_[a-z0-9_]+)(\{[^}]*\})?`)
+		matcher  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"`)
+		grouping = regexp.MustCompile(`\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)`)
+	)
+	// checkQuery reports what in one query postdeck does not export;
+	// filtered asks for the variables' filters on every selector.
+	checkQuery := func(where, q string, filtered bool) int {
+		sels := selector.FindAllStringSubmatch(q, -1)
+		if len(sels) == 0 {
+			t.Errorf("%s: query %q uses no postdeck metric", where, q)
+		}
+		for _, sel := range sels {
+			name, ls := sel[1], labels[sel[1]]
+			if ls == nil {
+				t.Errorf("%s: query %q uses %s, which postdeck does not export", where, q, name)
+				continue
+			}
+			got := map[string]string{}
+			for _, m := range matcher.FindAllStringSubmatch(sel[2], -1) {
+				got[m[1]] = m[2] + m[3]
+				if !ls[m[1]] && (m[1] != "host" || ls["node"]) {
+					t.Errorf("%s: query %q selects %s by %s, a label postdeck does not export on it", where, q, name, m[1])
+				}
+			}
+			if !filtered {
+				continue
+			}
+			if got["host"] != `=~$host` {
+				t.Errorf("%s: query %q: %s is not filtered by host=~\"$host\"", where, q, name)
+			}
+			if ls["node"] && got["node"] != `=~$node` {
+				t.Errorf("%s: query %q: %s is not filtered by node=~\"$node\"", where, q, name)
+			}
+		}
+		for _, g := range grouping.FindAllStringSubmatch(q, -1) {
+			for _, l := range strings.Split(g[2], ",") {
+				l = strings.TrimSpace(l)
+				if l == "" {
+					continue
+				}
+				found := false
+				for _, sel := range sels {
+					found = found || labels[sel[1]][l]
+				}
+				if !found {
+					t.Errorf("%s: query %q: %s (%s) is a label none of its metrics has", where, q, g[1], l)
+				}
+			}
+		}
+		return len(sels)
+	}
+	vars := map[string]bool{}
+	valuesOf := regexp.MustCompile(`^label_values\((.+), *([a-zA-Z_][a-zA-Z0-9_]*)\)$`)
+	for _, v := range dash.Templating.List {
+		vars[v.Name] = true
+		m := valuesOf.FindStringSubmatch(v.Query.Query)
+		if v.Type != "query" || m == nil || v.AllValue != ".*" {
+			t.Errorf("variable %s: %s %q, all %q: want label_values(…) whose All matches a series without the label", v.Name, v.Type, v.Query.Query, v.AllValue)
+			continue
+		}
+		checkQuery("variable "+v.Name, m[1], false)
+		if n := selector.FindStringSubmatch(m[1]); n != nil && !labels[n[1]][m[2]] {
+			t.Errorf("variable %s lists the values of %s, a label %s does not have", v.Name, m[2], n[1])
+		}
+	}
+	if !vars["node"] || !vars["host"] {
+		t.Errorf("variables %v: want node and host", vars)
+	}
 	queries := 0
 	for _, p := range dash.Panels {
 		for _, tg := range p.Targets {
 			queries++
-			used := names.FindAllString(tg.Expr, -1)
-			if len(used) == 0 {
-				t.Errorf("panel %q: query %q uses no postdeck metric", p.Title, tg.Expr)
-			}
-			for _, n := range used {
-				if !exported[n] {
-					t.Errorf("panel %q: query %q uses %s, which postdeck does not export", p.Title, tg.Expr, n)
-				}
-			}
+			checkQuery(fmt.Sprintf("panel %q", p.Title), tg.Expr, true)
 		}
 	}
-	if queries < 20 {
+	if queries < 30 {
 		t.Errorf("%d queries: the dashboard lost its panels", queries)
 	}
 }

@@ -116,12 +116,12 @@ func TestMetricsScrape(t *testing.T) {
 		}
 	}
 	// Labels come sorted by name.
-	p0 := `id="deadbeef",name="post0.key",service="data0"`
-	p1 := `id="01020304",name="post1.key",service="data1"`
-	p2 := `id="aa",name="post2.key",service=""`
-	check("postdeck_node_synced", "{} 1")
-	check("postdeck_node_top_layer", "{} 123456")
-	check("postdeck_node_peers", "{} 42")
+	p0 := `host="",id="deadbeef",name="post0.key",node="",service="data0"`
+	p1 := `host="",id="01020304",name="post1.key",node="",service="data1"`
+	p2 := `host="",id="aa",name="post2.key",node="",service=""`
+	check("postdeck_node_synced", `{host="",node=""} 1`)
+	check("postdeck_node_top_layer", `{host="",node=""} 123456`)
+	check("postdeck_node_peers", `{host="",node=""} 42`)
 	check("postdeck_identity_up", "{"+p1+"} 0", "{"+p0+"} 1")
 	check("postdeck_identity_progress_ratio", "{"+p0+"} 0.25")
 	check("postdeck_identity_read_bytes_per_second", "{"+p0+"} 1.5e+09")
@@ -130,7 +130,7 @@ func TestMetricsScrape(t *testing.T) {
 		`{flag="duplicate-identity",`+p1+"} 1", `{flag="no-service",`+p2+"} 1", `{flag="service-down-while-proving",`+p1+"} 1")
 	check("postdeck_cycle_gap_open", "{} 1")
 	check("postdeck_cycle_gap_closes_timestamp_seconds", fmt.Sprintf("{} %g", float64(time.Date(2026, 1, 5, 20, 0, 0, 0, time.UTC).Unix())))
-	check("postdeck_poll_errors_total", `{source="node:post"} 2`, `{source="operator"} 2`)
+	check("postdeck_poll_errors_total", `{host="",node="",source="node:post"} 2`, `{host="",node="",source="operator"} 2`)
 	check("postdeck_alerts_total", `{result="dropped"} 0`, `{result="failed"} 0`, `{result="raised"} 1`, `{result="retried"} 0`, `{result="sent"} 0`)
 
 	// One-hot states: exactly one 1 per identity, on the right state.

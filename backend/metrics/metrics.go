@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,9 @@ type Metrics struct {
 	mu      sync.Mutex
 	alerter *alerts.Alerter
 	ledger  func() LedgerStatus
+	// errNodes are the nodes pollErrs has series of (Hook removes those
+	// of a node that left).
+	errNodes map[nodeKey]bool
 }
 
 // Start serves /metrics on addr, reading src's latest snapshot; when
@@ -71,8 +75,9 @@ func New(src SnapshotSource) *Metrics {
 		}),
 		pollErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "postdeck_poll_errors_total",
-			Help: "Sources that failed, counted once per poll cycle each (node:<listener>, keys, operator, metadata).",
-		}, []string{"source"}),
+			Help: "Sources that failed, counted once per poll cycle each (node:<listener>, keys, operator, metadata), by node.",
+		}, []string{"source", "node", "host"}),
+		errNodes: map[nodeKey]bool{},
 	}
 	m.reg.MustRegister(m.pollDur, m.pollErrs, (*snapshotCollector)(m),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -86,20 +91,47 @@ func (m *Metrics) WatchAlerts(a *alerts.Alerter) {
 	m.mu.Unlock()
 }
 
-// Hook counts one cycle's duration and failed sources; a poller hook.
+// Hook counts one cycle's duration and failed sources, each under its
+// node; a poller hook. The counters of a node the snapshot no longer has
+// (taken out of the config) are removed, so no series outlives its node.
 func (m *Metrics) Hook(s *model.Snapshot) {
 	m.pollDur.Observe(s.Duration.Seconds())
-	for _, e := range s.Node.Errors {
-		m.pollErrs.WithLabelValues(e.Source).Inc()
+	nodes := nodesOf(s)
+	present := make(map[nodeKey]bool, len(nodes))
+	count := func(source string, k nodeKey) {
+		m.pollErrs.WithLabelValues(source, k[0], k[1]).Inc()
+		m.errNodes[k] = true
 	}
-	if s.KeysErr != "" {
-		m.pollErrs.WithLabelValues("keys").Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range nodes {
+		n := &nodes[i]
+		k := statusNode(n)
+		present[k] = true
+		for _, e := range n.View.Errors {
+			count(e.Source, k)
+		}
+		if n.KeysErr != "" {
+			count("keys", k)
+		}
 	}
+	var last nodeKey
 	for i := range s.Rows {
-		for _, e := range s.Rows[i].Errors {
+		r := &s.Rows[i]
+		k := rowNode(r)
+		if i == 0 || k != last { // rows come grouped by node
+			last, present[k] = k, true
+		}
+		for _, e := range r.Errors {
 			if e.Source == "operator" || e.Source == "metadata" {
-				m.pollErrs.WithLabelValues(e.Source).Inc()
+				count(e.Source, k)
 			}
+		}
+	}
+	for k := range m.errNodes {
+		if !present[k] {
+			m.pollErrs.DeletePartialMatch(prometheus.Labels{"node": k[0], "host": k[1]})
+			delete(m.errNodes, k)
 		}
 	}
 }
@@ -152,8 +184,16 @@ func (m *Metrics) Serve(addr string) (bound string, stop func(), err error) {
 // snapshotCollector reads the latest snapshot at scrape time.
 type snapshotCollector Metrics
 
+// Every per-identity and per-node series carries node (the [[node]]'s
+// name) and host (the [[host]] whose postdeck serve reported it). Both are
+// "" for what this machine's only node holds, and Prometheus stores an
+// empty label as no label: a single node's series read as they always did,
+// and a Prometheus that scrapes many machines can give each its host as a
+// target label (with the default honor_labels an empty label is simply
+// replaced; a set one would be kept as exported_host).
 var (
-	idLabels = []string{"name", "id", "service"}
+	idLabels   = []string{"name", "id", "service", "node", "host"}
+	nodeLabels = []string{"node", "host"}
 
 	descNodeState = prometheus.NewDesc("postdeck_identity_node_state",
 		"One-hot: 1 for the state the node reports for the identity (unknown, absent, UNUSED, IDLE, PROVING), 0 for the others.",
@@ -172,11 +212,18 @@ var (
 	descHealth = prometheus.NewDesc("postdeck_identity_health",
 		"1 for each health flag the identity carries (service-down-while-proving, duplicate-identity, …).",
 		append(idLabels, "flag"), nil)
-	descSynced = prometheus.NewDesc("postdeck_node_synced", "1 when the node is synced; present while it answers.", nil, nil)
-	descTop    = prometheus.NewDesc("postdeck_node_top_layer", "The node's top layer.", nil, nil)
-	descPeers  = prometheus.NewDesc("postdeck_node_peers", "The node's connected peers.", nil, nil)
+	descSynced = prometheus.NewDesc("postdeck_node_synced", "1 when the node is synced; present while it answers.", nodeLabels, nil)
+	descTop    = prometheus.NewDesc("postdeck_node_top_layer", "The node's top layer; present while it answers.", nodeLabels, nil)
+	descPeers  = prometheus.NewDesc("postdeck_node_peers", "The node's connected peers; present while it answers.", nodeLabels, nil)
 	descNodeUp = prometheus.NewDesc("postdeck_node_up",
-		"1 when the node's public listener answered the last poll.", nil, nil)
+		"1 when the node's public listener answered the last poll, 0 when it did not: every configured node has one.", nodeLabels, nil)
+	descNodeInfo = prometheus.NewDesc("postdeck_node_info",
+		"1, labelled with the version the node reports; present while it answers.", append(nodeLabels, "version"), nil)
+	descNodeLastAnswer = prometheus.NewDesc("postdeck_node_last_answer_timestamp_seconds",
+		"When the node last answered a poll on any listener (Unix time); absent until it has since postdeck started.", nodeLabels, nil)
+	descNodeIdentities = prometheus.NewDesc("postdeck_node_identities",
+		"The node's identities (the table's rows) by the state the node reports for them; every state of every node, 0 included.",
+		append(nodeLabels, "state"), nil)
 	descSnapTime = prometheus.NewDesc("postdeck_snapshot_timestamp_seconds",
 		"When the latest snapshot was taken (Unix time).", nil, nil)
 	descInGap = prometheus.NewDesc("postdeck_cycle_gap_open",
@@ -191,13 +238,32 @@ var (
 )
 
 var allDescs = []*prometheus.Desc{descNodeState, descServiceState, descUp, descProgress, descRate, descLastProof,
-	descHealth, descSynced, descTop, descPeers, descNodeUp, descSnapTime, descInGap, descRoundEnd, descGapCloses, descAlerts}
+	descHealth, descSynced, descTop, descPeers, descNodeUp, descNodeInfo, descNodeLastAnswer, descNodeIdentities,
+	descSnapTime, descInGap, descRoundEnd, descGapCloses, descAlerts}
 
 var (
-	nodeStates    = []model.NodeState{model.NodeUnknown, model.NodeAbsent, model.NodeUnused, model.NodeIdle, model.NodeProving}
+	nodeStates    = [...]model.NodeState{model.NodeUnknown, model.NodeAbsent, model.NodeUnused, model.NodeIdle, model.NodeProving}
 	serviceStates = []model.ServiceState{model.ServiceNone, model.ServiceIdle, model.ServiceProving, model.ServiceDone,
 		model.ServiceUnreachable, model.ServiceUnknown, model.ServiceStopped}
 )
+
+// nodeKey is a node's label values: node, host.
+type nodeKey [2]string
+
+// rowNode is the node a row belongs to.
+func rowNode(r *model.Row) nodeKey { return nodeKey{r.Node, r.Host} }
+
+// statusNode is a node of Snapshot.Nodes. model.NodeStatus names no host
+// yet: today every node in Nodes is one this machine polls.
+func statusNode(n *model.NodeStatus) nodeKey { return nodeKey{n.Name, ""} }
+
+// nodesOf is the snapshot's nodes; one made without Join has only Node.
+func nodesOf(s *model.Snapshot) []model.NodeStatus {
+	if len(s.Nodes) > 0 {
+		return s.Nodes
+	}
+	return []model.NodeStatus{{View: s.Node, KeysErr: s.KeysErr}}
+}
 
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, ds := range [][]*prometheus.Desc{allDescs, epochDescs, planDescs, ledgerDescs} {
@@ -231,58 +297,107 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	gauge(descSnapTime, float64(s.At.UnixNano())/1e9)
-	gauge(descNodeUp, b2f(s.Node.HasStatus))
-	if s.Node.HasStatus {
-		gauge(descSynced, b2f(s.Node.Synced))
-		gauge(descTop, float64(s.Node.TopLayer))
-		gauge(descPeers, float64(s.Node.Peers))
-	}
 	if cy := s.Cycle; cy.Known {
 		gauge(descInGap, b2f(cy.InGap))
 		gauge(descRoundEnd, float64(cy.RoundEnd.Unix()))
 		gauge(descGapCloses, float64(cy.GapCloses.Unix()))
 	}
-	planSeries(gauge, s.Plan)
+	nodeSeries(gauge, &s)
+	planSeries(gauge, s.Plan, s.Rows)
 	cur, hasEpochs := currentEpoch(s.Rows)
 	if hasEpochs {
 		fleetEpochs(gauge, s.Rows, cur)
 	}
-	seen := map[[3]string]bool{}
+	seen := make(map[[5]string]bool, len(s.Rows))
+	var l [5]string
+	var withState [6]string // l and one more label; the metric copies it
 	for i := range s.Rows {
 		r := &s.Rows[i]
-		id := model.ShortID(r.ID, 8)
-		l := [3]string{r.Label(), id, r.Service}
+		l = [5]string{r.Label(), model.ShortID(r.ID, 8), r.Service, r.Node, r.Host}
 		if seen[l] {
 			continue // two rows that read the same would make the scrape fail
 		}
 		seen[l] = true
+		copy(withState[:], l[:])
 		for _, st := range nodeStates {
-			gauge(descNodeState, b2f(r.NodeState == st), l[0], l[1], l[2], st.String())
+			withState[5] = st.String()
+			gauge(descNodeState, b2f(r.NodeState == st), withState[:]...)
 		}
 		for _, st := range serviceStates {
-			gauge(descServiceState, b2f(r.ServiceState == st), l[0], l[1], l[2], st.String())
+			withState[5] = st.String()
+			gauge(descServiceState, b2f(r.ServiceState == st), withState[:]...)
 		}
 		if r.Service != "" {
-			gauge(descUp, b2f(answers(r.ServiceState)), l[0], l[1], l[2])
+			gauge(descUp, b2f(answers(r.ServiceState)), l[:]...)
 		}
 		if r.Progress != nil {
-			gauge(descProgress, r.Progress.Percent/100, l[0], l[1], l[2])
+			gauge(descProgress, r.Progress.Percent/100, l[:]...)
 		}
 		if r.Timing.Rate > 0 {
-			gauge(descRate, r.Timing.Rate, l[0], l[1], l[2])
+			gauge(descRate, r.Timing.Rate, l[:]...)
 		}
 		if d := r.Timing.LastK2Pow + r.Timing.LastDisk; d > 0 {
-			gauge(descLastProof, d.Seconds(), l[0], l[1], l[2])
+			gauge(descLastProof, d.Seconds(), l[:]...)
 		}
 		if hasEpochs {
-			identityEpoch(gauge, r, cur, l)
+			identityEpoch(gauge, r, cur, l[:])
 		}
-		flags := map[model.Health]bool{}
-		for _, h := range r.Health {
-			if !flags[h] {
-				flags[h] = true
-				gauge(descHealth, 1, l[0], l[1], l[2], strings.TrimSpace(string(h)))
+		for j, h := range r.Health {
+			if !slices.Contains(r.Health[:j], h) { // a flag twice would fail the scrape
+				withState[5] = strings.TrimSpace(string(h))
+				gauge(descHealth, 1, withState[:]...)
 			}
+		}
+	}
+}
+
+// nodeSeries sends each node's series: every node of the snapshot has its
+// up and its identities by state, one that answers its sync, layer, peers
+// and version. Rows of a node Nodes does not list (a host's, until
+// NodeStatus names hosts) are counted under their own node and host.
+func nodeSeries(gauge gaugeFunc, s *model.Snapshot) {
+	nodes := nodesOf(s)
+	counts := make(map[nodeKey]*[len(nodeStates)]int, len(nodes))
+	for i := range nodes {
+		k := statusNode(&nodes[i])
+		if counts[k] != nil {
+			continue // two nodes that read the same would make the scrape fail
+		}
+		counts[k] = new([len(nodeStates)]int)
+		n := &nodes[i]
+		v := &n.View
+		gauge(descNodeUp, b2f(v.HasStatus), k[:]...)
+		if v.HasStatus {
+			gauge(descSynced, b2f(v.Synced), k[:]...)
+			gauge(descTop, float64(v.TopLayer), k[:]...)
+			gauge(descPeers, float64(v.Peers), k[:]...)
+			if v.Version != "" {
+				gauge(descNodeInfo, 1, k[0], k[1], v.Version)
+			}
+		}
+		if !n.LastAnswer.IsZero() {
+			gauge(descNodeLastAnswer, float64(n.LastAnswer.UnixNano())/1e9, k[:]...)
+		}
+	}
+	var last nodeKey
+	var cur *[len(nodeStates)]int
+	for i := range s.Rows {
+		r := &s.Rows[i]
+		// Rows come grouped by node: the map is asked once per node, not per row.
+		if k := rowNode(r); cur == nil || k != last {
+			last, cur = k, counts[k]
+			if cur == nil {
+				cur = new([len(nodeStates)]int)
+				counts[k] = cur
+			}
+		}
+		if j := slices.Index(nodeStates[:], r.NodeState); j >= 0 {
+			cur[j]++
+		}
+	}
+	for k, c := range counts {
+		for j, st := range nodeStates {
+			gauge(descNodeIdentities, float64(c[j]), k[0], k[1], st.String())
 		}
 	}
 }

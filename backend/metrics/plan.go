@@ -7,9 +7,10 @@ import (
 )
 
 // The deadline plan's series: one per planned proof (at most one per
-// identity), labelled by name, service and disk.
+// identity), labelled by name, service and disk, and by the node and host
+// of the row that service is on.
 var (
-	planLabels = []string{"name", "service", "disk"}
+	planLabels = []string{"name", "service", "disk", "node", "host"}
 
 	descPlanFits = prometheus.NewDesc("postdeck_plan_fits",
 		"Proofs of the coming (or open) cycle gap that the plan finishes in time.", nil, nil)
@@ -30,8 +31,11 @@ var (
 var planDescs = []*prometheus.Desc{descPlanFits, descPlanMisses, descPlanGapStart, descPlanGapEnd,
 	descProofFits, descProofFinish, descProofSlack}
 
-// planSeries sends the plan's series; nothing without a plan.
-func planSeries(gauge gaugeFunc, p *model.Plan) {
+// planSeries sends the plan's series; nothing without a plan. A proof's
+// node is its service's row's: model.PlannedProof names none, and service
+// names are unique in a config. The plan is this machine's, so a row of
+// this machine is preferred when a host's row has the same service.
+func planSeries(gauge gaugeFunc, p *model.Plan, rows []model.Row) {
 	if p == nil || p.GapEnd.IsZero() {
 		return
 	}
@@ -39,10 +43,21 @@ func planSeries(gauge gaugeFunc, p *model.Plan) {
 	gauge(descPlanMisses, float64(p.Misses))
 	gauge(descPlanGapStart, float64(p.GapStart.Unix()))
 	gauge(descPlanGapEnd, float64(p.GapEnd.Unix()))
-	seen := map[[3]string]bool{}
+	if len(p.Proofs) == 0 {
+		return
+	}
+	nodeOf := make(map[string]nodeKey, len(p.Proofs))
+	for i := range rows {
+		r := &rows[i]
+		if _, ok := nodeOf[r.Service]; r.Service != "" && (!ok || r.Host == "") {
+			nodeOf[r.Service] = rowNode(r)
+		}
+	}
+	seen := make(map[[5]string]bool, len(p.Proofs))
 	for i := range p.Proofs {
 		pp := &p.Proofs[i]
-		l := [3]string{pp.Name, pp.Service, pp.Disk}
+		n := nodeOf[pp.Service]
+		l := [5]string{pp.Name, pp.Service, pp.Disk, n[0], n[1]}
 		if seen[l] {
 			continue // two that read the same would make the scrape fail
 		}
