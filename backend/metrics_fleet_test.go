@@ -231,7 +231,11 @@ func fleetOfRows(nodes, rows int) model.Snapshot {
 		p := &parts[i%nodes]
 		p.Rows = append(p.Rows, r)
 	}
-	return model.MergeNodes(names, parts)
+	all := make([]model.Part, len(parts))
+	for i := range parts {
+		all[i] = model.Part{Node: names[i], Snap: parts[i]}
+	}
+	return model.MergeNodes(all)
 }
 
 // fullFleet is fullSnapshot on two nodes, node2's rows reported through the
@@ -239,15 +243,10 @@ func fleetOfRows(nodes, rows int) model.Snapshot {
 func fullFleet() model.Snapshot {
 	one := fullSnapshot()
 	one.Node.Version = "v1.7.0"
-	snap := model.MergeNodes([]string{"node1", "node2"}, []model.Snapshot{one, fullSnapshot()})
+	snap := model.MergeNodes([]model.Part{{Node: "node1", Snap: one}, {Host: "rig2", Node: "node2", Snap: fullSnapshot()}})
 	snap.Cycle, snap.Plan = one.Cycle, one.Plan
 	for i := range snap.Nodes {
 		snap.Nodes[i].LastAnswer = one.At
-	}
-	for i := range snap.Rows {
-		if snap.Rows[i].Node == "node2" {
-			snap.Rows[i].Host = "rig2"
-		}
 	}
 	return snap
 }

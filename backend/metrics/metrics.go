@@ -253,9 +253,9 @@ type nodeKey [2]string
 // rowNode is the node a row belongs to.
 func rowNode(r *model.Row) nodeKey { return nodeKey{r.Node, r.Host} }
 
-// statusNode is a node of Snapshot.Nodes. model.NodeStatus names no host
-// yet: today every node in Nodes is one this machine polls.
-func statusNode(n *model.NodeStatus) nodeKey { return nodeKey{n.Name, ""} }
+// statusNode is a node of Snapshot.Nodes: this machine's (host "") or a
+// [[host]]'s.
+func statusNode(n *model.NodeStatus) nodeKey { return nodeKey{n.Name, n.Host} }
 
 // nodesOf is the snapshot's nodes; one made without Join has only Node.
 func nodesOf(s *model.Snapshot) []model.NodeStatus {
