@@ -100,7 +100,9 @@ func MakePlan(rows []Row, ci CycleInfo, now time.Time, set PlanSettings, measure
 	inGap := !now.Before(ci.RoundEnd)
 	for i := range rows {
 		r := &rows[i]
-		if r.Service == "" || (inGap && !owesProof(r)) {
+		// Another host's services are its postdeck's to plan: their disks
+		// are not this machine's.
+		if r.Service == "" || r.Host != "" || (inGap && !owesProof(r)) {
 			continue
 		}
 		var m ProofMeasure

@@ -92,7 +92,7 @@ func Schedule(rows []Row, lim Limits, holds map[string]string, plan *Plan) Sched
 	var candidates []*Row
 	for i := range rows {
 		r := &rows[i]
-		if r.Service == "" {
+		if r.Service == "" || r.Host != "" { // another host's postdeck schedules its own
 			continue
 		}
 		// Busy: proving, or holding a proof the node has yet to fetch. A

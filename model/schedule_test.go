@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func schedRow(name, disk string, node NodeState, svc ServiceState, running bool) Row {
@@ -150,4 +151,21 @@ func TestScheduleCountsServicesItCannotStart(t *testing.T) {
 	if len(st.Actions) != 0 || len(st.Waits) != 1 || !strings.Contains(st.Waits[0].Reason, "busy with ext") {
 		t.Errorf("status %+v, want mine waiting for ext", st)
 	}
+}
+
+// Another host's rows are its own postdeck's to schedule and plan: the
+// central one neither starts them nor counts them against its disks.
+func TestAnotherHostsRowsAreNeitherScheduledNorPlanned(t *testing.T) {
+	remote := schedRow("rig2:a1", "diskA", NodeProving, ServiceNone, false)
+	remote.Host = "rig2"
+	busy := schedRow("rig2:a0", "diskA", NodeProving, ServiceProving, true)
+	busy.Host = "rig2"
+	rows := []Row{remote, busy, schedRow("a2", "diskA", NodeProving, ServiceNone, false)}
+	if got := actions(Schedule(rows, Limits{MaxPerDisk: 1}, nil, nil)); !slices.Equal(got, []string{"start a2"}) {
+		t.Errorf("actions %v, want only the local a2 started (diskA here is not rig2's)", got)
+	}
+	pr := planRow("rig2:b", "d1", 2)
+	pr.Host = "rig2"
+	p := MakePlan([]Row{pr, planRow("c", "d1", 1)}, testGap, before, settings(30*time.Minute, Limits{MaxPerDisk: 1}), nil)
+	wantTimes(t, p, "c 0:00-1:30")
 }
