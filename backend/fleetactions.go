@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"io"
 	"strings"
 
 	"postdeck/backend/proc"
@@ -63,4 +64,30 @@ func (f *FleetActions) LogSource(service string) (proc.LogSource, error) {
 		return h.LogSource(name), nil
 	}
 	return f.Controller.LogSource(service)
+}
+
+// IsRemote says whether service is a host:service of a configured host.
+func (f *FleetActions) IsRemote(service string) bool {
+	_, _, ok := f.hostOf(service)
+	return ok
+}
+
+// ForceRestart stops the service whatever its verdict says, then starts
+// it: on its host, when it is one's.
+func (f *FleetActions) ForceRestart(ctx context.Context, service string) (model.StartOutcome, error) {
+	if h, name, ok := f.hostOf(service); ok {
+		if _, err := h.Stop(ctx, name, model.StopForce); err != nil {
+			return model.StartOutcome{}, err
+		}
+		return h.Start(ctx, name)
+	}
+	return f.Controller.ForceRestart(ctx, service)
+}
+
+// PrintLog prints the end of the service's log, following it when asked.
+func (f *FleetActions) PrintLog(ctx context.Context, w io.Writer, service string, n int, follow bool) error {
+	if h, name, ok := f.hostOf(service); ok {
+		return h.PrintLog(ctx, w, name, n, follow)
+	}
+	return f.Controller.PrintLog(ctx, w, service, n, follow)
 }

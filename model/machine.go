@@ -32,6 +32,7 @@ type MachineReply struct {
 	Service string `json:"service"`
 	OK      bool   `json:"ok"`
 	Result  string `json:"result,omitempty"` // the outcome, as the CLI prints it
+	Reason  string `json:"reason,omitempty"` // a stop's: why it was safe, or why not yet
 	Error   string `json:"error,omitempty"`
 	// Unsafe: the host's safe-stop rule refused the stop; ReadOnly: the
 	// key may not act; Queued: a stop when safe is pending there.

@@ -17,6 +17,7 @@ type StatusDoc struct {
 
 type NodeDoc struct {
 	Name     string        `json:"name,omitempty"`
+	Host     string        `json:"host,omitempty"` // the [[host]] that reported it
 	Up       bool          `json:"up"`
 	Version  string        `json:"version"`
 	Synced   bool          `json:"synced"`
@@ -31,6 +32,7 @@ type IdentityDoc struct {
 	Name string `json:"name"`
 	ID   string `json:"id"`
 	Node string `json:"node,omitempty"` // its node, in a config of several
+	Host string `json:"host,omitempty"` // the [[host]] that reported it; "" for this machine's
 	// Held: the node holds the identity (lists it, or a key file of it is
 	// in its identities folder): what the fleet's equivocation check
 	// compares across hosts.
@@ -87,7 +89,7 @@ func (s *Snapshot) Doc() StatusDoc {
 	for i := range s.Rows {
 		r := &s.Rows[i]
 		id := IdentityDoc{
-			Name: r.Name, ID: r.IDHex(), Node: r.Node, Held: r.Held, NodeState: r.NodeState.String(), Service: r.Service,
+			Name: r.Name, ID: r.IDHex(), Node: r.Node, Host: r.Host, Held: r.Held, NodeState: r.NodeState.String(), Service: r.Service,
 			ServiceState: r.ServiceState.String(), Progress: r.Progress, NumUnits: r.NumUnits,
 			Health: nonNil(r.Health), Errors: nonNil(r.Errors),
 			Process: processDoc(r.Proc), PendingStop: r.PendingStop,
@@ -102,12 +104,12 @@ func (s *Snapshot) Doc() StatusDoc {
 
 func nodeDoc(n *NodeStatus) NodeDoc {
 	v := &n.View
-	d := NodeDoc{Name: n.Name, Up: n.Up(), Version: v.Version, Synced: v.Synced, TopLayer: v.TopLayer,
+	d := NodeDoc{Name: n.Name, Host: n.Host, Up: n.Up(), Version: v.Version, Synced: v.Synced, TopLayer: v.TopLayer,
 		Peers: v.Peers, Errors: nonNil(slices.Clone(v.Errors))}
 	if n.KeysErr != "" {
 		d.Errors = append(d.Errors, SourceError{Source: "keys", Message: n.KeysErr})
 	}
-	if !n.LastAnswer.IsZero() && n.Name != "" {
+	if !n.LastAnswer.IsZero() && (n.Name != "" || n.Host != "") {
 		d.LastAnswer = n.LastAnswer.UTC().Format(time.RFC3339)
 	}
 	return d

@@ -154,7 +154,7 @@ func (s *Server) machineAction(sess ssh.Session, access Access, w who, verb stri
 		}
 		var o model.StopOutcome
 		o, err = acts.Stop(ctx, name, mode)
-		reply.Result, reply.Queued = o.String(), o.Result == model.StopQueued
+		reply.Result, reply.Reason, reply.Queued = o.String(), o.Reason, o.Result == model.StopQueued
 	}
 	if err != nil {
 		reply.Error, reply.Result = err.Error(), ""

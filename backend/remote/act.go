@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"postdeck/backend/proc"
 	"postdeck/model"
@@ -114,7 +115,7 @@ func (h *Host) Stop(ctx context.Context, service string, mode model.StopMode) (m
 	if err != nil {
 		return model.StopOutcome{}, err
 	}
-	o := model.StopOutcome{Result: model.StopDone, Reason: r.Result, Forced: mode == model.StopForce}
+	o := model.StopOutcome{Result: model.StopDone, Reason: r.Reason, Forced: mode == model.StopForce}
 	switch {
 	case r.Queued:
 		o.Result = model.StopQueued
@@ -158,4 +159,38 @@ func parseLogReply(host string, out []byte, cur proc.LogCursor) (proc.LogChunk, 
 // splits it as a shell would).
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// logFollowEvery is how often a followed remote log is read again.
+const logFollowEvery = time.Second
+
+// PrintLog prints the last n lines of service's log on the host and, with
+// follow, what it adds, until ctx ends.
+func (h *Host) PrintLog(ctx context.Context, w io.Writer, service string, n int, follow bool) error {
+	src := h.LogSource(service)
+	c, err := proc.ReadLog(ctx, src, proc.LogCursor{})
+	if err != nil {
+		return err
+	}
+	if c.Missing {
+		return fmt.Errorf("%s on %s has no log: its postdeck keeps logs only for services it started", service, h.cfg.Name)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(c.Data), "\n"), "\n")
+	for _, l := range lines[max(0, len(lines)-n):] {
+		fmt.Fprintln(w, l)
+	}
+	for cur := c.Next; follow; {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(logFollowEvery):
+		}
+		c, err := proc.ReadLog(ctx, src, cur)
+		if err != nil {
+			return err
+		}
+		w.Write(c.Data)
+		cur = c.Next
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"postdeck/backend"
 	"postdeck/backend/config"
@@ -17,6 +18,10 @@ import (
 
 // exitUnsafe is `postdeck stop`'s exit code when it refuses an unsafe stop.
 const exitUnsafe = 3
+
+// hostWait is how long a command on another host's service waits for the
+// host's connection.
+const hostWait = 12 * time.Second
 
 // Start starts post-services by name.
 func Start(g *common.Common, args []string, stdout, stderr io.Writer) int {
@@ -128,17 +133,18 @@ func report(stdout, stderr io.Writer, name string, outcome fmt.Stringer, err err
 		fmt.Fprintf(stdout, "%s: %s\n", name, outcome)
 		return 0
 	}
-	fmt.Fprintln(stderr, err) // it names the service (see backend.Controller)
-	var unsafe *backend.UnsafeStopError
+	fmt.Fprintln(stderr, err)            // it names the service (see backend.Controller)
+	var unsafe interface{ UnsafeStop() } // this machine's rule, or a host's
 	if errors.As(err, &unsafe) {
 		return exitUnsafe
 	}
 	return 1
 }
 
-// control is a controller plus what the CLI needs to find services by name.
+// control is a controller, with each [[host]] for its host:service names,
+// plus what the CLI needs to find services by name.
 type control struct {
-	*backend.Controller
+	*backend.FleetActions
 	cfg    *config.Config
 	poller *backend.Poller
 }
@@ -162,7 +168,14 @@ func openControl(g *common.Common, names []string, stderr io.Writer) (*control, 
 		s.Close()
 		return nil, nil, common.Fail(stderr, err)
 	}
-	return &control{Controller: ctl, cfg: cfg, poller: s.Poller}, s.Close, 0
+	c := &control{FleetActions: s.Actions(ctl), cfg: cfg, poller: s.Poller}
+	for _, n := range names {
+		if c.IsRemote(n) {
+			s.WaitHosts(hostWait) // its connection, before acting over it
+			break
+		}
+	}
+	return c, s.Close, 0
 }
 
 // resolve maps each NAME — a service name, or a key file name the node or
@@ -189,6 +202,9 @@ func (c *control) resolve(ctx context.Context, names []string) ([]string, error)
 }
 
 func (c *control) hasService(name string) bool {
+	if c.IsRemote(name) {
+		return true // the host knows its own services, and says so if not
+	}
 	for _, s := range c.cfg.Services {
 		if s.Name == name {
 			return true
@@ -216,7 +232,17 @@ func serviceForKey(s *model.Snapshot, key string) string {
 // drops the queued stops and leaves the services running.
 func (c *control) stopAllWhenSafe(ctx context.Context, names []string, stdout, stderr io.Writer) int {
 	code := 0
-	c.StopAllWhenSafe(ctx, names, c.cfg.Poll.Interval.Duration, func(e backend.SafeStopEvent) {
+	// Another host's stop when safe is queued there: its postdeck runs it.
+	var local []string
+	for _, n := range names {
+		if !c.IsRemote(n) {
+			local = append(local, n)
+			continue
+		}
+		o, err := c.Stop(ctx, n, model.StopWhenSafe)
+		code = max(code, report(stdout, stderr, n, o, err))
+	}
+	c.StopAllWhenSafe(ctx, local, c.cfg.Poll.Interval.Duration, func(e backend.SafeStopEvent) {
 		switch e.Step {
 		case backend.SafeStopDone:
 			report(stdout, stderr, e.Service, e.Outcome, nil)
