@@ -16,6 +16,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -37,9 +38,8 @@ const (
 // Host is one [[host]]: its connection, the last snapshot it sent, and
 // whether it answers now.
 type Host struct {
-	cfg     config.HostConfig
-	version string           // this postdeck's, to compare with the host's
-	now     func() time.Time // the clock the host's times are shown against
+	cfg  config.HostConfig
+	opts Options
 
 	mu        sync.Mutex
 	client    *ssh.Client
@@ -54,13 +54,27 @@ type Host struct {
 	heardOnce sync.Once
 }
 
-// New prepares the watch of h; Run connects.
-func New(h config.HostConfig, version string, now func() time.Time) *Host {
-	if now == nil {
-		now = time.Now
-	}
-	return &Host{cfg: h, version: version, now: now, downSince: now(), heard: make(chan struct{})}
+// Options tune a host's watch.
+type Options struct {
+	Version string           // this postdeck's, to compare with the host's
+	Now     func() time.Time // the clock the host's times are shown against (default time.Now)
+	// Silent is how long a watch may send nothing before the host counts
+	// as hung (default silentLimit: its snapshots come every poll).
+	Silent time.Duration
 }
+
+// New prepares the watch of h; Run connects.
+func New(h config.HostConfig, o Options) *Host {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Silent <= 0 {
+		o.Silent = silentLimit
+	}
+	return &Host{cfg: h, opts: o, downSince: o.Now(), heard: make(chan struct{})}
+}
+
+func (h *Host) now() time.Time { return h.opts.Now() }
 
 // Name is the host's name in the config.
 func (h *Host) Name() string { return h.cfg.Name }
@@ -135,7 +149,7 @@ func (h *Host) watch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var stderr bytes.Buffer
+	var stderr lockedBuffer // ssh copies into it while the watch reads
 	sess.Stderr = &stderr
 	if err := sess.Start("status --json --watch"); err != nil {
 		return fmt.Errorf("host %s: %v", h.cfg.Name, err)
@@ -145,17 +159,20 @@ func (h *Host) watch(ctx context.Context) error {
 	lines := make(chan struct{}, 1)
 	stop := make(chan struct{})
 	defer close(stop)
-	go h.watchdog(client, lines, stop, ctx)
+	var hung atomic.Bool
+	go h.watchdog(client, lines, stop, &hung, ctx)
 
 	br := bufio.NewReaderSize(out, 64<<10)
 	first := true
 	for {
 		line, err := readLine(br)
 		if err != nil {
-			msg := stderrText(&stderr)
+			msg := stderr.text()
 			switch {
 			case ctx.Err() != nil:
 				return nil
+			case hung.Load():
+				return fmt.Errorf("host %s sent nothing for %s: it hangs", h.cfg.Name, h.opts.Silent)
 			case msg != "":
 				return fmt.Errorf("host %s: %s", h.cfg.Name, msg)
 			case errors.Is(err, io.EOF):
@@ -203,13 +220,32 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
+// lockedBuffer is a buffer one goroutine writes while another reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return stderrText(&l.b)
+}
+
 func stderrText(b *bytes.Buffer) string {
 	return string(bytes.TrimSpace(b.Bytes()))
 }
 
-// watchdog closes the connection when no line came for silentLimit.
-func (h *Host) watchdog(client *ssh.Client, lines <-chan struct{}, stop <-chan struct{}, ctx context.Context) {
-	t := time.NewTimer(silentLimit)
+// watchdog closes the connection when no line came for Options.Silent,
+// and says so in hung.
+func (h *Host) watchdog(client *ssh.Client, lines <-chan struct{}, stop <-chan struct{}, hung *atomic.Bool, ctx context.Context) {
+	t := time.NewTimer(h.opts.Silent)
 	defer t.Stop()
 	for {
 		select {
@@ -222,11 +258,9 @@ func (h *Host) watchdog(client *ssh.Client, lines <-chan struct{}, stop <-chan s
 			if !t.Stop() {
 				<-t.C
 			}
-			t.Reset(silentLimit)
+			t.Reset(h.opts.Silent)
 		case <-t.C:
-			h.mu.Lock()
-			h.lastErr = fmt.Sprintf("host %s sent nothing for %s: it hangs", h.cfg.Name, silentLimit)
-			h.mu.Unlock()
+			hung.Store(true)
 			client.Close()
 			return
 		}
@@ -305,7 +339,7 @@ func (h *Host) protocolProblem() string {
 		return ""
 	}
 	return fmt.Sprintf("it runs postdeck %s (machine protocol %d), this is postdeck %s (protocol %d): what it sends may be read in part; run one version on both",
-		h.hello.Postdeck, h.hello.Protocol, h.version, model.MachineProtocol)
+		h.hello.Postdeck, h.hello.Protocol, h.opts.Version, model.MachineProtocol)
 }
 
 // shiftClock moves the host's process start times onto this machine's

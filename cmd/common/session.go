@@ -127,7 +127,9 @@ func OpenSession(cfg *config.Config, clk clock.Clock) (*Session, error) {
 // into the poller's snapshots.
 func (s *Session) watchHosts(cfg *config.Config) {
 	for _, hc := range cfg.Hosts {
-		h := remote.New(hc, version.String(), s.Clock.Now)
+		// The machine's clock, as the host's stamps are: the onClock hook
+		// moves its rows' times with this machine's.
+		h := remote.New(hc, remote.Options{Version: version.String()})
 		s.Hosts = append(s.Hosts, h)
 		s.hostsDone.Go(func() { h.Run(s.Ctx) })
 	}

@@ -82,7 +82,7 @@ func startRemoteServe(t *testing.T, seed int64) *remoteServe {
 // watch is a central postdeck's watch of the serve as host rig2, with key.
 func (r *remoteServe) watch(t *testing.T, key, knownHosts string) *remote.Host {
 	t.Helper()
-	h := remote.New(config.HostConfig{Name: "rig2", Address: r.srv.addr.String(), IdentityFile: key, KnownHosts: knownHosts}, "test", time.Now)
+	h := remote.New(config.HostConfig{Name: "rig2", Address: r.srv.addr.String(), IdentityFile: key, KnownHosts: knownHosts}, remote.Options{Version: "test"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { h.Run(ctx); close(done) }()
