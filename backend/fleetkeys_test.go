@@ -2,13 +2,11 @@ package backend
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"postdeck/backend/config"
 	"postdeck/backend/testkit"
 	"postdeck/model"
 	"postdeck/sim"
@@ -40,18 +38,7 @@ func TestAskFleetSaysWhoHoldsEachKeyAndWhoWasNotAsked(t *testing.T) {
 	blind := hangingNode(t)
 	blind.DataFolder = ""
 
-	cfg := &config.Config{}
-	for i, l := range []sim.Layout{la, b.Layout(), hung, blind} {
-		n := config.NodeConfig{Name: fmt.Sprintf("node%d", i+1), PostListener: l.PostListener,
-			PrivateListener: l.PrivateListener, PublicListener: l.PublicListener, DataFolder: l.DataFolder}
-		if i == 0 {
-			cfg.Node = n
-		} else {
-			cfg.MoreNodes = append(cfg.MoreNodes, n)
-		}
-	}
-	config.ApplyDefaults(cfg)
-	cfg.Poll.NodeTimeout.Duration = 300 * time.Millisecond
+	cfg := simFleetConfig(300*time.Millisecond, la, b.Layout(), hung, blind)
 	f := testkit.NoHang(t, "asking a fleet with hung nodes", func() *model.FleetKeys { return AskFleet(context.Background(), cfg) })
 
 	shared := la.Services[0].NodeID
