@@ -1,7 +1,7 @@
 // Package audit is the audit log: one JSON line per action an operator took
 // through postdeck that changed or could change a node, in the state folder
 // (audit.log). postdeck serve writes a line per SSH action; the CLI writes
-// one for each override of a refusal (keys add, merge). It imports no other
+// one for each override of the equivocation guard (keys add, merge). It imports no other
 // postdeck package, so any command or room can write to it.
 package audit
 
@@ -31,11 +31,19 @@ type Entry struct {
 	User        string    `json:"user,omitempty"`   // the SSH user name the client gave
 	Remote      string    `json:"remote"`           // address:port
 	Access      string    `json:"access,omitempty"` // full or read-only
-	Action      string    `json:"action"`           // session-start, session-end, start, stop, restart, auto
-	Service     string    `json:"service,omitempty"`
-	Identity    string    `json:"identity,omitempty"` // the key file name and id prefix the service proves for
-	Mode        string    `json:"mode,omitempty"`     // stop: if-safe, when-safe, force; auto: on, off
-	Result      string    `json:"result"`             // ok, a note, or error: …
+	// Action: session-start, session-end, start, stop, restart, auto (SSH);
+	// keys-add-override, merge-override (the CLI placing a key another
+	// node holds).
+	Action   string `json:"action"`
+	Service  string `json:"service,omitempty"`
+	Identity string `json:"identity,omitempty"` // the key file name and id (a prefix over SSH, in full for an override)
+	Mode     string `json:"mode,omitempty"`     // stop: if-safe, when-safe, force; auto: on, off
+	// Node is the node an override places the key on; Holders the other
+	// nodes that hold it, and how ("node1: listed by the node"), or that
+	// could not be compared.
+	Node    string   `json:"node,omitempty"`
+	Holders []string `json:"holders,omitempty"`
+	Result  string   `json:"result"` // ok, a note, or error: …
 }
 
 // New makes the folder of path (0700) and checks the log can be opened for
