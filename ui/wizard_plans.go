@@ -35,7 +35,7 @@ func (s *plansStep) enter(w *wizard, m *Model) tea.Cmd {
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()
-		b, err := merge.PlanBatch(ctx, sources, target, addrs)
+		b, err := merge.PlanBatch(ctx, sources, target, merge.Options{NodeAddrs: addrs})
 		return wizPlansMsg{batch: b, err: err}
 	})
 }
