@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -135,4 +136,30 @@ func readFleetKeyFiles(dataFolder string) (ids [][]byte, hows []string, why stri
 		return nil, nil, err.Error()
 	}
 	return r.ids, r.hows, ""
+}
+
+// NodeOfFolder is the name of the configured node whose data_folder is
+// folder (the same folder, however written), "" when none is.
+func NodeOfFolder(cfg *config.Config, folder string) string {
+	want, err := filepath.Abs(folder)
+	if err != nil {
+		return ""
+	}
+	wantFI, wantErr := os.Stat(want)
+	for _, n := range cfg.AllNodes() {
+		if n.DataFolder == "" {
+			continue
+		}
+		have, err := filepath.Abs(n.DataFolder)
+		if err != nil {
+			continue
+		}
+		if have == want {
+			return n.Name
+		}
+		if fi, err := os.Stat(have); err == nil && wantErr == nil && os.SameFile(fi, wantFI) {
+			return n.Name
+		}
+	}
+	return ""
 }

@@ -171,8 +171,8 @@ func checkFleet(p *Plan) {
 			p.Overrides = append(p.Overrides, c)
 			p.note("%s is placed anyway (--place-anyway %s): %s", k.Name, c.OverridePrefix(), c.Reason())
 		default:
-			p.problem(KindOnOtherNode, "%s: %s; remove the other copy first, or, only if it can never run there again, merge it anyway with `postdeck merge … --place-anyway %s` (the identity's first 8 hex characters, typed; audited)",
-				k.Name, c.Reason(), c.OverridePrefix())
+			p.problem(KindOnOtherNode, "%s: %s; remove the other copy first, or, only if it can never run there again, merge it anyway with `postdeck merge --from %s --to %s --place-anyway %s` (the identity's first 8 hex characters, typed; audited)",
+				k.Name, c.Reason(), p.From, p.To, c.OverridePrefix())
 		}
 	}
 }

@@ -1,8 +1,8 @@
 package common
 
 // The equivocation guard's command-line parts, shared by `keys add` and
-// `merge`: which configured node a folder is, the override flag, and the
-// audit line an override leaves.
+// `merge`: the override flag, the refusal's words, and the audit line an
+// override leaves.
 
 import (
 	"encoding/hex"
@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"postdeck/backend/audit"
-	"postdeck/backend/config"
 	"postdeck/backend/proc"
 	"postdeck/model"
 )
@@ -22,32 +21,6 @@ import (
 // the identity's first 8 hex characters, typed, so it is never given by
 // habit or for a key it was not meant for.
 const PlaceAnywayFlag = "place-anyway"
-
-// NodeOfFolder is the name of the configured node whose data_folder is
-// folder (the same folder, however written), "" when none is.
-func NodeOfFolder(cfg *config.Config, folder string) string {
-	want, err := filepath.Abs(folder)
-	if err != nil {
-		return ""
-	}
-	wantFI, wantErr := os.Stat(want)
-	for _, n := range cfg.AllNodes() {
-		if n.DataFolder == "" {
-			continue
-		}
-		have, err := filepath.Abs(n.DataFolder)
-		if err != nil {
-			continue
-		}
-		if have == want {
-			return n.Name
-		}
-		if fi, err := os.Stat(have); err == nil && wantErr == nil && os.SameFile(fi, wantFI) {
-			return n.Name
-		}
-	}
-	return ""
-}
 
 // GuardRefusal is the refusal of placing a key that c refuses, with how to
 // place it anyway: the command line as given plus the typed override.

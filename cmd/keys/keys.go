@@ -111,7 +111,7 @@ func keysConfigFor(g *common.Common, dataFolder, nodeName string, stderr io.Writ
 		case nodeName != "":
 			s.node = n.Name
 		default:
-			s.node = common.NodeOfFolder(s.cfg, s.dataFolder)
+			s.node = backend.NodeOfFolder(s.cfg, s.dataFolder)
 		}
 	}
 	if s.dataFolder == "" {

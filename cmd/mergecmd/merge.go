@@ -218,7 +218,7 @@ func mergeOptions(ctx context.Context, g *common.Common, to string, placeAnyway 
 		}
 		return o, err
 	}
-	o.Fleet, o.TargetNode = backend.AskFleet(ctx, cfg), common.NodeOfFolder(cfg, to)
+	o.Fleet, o.TargetNode = backend.AskFleet(ctx, cfg), backend.NodeOfFolder(cfg, to)
 	return o, nil
 }
 
