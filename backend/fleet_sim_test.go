@@ -29,10 +29,9 @@ func startSimSeeded(t *testing.T, ids int, seed int64) *sim.Sim {
 	return s
 }
 
-// fleetPoller polls the simulators as the nodes node1, node2, …; each
-// node's services are named after it.
-func fleetPoller(t *testing.T, nodeTimeout time.Duration, layouts ...sim.Layout) *Poller {
-	t.Helper()
+// simFleetConfig is the config of the simulators as the nodes node1,
+// node2, …; each node's services are named after it.
+func simFleetConfig(nodeTimeout time.Duration, layouts ...sim.Layout) *config.Config {
 	cfg := &config.Config{}
 	for i, l := range layouts {
 		n := config.NodeConfig{Name: fmt.Sprintf("node%d", i+1), PostListener: l.PostListener,
@@ -48,6 +47,14 @@ func fleetPoller(t *testing.T, nodeTimeout time.Duration, layouts ...sim.Layout)
 	}
 	config.ApplyDefaults(cfg)
 	cfg.Poll.NodeTimeout.Duration = nodeTimeout
+	return cfg
+}
+
+// fleetPoller polls the simulators as the nodes node1, node2, …; each
+// node's services are named after it.
+func fleetPoller(t *testing.T, nodeTimeout time.Duration, layouts ...sim.Layout) *Poller {
+	t.Helper()
+	cfg := simFleetConfig(nodeTimeout, layouts...)
 	var clients []*nodeapi.Client
 	for _, n := range cfg.AllNodes() {
 		opts := nodeapi.OptionsForNode(cfg, &n)

@@ -47,12 +47,15 @@ func CheckFolders(sources []string, to string) ([]string, error) {
 	return out, nil
 }
 
-// PlanBatch plans every source against to, probing nodeAddrs. The error is
-// one that stops planning (a cancelled context), naming the source.
-func PlanBatch(ctx context.Context, sources []string, to string, nodeAddrs []string) (*Batch, error) {
+// PlanBatch plans every source against to with the rest of base (the
+// listeners to probe, the fleet's keys). The error is one that stops
+// planning (a cancelled context), naming the source.
+func PlanBatch(ctx context.Context, sources []string, to string, base Options) (*Batch, error) {
 	b := &Batch{Sources: sources, To: to}
 	for _, s := range sources {
-		p, err := NewPlan(ctx, Options{From: s, To: to, NodeAddrs: nodeAddrs})
+		o := base
+		o.From, o.To = s, to
+		p, err := NewPlan(ctx, o)
 		if err != nil {
 			return nil, fmt.Errorf("planning %s: %v", s, err)
 		}

@@ -58,7 +58,7 @@ func (w batchWorld) source(t *testing.T, name, prefix string, ids int) string {
 
 func mustBatch(t *testing.T, to string, sources ...string) *Batch {
 	t.Helper()
-	b, err := PlanBatch(context.Background(), sources, to, nil)
+	b, err := PlanBatch(context.Background(), sources, to, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

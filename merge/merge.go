@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"postdeck/model"
 )
 
 // Options say what to merge.
@@ -30,6 +32,15 @@ type Options struct {
 	// ProcRoot is where processes are listed, normally "/proc" (the
 	// default when empty).
 	ProcRoot string
+	// Fleet is what every configured node holds (the caller asks them:
+	// backend.AskFleet), for the equivocation guard; nil when the config
+	// has one node or none, and nothing is compared. TargetNode is the
+	// configured node whose data folder To is ("" when none is: every node
+	// is another). PlaceAnyway are the overrides typed: identities' first
+	// 8 hex characters.
+	Fleet       *model.FleetKeys
+	TargetNode  string
+	PlaceAnyway []string
 }
 
 // Problem kinds: stable names for callers (the wizard offers the rename for
@@ -49,6 +60,9 @@ const (
 	KindUnfinished   = "unfinished-merge"
 	KindSpace        = "disk-space"
 	KindPaths        = "paths"
+	// KindOnOtherNode: another node of the fleet holds a key the merge
+	// would place (or a node could not be compared at all).
+	KindOnOtherNode = "on-other-node"
 )
 
 // Problem is one reason the merge is refused, in words: why, and what to do.
@@ -104,6 +118,9 @@ type Plan struct {
 	Problems                              []Problem
 	// Notes are things worth knowing that do not stop the merge.
 	Notes []string
+	// Overrides are the keys another node holds that the merge places
+	// anyway (Options.PlaceAnyway): the caller audits them before Execute.
+	Overrides []model.KeyConflict
 
 	schema  []string // CREATE statements of the source, for CreateDB
 	walMode bool     // the source database is in WAL mode

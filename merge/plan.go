@@ -51,6 +51,7 @@ func NewPlan(ctx context.Context, o Options) (*Plan, error) {
 		}
 	}
 	p.Keys = keys
+	checkFleet(p)
 	checkSpace(p)
 	return p, nil
 }

@@ -146,3 +146,33 @@ func readKeys(dir, side string) ([]keyFile, error) {
 	}
 	return keys, nil
 }
+
+// checkFleet is the equivocation guard: every key the merge would place
+// into the target is compared with what the other nodes of the fleet hold
+// (Options.Fleet, asked by the caller: merge makes no gRPC call). A key
+// another node holds, or a node not compared at all, is a problem unless
+// its override was typed; an overridden one goes to Overrides.
+func checkFleet(p *Plan) {
+	if p.Fleet == nil {
+		return
+	}
+	notes := map[string]bool{}
+	for _, k := range p.Keys {
+		c := p.Fleet.Conflict(k.Public, p.TargetNode)
+		for _, n := range c.Notes() {
+			if !notes[n] {
+				notes[n] = true
+				p.note("%s", n)
+			}
+		}
+		switch {
+		case !c.Refused():
+		case c.Overridden(p.PlaceAnyway):
+			p.Overrides = append(p.Overrides, c)
+			p.note("%s is placed anyway (--place-anyway %s): %s", k.Name, c.OverridePrefix(), c.Reason())
+		default:
+			p.problem(KindOnOtherNode, "%s: %s; remove the other copy first, or, only if it can never run there again, merge it anyway with `postdeck merge --from %s --to %s --place-anyway %s` (the identity's first 8 hex characters, typed; audited)",
+				k.Name, c.Reason(), p.From, p.To, c.OverridePrefix())
+		}
+	}
+}

@@ -2,78 +2,23 @@ package sshserve
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
-	"time"
 
+	"postdeck/backend/audit"
 	"postdeck/model"
 	"postdeck/ui"
 )
 
-// AuditLog appends one JSON line per action taken over SSH. It is opened
-// per write, in append mode, so a rotated or removed log is simply
-// recreated, and lines from concurrent sessions never interleave (each is
-// one write under a mutex, below PIPE_BUF).
-type AuditLog struct {
-	path string
-	now  func() time.Time
-	mu   sync.Mutex
-}
+// The audit log itself lives in backend/audit, where the CLI's overrides
+// write to the same file; these names keep postdeck serve's callers as they
+// were.
+type (
+	AuditLog   = audit.Log
+	AuditEntry = audit.Entry
+)
 
-// AuditEntry is one line of the audit log.
-type AuditEntry struct {
-	Time        time.Time `json:"time"`
-	Fingerprint string    `json:"key"`              // SHA256:… as ssh-keygen -lf prints it
-	User        string    `json:"user,omitempty"`   // the SSH user name the client gave
-	Remote      string    `json:"remote"`           // address:port
-	Access      string    `json:"access,omitempty"` // full or read-only
-	Action      string    `json:"action"`           // session-start, session-end, start, stop, restart, auto
-	Service     string    `json:"service,omitempty"`
-	Identity    string    `json:"identity,omitempty"` // the key file name and id prefix the service proves for
-	Mode        string    `json:"mode,omitempty"`     // stop: if-safe, when-safe, force; auto: on, off
-	Result      string    `json:"result"`             // ok, a note, or error: …
-}
-
-// NewAuditLog makes the folder of path (0700) and checks the log can be
-// opened for appending.
-func NewAuditLog(path string) (*AuditLog, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
-	}
-	a := &AuditLog{path: path, now: time.Now}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
-	}
-	return a, f.Close()
-}
-
-// Path is where the log is written.
-func (a *AuditLog) Path() string { return a.path }
-
-// Write appends e, stamping its time.
-func (a *AuditLog) Write(e AuditEntry) error {
-	e.Time = a.now().UTC()
-	line, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	line = append(line, '\n')
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(line); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+// NewAuditLog opens the log at path (see audit.New).
+func NewAuditLog(path string) (*AuditLog, error) { return audit.New(path) }
 
 // who is the part of an entry that is the same for a whole session.
 type who struct {
@@ -112,7 +57,7 @@ func (a *auditedActions) record(action, service, mode, note string, err error) {
 		e.Result = "ok"
 	}
 	if werr := a.log.Write(e); werr != nil {
-		a.report(fmt.Sprintf("audit log %s: %v (action %s %s by %s)", a.log.path, werr, action, service, a.who.Fingerprint))
+		a.report(fmt.Sprintf("audit log %s: %v (action %s %s by %s)", a.log.Path(), werr, action, service, a.who.Fingerprint))
 	}
 }
 

@@ -359,7 +359,7 @@ func (s *Server) audit(w who, action, result string) {
 	e := w.entry(action)
 	e.Result = result
 	if err := s.o.Audit.Write(e); err != nil {
-		s.o.Report(fmt.Sprintf("audit log %s: %v", s.o.Audit.path, err))
+		s.o.Report(fmt.Sprintf("audit log %s: %v", s.o.Audit.Path(), err))
 	}
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,7 @@ type keyFlow struct {
 	form    form
 	refusal string // why the last plan was refused
 	plan    *identities.AddKeyPlan
+	notes   []string // the fleet's nodes compared in part (keyGuard)
 	btns    buttonRow[keyAct]
 	res     *identities.AddKeyResult
 
@@ -71,8 +73,9 @@ type keyFlow struct {
 }
 
 type keyPlanMsg struct {
-	plan *identities.AddKeyPlan
-	err  error
+	plan  *identities.AddKeyPlan
+	notes []string
+	err   error
 }
 
 type keyApplyMsg struct {
@@ -147,11 +150,17 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
 		case "esc":
 			return nil, reply{close: true}
 		case "enter":
-			o := f.options(m)
+			o, cfg := f.options(m), m.cfg
 			f.stage, f.refusal = keyPlanning, ""
 			return m.flowDo(func() tea.Msg {
 				p, err := identities.PlanAddKey(o)
-				return keyPlanMsg{p, err}
+				if err != nil {
+					return keyPlanMsg{err: err}
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
+				defer cancel()
+				notes, err := keyGuard(ctx, cfg, p)
+				return keyPlanMsg{p, notes, err}
 			}), reply{}
 		}
 		f.refusal = ""
@@ -207,7 +216,7 @@ func (f *keyFlow) result(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			f.stage, f.refusal = keyForm, msg.err.Error()
 			return f.form.focusOn(f.form.focus), false
 		}
-		f.plan, f.stage = msg.plan, keyPlanShown
+		f.plan, f.notes, f.stage = msg.plan, msg.notes, keyPlanShown
 		f.btns = newButtonRow(button[keyAct]{label: btnCancel, act: keyBack, on: true}, button[keyAct]{label: btnAddKey, act: keyAdd, on: true})
 	case keyApplyMsg:
 		if msg.err != nil {
@@ -348,6 +357,9 @@ func (f *keyFlow) planLines(t *text) {
 			tone = themes.ToneMuted
 		}
 		t.block(l.Text, tone, 1)
+	}
+	for _, n := range f.notes {
+		t.item("!", n, themes.ToneWarn)
 	}
 }
 

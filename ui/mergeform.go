@@ -216,13 +216,14 @@ func (m *Model) openMergeForm() tea.Cmd {
 	return f.form.focusOn(0)
 }
 
-// planMerge plans a merge in a Cmd, probing the configured node.
+// planMerge plans a merge in a Cmd, probing the configured node and, with
+// several nodes, comparing the keys with every node's (withFleet).
 func (m *Model) planMerge(from, to string) tea.Cmd {
-	o := merge.Options{From: from, To: to, NodeAddrs: nodeAddrs(m.cfg)}
+	o, cfg := merge.Options{From: from, To: to, NodeAddrs: nodeAddrs(m.cfg)}, m.cfg
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()
-		p, err := merge.NewPlan(ctx, o)
+		p, err := merge.NewPlan(ctx, withFleet(ctx, cfg, o))
 		return mergePlanMsg{p, err}
 	})
 }

@@ -31,11 +31,14 @@ func (s *plansStep) name() string { return "plans" }
 func (s *plansStep) enter(w *wizard, m *Model) tea.Cmd {
 	w.batch, s.planErr, s.planning = nil, "", true
 	s.btns = newButtonRow(wizButton(btnBack, wizBack))
-	sources, target, addrs := w.sources, w.target, config.NodeAddrs(m.cfg)
+	sources, target, addrs, cfg := w.sources, w.target, config.NodeAddrs(m.cfg), m.cfg
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()
-		b, err := merge.PlanBatch(ctx, sources, target, addrs)
+		// With several nodes, every key is compared with what each node
+		// holds (withFleet): a refusal is a problem like the others, and
+		// its override is the command line's.
+		b, err := merge.PlanBatch(ctx, sources, target, withFleet(ctx, cfg, merge.Options{NodeAddrs: addrs, To: target}))
 		return wizPlansMsg{batch: b, err: err}
 	})
 }

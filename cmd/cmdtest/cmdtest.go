@@ -64,6 +64,30 @@ func StartSim(t testing.TB, ids int) (*sim.Sim, string) {
 	return s, path
 }
 
+// StartFleet runs three manual simulated nodes, node2 also holding
+// node1's first key, and writes their config, changed first by edit (nil:
+// as the fleet is).
+func StartFleet(t *testing.T, edit func(*config.Config)) (*simcmd.Fleet, string) {
+	t.Helper()
+	f, err := simcmd.StartFleet(context.Background(), 3, sim.Options{IDs: 2, Manual: true, Seed: 1, Dir: t.TempDir(), Now: testkit.Clock.Now}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	cfg, err := f.Config(func(l sim.Layout) (*config.Config, error) { return simcmd.ConfigFromLayout(l), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	path := filepath.Join(t.TempDir(), "fleet.toml")
+	if err := config.WriteFile(path, config.Render(cfg), true); err != nil {
+		t.Fatal(err)
+	}
+	return f, path
+}
+
 // Postdeck runs the binary and returns stdout, stderr and the exit code.
 func Postdeck(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()

@@ -25,8 +25,11 @@ import (
 
 const keysUsage = `Usage:
   postdeck keys add POSTDIR [--name NAME.key] [--move] [--yes] [--add-service] [--operator ADDR]
+                   [--node NAME] [--place-anyway ID8]
       copy POSTDIR/identity.key (written by postcli) into the node's identities/ folder,
-      after checking it against POSTDIR's metadata; shows what it will do and asks first
+      after checking it against POSTDIR's metadata; shows what it will do and asks first.
+      With several [[node]]s: --node picks the node (default: the first), and a key another
+      node holds is refused unless --place-anyway gives the identity's first 8 hex characters
   postdeck keys list [--json]
       every key file: identity, its PoST dir and service, whether the node has it, problems
   postdeck keys check [--wait]
@@ -61,12 +64,20 @@ type keysSetup struct {
 	cfg        *config.Config
 	configPath string
 	dataFolder string
+	// node is the configured node the data folder is ("" when none is).
+	node string
 }
 
 // keysConfig loads the config if there is one. A --data-folder lets the
 // keys commands work without a config (or with a broken one, with a
 // warning); without it the config must name the data folder.
 func keysConfig(g *common.Common, dataFolder string, stderr io.Writer) (*keysSetup, error) {
+	return keysConfigFor(g, dataFolder, "", stderr)
+}
+
+// keysConfigFor is keysConfig for the node called nodeName ("": the node
+// whose data_folder --data-folder is, else the first).
+func keysConfigFor(g *common.Common, dataFolder, nodeName string, stderr io.Writer) (*keysSetup, error) {
 	s := &keysSetup{configPath: g.Config, dataFolder: dataFolder}
 	if s.configPath == "" {
 		s.configPath = config.DefaultPath()
@@ -82,8 +93,26 @@ func keysConfig(g *common.Common, dataFolder string, stderr io.Writer) (*keysSet
 			return nil, err
 		}
 	}
-	if s.dataFolder == "" && s.cfg != nil {
-		s.dataFolder = s.cfg.Node.DataFolder
+	if nodeName != "" && s.cfg == nil {
+		return nil, fmt.Errorf("--node %s: no config names the nodes (--config FILE)", nodeName)
+	}
+	if s.cfg != nil {
+		n := s.cfg.NodeNamed(nodeName)
+		if n == nil {
+			var names []string
+			for _, n := range s.cfg.AllNodes() {
+				names = append(names, n.Name)
+			}
+			return nil, fmt.Errorf("--node %s: %s has no such node (it has %s)", nodeName, s.cfg.Path, strings.Join(names, ", "))
+		}
+		switch {
+		case s.dataFolder == "":
+			s.dataFolder, s.node = n.DataFolder, n.Name
+		case nodeName != "":
+			s.node = n.Name
+		default:
+			s.node = backend.NodeOfFolder(s.cfg, s.dataFolder)
+		}
 	}
 	if s.dataFolder == "" {
 		if s.cfg != nil {
@@ -119,6 +148,8 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 	addService := fs.Bool("add-service", false, "also append the matching [[service]] to the config file")
 	operator := fs.String("operator", "", "the new service's --operator-address (default: a free port from 50051 up)")
 	dataFolder := fs.String("data-folder", "", "the node's data folder (default: data_folder in the config)")
+	nodeName := fs.String("node", "", "with several [[node]]s: the node to add the key to (default: the first)")
+	placeAnyway := fs.String(common.PlaceAnywayFlag, "", "add the key although another node holds it: the identity's first 8 hex `characters`, typed (audited)")
 	dirs, code, ok := common.ParseArgs(fs, g, args, true)
 	if !ok {
 		return code
@@ -126,7 +157,7 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 	if len(dirs) != 1 {
 		return common.Fail(stderr, fmt.Errorf("keys add: give exactly one PoST data directory (the folder postcli initialized), got %d", len(dirs)))
 	}
-	setup, err := keysConfig(g, *dataFolder, stderr)
+	setup, err := keysConfigFor(g, *dataFolder, *nodeName, stderr)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -138,11 +169,18 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return common.Fail(stderr, fmt.Errorf("not adding the key: %v", err))
 	}
+	override, err := setup.guard(plan, *placeAnyway, stderr)
+	if err != nil {
+		return common.Fail(stderr, fmt.Errorf("not adding the key: %v", err))
+	}
 	svc, svcNote, err := plannedService(setup, plan, *operator, *addService)
 	if err != nil {
 		return common.Fail(stderr, fmt.Errorf("not adding the key: %v", err))
 	}
 	fmt.Fprint(stdout, plan)
+	if override != nil {
+		fmt.Fprintf(stdout, "Placing it anyway (--%s %s): %s\n", common.PlaceAnywayFlag, override.OverridePrefix(), override.Reason())
+	}
 	if svc != nil && *addService {
 		fmt.Fprintf(stdout, "Then add this service to %s:%s", setup.configPath, config.ServiceSnippet(svc.Name, svc.Dir, svc.Operator))
 	}
@@ -150,6 +188,12 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 	if !*yes && !ask(in, stdout, "Add this key? [y/N] ") {
 		fmt.Fprintln(stderr, "postdeck: not added: nothing was changed (answer y, or pass --yes)")
 		return 1
+	}
+	if override != nil {
+		if err := common.AuditOverride("keys-add-override", plan.Options.Name, *override); err != nil {
+			return common.Fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "override written to %s\n", common.AuditPath())
 	}
 	res, err := identities.ApplyAddKey(plan)
 	if err != nil {
@@ -175,6 +219,38 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 	return code
 }
 
+// guard is the equivocation guard of a fleet: every node is asked what it
+// holds, and a key another node holds (or that a node could not be
+// compared for) is refused unless typed is the identity's first 8 hex
+// characters. It returns the conflict overridden, nil when there is none to
+// override. One-node configs, and no config, are not guarded.
+func (s *keysSetup) guard(plan *identities.AddKeyPlan, typed string, stderr io.Writer) (*model.KeyConflict, error) {
+	if s.cfg == nil || !s.cfg.Fleet() {
+		if typed != "" {
+			fmt.Fprintf(stderr, "postdeck: note: --%s ignored: the config has one node, so there is no other node to compare with\n", common.PlaceAnywayFlag)
+		}
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := backend.AskFleet(ctx, s.cfg).Conflict(plan.Public, s.node)
+	for _, n := range c.Notes() {
+		fmt.Fprintln(stderr, "postdeck: note:", n)
+	}
+	switch {
+	case !c.Refused():
+		if typed != "" {
+			fmt.Fprintf(stderr, "postdeck: note: --%s not needed: no other node holds this identity\n", common.PlaceAnywayFlag)
+		}
+		return nil, nil
+	case c.Overridden([]string{typed}):
+		return &c, nil
+	case typed != "":
+		return nil, common.GuardRefusal(c, []string{typed})
+	}
+	return nil, common.GuardRefusal(c, nil)
+}
+
 // plannedService works out the [[service]] that goes with the key, or nil
 // with a note saying why there is none to add. With --add-service a
 // service that cannot be added is an error, found before the key is written.
@@ -187,6 +263,11 @@ func plannedService(setup *keysSetup, plan *identities.AddKeyPlan, operator stri
 	}
 	if setup.cfg == nil {
 		return refuse(fmt.Sprintf("no config file to add the service to (%s)", setup.configPath))
+	}
+	if setup.node != setup.cfg.Node.Name {
+		// An appended [[service]] names no node, so it would belong to
+		// the first: the operator adds this one by hand.
+		return refuse(fmt.Sprintf("the key goes to node %q, not the first: add its [[service]] to %s by hand, with node = %q", setup.node, setup.cfg.Path, setup.node))
 	}
 	p, err := backend.ProposeService(setup.cfg, backend.ServiceRequest{Key: plan.Options.Name, Public: plan.Public, Dir: plan.Options.PostDir, Operator: operator})
 	var clash *backend.ServiceClashError

@@ -2,6 +2,7 @@ package mergecmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"postdeck/backend"
 	"postdeck/backend/config"
 	"postdeck/cmd/common"
 	"postdeck/merge"
@@ -28,12 +30,14 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	// reader goes: a write to a closed pipe then fails instead.
 	signal.Ignore(syscall.SIGPIPE)
 	fs := common.NewFlagSet("merge", g, stderr)
-	var froms fromFlags
+	var froms listFlags
 	fs.Var(&froms, "from", "the old node's data `folder` (read only, never changed); repeat --from to merge several old nodes into --to, one after another")
 	to := fs.String("to", "", "the node data folder to merge into (created when missing)")
 	dryRun := fs.Bool("dry-run", false, "print the plan and stop; changes nothing")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	recoverMerge := fs.Bool("recover", false, "finish or undo an interrupted merge into --to")
+	var placeAnyway listFlags
+	fs.Var(&placeAnyway, common.PlaceAnywayFlag, "with several [[node]]s: merge a key another node holds anyway: the identity's first 8 hex `characters`, typed (repeat for each; audited)")
 	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
 		return code
 	}
@@ -49,7 +53,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(froms) > 1 {
-		return mergeBatch(g, froms, *to, *dryRun, *yes, stdout, stderr)
+		return mergeBatch(g, froms, *to, placeAnyway, *dryRun, *yes, stdout, stderr)
 	}
 	from := ""
 	if len(froms) == 1 {
@@ -58,20 +62,28 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	if from == "" || *to == "" {
 		return common.Fail(stderr, errors.New("merge: --from OLD_NODE_DATA and --to NODE_DATA are both needed (see postdeck merge --help)"))
 	}
-	addrs, err := mergeNodeAddrs(g, stderr)
+	ctx, stop := common.SignalContext()
+	defer stop()
+	base, err := mergeOptions(ctx, g, *to, placeAnyway, stderr)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	ctx, stop := common.SignalContext()
-	defer stop()
-	plan, err := merge.NewPlan(ctx, merge.Options{From: from, To: *to, NodeAddrs: addrs})
+	base.From, base.To = from, *to
+	plan, err := merge.NewPlan(ctx, base)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
 	fmt.Fprint(stdout, plan.String())
+	unmatched := unmatchedOverrides(placeAnyway, plan)
 	if !plan.OK() {
 		fmt.Fprintf(stderr, "postdeck: merge refused (%d problem(s) above); nothing was changed\n", len(plan.Problems))
+		if unmatched != nil {
+			fmt.Fprintln(stderr, "postdeck:", unmatched)
+		}
 		return 1
+	}
+	if unmatched != nil {
+		return common.Fail(stderr, unmatched)
 	}
 	if *dryRun {
 		fmt.Fprintln(stdout, "Dry run: nothing was changed.")
@@ -79,6 +91,9 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	if !*yes && !confirmMerge(plan.To, stdout) {
 		return 1
+	}
+	if err := auditOverrides(stdout, plan); err != nil {
+		return common.Fail(stderr, err)
 	}
 	sum, err := merge.Execute(ctx, plan, func(s merge.Step) { fmt.Fprintln(stdout, s.String()) })
 	if err != nil {
@@ -88,12 +103,12 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// fromFlags is --from, which may be repeated.
-type fromFlags []string
+// listFlags is a flag that may be repeated: --from, --place-anyway.
+type listFlags []string
 
-func (f *fromFlags) String() string { return strings.Join(*f, ", ") }
+func (f *listFlags) String() string { return strings.Join(*f, ", ") }
 
-func (f *fromFlags) Set(s string) error {
+func (f *listFlags) Set(s string) error {
 	*f = append(*f, s)
 	return nil
 }
@@ -114,7 +129,7 @@ func confirmMerge(to string, stdout io.Writer) bool {
 // with the refusals the wizard shows (merge.Batch): each plan, and two
 // sources holding one key name or identity; each source is planned again
 // just before its merge, and the first failure stops the rest.
-func mergeBatch(g *common.Common, froms fromFlags, to string, dryRun, yes bool, stdout, stderr io.Writer) int {
+func mergeBatch(g *common.Common, froms listFlags, to string, placeAnyway listFlags, dryRun, yes bool, stdout, stderr io.Writer) int {
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); p != "" && err == nil {
 			return a
@@ -130,26 +145,37 @@ func mergeBatch(g *common.Common, froms fromFlags, to string, dryRun, yes bool, 
 	if err != nil {
 		return common.Fail(stderr, fmt.Errorf("merge: %v", err))
 	}
-	addrs, err := mergeNodeAddrs(g, stderr)
+	ctx, stop := common.SignalContext()
+	defer stop()
+	base, err := mergeOptions(ctx, g, to, placeAnyway, stderr)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	ctx, stop := common.SignalContext()
-	defer stop()
-	b, err := merge.PlanBatch(ctx, sources, to, addrs)
+	b, err := merge.PlanBatch(ctx, sources, to, base)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
 	fmt.Fprint(stdout, b.String())
-	switch {
-	case !b.OK():
+	unmatched := unmatchedOverrides(placeAnyway, b.Plans...)
+	if !b.OK() {
 		fmt.Fprintf(stderr, "postdeck: merge refused (%d problem(s) above); nothing was changed\n", b.Problems())
+		if unmatched != nil {
+			fmt.Fprintln(stderr, "postdeck:", unmatched)
+		}
 		return 1
+	}
+	if unmatched != nil {
+		return common.Fail(stderr, unmatched)
+	}
+	switch {
 	case dryRun:
 		fmt.Fprintln(stdout, "Dry run: nothing was changed.")
 		return 0
 	case !yes && !confirmMerge(to, stdout):
 		return 1
+	}
+	if err := auditOverrides(stdout, b.Plans...); err != nil {
+		return common.Fail(stderr, err)
 	}
 	if err := runBatch(ctx, b, stdout); err != nil {
 		return common.Fail(stderr, err)
@@ -177,20 +203,75 @@ func runBatch(ctx context.Context, b *merge.Batch, stdout io.Writer) error {
 	return nil
 }
 
-// mergeNodeAddrs returns the configured node's gRPC listeners, so a running
-// node is detected; merge needs no config, so none (and no default file) is
-// fine.
-func mergeNodeAddrs(g *common.Common, stderr io.Writer) ([]string, error) {
+// mergeOptions are a merge's options from the config: the configured
+// node's gRPC listeners, so a running node is detected, and with several
+// nodes the equivocation guard's: what every node holds (asked now, each
+// node at once with its own timeouts), which node the target is, and the
+// overrides typed. merge needs no config, so none (and no default file) is
+// fine: nothing is probed or compared.
+func mergeOptions(ctx context.Context, g *common.Common, to string, placeAnyway []string, stderr io.Writer) (merge.Options, error) {
+	cfg, addrs, err := mergeConfig(g, stderr)
+	o := merge.Options{NodeAddrs: addrs, PlaceAnyway: placeAnyway}
+	if err != nil || cfg == nil || !cfg.Fleet() {
+		if len(placeAnyway) > 0 && err == nil {
+			fmt.Fprintf(stderr, "postdeck: note: --%s ignored: no config with several nodes, so there is no other node to compare with\n", common.PlaceAnywayFlag)
+		}
+		return o, err
+	}
+	o.Fleet, o.TargetNode = backend.AskFleet(ctx, cfg), backend.NodeOfFolder(cfg, to)
+	return o, nil
+}
+
+// unmatchedOverrides refuses a --place-anyway that overrides none of the
+// plans' refusals: a mistyped prefix must not pass unnoticed.
+func unmatchedOverrides(typed []string, plans ...*merge.Plan) error {
+	for _, t := range typed {
+		found := false
+		for _, p := range plans {
+			for _, c := range p.Overrides {
+				found = found || c.Overridden([]string{t})
+			}
+		}
+		if !found {
+			return fmt.Errorf("--%s %s is not the first 8 hex characters of any key this merge would refuse: nothing was changed", common.PlaceAnywayFlag, t)
+		}
+	}
+	return nil
+}
+
+// auditOverrides writes each key placed anyway to the audit log, before
+// the merge writes anything; a log that cannot be written stops it.
+func auditOverrides(stdout io.Writer, plans ...*merge.Plan) error {
+	for _, p := range plans {
+		for _, c := range p.Overrides {
+			name := ""
+			for _, k := range p.Keys {
+				if bytes.Equal(k.Public, c.ID) {
+					name = k.Name
+				}
+			}
+			if err := common.AuditOverride("merge-override", name, c); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "override of %s written to %s\n", name, common.AuditPath())
+		}
+	}
+	return nil
+}
+
+// mergeConfig loads the config, if there is one, and the first node's
+// listeners.
+func mergeConfig(g *common.Common, stderr io.Writer) (*config.Config, []string, error) {
 	path := g.Config
 	if path == "" {
 		path = config.DefaultPath()
 		if _, err := os.Stat(path); err != nil {
-			return nil, nil
+			return nil, nil, nil
 		}
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(stderr, "postdeck: warning:", w)
@@ -201,5 +282,5 @@ func mergeNodeAddrs(g *common.Common, stderr io.Writer) ([]string, error) {
 			addrs = append(addrs, a)
 		}
 	}
-	return addrs, nil
+	return cfg, addrs, nil
 }

@@ -1,38 +1,21 @@
 package status
 
 import (
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"postdeck/backend/config"
-	"postdeck/backend/testkit"
 	"postdeck/cmd/cmdtest"
 	"postdeck/cmd/simcmd"
 	"postdeck/model"
-	"postdeck/sim"
 )
 
 // startFleet runs three manual simulated nodes, node2 also holding
 // node1's first key, and writes their config.
 func startFleet(t *testing.T) (*simcmd.Fleet, string) {
 	t.Helper()
-	f, err := simcmd.StartFleet(context.Background(), 3, sim.Options{IDs: 2, Manual: true, Seed: 1, Dir: t.TempDir(), Now: testkit.Clock.Now}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	cfg, err := f.Config(func(l sim.Layout) (*config.Config, error) { return simcmd.ConfigFromLayout(l), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "fleet.toml")
-	if err := config.WriteFile(path, config.Render(cfg), true); err != nil {
-		t.Fatal(err)
-	}
-	return f, path
+	return cmdtest.StartFleet(t, nil)
 }
 
 func statusDoc(t *testing.T, cfg string) (model.StatusDoc, int) {
