@@ -219,7 +219,7 @@ func (m *Model) openMergeForm() tea.Cmd {
 // planMerge plans a merge in a Cmd, probing the configured node and, with
 // several nodes, comparing the keys with every node's (withFleet).
 func (m *Model) planMerge(from, to string) tea.Cmd {
-	o, cfg := merge.Options{From: from, To: to, NodeAddrs: nodeAddrs(m.cfg)}, m.cfg
+	o, cfg := merge.Options{From: from, To: to, NodeAddrs: nodeAddrsOf(m.cfg, to)}, m.cfg
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()

@@ -51,7 +51,7 @@ func (s *checksStep) enter(w *wizard, m *Model) tea.Cmd {
 // run evaluates the checklist in a Cmd.
 func (s *checksStep) run(w *wizard, m *Model) tea.Cmd {
 	s.checking = true
-	sources, target, addrs := w.sources, w.target, config.NodeAddrs(m.cfg)
+	sources, target, addrs := w.sources, w.target, config.NodeAddrsOf(m.cfg, w.target)
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()

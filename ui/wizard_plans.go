@@ -31,7 +31,7 @@ func (s *plansStep) name() string { return "plans" }
 func (s *plansStep) enter(w *wizard, m *Model) tea.Cmd {
 	w.batch, s.planErr, s.planning = nil, "", true
 	s.btns = newButtonRow(wizButton(btnBack, wizBack))
-	sources, target, addrs, cfg := w.sources, w.target, config.NodeAddrs(m.cfg), m.cfg
+	sources, target, addrs, cfg := w.sources, w.target, config.NodeAddrsOf(m.cfg, w.target), m.cfg
 	return m.flowDo(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), planTimeout)
 		defer cancel()

@@ -217,6 +217,9 @@ func (m *Model) drawPage(b *strings.Builder, p page) *tea.Cursor {
 // probes them).
 func nodeAddrs(cfg *config.Config) []string { return config.NodeAddrs(cfg) }
 
+// nodeAddrsOf is the listeners of the node whose data folder is folder.
+func nodeAddrsOf(cfg *config.Config, folder string) []string { return config.NodeAddrsOf(cfg, folder) }
+
 // needConfig is the status a flow key gives without a config.
 const needConfig = "needs a config file (the node's data folder and listeners): run `postdeck init`, or start postdeck with --config FILE"
 

@@ -95,3 +95,17 @@ func TestFleetMistakesNameTheBlock(t *testing.T) {
 		})
 	}
 }
+
+// A merge into a node's folder probes that node, not the first one.
+func TestTheNodeToProbeIsTheOneWhoseFolderChanges(t *testing.T) {
+	c, msg := cfLoad(t, fleetTOML)
+	if msg != "" {
+		t.Fatal(msg)
+	}
+	if got := NodeAddrsOf(c, "/srv/beta/"); len(got) != 2 || got[0] != "127.0.0.1:19094" {
+		t.Errorf("beta's folder probes %v, want beta's two listeners", got)
+	}
+	if got := NodeAddrsOf(c, "/elsewhere"); len(got) != 3 || got[0] != "127.0.0.1:9094" {
+		t.Errorf("a folder of no node probes %v, want the first node's", got)
+	}
+}

@@ -210,8 +210,8 @@ func runBatch(ctx context.Context, b *merge.Batch, stdout io.Writer) error {
 // overrides typed. merge needs no config, so none (and no default file) is
 // fine: nothing is probed or compared.
 func mergeOptions(ctx context.Context, g *common.Common, to string, placeAnyway []string, stderr io.Writer) (merge.Options, error) {
-	cfg, addrs, err := mergeConfig(g, stderr)
-	o := merge.Options{NodeAddrs: addrs, PlaceAnyway: placeAnyway}
+	cfg, err := mergeConfig(g, stderr)
+	o := merge.Options{NodeAddrs: config.NodeAddrsOf(cfg, to), PlaceAnyway: placeAnyway}
 	if err != nil || cfg == nil || !cfg.Fleet() {
 		if len(placeAnyway) > 0 && err == nil {
 			fmt.Fprintf(stderr, "postdeck: note: --%s ignored: no config with several nodes, so there is no other node to compare with\n", common.PlaceAnywayFlag)
@@ -261,26 +261,20 @@ func auditOverrides(stdout io.Writer, plans ...*merge.Plan) error {
 
 // mergeConfig loads the config, if there is one, and the first node's
 // listeners.
-func mergeConfig(g *common.Common, stderr io.Writer) (*config.Config, []string, error) {
+func mergeConfig(g *common.Common, stderr io.Writer) (*config.Config, error) {
 	path := g.Config
 	if path == "" {
 		path = config.DefaultPath()
 		if _, err := os.Stat(path); err != nil {
-			return nil, nil, nil
+			return nil, nil
 		}
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(stderr, "postdeck: warning:", w)
 	}
-	var addrs []string
-	for _, a := range []string{cfg.Node.PostListener, cfg.Node.PrivateListener, cfg.Node.PublicListener} {
-		if a != "" {
-			addrs = append(addrs, a)
-		}
-	}
-	return cfg, addrs, nil
+	return cfg, nil
 }
