@@ -260,6 +260,7 @@ func (l *listener) resolveOnce(ctx context.Context, service string) (protoreflec
 	if err != nil {
 		return nil, err
 	}
+	sd = shareDescriptor(sd)
 	l.mu.Lock()
 	l.services[service] = sd
 	l.mu.Unlock()
