@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"postdeck/backend/fsguard"
 	"postdeck/backend/identities"
 	"postdeck/backend/nodeapi"
+	"postdeck/backend/remote"
 	"postdeck/model"
 )
 
@@ -63,6 +65,10 @@ func AskFleet(ctx context.Context, cfg *config.Config) *model.FleetKeys {
 			}
 		})
 	}
+	hosts := make([]*model.FleetKeys, len(cfg.Hosts))
+	for i, hc := range cfg.Hosts {
+		wg.Go(func() { hosts[i] = askHost(ctx, hc) })
+	}
 	wg.Wait()
 	f := &model.FleetKeys{}
 	for i, a := range answers {
@@ -73,6 +79,41 @@ func AskFleet(ctx context.Context, cfg *config.Config) *model.FleetKeys {
 		if a.gap.Listing != "" || a.gap.KeyFiles != "" {
 			f.Gaps = append(f.Gaps, a.gap)
 		}
+	}
+	for _, h := range hosts {
+		f.Nodes = append(f.Nodes, h.Nodes...)
+		for id, hs := range h.Holders {
+			for _, k := range hs {
+				f.Hold([]byte(id), k.Node, k.How)
+			}
+		}
+		f.Gaps = append(f.Gaps, h.Gaps...)
+	}
+	return f
+}
+
+// hostAskTimeout bounds one [[host]]'s answer to the guard: a login and
+// one status.
+const hostAskTimeout = 15 * time.Second
+
+// askHost is what another host's nodes hold, from its postdeck serve's
+// status (each identity it marks held, named host/node); a host that does
+// not answer is a gap of which nothing was compared.
+func askHost(ctx context.Context, hc config.HostConfig) *model.FleetKeys {
+	ctx, cancel := context.WithTimeout(ctx, hostAskTimeout)
+	defer cancel()
+	f := &model.FleetKeys{Nodes: []string{hc.Name}}
+	doc, err := remote.AskStatus(ctx, hc)
+	if err != nil {
+		f.Gaps = []model.NodeGap{{Node: "host " + hc.Name, Listing: err.Error(), NoFolder: true}}
+		return f
+	}
+	for _, id := range doc.Identities {
+		pub, err := hex.DecodeString(id.ID)
+		if err != nil || !id.Held {
+			continue
+		}
+		f.Hold(pub, model.NodeLabel(hc.Name, id.Node), "held on host "+hc.Name+" (listed by its node or a key file there)")
 	}
 	return f
 }

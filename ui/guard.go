@@ -20,7 +20,7 @@ import (
 // withFleet adds the guard to a merge's options: with several nodes, what
 // every node holds and which of them the target is.
 func withFleet(ctx context.Context, cfg *config.Config, o merge.Options) merge.Options {
-	if cfg == nil || !cfg.Fleet() {
+	if cfg == nil || !cfg.ComparesKeys() {
 		return o
 	}
 	o.Fleet, o.TargetNode = backend.AskFleet(ctx, cfg), backend.NodeOfFolder(cfg, o.To)
@@ -31,7 +31,7 @@ func withFleet(ctx context.Context, cfg *config.Config, o merge.Options) merge.O
 // another node holds it, or a node could not be compared at all; notes
 // are the nodes compared in part.
 func keyGuard(ctx context.Context, cfg *config.Config, plan *identities.AddKeyPlan) (notes []string, err error) {
-	if cfg == nil || !cfg.Fleet() {
+	if cfg == nil || !cfg.ComparesKeys() {
 		return nil, nil
 	}
 	c := backend.AskFleet(ctx, cfg).Conflict(plan.Public, cfg.Node.Name)

@@ -10,6 +10,10 @@ func (c *Config) AllNodes() []NodeConfig {
 // Fleet says whether the config names more than one node.
 func (c *Config) Fleet() bool { return len(c.MoreNodes) > 0 }
 
+// ComparesKeys says whether keys are placed among several nodes (a fleet,
+// or other hosts'): the equivocation guard then compares them.
+func (c *Config) ComparesKeys() bool { return c.Fleet() || len(c.Hosts) > 0 }
+
 // NodeNamed is the node called name; "" is the first. nil when none is.
 func (c *Config) NodeNamed(name string) *NodeConfig {
 	if name == "" || name == c.Node.Name {

@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
+	"postdeck/backend/config"
 	"postdeck/backend/proc"
 	"postdeck/model"
 )
@@ -193,4 +197,52 @@ func (h *Host) PrintLog(ctx context.Context, w io.Writer, service string, n int,
 		cur = c.Next
 	}
 	return nil
+}
+
+// AskStatus logs in to the host once and reads its `status --json` (the
+// exit code, 2 when a row is critical there, is not a failure): what a
+// one-shot command such as the equivocation guard needs, without a watch.
+func AskStatus(ctx context.Context, hc config.HostConfig) (*model.StatusDoc, error) {
+	type result struct {
+		doc *model.StatusDoc
+		err error
+	}
+	done := make(chan result, 1)
+	var client *ssh.Client
+	var mu sync.Mutex
+	go func() {
+		c, err := dial(hc)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		mu.Lock()
+		client = c
+		mu.Unlock()
+		defer c.Close()
+		sess, err := c.NewSession()
+		if err != nil {
+			done <- result{err: fmt.Errorf("host %s: %v", hc.Name, err)}
+			return
+		}
+		defer sess.Close()
+		out, _ := sess.Output("status --json")
+		var doc model.StatusDoc
+		if err := json.Unmarshal(out, &doc); err != nil {
+			done <- result{err: fmt.Errorf("host %s answered status with something that is not its JSON: %q", hc.Name, bytes.TrimSpace(out[:min(len(out), 80)]))}
+			return
+		}
+		done <- result{doc: &doc}
+	}()
+	select {
+	case r := <-done:
+		return r.doc, r.err
+	case <-ctx.Done():
+		mu.Lock()
+		if client != nil {
+			client.Close()
+		}
+		mu.Unlock()
+		return nil, fmt.Errorf("host %s did not answer in time: %v", hc.Name, ctx.Err())
+	}
 }

@@ -225,7 +225,7 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 // characters. It returns the conflict overridden, nil when there is none to
 // override. One-node configs, and no config, are not guarded.
 func (s *keysSetup) guard(plan *identities.AddKeyPlan, typed string, stderr io.Writer) (*model.KeyConflict, error) {
-	if s.cfg == nil || !s.cfg.Fleet() {
+	if s.cfg == nil || !s.cfg.ComparesKeys() {
 		if typed != "" {
 			fmt.Fprintf(stderr, "postdeck: note: --%s ignored: the config has one node, so there is no other node to compare with\n", common.PlaceAnywayFlag)
 		}

@@ -212,7 +212,7 @@ func runBatch(ctx context.Context, b *merge.Batch, stdout io.Writer) error {
 func mergeOptions(ctx context.Context, g *common.Common, to string, placeAnyway []string, stderr io.Writer) (merge.Options, error) {
 	cfg, err := mergeConfig(g, stderr)
 	o := merge.Options{NodeAddrs: config.NodeAddrsOf(cfg, to), PlaceAnyway: placeAnyway}
-	if err != nil || cfg == nil || !cfg.Fleet() {
+	if err != nil || cfg == nil || !cfg.ComparesKeys() {
 		if len(placeAnyway) > 0 && err == nil {
 			fmt.Fprintf(stderr, "postdeck: note: --%s ignored: no config with several nodes, so there is no other node to compare with\n", common.PlaceAnywayFlag)
 		}

@@ -176,3 +176,32 @@ func TestAnUnknownHostKeyIsRefusedWithItsFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// keys add refuses a key another host's node holds, as it refuses one of
+// another local node.
+func TestKeysAddRefusesAKeyAnotherHostHolds(t *testing.T) {
+	r := startRemoteServe(t, 43)
+	post := filepath.Join(t.TempDir(), "moved")
+	os.MkdirAll(post, 0o700)
+	for src, dst := range map[string]string{filepath.Join(r.svc.Dir, model.MetadataFile): model.MetadataFile, r.svc.KeyFile: "identity.key"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(post, dst), b, 0o600)
+	}
+	data := t.TempDir()
+	cfg := &config.Config{Node: config.NodeConfig{DataFolder: data},
+		Hosts: []config.HostConfig{{Name: "rig2", Address: r.srv.addr.String(), IdentityFile: r.full, KnownHosts: r.knownHosts}}}
+	path := filepath.Join(t.TempDir(), "local.toml")
+	if err := config.WriteFile(path, config.Render(cfg), true); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := cmdtest.PostdeckEnv(t, []string{"XDG_STATE_HOME=" + t.TempDir()}, "keys", "add", post, "--yes", "--config", path)
+	if code == 0 || !strings.Contains(errOut, "is already held by rig2") {
+		t.Fatalf("keys add of rig2's key: exit %d, %q; want a refusal naming rig2", code, errOut)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(data, "identities")); len(entries) != 0 {
+		t.Errorf("the refused key was written: %v", entries)
+	}
+}
