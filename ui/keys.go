@@ -48,6 +48,8 @@ type KeyMap struct {
 	AddKey  key.Binding // add a PoST dir's identity.key
 	Merge   key.Binding // merge another node's data folder into one
 	Migrate key.Binding // the migration wizard
+	// Reload reads the config file again (SIGHUP does too).
+	Reload key.Binding
 
 	// Dialog keys: focus moves over the buttons, enter presses the focused one.
 	NextButton key.Binding
@@ -103,6 +105,7 @@ func DefaultKeyMap() KeyMap {
 		AddKey:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "add identity key…")),
 		Merge:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "merge nodes…")),
 		Migrate:     key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "migration wizard…")),
+		Reload:      key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "reload config")),
 
 		NextButton: key.NewBinding(key.WithKeys("tab", "right"), key.WithHelp("tab/→", "next button")),
 		PrevButton: key.NewBinding(key.WithKeys("shift+tab", "left"), key.WithHelp("shift+tab/←", "previous button")),
@@ -155,7 +158,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Sort, k.Filter, k.ClearFilter, k.Accept},
-		{k.Detail, k.Events, k.Back, k.Help, k.Quit},
+		{k.Detail, k.Events, k.Back, k.Help, k.Reload, k.Quit},
 		{k.Select, k.SelectAll, k.ClearSelect, k.Start, k.Stop, k.Restart, k.Auto},
 		{k.Logs, k.Follow, k.Search, k.NextHit, k.PrevHit, k.ScrollLR},
 		{k.AddKey, k.Merge, k.Migrate},

@@ -36,6 +36,8 @@ type Options struct {
 	// migration wizard (M) need its data folder, listeners and path; nil
 	// makes those keys say so.
 	Config *config.Config
+	// Reload reads the config again (ctrl+r); nil: this session cannot.
+	Reload Reload
 	// Migrate opens the migration wizard full-screen at start; leaving it
 	// quits (`postdeck migrate`). MigrationReport then says what it did.
 	Migrate bool
@@ -106,6 +108,7 @@ type Model struct {
 	logs     logView
 
 	cfg           *config.Config
+	reload        Reload
 	flow          flow // the add-key form, the merge or the wizard; nil when none
 	flowSeq       int  // tags the open flow's Cmds: replies to a closed one are dropped
 	flowScroll    int
@@ -131,6 +134,7 @@ func New(opts Options) *Model {
 		help:     help.New(),
 		actions:  opts.Actions,
 		cfg:      opts.Config,
+		reload:   opts.Reload,
 		selected: map[string]bool{},
 		sem:      make(chan struct{}, actionWorkers),
 	}
@@ -206,6 +210,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.setSize(msg.Width, msg.Height)
+	case ReloadedMsg:
+		m.reloaded(msg)
+		return m, nil
 	case SnapshotMsg:
 		m.setSnapshot(msg.Snapshot)
 		return m, waitSnapshot(m.feed)

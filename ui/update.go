@@ -108,6 +108,8 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.openLogs()
 	case key.Matches(k, m.keys.Auto):
 		return m.toggleAuto()
+	case key.Matches(k, m.keys.Reload):
+		return m.reloadCmd()
 	case key.Matches(k, m.keys.Events):
 		m.openEvents()
 	case key.Matches(k, m.keys.Detail):

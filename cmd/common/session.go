@@ -123,6 +123,9 @@ func OpenSession(cfg *config.Config, clk clock.Clock) (*Session, error) {
 	return s, nil
 }
 
+// Config is the config the session was opened on.
+func (s *Session) Config() *config.Config { return s.cfg }
+
 // watchHosts starts the watch of every [[host]] and merges their parts
 // into the poller's snapshots.
 func (s *Session) watchHosts(cfg *config.Config) {

@@ -1,15 +1,17 @@
 package dashboard
 
 import (
+	"context"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
+	"syscall"
 
 	tea "charm.land/bubbletea/v2"
 
 	"postdeck/backend/config"
 	"postdeck/backend/proc"
-	"postdeck/clock"
 	"postdeck/cmd/common"
 	"postdeck/themes"
 	"postdeck/ui"
@@ -25,43 +27,69 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	return With(cfg, g.Clock, "postdeck — "+cfg.Path, proc.DefaultStateDir(), g.MetricsListen, stderr)
+	return With(g, cfg, "postdeck — "+cfg.Path, proc.DefaultStateDir(), stderr)
 }
 
 // With runs the poller, the controller, the extras (events, cycle
-// countdown, alerts, metrics on metricsListen when set) and the TUI until
-// the user quits, all on clk. Services it started keep running after it:
-// they are detached.
-func With(cfg *config.Config, clk clock.Clock, title, stateDir, metricsListen string, stderr io.Writer) int {
+// countdown, alerts, metrics on g's --metrics-listen when set) and the
+// TUI until the user quits, all on g's clock. Services it started keep
+// running after it: they are detached. A config read from a file is read
+// again on ctrl+r and on SIGHUP (see live).
+func With(g *common.Common, cfg *config.Config, title, stateDir string, stderr io.Writer) int {
 	oneProcessor()
 	if err := common.NeedTerminal("the dashboard", "; in scripts use `postdeck status`"); err != nil {
 		return common.Fail(stderr, err)
 	}
-	s, err := common.OpenSession(cfg, clk)
+	l, err := openLive(g, cfg, stateDir, g.MetricsListen)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	defer s.Close()
-	// Subscribed before the poller starts, so the first snapshot is seen.
-	feed := s.Subscribe()
-	ctl, err := s.Live(stateDir, metricsListen)
-	if err != nil {
-		return common.Fail(stderr, err)
-	}
-
-	m := ui.New(ui.Options{
-		Snapshots: feed,
+	defer l.close()
+	opts := ui.Options{
+		Snapshots: l.out,
 		Theme:     themes.ByName(cfg.UI.Theme, os.Getenv("NO_COLOR") != ""),
 		Interval:  cfg.Poll.Interval.Duration,
 		Title:     title,
-		Now:       clk.Now,
-		Actions:   s.Actions(ctl),
+		Now:       g.Clock.Now,
+		Actions:   l,
 		Config:    cfg,
-	})
-	if _, err := tea.NewProgram(m, tea.WithContext(s.Ctx)).Run(); err != nil {
+	}
+	if cfg.Path != "" {
+		opts.Reload = l.reload
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	prog := tea.NewProgram(ui.New(opts), tea.WithContext(ctx))
+	if opts.Reload != nil {
+		stop := onHangup(func() {
+			c, w, err := l.reload()
+			prog.Send(ui.ReloadedMsg{Config: c, Warnings: w, Err: err})
+		})
+		defer stop()
+	}
+	if _, err := prog.Run(); err != nil {
 		return common.Fail(stderr, err)
 	}
 	return 0
+}
+
+// onHangup calls f on each SIGHUP (the way daemons are told to read their
+// config again) until stop.
+func onHangup(f func()) (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-sigs:
+				f()
+			}
+		}
+	}()
+	return func() { signal.Stop(sigs); close(done) }
 }
 
 // oneProcessor runs the Go scheduler on one processor (GOMAXPROCS=1) unless

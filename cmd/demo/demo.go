@@ -57,7 +57,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	// The demo's state (pid files, logs) lives in the sim's temp folder, never
 	// in the user's own state folder.
-	return dashboard.With(cfg, g.Clock, title, filepath.Join(f.Root, "state"), g.MetricsListen, stderr)
+	return dashboard.With(g, cfg, title, filepath.Join(f.Root, "state"), stderr)
 }
 
 // start runs the demo's nodes from o and makes their config: the demo's
