@@ -141,8 +141,8 @@ const simSignalHelp = `Restart the node like a real one while the simulator keep
   kill -USR1 PID
       stops the node: its gRPC listeners close (merge and the wizard see it stopped)
   kill -USR2 PID
-      starts it again on the same addresses and loads every new valid identities/*.key
-      as an IDLE identity, as a node does at start-up
+      starts it again on the same addresses and, as a node does at start-up, loads every
+      valid identities/*.key it has not loaded (--demo's unloaded key too), IDLE at first
 `
 
 // nodeSignal stops (SIGUSR1) or starts (SIGUSR2) the simulated node and says
