@@ -123,6 +123,10 @@ func ReadKeyListings(dataFolder string, cfg *config.Config, node *model.NodeView
 			}
 		}
 		l.OnNode = onNode(node, f.Public)
+		if l.OnNode == OnNodeNo {
+			// A problem, as the table's key-not-loaded flag is.
+			l.Problems = append(l.Problems, "the node has not loaded it: "+NotLoadedAdvice)
+		}
 		out = append(out, l)
 	}
 	return out, nil
@@ -161,43 +165,33 @@ func serviceIdentities(services []config.ServiceConfig) map[string][]config.Serv
 	return by
 }
 
-// onNode is yes when any source the node answered lists the identity, no
-// when the node answered and none lists it, unknown when it did not answer.
+// onNode is the node's model.Loaded verdict for the identity, the one the
+// table's rows follow too.
 func onNode(v *model.NodeView, public []byte) OnNode {
-	if v == nil || (!v.HasSmesherIDs && !v.HasPostStates) {
+	if v == nil {
 		return OnNodeUnknown
 	}
-	if inSmesherIDs(v, public) || inPostStates(v, public) {
+	switch v.Loaded(public) {
+	case model.LoadedYes:
 		return OnNodeYes
+	case model.LoadedNo:
+		return OnNodeNo
 	}
-	return OnNodeNo
+	return OnNodeUnknown
 }
 
-func inSmesherIDs(v *model.NodeView, public []byte) bool {
-	for _, id := range v.SmesherIDs {
-		if bytes.Equal(id, public) {
-			return true
-		}
-	}
-	return false
-}
+// NotLoadedAdvice is what to do about a key file the node has not loaded;
+// `keys list` and `keys check` give the same.
+const NotLoadedAdvice = "restart the node so it reads identities/ (keys are read only at start-up); " +
+	"if it was restarted, check its log for key errors"
 
-func inPostStates(v *model.NodeView, public []byte) bool {
-	for _, ps := range v.PostStates {
-		if bytes.Equal(ps.ID, public) {
-			return true
-		}
-	}
-	return false
-}
-
-// ConfirmLoaded says whether the node, after its restart, reports the
-// identity: every source that answered (SmesherIDs on the private listener,
-// PostStates on the post listener) must list it. The message says either way
-// what was seen and, when not confirmed, what to do.
+// ConfirmLoaded says whether the node, after its restart, has loaded the
+// identity, by model.NodeView.Loaded (the rule of the table's rows and
+// `keys list`), and in words what was seen and, when not loaded, what to do.
 func ConfirmLoaded(view model.NodeView, public []byte) (bool, string) {
 	id := identities.ShortHex(public)
-	if !view.HasSmesherIDs && !view.HasPostStates {
+	loaded := view.Loaded(public)
+	if loaded == model.LoadedUnknown {
 		msg := fmt.Sprintf("cannot confirm %s: the node did not answer SmesherIDs or PostStates", id)
 		if len(view.Errors) > 0 {
 			var errs []string
@@ -209,31 +203,30 @@ func ConfirmLoaded(view model.NodeView, public []byte) (bool, string) {
 		return false, msg + "; is the node up yet?"
 	}
 	var seen, missing []string
-	if view.HasSmesherIDs {
-		if inSmesherIDs(&view, public) {
-			seen = append(seen, "SmesherIDs")
-		} else {
-			missing = append(missing, "SmesherIDs")
+	for _, src := range []struct {
+		name     string
+		answered bool
+		listed   bool
+	}{
+		{"SmesherIDs", view.HasSmesherIDs, view.InSmesherIDs(public)},
+		{"PostStates", view.HasPostStates, view.InPostStates(public)},
+	} {
+		switch {
+		case src.answered && src.listed:
+			seen = append(seen, src.name)
+		case src.answered:
+			missing = append(missing, src.name)
 		}
 	}
-	if view.HasPostStates {
-		if inPostStates(&view, public) {
-			seen = append(seen, "PostStates")
-		} else {
-			missing = append(missing, "PostStates")
-		}
+	if loaded == model.LoadedNo {
+		return false, fmt.Sprintf("the node does not report %s (not in %s): %s", id, strings.Join(missing, " nor "), NotLoadedAdvice)
 	}
-	if len(missing) == 0 {
-		msg := fmt.Sprintf("the node has loaded %s (reported by %s)", id, strings.Join(seen, " and "))
-		if !view.HasSmesherIDs || !view.HasPostStates {
-			msg += "; the other listener did not answer"
-		}
-		return true, msg
+	msg := fmt.Sprintf("the node has loaded %s (reported by %s)", id, strings.Join(seen, " and "))
+	switch {
+	case len(missing) > 0:
+		msg += fmt.Sprintf("; not in %s yet", strings.Join(missing, " and "))
+	case !view.HasSmesherIDs || !view.HasPostStates:
+		msg += "; the other listener did not answer"
 	}
-	if len(seen) == 0 {
-		return false, fmt.Sprintf("the node does not report %s (not in %s): restart the node so it reads identities/ (keys are read only at start-up); "+
-			"if it was restarted, check its log for key errors", id, strings.Join(missing, " nor "))
-	}
-	return false, fmt.Sprintf("the node reports %s in %s but not in %s: it may still be starting; check again in a moment",
-		id, strings.Join(seen, " and "), strings.Join(missing, " and "))
+	return true, msg
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"postdeck/backend/config"
+	"postdeck/backend/identities"
 	"postdeck/backend/testkit"
 	"postdeck/model"
 )
@@ -156,7 +157,8 @@ func TestConfirmLoaded(t *testing.T) {
 		{"neither", model.NodeView{HasSmesherIDs: true, SmesherIDs: [][]byte{other}, HasPostStates: true}, false, "restart the node"},
 		{"down", model.NodeView{Errors: []model.SourceError{{Source: "post listener", Message: "connection refused"}}}, false, "connection refused"},
 		{"only SmesherIDs answered", model.NodeView{HasSmesherIDs: true, SmesherIDs: [][]byte{pub}}, true, "other listener did not answer"},
-		{"one of two", model.NodeView{HasSmesherIDs: true, SmesherIDs: [][]byte{pub}, HasPostStates: true}, false, "not in PostStates"},
+		// Loaded, as the table's row says (model.NodeView.Loaded).
+		{"one of two", model.NodeView{HasSmesherIDs: true, SmesherIDs: [][]byte{pub}, HasPostStates: true}, true, "not in PostStates yet"},
 	}
 	for _, c := range cases {
 		ok, msg := ConfirmLoaded(c.view, pub)
@@ -165,6 +167,50 @@ func TestConfirmLoaded(t *testing.T) {
 		}
 		if !strings.Contains(msg, hex.EncodeToString(pub)[:16]) {
 			t.Errorf("%s: message %q does not name the identity", c.name, msg)
+		}
+	}
+}
+
+// One truth for "loaded": for every shape of the node's answer, the row of
+// `status` and the dashboard (model.Join's key-not-loaded flag), `keys
+// list` (on node, and its problem) and `keys check` (ConfirmLoaded) say the
+// same of one key file.
+func TestLoadedAgreesEverywhere(t *testing.T) {
+	data := t.TempDir()
+	hexKey, pub := testkit.IdentityKey(1)
+	_, other := testkit.IdentityKey(2)
+	testkit.WriteFile(t, filepath.Join(data, "identities", "a.key"), hexKey)
+	views := map[string]model.NodeView{
+		"both list it":           {HasSmesherIDs: true, SmesherIDs: [][]byte{pub}, HasPostStates: true, PostStates: []model.PostState{{ID: pub, State: model.NodeIdle}}},
+		"SmesherIDs alone":       {HasSmesherIDs: true, SmesherIDs: [][]byte{pub}, HasPostStates: true},
+		"PostStates alone":       {HasSmesherIDs: true, SmesherIDs: [][]byte{other}, HasPostStates: true, PostStates: []model.PostState{{ID: pub, State: model.NodeIdle}}},
+		"neither":                {HasSmesherIDs: true, SmesherIDs: [][]byte{other}, HasPostStates: true},
+		"one answered, unlisted": {HasSmesherIDs: true, SmesherIDs: [][]byte{other}},
+		"no answer":              {Errors: []model.SourceError{{Source: "node", Message: "down"}}},
+	}
+	for name, v := range views {
+		files, err := identities.ReadKeyDir(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := model.Join(model.Inputs{Node: v, Keys: files})
+		var row *model.Row
+		for i := range snap.Rows {
+			if string(snap.Rows[i].ID) == string(pub) {
+				row = &snap.Rows[i]
+			}
+		}
+		if row == nil {
+			t.Fatalf("%s: no row for the key: %+v", name, snap.Rows)
+		}
+		l := klByFile(ListKeys(data, nil, &v))["a.key"]
+		ok, msg := ConfirmLoaded(v, pub)
+		notLoaded := row.Has(model.HealthKeyNotLoaded)
+		listedNo := l.OnNode == OnNodeNo
+		problem := strings.Contains(strings.Join(l.Problems, " "), "has not loaded")
+		known := v.HasSmesherIDs || v.HasPostStates
+		if notLoaded != listedNo || listedNo != problem || (known && ok == notLoaded) || (!known && (ok || l.OnNode != OnNodeUnknown)) {
+			t.Errorf("%s: row key-not-loaded %v; keys list on node %v, problems %q; keys check %v %q", name, notLoaded, l.OnNode, l.Problems, ok, msg)
 		}
 	}
 }

@@ -56,9 +56,9 @@ func healthFor(r *Row, f joinFacts) []Health {
 	add(r.NodeState == NodeProving && down && !f.anyUp, HealthServiceDown)
 	add(r.ServiceState == ServiceDone && r.NodeState == NodeProving, HealthAwaitingFetch)
 	add(r.ServiceState == ServiceDone && r.NodeState == NodeIdle, HealthStuckDone)
-	add(f.nodeKnown && !f.onNode && r.Service != "", HealthNotOnNode)
-	add(f.onNode && r.Service == "", HealthNoService)
-	add(f.nodeKnown && !f.onNode && f.hasKeyFile, HealthKeyNotLoaded)
+	add(f.loaded == LoadedNo && r.Service != "", HealthNotOnNode)
+	add(f.loaded == LoadedYes && r.Service == "", HealthNoService)
+	add(f.loaded == LoadedNo && f.hasKeyFile, HealthKeyNotLoaded)
 	add(f.badKey, HealthBadKey)
 	add(f.badMetadata, HealthNoMetadata)
 	return hs
@@ -66,8 +66,7 @@ func healthFor(r *Row, f joinFacts) []Health {
 
 // joinFacts are the per-identity facts the health rules need beyond the row.
 type joinFacts struct {
-	nodeKnown   bool // the node answered PostStates or SmesherIDs
-	onNode      bool // the node lists this identity
+	loaded      Loaded // has the node loaded this identity's key (NodeView.LoadedFrom)
 	duplicates  bool
 	hasKeyFile  bool
 	badKey      bool

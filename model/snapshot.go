@@ -259,9 +259,8 @@ func Join(in Inputs) Snapshot {
 		n += max(1, len(all[i].services))
 	}
 	rows := append(make([]Row, 0, n), badKeys...)
-	nodeKnown := in.Node.HasPostStates || in.Node.HasSmesherIDs
 	for i := range all {
-		rows = all[i].appendRows(rows, in.Node, nodeKnown)
+		rows = all[i].appendRows(rows, &in.Node)
 	}
 	rows = append(rows, blameOrphans(rows[len(badKeys):], orphans)...)
 	sort.SliceStable(rows, func(i, j int) bool { return lessByName(&rows[i], &rows[j]) })
@@ -269,7 +268,7 @@ func Join(in Inputs) Snapshot {
 }
 
 // appendRows appends the identity's rows: one per service, or one alone.
-func (g *group) appendRows(rows []Row, node NodeView, nodeKnown bool) []Row {
+func (g *group) appendRows(rows []Row, node *NodeView) []Row {
 	base := Row{ID: g.id, NodeState: NodeUnknown, Held: g.postState != nil || g.onIDs || len(g.keyFiles) > 0}
 	if node.HasPostStates {
 		base.NodeState = NodeAbsent
@@ -290,8 +289,7 @@ func (g *group) appendRows(rows []Row, node NodeView, nodeKnown bool) []Row {
 			len(g.keyFiles), strings.Join(g.keyFiles, ", "))})
 	}
 	facts := joinFacts{
-		nodeKnown:  nodeKnown,
-		onNode:     g.postState != nil || g.onIDs,
+		loaded:     node.LoadedFrom(g.postState != nil, g.onIDs),
 		duplicates: len(g.services) > 1 || len(g.keyFiles) > 1,
 		hasKeyFile: len(g.keyFiles) > 0,
 		badKey:     len(g.keyWarn) > 0,

@@ -128,9 +128,14 @@ func writePrivate(path string, b []byte) error {
 // as an identity on the node: IDLE, named after its file, with no
 // post-service, and left out of the proving cycle (nothing would serve its
 // proofs). Files that are not exactly *.key or fail model.ParseKey are
-// skipped, as are identities already known (loaded or not). It returns the
-// file names loaded, sorted.
-func (s *Sim) loadNewKeys() ([]string, error) {
+// skipped. With restart, it is the node starting again, which loads every
+// key file, so a known identity whose key the node had not loaded (the
+// demo's unloaded key) is loaded too, and one with a post-service joins the
+// proving cycle: restarting the node is what `keys check` tells the
+// operator to do about it, and it must work here as it does on a node.
+// Without restart (Start's loading of ExtraKeyFiles) known identities are
+// left as they are. It returns the file names loaded, sorted.
+func (s *Sim) loadNewKeys(restart bool) ([]string, error) {
 	dir := filepath.Join(s.dataFolder(), "identities")
 	entries, err := os.ReadDir(dir) // sorted by name
 	if err != nil {
@@ -152,7 +157,14 @@ func (s *Sim) loadNewKeys() ([]string, error) {
 			continue
 		}
 		k, err := model.ParseKey(b)
-		if err != nil || s.byID[string(k.Public)] != nil {
+		if err != nil {
+			continue
+		}
+		if known := s.byID[string(k.Public)]; known != nil {
+			if restart && !known.onNode {
+				s.loadKnown(known)
+				loaded = append(loaded, name)
+			}
 			continue
 		}
 		id := &ident{
@@ -170,6 +182,18 @@ func (s *Sim) loadNewKeys() ([]string, error) {
 		loaded = append(loaded, name)
 	}
 	return loaded, nil
+}
+
+// loadKnown puts a known identity whose key the node had not loaded on the
+// node, IDLE; one with a post-service proves from its next round on, as
+// the others do, unless the sim is Manual. s.mu must be held.
+func (s *Sim) loadKnown(id *ident) {
+	id.onNode, id.node = true, model.NodeIdle
+	id.phase, id.phaseAt, id.nextAt = phIdle, s.simNow(), never
+	id.frozen = id.svc == nil || s.opts.Manual
+	if !id.frozen {
+		id.nextAt = id.phaseAt + s.draw(idleFor)
+	}
 }
 
 // loadExtraKeys copies Options.ExtraKeyFiles into identities/ and loads
@@ -205,7 +229,7 @@ func (s *Sim) loadExtraKeys() error {
 			return fmt.Errorf("extra key %s: %w", src, err)
 		}
 	}
-	loaded, err := s.loadNewKeys()
+	loaded, err := s.loadNewKeys(false)
 	if err != nil {
 		return err
 	}

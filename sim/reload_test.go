@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"postdeck/model"
 )
@@ -25,6 +26,22 @@ func smesherIDs(t testing.TB, s *Sim) [][]byte {
 		out = append(out, keys.Get(i).Bytes())
 	}
 	return out
+}
+
+// stopAndRestart stops the node and starts it again, which must load
+// exactly the key files want.
+func stopAndRestart(t *testing.T, s *Sim, want ...string) {
+	t.Helper()
+	if err := s.StopNode(); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := s.RestartNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(loaded, want) {
+		t.Errorf("loaded %v, want %v", loaded, want)
+	}
 }
 
 func writeKey(t *testing.T, path string, content string) {
@@ -59,16 +76,7 @@ func TestStartNodeLoadsNewKeys(t *testing.T) {
 	for _, ps := range postStates(t, s) {
 		before[ps.Name] = ps
 	}
-	if err := s.StopNode(); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := s.RestartNode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(loaded, []string{"old1.key"}) {
-		t.Errorf("loaded %v, want [old1.key]", loaded)
-	}
+	stopAndRestart(t, s, "old1.key")
 	states := postStates(t, s)
 	if len(states) != 3 {
 		t.Fatalf("after the restart PostStates has %d states, want 3: %+v", len(states), states)
@@ -99,4 +107,35 @@ func TestStartNodeLoadsNewKeys(t *testing.T) {
 	if n := len(postStates(t, s)); n != 3 {
 		t.Errorf("after the second restart PostStates has %d states, want 3", n)
 	}
+}
+
+// The demo's key that the node has not loaded is loaded when the node
+// restarts, as `keys check` advises, and its post-service then proves like
+// the others: the advice works on the simulated node as on a real one.
+func TestRestartLoadsTheDemosUnloadedKey(t *testing.T) {
+	s := startSim(t, Options{IDs: 4, Demo: true, Speed: 100})
+	l := s.Layout()
+	unloaded := l.Services[len(l.Services)-1] // post04: the demo's last case
+	if filepath.Base(unloaded.KeyFile) != "post04.key" {
+		t.Fatalf("the last service is %s's, want post04.key's", unloaded.KeyFile)
+	}
+	has := func(ids [][]byte) bool {
+		return slices.ContainsFunc(ids, func(b []byte) bool { return bytes.Equal(b, unloaded.NodeID) })
+	}
+	if has(smesherIDs(t, s)) {
+		t.Fatal("the node reports post04 before any restart")
+	}
+	stopAndRestart(t, s, "post04.key")
+	if !has(smesherIDs(t, s)) {
+		t.Error("SmesherIDs lacks post04 after the restart")
+	}
+	waitFor(t, 10*time.Second, "post04 PROVING and its service proving", func() bool {
+		for _, ps := range postStates(t, s) {
+			if bytes.Equal(ps.ID, unloaded.NodeID) && ps.State == model.NodeProving {
+				st, err := getStatus(t, unloaded.Operator)
+				return err == nil && st.State == model.ServiceProving
+			}
+		}
+		return false
+	})
 }

@@ -380,9 +380,9 @@ func (s *Sim) StopNode() error {
 // StartNode brings the listeners back on the same addresses, with an empty
 // event buffer as a restarted node has. Like a real node, which reads its
 // keys only at start-up, a node that was stopped first re-reads
-// DataFolder/identities/*.key and loads every valid key it does not have yet
-// as an IDLE identity named after its file (see loadNewKeys); the others are
-// unchanged.
+// DataFolder/identities/*.key and loads every valid key it has not loaded:
+// a new one as an IDLE identity named after its file, the demo's unloaded
+// key as the identity it is (see loadNewKeys); the others are unchanged.
 func (s *Sim) StartNode() error {
 	_, err := s.RestartNode()
 	return err
@@ -402,7 +402,7 @@ func (s *Sim) RestartNode() ([]string, error) {
 	if s.listeners[0].srv == nil {
 		s.events.reset()
 		var err error
-		if loaded, err = s.loadNewKeys(); err != nil {
+		if loaded, err = s.loadNewKeys(true); err != nil {
 			return nil, err
 		}
 	}

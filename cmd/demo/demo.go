@@ -30,6 +30,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	ids := fs.Int("ids", 12, "number of simulated identities")
 	speed := fs.Float64("speed", 1, "how fast the simulated proving cycle runs")
 	nodes := fs.Int("nodes", 1, "number of simulated nodes, --ids identities each; with 2 or more, node2 also loads a copy of one of node1's keys (one identity on two nodes, the costliest fleet mistake)")
+	seed := fs.Int64("seed", 0, simcmd.SeedHelp)
 	history := simcmd.AddHistoryFlags(fs, true)
 	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
 		return code
@@ -45,7 +46,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		// its proofs, ATXs and why-lines agree with the calendar.
 		g.Clock = clock.Starting(sim.ProvingDate(g.Clock.Now()))
 	}
-	f, cfg, err := start(*nodes, history.Apply(sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: 1, Now: g.Clock.Now}))
+	f, cfg, err := start(*nodes, history.Apply(sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: simcmd.FreshSeed(*seed), Now: g.Clock.Now}))
 	if err != nil {
 		return common.Fail(stderr, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -24,6 +25,22 @@ type Fleet struct {
 	// ("" when none).
 	SharedKey  string
 	removeRoot bool // Root is a temp folder of the fleet's own
+}
+
+// SeedHelp is the text of sim's and demo's --seed.
+const SeedHelp = "derive keys, PoST metadata and the cycle from this `seed`, the same every run (tests); 0: fresh keys each run, so two simulators side by side never share an identity"
+
+// FreshSeed is seed, or when it is 0 a new random one. A simulated world
+// with a fixed seed has the same keys every run, and two of them side by
+// side (two demos, a demo beside a sim) would then hold the same identities:
+// the supervisor rightly refuses to prove one identity twice, and every
+// second world came up with critical rows. So only a caller that asks for a
+// seed (a test) gets a repeatable world.
+func FreshSeed(seed int64) int64 {
+	for seed == 0 {
+		seed = rand.Int64() // math/rand/v2's global source is randomly seeded
+	}
+	return seed
 }
 
 // CheckFleetFlags rejects fleet sizes that mean nothing, and a shared key

@@ -27,6 +27,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	real := fs.Bool("real-services", false, "run the post-services as real processes that postdeck starts and stops (start/stop/logs work)")
 	history := AddHistoryFlags(fs, false)
 	nodes := fs.Int("nodes", 1, "number of simulated nodes, each with its own listeners, keys and folder DIR/nodeK, --ids identities each, in one config of [[node]] blocks; the other flags and USR1/USR2 apply to every node (1: one [node], as without the flag)")
+	seed := fs.Int64("seed", 0, SeedHelp)
 	sharedKey := fs.Bool("shared-key", false, "node2 also holds and loads a copy of node1's first key file: one identity on two nodes, the fleet mistake the dashboard should flag (needs --nodes 2 or more)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage of postdeck sim:\n")
@@ -51,7 +52,8 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
-	f, err := StartFleet(ctx, *nodes, history.Apply(sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: 1, Now: g.Clock.Now}), *sharedKey)
+	o := history.Apply(sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: FreshSeed(*seed), Now: g.Clock.Now})
+	f, err := StartFleet(ctx, *nodes, o, *sharedKey)
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
@@ -81,8 +83,9 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	if err := config.WriteFile(path, config.Render(cfg), true); err != nil {
 		return common.Fail(stderr, err)
 	}
-	fmt.Fprintf(stdout, "%sconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n%s",
-		f.summary(), path, path, strings.ReplaceAll(simSignalHelp, "PID", fmt.Sprint(os.Getpid())))
+	// The seed, so that a world worth a second look can be had again.
+	fmt.Fprintf(stdout, "%skeys from seed %d (--seed %d makes the same ones again)\nconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n%s",
+		f.summary(), o.Seed, o.Seed, path, path, strings.ReplaceAll(simSignalHelp, "PID", fmt.Sprint(os.Getpid())))
 	if len(f.Sims) > 1 {
 		fmt.Fprintln(stdout, "With several nodes each signal stops or starts every node.")
 	}
@@ -138,8 +141,8 @@ const simSignalHelp = `Restart the node like a real one while the simulator keep
   kill -USR1 PID
       stops the node: its gRPC listeners close (merge and the wizard see it stopped)
   kill -USR2 PID
-      starts it again on the same addresses and loads every new valid identities/*.key
-      as an IDLE identity, as a node does at start-up
+      starts it again on the same addresses and, as a node does at start-up, loads every
+      valid identities/*.key it has not loaded (--demo's unloaded key too), IDLE at first
 `
 
 // nodeSignal stops (SIGUSR1) or starts (SIGUSR2) the simulated node and says
