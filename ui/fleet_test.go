@@ -86,3 +86,10 @@ func TestOneNodeKeepsItsTable(t *testing.T) {
 		t.Fatalf("column header: %q", strings.Split(v, "\n")[2])
 	}
 }
+
+// The HEALTH cell shows a critical flag first, whatever came before it.
+func TestTheHealthCellShowsTheCriticalFlag(t *testing.T) {
+	if got := healthText([]model.Health{model.HealthWaiting, model.HealthMalicious}); got != "malicious +1" {
+		t.Errorf("health cell %q, want the critical flag first", got)
+	}
+}

@@ -55,9 +55,16 @@ func healthText(hs []model.Health) string {
 		return ""
 	case 1:
 		return string(hs[0])
-	default:
-		return fmt.Sprintf("%s +%d", hs[0], len(hs)-1)
 	}
+	// A critical flag is the one shown: the others wait behind "+n".
+	first := hs[0]
+	for _, h := range hs {
+		if h.Critical() {
+			first = h
+			break
+		}
+	}
+	return fmt.Sprintf("%s +%d", first, len(hs)-1)
 }
 
 // fit pads or truncates s to exactly w terminal cells.

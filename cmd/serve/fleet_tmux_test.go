@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,7 +40,13 @@ func TestTheDashboardShowsTheFleetAndOutlivesALostNodeAndHost(t *testing.T) {
 	shared := strings.TrimSuffix(filepath.Base(f.SharedKey), ".key")
 	terms := map[int]*cmdtest.Term{}
 	for _, w := range []int{80, 120, 200} {
-		state := t.TempDir()
+		// Not t.TempDir: the dashboard may still be closing its ledger when
+		// tmux is killed, and a folder it writes in cannot be removed then.
+		state, err := os.MkdirTemp("", "postdeck-fleet-state-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(state) })
 		terms[w] = cmdtest.NewTerm(t, w, 30, fmt.Sprintf("XDG_STATE_HOME=%s TERM=xterm-256color %s --config %s; sleep 60", state, cmdtest.Binary, path))
 	}
 	for w, tm := range terms {
