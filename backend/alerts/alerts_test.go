@@ -106,6 +106,11 @@ func TestAlertWebhook(t *testing.T) {
 		ok.Service != want.Service || ok.Message != want.Message || len(ok.Health) != 1 {
 		t.Errorf("body %+v, want %+v", ok, want)
 	}
+	// The count of failures is taken before the failure's line is written.
+	alertWait(t, "the final failure in alerts.log", func() bool {
+		log, _ := os.ReadFile(logPath)
+		return strings.Contains(string(log), "FAILED service-down-while-proving")
+	})
 	log, _ := os.ReadFile(logPath)
 	for _, want := range []string{"FAILED service-down-while-proving for \"post-hang.key\" via webhook after 3 tries: webhook did not answer within 200ms",
 		"stuck-done-proving for \"post-flaky.key\" via webhook failed (try 1 of 3, next in 20ms): webhook answered 500 Internal Server Error: try again",
