@@ -146,13 +146,14 @@ func (l *Ledger) commitBatch(batch []op) {
 			first = cmp.Or(first, errs[i])
 		}
 	}
+	// The error first, so a Flush told the outcome finds it in Status.
+	l.setErr(first)
 	for i, o := range batch {
 		if o.done != nil {
 			errs[i] = first
 		}
 		l.finishOne(o, errs[i])
 	}
-	l.setErr(first)
 }
 
 func (l *Ledger) commit(batch []op) error {
@@ -182,10 +183,10 @@ func applyAll(tx *sql.Tx, batch []op) error {
 
 // finish records the outcome of a batch committed (or failed) as one.
 func (l *Ledger) finish(batch []op, err, batchErr error) {
+	l.setErr(batchErr) // before a Flush hears: its caller may read Status next
 	for _, o := range batch {
 		l.finishOne(o, err)
 	}
-	l.setErr(batchErr)
 }
 
 // finishOne updates the caches for a write that reached the disk, counts
