@@ -142,7 +142,11 @@ func (m *Model) nodeSegments(n *model.NodeStatus, ids, width int) []segment {
 		segs = append(segs, segment{text: fmt.Sprintf("layer %d", v.TopLayer), prio: 2},
 			segment{text: fmt.Sprintf("%d peers", v.Peers), prio: 3})
 	}
-	segs = append(segs, segment{text: fmt.Sprintf("%d identit%s", ids, map[bool]string{true: "y", false: "ies"}[ids == 1]), prio: 4})
+	word := "identities"
+	if ids == 1 {
+		word = "identity"
+	}
+	segs = append(segs, segment{text: fmt.Sprintf("%d %s", ids, word), prio: 4})
 	if len(v.Errors) > 0 {
 		segs = append(segs, segment{text: compactError(v.Errors[0]), tone: themes.ToneWarn, prio: 6})
 	}
