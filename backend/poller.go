@@ -97,7 +97,7 @@ func NewPoller(cfg *config.Config, node *nodeapi.Client, ops *operator.Client) *
 		byService: map[string]*polledNode{},
 	}
 	// A nil client reports every listener "not configured".
-	for _, nc := range append([]*config.NodeConfig{&cfg.Node}, nodePtrs(cfg.MoreNodes)...) {
+	for _, nc := range cfg.NodeRefs() {
 		pn := &polledNode{cfg: nc, client: &nodeapi.Client{}, keys: identities.NewKeyDirCache()}
 		if cfg.Fleet() {
 			pn.name = nc.Name
@@ -130,14 +130,6 @@ func (p *Poller) workers() int {
 		return n
 	}
 	return DefaultPollWorkers
-}
-
-func nodePtrs(ns []config.NodeConfig) []*config.NodeConfig {
-	out := make([]*config.NodeConfig, len(ns))
-	for i := range ns {
-		out[i] = &ns[i]
-	}
-	return out
 }
 
 // SetRemote installs the source of other hosts' parts (backend/remote),

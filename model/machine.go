@@ -33,12 +33,17 @@ type MachineReply struct {
 	OK      bool   `json:"ok"`
 	Result  string `json:"result,omitempty"` // the outcome, as the CLI prints it
 	Reason  string `json:"reason,omitempty"` // a stop's: why it was safe, or why not yet
-	Error   string `json:"error,omitempty"`
+	// Warnings are a start's (model.StartOutcome's), as values: the
+	// central postdeck never reads them back out of Result.
+	Warnings []string `json:"warnings,omitempty"`
+	Error    string   `json:"error,omitempty"`
 	// Unsafe: the host's safe-stop rule refused the stop; ReadOnly: the
 	// key may not act; Queued: a stop when safe is pending there.
 	Unsafe   bool `json:"unsafe,omitempty"`
 	ReadOnly bool `json:"read_only,omitempty"`
 	Queued   bool `json:"queued,omitempty"`
+	// NotRunning: a stop found nothing to stop.
+	NotRunning bool `json:"not_running,omitempty"`
 }
 
 // MachineLogHead precedes a chunk of a log read over the machine channel.

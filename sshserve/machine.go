@@ -143,7 +143,7 @@ func (s *Server) machineAction(sess ssh.Session, access Access, w who, verb stri
 		} else {
 			o, err = acts.Restart(ctx, name)
 		}
-		reply.Result = o.String()
+		reply.Result, reply.Warnings = o.String(), o.Warnings
 	case "stop":
 		mode := model.StopIfSafe
 		switch {
@@ -154,7 +154,8 @@ func (s *Server) machineAction(sess ssh.Session, access Access, w who, verb stri
 		}
 		var o model.StopOutcome
 		o, err = acts.Stop(ctx, name, mode)
-		reply.Result, reply.Reason, reply.Queued = o.String(), o.Reason, o.Result == model.StopQueued
+		reply.Result, reply.Reason = o.String(), o.Reason
+		reply.Queued, reply.NotRunning = o.Result == model.StopQueued, o.Result == model.StopNotRunning
 	}
 	if err != nil {
 		reply.Error, reply.Result = err.Error(), ""

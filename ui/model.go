@@ -91,6 +91,7 @@ type Model struct {
 	// nodeLineCount is how many lines the header gives the nodes of a
 	// fleet (0 with one node), fixed per snapshot so the body's height is.
 	nodeLineCount int
+	nodeRows      map[string]int // rows per node of the snapshot (rowsPerNode)
 
 	mode   mode
 	table  table
@@ -252,6 +253,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // setSnapshot shows a new snapshot: the index is rebuilt once here.
 func (m *Model) setSnapshot(s model.Snapshot) {
 	m.snap = &s
+	m.nodeRows = rowsPerNode(&s)
 	if n := nodeLineCount(&s); n != m.nodeLineCount {
 		m.nodeLineCount = n
 		m.setSize(m.width, m.height) // the body gives the header its lines

@@ -37,6 +37,19 @@ func nodeName(n *model.NodeStatus) string {
 // fleet says whether the snapshot holds several nodes.
 func (m *Model) fleet() bool { return m.snap != nil && len(m.snap.Nodes) > 1 }
 
+// rowsPerNode counts the snapshot's rows by node, once per snapshot (not
+// on every frame) for the node lines.
+func rowsPerNode(s *model.Snapshot) map[string]int {
+	if len(s.Nodes) < 2 {
+		return nil
+	}
+	rows := map[string]int{}
+	for i := range s.Rows {
+		rows[nodeCell(&s.Rows[i])]++
+	}
+	return rows
+}
+
 func nodeLineCount(s *model.Snapshot) int {
 	if len(s.Nodes) < 2 {
 		return 0
@@ -80,10 +93,7 @@ func (m *Model) nodeLines() string {
 		slices.SortStableFunc(nodes, func(a, b model.NodeStatus) int { return cmp.Compare(nodeTrouble(&b), nodeTrouble(&a)) })
 		shown--
 	}
-	rows := map[string]int{}
-	for i := range m.snap.Rows {
-		rows[nodeCell(&m.snap.Rows[i])]++
-	}
+	rows := m.nodeRows
 	width := 0
 	for i := range nodes[:shown] {
 		width = max(width, cellWidth(nodeName(&nodes[i])))
@@ -142,7 +152,11 @@ func (m *Model) nodeSegments(n *model.NodeStatus, ids, width int) []segment {
 		segs = append(segs, segment{text: fmt.Sprintf("layer %d", v.TopLayer), prio: 2},
 			segment{text: fmt.Sprintf("%d peers", v.Peers), prio: 3})
 	}
-	segs = append(segs, segment{text: fmt.Sprintf("%d identit%s", ids, map[bool]string{true: "y", false: "ies"}[ids == 1]), prio: 4})
+	word := "identities"
+	if ids == 1 {
+		word = "identity"
+	}
+	segs = append(segs, segment{text: fmt.Sprintf("%d %s", ids, word), prio: 4})
 	if len(v.Errors) > 0 {
 		segs = append(segs, segment{text: compactError(v.Errors[0]), tone: themes.ToneWarn, prio: 6})
 	}

@@ -238,15 +238,8 @@ func appendedServices(node string, services []ServiceConfig) string {
 	for _, s := range services {
 		w.blank()
 		w.comment("Added by `postdeck init --add-node " + node + "`: a post-service of that node.")
-		w.line("[[service]]")
-		w.key("name", s.Name)
-		w.key("dir", s.Dir)
-		if s.Operator == "" {
-			w.comment("No --operator-address known: postdeck cannot see this service's state.")
-		}
-		w.key("operator", s.Operator)
-		w.key("node", node)
-		renderLaunch(&w, &s) // init finds none of these but says how to set them
+		s.Node = node
+		renderService(&w, &s)
 	}
 	return w.String()
 }

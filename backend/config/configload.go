@@ -359,7 +359,7 @@ func notPresent(string, string) bool { return false }
 // NormalizeListeners makes every address dialable: a listener bound to all
 // interfaces is reached through loopback.
 func NormalizeListeners(c *Config) {
-	for _, n := range append([]*NodeConfig{&c.Node}, nodePtrs(c.MoreNodes)...) {
+	for _, n := range c.NodeRefs() {
 		for _, p := range []*string{&n.PostListener, &n.PrivateListener, &n.PublicListener} {
 			*p = DialAddress(*p)
 		}
@@ -369,18 +369,10 @@ func NormalizeListeners(c *Config) {
 	}
 }
 
-func nodePtrs(ns []NodeConfig) []*NodeConfig {
-	out := make([]*NodeConfig, len(ns))
-	for i := range ns {
-		out[i] = &ns[i]
-	}
-	return out
-}
-
 // mergeJSONInto reads each node's JSON config named by its config key
 // (relative to the TOML file's folder) and fills what the TOML left empty.
 func mergeJSONInto(cfg *Config, idx *docIndex) error {
-	for i, n := range append([]*NodeConfig{&cfg.Node}, nodePtrs(cfg.MoreNodes)...) {
+	for i, n := range cfg.NodeRefs() {
 		if n.JSONConfig == "" {
 			continue
 		}

@@ -38,12 +38,22 @@ func (c *Config) NodeOf(s *ServiceConfig) *NodeConfig {
 
 // ServicesOf is the services of the node called name, in config order.
 func (c *Config) ServicesOf(name string) []ServiceConfig {
-	first := name == "" || name == c.Node.Name
+	node := c.NodeNamed(name)
 	var out []ServiceConfig
-	for _, s := range c.Services {
-		if s.Node == name || (first && (s.Node == "" || s.Node == c.Node.Name)) {
-			out = append(out, s)
+	for i := range c.Services {
+		if c.NodeOf(&c.Services[i]) == node {
+			out = append(out, c.Services[i])
 		}
+	}
+	return out
+}
+
+// NodeRefs is every configured node as a pointer into c, the first first:
+// for the code that changes them in place or tells them apart by address.
+func (c *Config) NodeRefs() []*NodeConfig {
+	out := []*NodeConfig{&c.Node}
+	for i := range c.MoreNodes {
+		out = append(out, &c.MoreNodes[i])
 	}
 	return out
 }

@@ -174,18 +174,23 @@ func renderServices(w *tomlWriter, services []ServiceConfig) {
 	}
 	for _, s := range services {
 		w.blank()
-		w.line("[[service]]")
-		w.key("name", s.Name)
-		w.key("dir", s.Dir)
-		if s.Operator == "" {
-			w.comment("No --operator-address known: postdeck cannot see this service's state.")
-		}
-		w.key("operator", s.Operator)
-		if s.Node != "" {
-			w.key("node", s.Node)
-		}
-		renderLaunch(w, &s)
+		renderService(w, &s)
 	}
+}
+
+// renderService writes one [[service]] block.
+func renderService(w *tomlWriter, s *ServiceConfig) {
+	w.line("[[service]]")
+	w.key("name", s.Name)
+	w.key("dir", s.Dir)
+	if s.Operator == "" {
+		w.comment("No --operator-address known: postdeck cannot see this service's state.")
+	}
+	w.key("operator", s.Operator)
+	if s.Node != "" {
+		w.key("node", s.Node)
+	}
+	renderLaunch(w, s)
 }
 
 // renderHosts writes the [[host]] blocks, or one commented as an example.

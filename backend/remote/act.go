@@ -95,14 +95,9 @@ func (h *Host) Restart(ctx context.Context, service string) (model.StartOutcome,
 	return startOutcome(r), err
 }
 
-// startOutcome carries the host's words: its warnings are in Result
-// after "started".
+// startOutcome is the host's start outcome, from the reply's values.
 func startOutcome(r model.MachineReply) model.StartOutcome {
-	var o model.StartOutcome
-	for _, w := range strings.Split(r.Result, "; warning: ")[1:] {
-		o.Warnings = append(o.Warnings, w)
-	}
-	return o
+	return model.StartOutcome{Warnings: r.Warnings}
 }
 
 // Stop stops service on the host in mode; the host's safe-stop rule
@@ -123,7 +118,7 @@ func (h *Host) Stop(ctx context.Context, service string, mode model.StopMode) (m
 	switch {
 	case r.Queued:
 		o.Result = model.StopQueued
-	case r.Result == "not running":
+	case r.NotRunning:
 		o.Result = model.StopNotRunning
 	}
 	return o, nil

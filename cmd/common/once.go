@@ -40,16 +40,16 @@ func PollOnce(g *Common, fs *flag.FlagSet, args []string, stderr io.Writer) (o *
 	if _, err := s.Control(proc.DefaultStateDir()); err != nil {
 		fmt.Fprintln(stderr, "postdeck: warning: process state and disks unavailable:", err)
 	}
-	s.WaitHosts(hostWait)
+	s.WaitHosts(HostWait)
 	// The poller bounds every call; this only guards against a bug there.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	return &Once{Config: cfg, Session: s, Snap: s.Poller.PollOnce(ctx)}, 0, true
 }
 
-// hostWait is how long a one-shot command waits for the [[host]]s to
+// HostWait is how long a one-shot command waits for the [[host]]s to
 // answer: a dial and an SSH handshake, bounded themselves.
-const hostWait = 12 * time.Second
+const HostWait = 12 * time.Second
 
 // WriteJSON writes v as indented JSON, the documents of `status --json` and
 // `plan --json`.

@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,10 +9,7 @@ import (
 	"time"
 
 	"postdeck/backend/config"
-	"postdeck/backend/testkit"
 	"postdeck/cmd/cmdtest"
-	"postdeck/cmd/simcmd"
-	"postdeck/sim"
 )
 
 // TestTheDashboardShowsTheFleetAndOutlivesALostNodeAndHost runs the real
@@ -21,22 +17,11 @@ import (
 // first key too) and a remote postdeck serve, at 80, 120 and 200 columns.
 func TestTheDashboardShowsTheFleetAndOutlivesALostNodeAndHost(t *testing.T) {
 	r := startRemoteServe(t, 37)
-	f, err := simcmd.StartFleet(context.Background(), 3, sim.Options{IDs: 2, Manual: true, Seed: 41, Dir: t.TempDir(), Now: testkit.Clock.Now}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	cfg, err := f.Config(func(l sim.Layout) (*config.Config, error) { return simcmd.ConfigFromLayout(l), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Poll.Interval.Duration = 300 * time.Millisecond
-	cfg.Poll.NodeTimeout.Duration = time.Second
-	cfg.Hosts = []config.HostConfig{{Name: "rig2", Address: r.srv.addr.String(), IdentityFile: r.full, KnownHosts: r.knownHosts}}
-	path := filepath.Join(t.TempDir(), "fleet.toml")
-	if err := config.WriteFile(path, config.Render(cfg), true); err != nil {
-		t.Fatal(err)
-	}
+	f, path := cmdtest.StartFleet(t, func(cfg *config.Config) {
+		cfg.Poll.Interval.Duration = 300 * time.Millisecond
+		cfg.Poll.NodeTimeout.Duration = time.Second
+		cfg.Hosts = []config.HostConfig{{Name: "rig2", Address: r.srv.addr.String(), IdentityFile: r.full, KnownHosts: r.knownHosts}}
+	})
 	shared := strings.TrimSuffix(filepath.Base(f.SharedKey), ".key")
 	terms := map[int]*cmdtest.Term{}
 	for _, w := range []int{80, 120, 200} {

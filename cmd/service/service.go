@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"postdeck/backend"
 	"postdeck/backend/config"
@@ -18,10 +17,6 @@ import (
 
 // exitUnsafe is `postdeck stop`'s exit code when it refuses an unsafe stop.
 const exitUnsafe = 3
-
-// hostWait is how long a command on another host's service waits for the
-// host's connection.
-const hostWait = 12 * time.Second
 
 // Start starts post-services by name.
 func Start(g *common.Common, args []string, stdout, stderr io.Writer) int {
@@ -171,7 +166,7 @@ func openControl(g *common.Common, names []string, stderr io.Writer) (*control, 
 	c := &control{FleetActions: s.Actions(ctl), cfg: cfg, poller: s.Poller}
 	for _, n := range names {
 		if c.IsRemote(n) {
-			s.WaitHosts(hostWait) // its connection, before acting over it
+			s.WaitHosts(common.HostWait) // its connection, before acting over it
 			break
 		}
 	}
