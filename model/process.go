@@ -50,7 +50,12 @@ type ProcInfo struct {
 	// unknown)", "stopped by postdeck with SIGTERM (external)"; or, with an
 	// empty LastExit, why the state is unknown (systemctl not found, ...).
 	ExitDetail string
-	Restarts   int
+	// Restarts (the RST column) counts the service's unexpected exits: its
+	// process ended and no postdeck stopped it (a crash, an exit at start,
+	// a kill by someone else). Starts, automatic proving's included, do not
+	// count. For a systemd unit it is the unit's NRestarts: systemd's own
+	// restarts after an exit.
+	Restarts int
 	// Startable: postdeck has launch settings (bin or systemd_unit) for it.
 	Startable bool
 }

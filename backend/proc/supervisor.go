@@ -126,10 +126,20 @@ type svcState struct {
 	StartTicks uint64    `json:"start_ticks,omitempty"` // /proc/<pid>/stat field 22
 	Argv       []string  `json:"argv,omitempty"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
-	Restarts   int       `json:"restarts"`              // starts after the first
-	LastExit   string    `json:"last_exit,omitempty"`   // short: "exit 1", "SIGTERM", "died (status unknown)"
-	ExitDetail string    `json:"exit_detail,omitempty"` // the same in words
-	ExitedAt   time.Time `json:"exited_at,omitzero"`
+	// UnexpectedExits counts the ends of this service's processes that no
+	// postdeck asked for: a crash, an exit at start, a kill by someone
+	// else. Starts do not count (automatic proving starts every service
+	// each cycle), nor do postdeck's own stops (StoppingPID). A new field
+	// name, so the start counts older postdecks wrote as "restarts" are
+	// not read as crashes.
+	UnexpectedExits int `json:"unexpected_exits"`
+	// StoppingPID is the process a postdeck is stopping, written before
+	// the first signal so that whichever postdeck sees it end (its parent's
+	// reaper, another postdeck's scan) knows the end was asked for.
+	StoppingPID int       `json:"stopping_pid,omitempty"`
+	LastExit    string    `json:"last_exit,omitempty"`   // short: "exit 1", "SIGTERM", "died (status unknown)"
+	ExitDetail  string    `json:"exit_detail,omitempty"` // the same in words
+	ExitedAt    time.Time `json:"exited_at,omitzero"`
 }
 
 // fileMod tells whether a file changed: WriteFileAtomic renames a new file
@@ -263,9 +273,13 @@ func (s *Supervisor) saveLocked(sv *service) error {
 }
 
 // noteExitLocked records that the tracked process is gone: short is the
-// EXIT column's word for it, detail the same in words.
+// EXIT column's word for it, detail the same in words. An end no postdeck
+// asked for counts as unexpected.
 func (s *Supervisor) noteExitLocked(sv *service, short, detail string) {
-	sv.st.PID, sv.st.StartTicks = 0, 0
+	if sv.st.PID != 0 && sv.st.StoppingPID != sv.st.PID {
+		sv.st.UnexpectedExits++
+	}
+	sv.st.PID, sv.st.StartTicks, sv.st.StoppingPID = 0, 0, 0
 	sv.st.LastExit, sv.st.ExitDetail, sv.st.ExitedAt = short, detail, time.Now()
 	s.saveLocked(sv)
 }
@@ -322,7 +336,7 @@ func (s *Supervisor) stateFilesMayHaveChangedLocked() bool {
 
 func (s *Supervisor) infoLocked(sv *service, table map[int]*procEntry, byDir map[string]*procEntry,
 	units map[string]unitState, scanErr error) model.ProcInfo {
-	info := model.ProcInfo{Startable: sv.startable(), Restarts: sv.st.Restarts, LastExit: sv.st.LastExit, ExitDetail: sv.st.ExitDetail}
+	info := model.ProcInfo{Startable: sv.startable(), Restarts: sv.st.UnexpectedExits, LastExit: sv.st.LastExit, ExitDetail: sv.st.ExitDetail}
 	if sv.conf.SystemdUnit != "" {
 		return unitInfo(info, units[sv.conf.Name], table)
 	}

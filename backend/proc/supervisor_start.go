@@ -261,10 +261,7 @@ func (s *Supervisor) launch(ctx context.Context, sv *service, bin string, argv [
 	done := make(chan struct{})
 	s.mu.Lock()
 	s.refreshLocked(sv)
-	if !sv.st.StartedAt.IsZero() {
-		sv.st.Restarts++
-	}
-	sv.st.PID, sv.st.StartTicks, sv.st.Argv, sv.st.StartedAt = pid, st.start, argv, time.Now()
+	sv.st.PID, sv.st.StartTicks, sv.st.Argv, sv.st.StartedAt, sv.st.StoppingPID = pid, st.start, argv, time.Now(), 0
 	sv.proc, sv.childPID, sv.done = cmd.Process, pid, done
 	saveErr := s.saveLocked(sv)
 	s.mu.Unlock()
