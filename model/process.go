@@ -58,6 +58,16 @@ type ProcInfo struct {
 	Restarts int
 	// Startable: postdeck has launch settings (bin or systemd_unit) for it.
 	Startable bool
+	// Bin and Args are the program and command line: the running process's
+	// (its executable from /proc, its argv), else what postdeck would start
+	// (bin and the argv built from the [[service]]); empty when neither is
+	// known.
+	Bin  string
+	Args []string
+	// BinVersion is what Bin answered to --version ("0.7.11"); empty until
+	// asked or when it could not be, and then BinNote says why ("the binary
+	// was replaced since the process started", "not found in PATH").
+	BinVersion, BinNote string
 }
 
 // Running reports whether the service may be running: a process is seen, or

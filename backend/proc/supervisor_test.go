@@ -32,7 +32,8 @@ import (
 func init() {
 	// POSTDECK_TEST_FAKE: the fake under another name (./service, as the
 	// guide runs post-rs).
-	if filepath.Base(os.Args[0]) == PostServiceName || os.Getenv("POSTDECK_TEST_FAKE") != "" {
+	// Named hanging-post-service, it never answers --version.
+	if base := filepath.Base(os.Args[0]); base == PostServiceName || base == "hanging-post-service" || os.Getenv("POSTDECK_TEST_FAKE") != "" {
 		fakePostService()
 		os.Exit(0)
 	}
@@ -42,6 +43,10 @@ func init() {
 }
 
 func fakePostService() {
+	if len(os.Args) == 2 && os.Args[1] == "--version" && filepath.Base(os.Args[0]) != "hanging-post-service" {
+		fmt.Println("post-service 0.0.0-fake")
+		return
+	}
 	p := ParsePostServiceArgs(os.Args)
 	fmt.Printf("fake post-service pid %d: %s\n", os.Getpid(), strings.Join(os.Args[1:], " "))
 	fmt.Fprintln(os.Stderr, "fake post-service: this line went to stderr")
