@@ -24,7 +24,7 @@ import (
 	"postdeck/cmd/service"
 	"postdeck/cmd/simcmd"
 	"postdeck/cmd/status"
-	"postdeck/version"
+	"postdeck/cmd/versioncmd"
 )
 
 const usage = `postdeck — one dashboard for every PoST identity on your Spacemesh node
@@ -109,11 +109,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"keys":        keys.Run,
 		"migrate":     migrate.Run,
 		"serve":       serve.Run,
-		"version": func(*common.Common, []string, io.Writer, io.Writer) int {
-			fmt.Fprintln(stdout, "postdeck", version.String())
-			return 0
-		},
-		"help": func(*common.Common, []string, io.Writer, io.Writer) int { top.SetOutput(stdout); top.Usage(); return 0 },
+		"version":     versioncmd.Run,
+		"help":        func(*common.Common, []string, io.Writer, io.Writer) int { top.SetOutput(stdout); top.Usage(); return 0 },
 	}
 	f, ok := commands[cmd]
 	if !ok {

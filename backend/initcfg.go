@@ -193,6 +193,7 @@ func (in *initScan) addService(p proc.PostServiceProc) {
 	}
 	in.checkAddress(p, dir)
 	in.checkIdentity(dir)
+	in.proposeBin(&s, p, dir)
 	in.cfg.Services = append(in.cfg.Services, s)
 }
 

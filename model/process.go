@@ -50,9 +50,24 @@ type ProcInfo struct {
 	// unknown)", "stopped by postdeck with SIGTERM (external)"; or, with an
 	// empty LastExit, why the state is unknown (systemctl not found, ...).
 	ExitDetail string
-	Restarts   int
+	// Restarts (the RST column) counts the service's unexpected exits: its
+	// process ended and no postdeck stopped it (a crash, an exit at start,
+	// a kill by someone else). Starts, automatic proving's included, do not
+	// count. For a systemd unit it is the unit's NRestarts: systemd's own
+	// restarts after an exit.
+	Restarts int
 	// Startable: postdeck has launch settings (bin or systemd_unit) for it.
 	Startable bool
+	// Bin and Args are the program and command line: the running process's
+	// (its executable from /proc, its argv), else what postdeck would start
+	// (bin and the argv built from the [[service]]); empty when neither is
+	// known.
+	Bin  string
+	Args []string
+	// BinVersion is what Bin answered to --version ("0.7.11"); empty until
+	// asked or when it could not be, and then BinNote says why ("the binary
+	// was replaced since the process started", "not found in PATH").
+	BinVersion, BinNote string
 }
 
 // Running reports whether the service may be running: a process is seen, or

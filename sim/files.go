@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -108,11 +107,7 @@ func (s *Sim) writeFiles(id *ident) error {
 	if err := os.MkdirAll(id.svc.dir, 0o700); err != nil {
 		return err
 	}
-	meta, err := json.MarshalIndent(id.meta, "", "\t")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(id.svc.dir, "postdata_metadata.json"), meta, 0o644)
+	return writeMetadata(id.svc.dir, id.meta)
 }
 
 // writePrivate writes a 0600 file, fixing the mode of one that existed.

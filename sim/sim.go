@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -98,6 +99,13 @@ type Options struct {
 	// publish for it); this lets a demo or a test show it. A file that is
 	// not a valid key, or whose name is taken in identities/, fails Start.
 	ExtraKeyFiles []string
+	// FlowFolders writes, beside the node's folders, what trying `keys
+	// add` and `merge` needs with no real node: Dir/new-post, a PoST
+	// folder as postcli leaves it (identity.key and postdata_metadata.json
+	// of an identity the node does not have), and Dir/old-node, an old
+	// node's data folder (identities/ and a local.sql at schema version 9).
+	// Their keys come from Seed too, but do not change the node's.
+	FlowFolders bool
 	// Now is the node's clock, read once at Start: the layer it reports and
 	// its events' timestamps follow from it, so a dashboard on the same clock
 	// agrees with it. Default the machine's clock. A sim that is not Manual
@@ -112,6 +120,9 @@ type Layout struct {
 	DataFolder                                    string // node data folder: identities/*.key live here
 	PostListener, PrivateListener, PublicListener string // "127.0.0.1:port"
 	Services                                      []ServiceLayout
+	// NewPostDir and OldNodeFolder are Options.FlowFolders' folders, ""
+	// without it: a PoST folder with a key to add, an old node to merge.
+	NewPostDir, OldNodeFolder string
 }
 
 // ServiceLayout is one simulated post-service.
@@ -226,6 +237,11 @@ func (s *Sim) setup() error {
 	if err := s.createIdentities(); err != nil {
 		return err
 	}
+	if s.opts.FlowFolders {
+		if err := s.writeFlowFolders(); err != nil {
+			return err
+		}
+	}
 	s.buildHistory()
 	s.lastLayer = s.topLayer()
 	// A manual sim's tests see only the events they cause, unless they ask
@@ -277,6 +293,10 @@ func (s *Sim) buildLayout() Layout {
 		PublicListener:  s.listeners[lnPublic].addr,
 		PrivateListener: s.listeners[lnPrivate].addr,
 		PostListener:    s.listeners[lnPost].addr,
+	}
+	if s.opts.FlowFolders {
+		l.NewPostDir = filepath.Join(s.opts.Dir, NewPostFolder)
+		l.OldNodeFolder = filepath.Join(s.opts.Dir, OldNodeFolder)
 	}
 	for _, id := range s.ids {
 		if id.svc == nil {

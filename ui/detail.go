@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	"github.com/charmbracelet/x/ansi"
 
+	"postdeck/backend/proc"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -91,6 +92,11 @@ func detailContent(r *model.Row, gone bool, node *model.NodeView, width int, th 
 	if hasProc(&r.Proc) || r.PendingStop || r.Disk != "" {
 		section("Process")
 		field("State", procDetail(&r.Proc, now))
+		if r.Proc.Bin != "" || len(r.Proc.Args) > 0 {
+			field("Binary", orDash(r.Proc.Bin))
+			field("Version", binVersionDetail(&r.Proc))
+			field("Command", orDash(proc.QuoteArgs(r.Proc.Args)))
+		}
 		field("Last exit", orDash(strings.TrimSpace(r.Proc.LastExit+" "+parenthesize(r.Proc.ExitDetail))))
 		field("Restarts", fmt.Sprint(r.Proc.Restarts))
 		field("Disk group", orDash(r.Disk))
@@ -152,6 +158,20 @@ func procDetail(p *model.ProcInfo, now time.Time) string {
 		s += " · up " + age(now.Sub(p.Started)) + " (since " + p.Started.Format(time.DateTime) + ")"
 	}
 	return s
+}
+
+// binVersionDetail is what the binary answered to --version, or why it
+// did not (the backend asks in the background, so at first neither is known).
+func binVersionDetail(p *model.ProcInfo) string {
+	switch {
+	case p.BinVersion != "" && p.BinNote != "":
+		return p.BinVersion + " (" + p.BinNote + ")"
+	case p.BinVersion != "":
+		return p.BinVersion
+	case p.BinNote != "":
+		return "unknown: " + p.BinNote
+	}
+	return "not known yet (being asked)"
 }
 
 // stopDetail is the safe-stop verdict in words, and a pending stop.

@@ -248,6 +248,17 @@ func (c *Client) status(ctx context.Context) (v model.NodeView) {
 	return v
 }
 
+// Version asks the public listener the node's version (NodeService.Version),
+// within the call timeout; for `postdeck version --node`, which needs nothing
+// else of the node.
+func (c *Client) Version(ctx context.Context) (string, error) {
+	resp, serr := c.callOn(ctx, rpcVersion)
+	if serr != nil {
+		return "", errors.New(serr.Message)
+	}
+	return fieldString(resp, "version_string", "value"), nil
+}
+
 // NodeInfo is the network the node is on (NodeService.NodeInfo).
 type NodeInfo struct {
 	HRP              string

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 )
 
 // procEntry is one process seen in /proc. Entries are never changed once
@@ -15,6 +16,13 @@ type procEntry struct {
 	comm   string
 	zombie bool
 	args   []string
+	// exe is /proc/<pid>/exe when first seen: the executable's path, "
+	// (deleted)" appended by the kernel when it was removed or replaced;
+	// "" when it cannot be read (another user's process). exeDev and exeIno
+	// are the executable's file, which an upgrade in place does not change
+	// for a running process.
+	exe            string
+	exeDev, exeIno uint64
 	// post is set when the command line is a post-service's (see
 	// matchPostService: named post-service, or any name with the --dir of a
 	// configured service and an --address); Dir is cleaned and absolute when
@@ -89,6 +97,13 @@ func (p *procScanner) read(pid int, st procStat) *procEntry {
 		return e // a zombie has no command line
 	}
 	e.args = readCmdline(filepath.Join(p.root, strconv.Itoa(pid), "cmdline"))
+	link := filepath.Join(p.root, strconv.Itoa(pid), "exe")
+	e.exe, _ = os.Readlink(link)
+	if fi, err := os.Stat(link); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			e.exeDev, e.exeIno = st.Dev, st.Ino
+		}
+	}
 	resolve := func(dir string) string { return p.absDir(pid, dir) }
 	if ps, ok := matchPostService(e.args, resolve, func(dir string) bool { return p.dirs[dir] }); ok {
 		ps.PID = pid

@@ -21,6 +21,10 @@ type PostServiceProc struct {
 	Address  string // --address: the node's post listener as a URL
 	Operator string // --operator-address, "" when absent (operator API off)
 	Args     []string
+	// Exe is /proc/<pid>/exe as the kernel shows it (" (deleted)" appended
+	// when the file was removed or replaced since); "" when unreadable.
+	// Set by ScanPostServices.
+	Exe string
 }
 
 // PostServiceName is post-rs's executable name. A process of that name is
@@ -49,6 +53,7 @@ func ScanPostServices(procRoot string) ([]PostServiceProc, error) {
 		args := readCmdline(filepath.Join(procRoot, e.Name(), "cmdline"))
 		if p, ok := matchPostService(args, func(dir string) string { return resolveDir(procRoot, pid, dir) }, nil); ok {
 			p.PID = pid
+			p.Exe, _ = os.Readlink(filepath.Join(procRoot, e.Name(), "exe"))
 			procs = append(procs, p)
 		}
 	}

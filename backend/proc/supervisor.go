@@ -85,6 +85,7 @@ type Supervisor struct {
 	stateDir  string
 	procs     *procScanner
 	meta      *identities.MetadataCache
+	versions  *versionCache
 	logCap    int64
 	startWait time.Duration
 	// followEvery is how often FollowLog polls a log file.
@@ -117,6 +118,11 @@ type service struct {
 
 	disk      string
 	diskKnown bool
+
+	// launchArgv is the argv Start would run (see args), made once: the
+	// config of a supervisor does not change. nil for a service without bin.
+	launchArgv     []string
+	launchArgvDone bool
 }
 
 // svcState is services/<name>.json.
@@ -126,10 +132,20 @@ type svcState struct {
 	StartTicks uint64    `json:"start_ticks,omitempty"` // /proc/<pid>/stat field 22
 	Argv       []string  `json:"argv,omitempty"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
-	Restarts   int       `json:"restarts"`              // starts after the first
-	LastExit   string    `json:"last_exit,omitempty"`   // short: "exit 1", "SIGTERM", "died (status unknown)"
-	ExitDetail string    `json:"exit_detail,omitempty"` // the same in words
-	ExitedAt   time.Time `json:"exited_at,omitzero"`
+	// UnexpectedExits counts the ends of this service's processes that no
+	// postdeck asked for: a crash, an exit at start, a kill by someone
+	// else. Starts do not count (automatic proving starts every service
+	// each cycle), nor do postdeck's own stops (StoppingPID). A new field
+	// name, so the start counts older postdecks wrote as "restarts" are
+	// not read as crashes.
+	UnexpectedExits int `json:"unexpected_exits"`
+	// StoppingPID is the process a postdeck is stopping, written before
+	// the first signal so that whichever postdeck sees it end (its parent's
+	// reaper, another postdeck's scan) knows the end was asked for.
+	StoppingPID int       `json:"stopping_pid,omitempty"`
+	LastExit    string    `json:"last_exit,omitempty"`   // short: "exit 1", "SIGTERM", "died (status unknown)"
+	ExitDetail  string    `json:"exit_detail,omitempty"` // the same in words
+	ExitedAt    time.Time `json:"exited_at,omitzero"`
 }
 
 // fileMod tells whether a file changed: WriteFileAtomic renames a new file
@@ -173,6 +189,7 @@ func NewSupervisor(cfg *config.Config, stateDir string) (*Supervisor, error) {
 		stateDir:    stateDir,
 		procs:       newProcScanner("/proc", dirs),
 		meta:        identities.NewMetadataCache(),
+		versions:    newVersionCache(),
 		logCap:      DefaultLogCap,
 		startWait:   startWait,
 		followEvery: followEvery,
@@ -263,9 +280,13 @@ func (s *Supervisor) saveLocked(sv *service) error {
 }
 
 // noteExitLocked records that the tracked process is gone: short is the
-// EXIT column's word for it, detail the same in words.
+// EXIT column's word for it, detail the same in words. An end no postdeck
+// asked for counts as unexpected.
 func (s *Supervisor) noteExitLocked(sv *service, short, detail string) {
-	sv.st.PID, sv.st.StartTicks = 0, 0
+	if sv.st.PID != 0 && sv.st.StoppingPID != sv.st.PID {
+		sv.st.UnexpectedExits++
+	}
+	sv.st.PID, sv.st.StartTicks, sv.st.StoppingPID = 0, 0, 0
 	sv.st.LastExit, sv.st.ExitDetail, sv.st.ExitedAt = short, detail, time.Now()
 	s.saveLocked(sv)
 }
@@ -322,7 +343,55 @@ func (s *Supervisor) stateFilesMayHaveChangedLocked() bool {
 
 func (s *Supervisor) infoLocked(sv *service, table map[int]*procEntry, byDir map[string]*procEntry,
 	units map[string]unitState, scanErr error) model.ProcInfo {
-	info := model.ProcInfo{Startable: sv.startable(), Restarts: sv.st.Restarts, LastExit: sv.st.LastExit, ExitDetail: sv.st.ExitDetail}
+	info := s.stateLocked(sv, table, byDir, units, scanErr)
+	s.binFactsLocked(&info, sv, table)
+	return info
+}
+
+// binFactsLocked adds the program, its version and its command line: the
+// running process's when /proc shows it, else the launch settings'.
+func (s *Supervisor) binFactsLocked(info *model.ProcInfo, sv *service, table map[int]*procEntry) {
+	if e := table[info.PID]; info.State == model.ProcRunning && info.PID > 0 && e != nil && len(e.args) > 0 {
+		info.Args = e.args
+		exe, deleted := strings.CutSuffix(e.exe, " (deleted)")
+		info.Bin = exe
+		switch {
+		case e.exe == "" || e.exeIno == 0:
+			info.Bin, info.BinNote = e.args[0], fmt.Sprintf("its executable cannot be read in /proc/%d/exe (another user's process?): version unknown", e.pid)
+		case e.post == nil:
+			// The tracked process is not a post-service's command line: a
+			// wrapper script given as bin, whose interpreter's version
+			// would only mislead.
+			info.BinNote = "not a post-service's command line (a wrapper?): not asked its version"
+		default:
+			v := s.versions.get(versionKey{dev: e.exeDev, ino: e.exeIno, argv0: e.args[0]}, e.pid)
+			info.BinVersion, info.BinNote = v.version, v.err
+			if v.path != "" {
+				info.Bin, deleted = v.path, v.deleted
+			}
+		}
+		if deleted {
+			info.BinNote = strings.TrimPrefix(info.BinNote+"; ", "; ") +
+				"this file was replaced or removed since the process started: it runs the version shown, not the file's"
+		}
+		return
+	}
+	if sv.conf.Bin == "" {
+		return
+	}
+	if !sv.launchArgvDone {
+		sv.launchArgv, _ = s.args(sv)
+		sv.launchArgvDone = true
+	}
+	info.Bin, info.Args = sv.conf.Bin, sv.launchArgv
+	v := s.versions.get(versionKey{path: sv.conf.Bin, argv0: sv.conf.Bin}, 0)
+	info.BinVersion, info.BinNote = v.version, v.err
+}
+
+// stateLocked is the process's state, who manages it and how it last ended.
+func (s *Supervisor) stateLocked(sv *service, table map[int]*procEntry, byDir map[string]*procEntry,
+	units map[string]unitState, scanErr error) model.ProcInfo {
+	info := model.ProcInfo{Startable: sv.startable(), Restarts: sv.st.UnexpectedExits, LastExit: sv.st.LastExit, ExitDetail: sv.st.ExitDetail}
 	if sv.conf.SystemdUnit != "" {
 		return unitInfo(info, units[sv.conf.Name], table)
 	}

@@ -236,7 +236,7 @@ func (s *Supervisor) launch(ctx context.Context, sv *service, bin string, argv [
 		return fmt.Errorf("%s: cannot open its log file: %v", name, err)
 	}
 	// The marker: "exited at once" shows only what follows the last one.
-	fmt.Fprintf(f, "%s\n--- postdeck: command: %s\n", startMarker(name, time.Now()), quoteArgs(argv))
+	fmt.Fprintf(f, "%s\n--- postdeck: command: %s\n", startMarker(name, time.Now()), QuoteArgs(argv))
 	cmd := &exec.Cmd{
 		Path: bin,
 		Args: argv,
@@ -261,10 +261,7 @@ func (s *Supervisor) launch(ctx context.Context, sv *service, bin string, argv [
 	done := make(chan struct{})
 	s.mu.Lock()
 	s.refreshLocked(sv)
-	if !sv.st.StartedAt.IsZero() {
-		sv.st.Restarts++
-	}
-	sv.st.PID, sv.st.StartTicks, sv.st.Argv, sv.st.StartedAt = pid, st.start, argv, time.Now()
+	sv.st.PID, sv.st.StartTicks, sv.st.Argv, sv.st.StartedAt, sv.st.StoppingPID = pid, st.start, argv, time.Now(), 0
 	sv.proc, sv.childPID, sv.done = cmd.Process, pid, done
 	saveErr := s.saveLocked(sv)
 	s.mu.Unlock()
@@ -322,7 +319,10 @@ func serviceEnv(extra map[string]string) []string {
 	return env
 }
 
-func quoteArgs(argv []string) string {
+// QuoteArgs shows a command line as a shell would take it back: words with
+// spaces, quotes or nothing in them are quoted (the log's start line, the
+// detail view's command).
+func QuoteArgs(argv []string) string {
 	q := make([]string, len(argv))
 	for i, a := range argv {
 		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$") {

@@ -50,6 +50,7 @@ func (s *Supervisor) Stop(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("%s is %w: nothing to stop", name, ErrNotRunning)
 	}
+	s.markStopping(sv, t)
 	if err := s.signal(t, syscall.SIGTERM); err != nil {
 		if errors.Is(err, os.ErrProcessDone) {
 			return fmt.Errorf("%s is %w: it ended before it was signalled", name, ErrNotRunning)
@@ -110,6 +111,21 @@ func (s *Supervisor) findTarget(sv *service) (target, bool) {
 		return target{}, false
 	}
 	return target{pid: found.pid, start: found.start, external: true}, true
+}
+
+// markStopping records, before the first signal, that the tracked process
+// is being stopped by postdeck, so its end is not counted as unexpected by
+// the reaper or by another postdeck that sees it go. An external process is
+// not tracked: its end is not counted either way.
+func (s *Supervisor) markStopping(sv *service, t target) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshLocked(sv)
+	if t.external || sv.st.PID != t.pid {
+		return
+	}
+	sv.st.StoppingPID = t.pid
+	s.saveLocked(sv)
 }
 
 // alive: the process is still there, not a zombie, with its start time.

@@ -32,7 +32,8 @@ import (
 func init() {
 	// POSTDECK_TEST_FAKE: the fake under another name (./service, as the
 	// guide runs post-rs).
-	if filepath.Base(os.Args[0]) == PostServiceName || os.Getenv("POSTDECK_TEST_FAKE") != "" {
+	// Named hanging-post-service, it never answers --version.
+	if base := filepath.Base(os.Args[0]); base == PostServiceName || base == "hanging-post-service" || os.Getenv("POSTDECK_TEST_FAKE") != "" {
 		fakePostService()
 		os.Exit(0)
 	}
@@ -42,6 +43,10 @@ func init() {
 }
 
 func fakePostService() {
+	if len(os.Args) == 2 && os.Args[1] == "--version" && filepath.Base(os.Args[0]) != "hanging-post-service" {
+		fmt.Println("post-service 0.0.0-fake")
+		return
+	}
 	p := ParsePostServiceArgs(os.Args)
 	fmt.Printf("fake post-service pid %d: %s\n", os.Getpid(), strings.Join(os.Args[1:], " "))
 	fmt.Fprintln(os.Stderr, "fake post-service: this line went to stderr")
@@ -333,8 +338,82 @@ func TestSupervisorStartStop(t *testing.T) {
 	if err := s.Start(ctx, "data1"); err != nil {
 		t.Fatal(err)
 	}
-	if p = s.Procs()["data1"]; p.Restarts != 1 || p.LastExit != "SIGTERM" {
+	// A start after postdeck's own stop is no crash: RST stays 0.
+	if p = s.Procs()["data1"]; p.Restarts != 0 || p.LastExit != "SIGTERM" {
 		t.Errorf("after restart: %+v", p)
+	}
+}
+
+// RST counts the exits no postdeck asked for, never starts: automatic
+// proving starts and stops every service each cycle, and a healthy row must
+// read 0. Stops by the parent postdeck, by another postdeck (while the
+// parent's reaper sees the exit) and by a postdeck that adopted the process
+// do not count; a kill from outside and a start that exits at once do.
+func TestSupervisorRestartsCountUnexpectedExitsOnly(t *testing.T) {
+	t.Parallel()
+	w := newSupWorld(t)
+	w.service("data1", 1, nil)
+	w.service("broken", 2, func(c *config.ServiceConfig) { c.Env = map[string]string{"FAKE_EXIT": "3"} })
+	ctx := context.Background()
+	dash := w.sup()
+	rst := func(s *Supervisor, name string) int { return s.Procs()[name].Restarts }
+	for i := range 3 {
+		if err := dash.Start(ctx, "data1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := dash.Stop(ctx, "data1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := rst(dash, "data1"); n != 0 {
+			t.Fatalf("after %d starts and stops by postdeck: RST %d, want 0", i+1, n)
+		}
+	}
+
+	// Started by the dashboard (the parent, whose reaper sees the exit),
+	// stopped by another postdeck (`postdeck stop` beside it).
+	if err := dash.Start(ctx, "data1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sup().Stop(ctx, "data1"); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the parent's reaper to record the exit", func() bool { return w.readState("data1").LastExit == "SIGTERM" && dash.Procs()["data1"].PID == 0 })
+	if n, m := rst(dash, "data1"), rst(w.sup(), "data1"); n != 0 || m != 0 {
+		t.Fatalf("after another postdeck's stop: RST %d (parent) %d (a new postdeck), want 0", n, m)
+	}
+
+	// Killed by someone else: the one unexpected exit, seen by the parent
+	// and by a new postdeck alike.
+	if err := dash.Start(ctx, "data1"); err != nil {
+		t.Fatal(err)
+	}
+	pid := dash.Procs()["data1"].PID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the kill to be recorded", func() bool { return dash.Procs()["data1"].LastExit == "SIGKILL" })
+	if n, m := rst(dash, "data1"), rst(w.sup(), "data1"); n != 1 || m != 1 {
+		t.Fatalf("after a kill from outside: RST %d (parent) %d (a new postdeck), want 1", n, m)
+	}
+
+	// A new postdeck that adopted the process from its state file stops
+	// it: no count, for the adopter or the parent.
+	if err := dash.Start(ctx, "data1"); err != nil {
+		t.Fatal(err)
+	}
+	adopter := w.sup()
+	if err := adopter.Stop(ctx, "data1"); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the stop to be recorded", func() bool { return dash.Procs()["data1"].PID == 0 })
+	if n, m := rst(adopter, "data1"), rst(dash, "data1"); n != 1 || m != 1 {
+		t.Fatalf("after the adopter's stop: RST %d (adopter) %d (parent), want still 1", n, m)
+	}
+
+	// A start that fails at once is a failure, and counts.
+	testkit.WantErr(t, dash.Start(ctx, "broken"), "exited at once")
+	if n := rst(dash, "broken"); n != 1 {
+		t.Errorf("after a start that exited at once: RST %d, want 1", n)
 	}
 }
 

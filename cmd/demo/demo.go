@@ -22,7 +22,9 @@ import (
 // postdeck's supervisor with automatic proving on, so every action works.
 // The node keeps a history of past epochs (the ledger and its why-lines
 // have something to show), one identity is malicious, and the plan misses
-// a proof on the crowded disk1 (simcmd.DemoConfig). Told no date
+// a proof on the crowded disk1 (simcmd.DemoConfig). Its folder, named in
+// the title, holds a PoST folder with a key to add and an old node's data
+// folder to merge (sim.Options.FlowFolders). Told no date
 // (POSTDECK_NOW), it runs in the next cycle gap (sim.ProvingDate). With
 // --nodes, several such nodes, and node2 also loads one of node1's keys.
 func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
@@ -46,15 +48,19 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		// its proofs, ATXs and why-lines agree with the calendar.
 		g.Clock = clock.Starting(sim.ProvingDate(g.Clock.Now()))
 	}
-	f, cfg, err := start(*nodes, history.Apply(sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: simcmd.FreshSeed(*seed), Now: g.Clock.Now}))
+	f, cfg, err := start(*nodes, history.Apply(sim.Options{IDs: *ids, Speed: *speed, Demo: true, RealServices: true, Seed: simcmd.FreshSeed(*seed), FlowFolders: true, Now: g.Clock.Now}))
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
 	defer f.Close()
 	common.ApplyGlobals(cfg, g)
-	title := "postdeck — demo (simulated node)"
+	// The folder in the title: it holds the PoST folder with a key to add
+	// (new-post/) and the old node to merge (old-node/), node1/'s with
+	// several nodes, and the node's data folder to add and merge into;
+	// without its name they cannot be tried from another terminal.
+	title := fmt.Sprintf("postdeck — demo (simulated node in %s)", f.Root)
 	if *nodes > 1 {
-		title = fmt.Sprintf("postdeck — demo (%d simulated nodes)", *nodes)
+		title = fmt.Sprintf("postdeck — demo (%d simulated nodes in %s)", *nodes, f.Root)
 	}
 	// The demo's state (pid files, logs) lives in the sim's temp folder, never
 	// in the user's own state folder.

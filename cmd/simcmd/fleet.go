@@ -90,6 +90,9 @@ func StartFleet(ctx context.Context, nodes int, o sim.Options, sharedKey bool) (
 		ko.Dir = filepath.Join(f.Root, fmt.Sprintf("node%d", k))
 		ko.Seed = o.Seed + int64(k-1)
 		ko.FirstIndex, ko.IndexWidth = (k-1)*o.IDs+1, width
+		// One set of flow folders is enough: keys add and merge go to
+		// the first node unless told another.
+		ko.FlowFolders = o.FlowFolders && k == 1
 		if sharedKey && k == 2 {
 			f.SharedKey = f.Sims[0].Layout().Services[0].KeyFile
 			ko.ExtraKeyFiles = append(append([]string(nil), o.ExtraKeyFiles...), f.SharedKey)
@@ -102,6 +105,14 @@ func StartFleet(ctx context.Context, nodes int, o sim.Options, sharedKey bool) (
 		f.Sims = append(f.Sims, s)
 	}
 	return f, nil
+}
+
+// Flows is the first node's flow folders (sim.Options.FlowFolders): the
+// PoST folder with a key to add and the old node to merge, and the data
+// folder they go to; "" when the fleet has none.
+func (f *Fleet) Flows() (newPost, oldNode, dataFolder string) {
+	l := f.Sims[0].Layout()
+	return l.NewPostDir, l.OldNodeFolder, l.DataFolder
 }
 
 // Layouts is every node's layout, in the order of Names.

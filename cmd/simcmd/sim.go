@@ -52,7 +52,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
-	o := history.Apply(sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: FreshSeed(*seed), Now: g.Clock.Now})
+	o := history.Apply(sim.Options{IDs: *ids, Dir: *dir, Speed: *speed, Demo: *demo, RealServices: *real, Seed: FreshSeed(*seed), FlowFolders: true, Now: g.Clock.Now})
 	f, err := StartFleet(ctx, *nodes, o, *sharedKey)
 	if err != nil {
 		return common.Fail(stderr, err)
@@ -84,8 +84,10 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 		return common.Fail(stderr, err)
 	}
 	// The seed, so that a world worth a second look can be had again.
+	pid := fmt.Sprint(os.Getpid())
+	summary := strings.NewReplacer("CONFIG", path, "PID", pid).Replace(f.summary())
 	fmt.Fprintf(stdout, "%skeys from seed %d (--seed %d makes the same ones again)\nconfig written to %s\ntry: postdeck status --config %s\nCtrl-C stops the simulator.\n%s",
-		f.summary(), o.Seed, o.Seed, path, path, strings.ReplaceAll(simSignalHelp, "PID", fmt.Sprint(os.Getpid())))
+		summary, o.Seed, o.Seed, path, path, strings.ReplaceAll(simSignalHelp, "PID", pid))
 	if len(f.Sims) > 1 {
 		fmt.Fprintln(stdout, "With several nodes each signal stops or starts every node.")
 	}
@@ -119,6 +121,11 @@ func (f *Fleet) summary() string {
 	}
 	if f.SharedKey != "" {
 		fmt.Fprintf(&b, "node2 also loads node1's %s: one identity on two nodes\n", filepath.Base(f.SharedKey))
+	}
+	if newPost, oldNode, data := f.Flows(); newPost != "" {
+		fmt.Fprintf(&b, "a PoST folder with a key the node does not have: %s\n  try: postdeck keys add %s --config CONFIG\n", newPost, newPost)
+		fmt.Fprintf(&b, "an old node's data folder to merge: %s\n  try: postdeck merge --from %s --to %s --dry-run --config CONFIG\n", oldNode, oldNode, data)
+		fmt.Fprintf(&b, "  (merge refuses while the node runs: kill -USR1 PID first; kill -USR2 PID then loads the keys added or merged)\n")
 	}
 	return b.String()
 }

@@ -13,6 +13,7 @@ import (
 
 	"postdeck/cmd/common"
 	"postdeck/sim"
+	"postdeck/version"
 )
 
 // RunService runs one simulated post-service (sim.RunService) as its own
@@ -45,8 +46,18 @@ func RunService(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	for i, name := range []string{"ca-cert", "cert", "key", "domain"} {
 		fs.StringVar(&tls[i], name, "", "TLS option of post-rs (not supported by the simulation)")
 	}
+	// --version (-V), as post-rs's clap answers it: `postdeck version --node`
+	// and the detail view ask every bin, the simulated one included.
+	var showVersion bool
+	for _, name := range []string{"version", "V"} {
+		fs.BoolVar(&showVersion, name, false, "print the version and exit")
+	}
 	if err := fs.Parse(args); err != nil {
 		return common.ExitForFlagErr(err)
+	}
+	if showVersion {
+		fmt.Fprintln(stdout, "post-service", SimServiceVersion())
+		return 0
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "postdeck sim-service: unexpected argument %q\n", fs.Arg(0))
@@ -86,6 +97,11 @@ func RunService(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// SimServiceVersion is what the simulated post-service answers to
+// --version after its name: "simulated by postdeck <version>", so no one
+// takes it for a post-rs release.
+func SimServiceVersion() string { return "simulated by postdeck " + version.String() }
 
 // flagGiven tells whether the flag name was given on the command line.
 func flagGiven(visit func(func(*flag.Flag)), name string) bool {

@@ -69,3 +69,32 @@ func TestSimDemoUnloadedKeyAgreesAndRestartLoadsIt(t *testing.T) {
 		t.Errorf("status's post12 row after the restart %q", l)
 	}
 }
+
+// The sim's summary names the PoST folder with a key to add and the old
+// node to merge, with the commands to try; the commands it prints work:
+// the key is added, and the merge's dry run passes once the node is
+// stopped (kill -USR1, as the summary says).
+func TestSimSummaryFlowCommands(t *testing.T) {
+	_, cmd, stdout := runSim(t, "--ids", "2")
+	try := func(what string) []string {
+		m := regexp.MustCompile(`(?m)^\s+try: postdeck (` + what + ` .*)$`).FindStringSubmatch(stdout.String())
+		if m == nil {
+			t.Fatalf("the summary has no `postdeck %s` to try:\n%s", what, stdout)
+		}
+		return strings.Fields(m[1])
+	}
+	add, merge := try("keys add"), try("merge")
+
+	out, errOut, code := cmdtest.Postdeck(t, append(add, "--yes")...)
+	if code != 0 || !strings.Contains(out, "added ") {
+		t.Errorf("%v: exit %d\n%s%s", add, code, out, errOut)
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the node stopped", func() bool { return strings.Contains(stdout.String(), "SIGUSR1: node stopped") })
+	out, errOut, code = cmdtest.Postdeck(t, merge...)
+	if code != 0 || !strings.Contains(out, "Dry run: nothing was changed.") {
+		t.Errorf("%v: exit %d\n%s%s", merge, code, out, errOut)
+	}
+}
