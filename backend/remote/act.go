@@ -98,7 +98,7 @@ func (h *Host) Restart(ctx context.Context, service string) (model.StartOutcome,
 // startOutcome carries the host's words: its warnings are in Result
 // after "started".
 func startOutcome(r model.MachineReply) model.StartOutcome {
-	var o model.StartOutcome
+	o := model.StartOutcome{AlreadyRunning: strings.HasPrefix(r.Result, model.AlreadyRunningText)}
 	for _, w := range strings.Split(r.Result, "; warning: ")[1:] {
 		o.Warnings = append(o.Warnings, w)
 	}
