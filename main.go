@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"postdeck/clock"
 	"postdeck/cmd/common"
@@ -27,33 +28,15 @@ import (
 	"postdeck/cmd/versioncmd"
 )
 
-const usage = `postdeck — one dashboard for every PoST identity on your Spacemesh node
+// usageHead is the top of `postdeck help`; the list of commands under it
+// is common.TopUsage, from the same table as each command's --help.
+const usageHead = `postdeck — one dashboard for every PoST identity on your Spacemesh node
 
 Usage:
-  postdeck [flags]                  open the dashboard on the configured node
-  postdeck demo [flags]             open the dashboard on a built-in simulated node
-  postdeck status [--json] [flags]  print one snapshot; exit 2 when an identity is critical
-  postdeck plan [--json] [flags]    print the deadline plan of the coming cycle gap; exit 2 when a proof will miss
-  postdeck history [NAME…] [--epochs N] [--json]
-                                    per identity and publish epoch: ATX, rewards, and why one is missing
-  postdeck init [init flags]        write a config file from the node's config and running services
-  postdeck start NAME…               start post-services (NAME: service or key file name)
-  postdeck stop NAME… [--when-safe|--force]
-                                    stop post-services; refuses (exit 3) when that would throw away a proof
-  postdeck restart NAME…             stop (only if safe) and start again
-  postdeck logs NAME [-f] [-n N]     print a service's log; -f follows it
-  postdeck keys add|list|check      add a PoST dir's identity.key to the node, list keys, confirm after a restart
-  postdeck migrate                  the migration wizard: merge old nodes' identities into the configured node
-  postdeck merge --from OLD_NODE_DATA [--from OLD2 …] --to NODE_DATA [--dry-run] [--yes] | --recover --to NODE_DATA
-  postdeck serve --authorized-keys FILE [--listen :2222] [--readonly-keys FILE] [--host-key PATH]
-                [--idle-timeout 30m] [--metrics-listen ADDR]
-                                    serve the dashboard over SSH (public keys only; actions audited)
-  postdeck sim [--ids N] [--dir D]  run the simulated node headless and write a config for it
-  postdeck sim-service --address URL --dir D [--operator-address A] [post-service flags] [--speed X]
-                                    run one simulated post-service (post-rs's command line);
-                                    postdeck started under the name post-service does the same
-  postdeck version
+`
 
+// usageFlags heads the global flags, which PrintDefaults lists.
+const usageFlags = `
 Flags (accepted before or after the subcommand):
 `
 
@@ -81,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	g := &common.Common{Clock: clk}
 	top := common.NewFlagSet("postdeck", g, stderr)
 	top.Usage = func() {
-		fmt.Fprint(top.Output(), usage)
+		fmt.Fprint(top.Output(), usageHead+common.TopUsage()+usageFlags)
 		top.PrintDefaults()
 	}
 	if err := top.Parse(args); err != nil {
@@ -110,7 +93,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"migrate":     migrate.Run,
 		"serve":       serve.Run,
 		"version":     versioncmd.Run,
-		"help":        func(*common.Common, []string, io.Writer, io.Writer) int { top.SetOutput(stdout); top.Usage(); return 0 },
+	}
+	// `postdeck help CMD` is `postdeck CMD --help`; `help keys add` too.
+	commands["help"] = func(g *common.Common, args []string, stdout, stderr io.Writer) int {
+		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+			top.SetOutput(stdout)
+			top.Usage()
+			return 0
+		}
+		name := args[0]
+		if name == "dashboard" { // postdeck with no command
+			name = ""
+		}
+		if f, ok := commands[name]; ok && name != "help" {
+			return f(g, append(args[1:], "--help"), stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "postdeck help: no command %q (try: postdeck help)\n", args[0])
+		return 1
 	}
 	f, ok := commands[cmd]
 	if !ok {

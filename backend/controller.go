@@ -151,10 +151,14 @@ func (c *Controller) firePending(ctx context.Context, service string) {
 // snapshot.
 func (c *Controller) Start(ctx context.Context, service string) (model.StartOutcome, error) {
 	c.holds.userStarted(service)
-	if err := c.sup.Start(ctx, service); err != nil {
+	var o model.StartOutcome
+	// Starting what runs is what the user wanted done: a success, so that
+	// `postdeck start` can make sure a service runs.
+	if err := c.sup.Start(ctx, service); errors.Is(err, proc.ErrAlreadyRunning) {
+		o.AlreadyRunning = true
+	} else if err != nil {
 		return model.StartOutcome{}, err
 	}
-	var o model.StartOutcome
 	if r, err := c.poller.PollService(ctx, service); err == nil && r.Has(model.HealthNotOnNode) {
 		o.Warnings = append(o.Warnings, notOnNodeWarning)
 	}

@@ -42,8 +42,10 @@ type MachineReply struct {
 	Unsafe   bool `json:"unsafe,omitempty"`
 	ReadOnly bool `json:"read_only,omitempty"`
 	Queued   bool `json:"queued,omitempty"`
-	// NotRunning: a stop found nothing to stop.
-	NotRunning bool `json:"not_running,omitempty"`
+	// NotRunning: a stop found nothing to stop; AlreadyRunning: a start
+	// found the service running (a success).
+	NotRunning     bool `json:"not_running,omitempty"`
+	AlreadyRunning bool `json:"already_running,omitempty"`
 }
 
 // MachineLogHead precedes a chunk of a log read over the machine channel.

@@ -45,6 +45,8 @@ func (o StopOutcome) String() string {
 // StartOutcome is the value a start (or a restart) returns: the service is
 // started, with what the user should know about it.
 type StartOutcome struct {
+	// AlreadyRunning: the service was running, so nothing was started.
+	AlreadyRunning bool
 	// Warnings, such as "not-on-node: the node does not know this identity…".
 	Warnings []string
 }
@@ -52,12 +54,25 @@ type StartOutcome struct {
 // String is what the command line prints after the service's name.
 func (o StartOutcome) String() string {
 	s := "started"
+	if o.AlreadyRunning {
+		s = AlreadyRunningText
+	}
 	for _, w := range o.Warnings {
 		s += "; warning: " + w
 	}
 	return s
 }
 
+// AlreadyRunningText is a start's words when the service was running; a
+// host's reply carries it (backend/remote reads it back).
+const AlreadyRunningText = "already running"
+
 // Note is the warnings alone, "" when there are none: all a screen that
-// already says "started" needs to add.
-func (o StartOutcome) Note() string { return strings.Join(o.Warnings, "; ") }
+// already says "started" needs to add (and that it was running already).
+func (o StartOutcome) Note() string {
+	notes := o.Warnings
+	if o.AlreadyRunning {
+		notes = append([]string{AlreadyRunningText}, notes...)
+	}
+	return strings.Join(notes, "; ")
+}

@@ -115,18 +115,34 @@ func nodeDoc(n *NodeStatus) NodeDoc {
 	return d
 }
 
-// Exit codes of `postdeck status`.
+// Exit codes of `postdeck status` (README, "status --json"). 3 is
+// `postdeck stop`'s refusal, so a node that cannot be reached has 4.
 const (
 	ExitOK       = 0
 	ExitUsage    = 1
 	ExitCritical = 2
+	ExitNodeDown = 4
 )
 
-// ExitCode is 2 when any identity has a critical flag, else 0.
+// ExitCode is 2 when any identity has a critical flag; else 4 when any
+// node (this machine's, or another host's) answered on none of its
+// listeners, since then its rows say "unknown" and a cron check must not
+// read that as fine; else 0. Critical comes first: it names a proof at
+// risk now, which the operator can act on, while the document's nodes
+// still say which node is down.
 func (s *Snapshot) ExitCode() int {
 	for i := range s.Rows {
 		if s.Rows[i].Critical() {
 			return ExitCritical
+		}
+	}
+	nodes := s.Nodes
+	if len(nodes) == 0 { // a snapshot not made by Join
+		nodes = []NodeStatus{{View: s.Node}}
+	}
+	for i := range nodes {
+		if !nodes[i].Up() {
+			return ExitNodeDown
 		}
 	}
 	return ExitOK

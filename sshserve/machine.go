@@ -143,7 +143,7 @@ func (s *Server) machineAction(sess ssh.Session, access Access, w who, verb stri
 		} else {
 			o, err = acts.Restart(ctx, name)
 		}
-		reply.Result, reply.Warnings = o.String(), o.Warnings
+		reply.Result, reply.Warnings, reply.AlreadyRunning = o.String(), o.Warnings, o.AlreadyRunning
 	case "stop":
 		mode := model.StopIfSafe
 		switch {

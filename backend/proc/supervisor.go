@@ -37,6 +37,10 @@ import (
 // ErrNotRunning is wrapped by Stop's error when there is nothing to stop.
 var ErrNotRunning = errors.New("not running")
 
+// ErrAlreadyRunning is wrapped by Start's error when the service runs
+// already: nothing was started, and the caller may count it a success.
+var ErrAlreadyRunning = errors.New("already running")
+
 const (
 	// DefaultLogCap is the size at which a service's log is rotated.
 	DefaultLogCap = 10 << 20

@@ -194,7 +194,7 @@ func (s *Supervisor) startChecks(sv *service) error {
 	s.mu.Unlock()
 	if pid != 0 {
 		if e, _ := s.procs.lookup(pid); e.is(ticks) {
-			return fmt.Errorf("%s is already running (pid %d)", name, pid)
+			return fmt.Errorf("%s is %w (pid %d)", name, ErrAlreadyRunning, pid)
 		}
 	}
 	table, err := s.procs.scan()

@@ -202,7 +202,7 @@ func (s *Supervisor) startUnit(ctx context.Context, sv *service) error {
 		return err
 	}
 	if u.running() {
-		return fmt.Errorf("%s is already running (pid %d, systemd unit %s %s)", name, u.pid, unit, u.active)
+		return fmt.Errorf("%s is %w (pid %d, systemd unit %s %s)", name, ErrAlreadyRunning, u.pid, unit, u.active)
 	}
 	if err := s.startChecks(sv); err != nil {
 		return err

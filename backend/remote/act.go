@@ -97,7 +97,7 @@ func (h *Host) Restart(ctx context.Context, service string) (model.StartOutcome,
 
 // startOutcome is the host's start outcome, from the reply's values.
 func startOutcome(r model.MachineReply) model.StartOutcome {
-	return model.StartOutcome{Warnings: r.Warnings}
+	return model.StartOutcome{Warnings: r.Warnings, AlreadyRunning: r.AlreadyRunning}
 }
 
 // Stop stops service on the host in mode; the host's safe-stop rule

@@ -53,10 +53,7 @@ func NewFlagSet(name string, g *Common, stderr io.Writer) *flag.FlagSet {
 		fs.StringVar(&g.MetricsListen, "metrics-listen", g.MetricsListen,
 			"serve Prometheus metrics at http://`ADDR`/metrics (host:port, such as 127.0.0.1:9101) while the dashboard runs")
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage of postdeck %s:\n", name)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "")
 	return fs
 }
 

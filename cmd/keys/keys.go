@@ -23,39 +23,23 @@ import (
 	"postdeck/model"
 )
 
-const keysUsage = `Usage:
-  postdeck keys add POSTDIR [--name NAME.key] [--move] [--yes] [--add-service] [--operator ADDR]
-                   [--node NAME] [--place-anyway ID8]
-      copy POSTDIR/identity.key (written by postcli) into the node's identities/ folder,
-      after checking it against POSTDIR's metadata; shows what it will do and asks first.
-      With several [[node]]s: --node picks the node (default: the first), and a key another
-      node holds is refused unless --place-anyway gives the identity's first 8 hex characters
-  postdeck keys list [--json]
-      every key file: identity, its PoST dir and service, whether the node has it, problems
-  postdeck keys check [--wait]
-      after restarting the node: confirm it reports every key file (--wait polls until it does)
-All take --data-folder DIR (the node's data folder; default: data_folder in the config).
-`
-
-// Run is `postdeck keys add|list|check`.
+// Run is `postdeck keys add|list|check`. Global flags may come before the
+// nested command as well as after it (common.Subcommand); each nested
+// command's --help is its own (common.Commands).
 func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, keysUsage)
-		return 1
+	sub, rest, code, ok := common.Subcommand(g, "keys", args, stderr)
+	if !ok {
+		return code
 	}
-	switch args[0] {
+	switch sub {
 	case "add":
-		return cmdKeysAdd(g, args[1:], os.Stdin, stdout, stderr)
+		return cmdKeysAdd(g, rest, os.Stdin, stdout, stderr)
 	case "list":
-		return cmdKeysList(g, args[1:], stdout, stderr)
+		return cmdKeysList(g, rest, stdout, stderr)
 	case "check":
-		return cmdKeysCheck(g, args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, keysUsage)
-		return 0
+		return cmdKeysCheck(g, rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "postdeck keys: unknown command %q\n%s", args[0], keysUsage)
-	return 1
+	return common.UnknownSubcommand("keys", sub, stderr)
 }
 
 // keysSetup is what a keys command works with: the config when there is

@@ -295,3 +295,22 @@ func TestKeysCheckWaitStopsWithOneMessage(t *testing.T) {
 		return strings.Contains(out.String(), "the node does not answer")
 	})
 }
+
+// A global flag between keys and its command is taken, as before or after
+// it (it was "unknown command \"--config\""): the three give one list.
+func TestKeysGlobalFlagBeforeTheNestedCommand(t *testing.T) {
+	_, cfg := cmdtest.StartSim(t, 2)
+	want, errOut, code := cmdtest.Postdeck(t, "keys", "list", "--config", cfg)
+	if code != 0 || !strings.Contains(want, "post01.key") {
+		t.Fatalf("keys list --config: exit %d, %q %q", code, want, errOut)
+	}
+	for _, args := range [][]string{{"keys", "--config", cfg, "list"}, {"--config", cfg, "keys", "list"}} {
+		out, errOut, code := cmdtest.Postdeck(t, args...)
+		if code != 0 || out != want {
+			t.Errorf("%v: exit %d, stderr %q, output\n%s\nwant\n%s", args, code, errOut, out, want)
+		}
+	}
+	if _, errOut, code := cmdtest.Postdeck(t, "keys", "--config", cfg, "lsit"); code != 1 || !strings.Contains(errOut, `unknown command "lsit"`) {
+		t.Errorf("a misspelt nested command: exit %d, %q", code, errOut)
+	}
+}

@@ -75,7 +75,7 @@ func Logs(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	return forServices(g, "logs", args, stderr, flags, func(ctx context.Context, c *control, names []string) int {
 		if len(names) != 1 {
-			return common.Fail(stderr, errors.New("usage: postdeck logs NAME [-f] [-n LINES]"))
+			return common.Fail(stderr, fmt.Errorf("logs takes one service name, not %d: postdeck logs NAME [-f] [-n N]", len(names)))
 		}
 		if err := c.PrintLog(ctx, stdout, names[0], *lines, *follow); err != nil {
 			return common.Fail(stderr, err)
@@ -95,6 +95,15 @@ func forServices(g *common.Common, verb string, args []string, stderr io.Writer,
 	args, code, ok := common.ParseArgs(fs, g, args, true)
 	if !ok {
 		return code
+	}
+	if len(args) == 0 {
+		// logs reads one service; the others act on one or more.
+		what := "name at least one service"
+		if verb == "logs" {
+			what = "name the service whose log to print"
+		}
+		fmt.Fprintf(stderr, "postdeck %s: %s (its name in the config, or its key file name): postdeck %s %s\n", verb, what, verb, common.HelpFor(verb).Use)
+		return 1
 	}
 	ctl, done, code := openControl(g, args, stderr)
 	if ctl == nil {
@@ -146,10 +155,6 @@ type control struct {
 
 // openControl loads the config and builds the supervisor and controller.
 func openControl(g *common.Common, names []string, stderr io.Writer) (*control, func(), int) {
-	if len(names) == 0 {
-		fmt.Fprintln(stderr, "postdeck: name at least one service (its name in the config, or its key file name)")
-		return nil, nil, 1
-	}
 	cfg, err := common.LoadConfig(g, stderr)
 	if err != nil {
 		return nil, nil, common.Fail(stderr, err)
@@ -187,8 +192,14 @@ func (c *control) resolve(ctx context.Context, names []string) ([]string, error)
 			s := c.poller.PollOnce(ctx)
 			snap = &s
 		}
-		svc := serviceForKey(snap, n)
-		if svc == "" {
+		svc, known := serviceForKey(snap, n)
+		switch {
+		case svc == "" && known:
+			// status lists it, so "no such name" would mislead: the
+			// identity is there, only its post-service is not configured.
+			return nil, fmt.Errorf("%s has no post-service in %s: add a [[service]] block for it (name, dir = its PoST data directory, operator = its operator address), "+
+				"or let `postdeck keys add --add-service POSTDIR` write one", n, c.cfg.Path)
+		case svc == "":
 			return nil, fmt.Errorf("no service or key file named %q: see `postdeck status` for the names", n)
 		}
 		out = append(out, svc)
@@ -209,17 +220,21 @@ func (c *control) hasService(name string) bool {
 }
 
 // serviceForKey finds the one service proving for the identity whose key
-// file is named key.
-func serviceForKey(s *model.Snapshot, key string) string {
+// file is named key; known says a row has that name, with a service or not.
+func serviceForKey(s *model.Snapshot, key string) (service string, known bool) {
 	for i := range s.Rows {
 		r := &s.Rows[i]
 		for _, name := range strings.Split(r.Name, ", ") {
-			if name == key && r.Service != "" {
-				return r.Service
+			if name != key {
+				continue
+			}
+			known = true
+			if r.Service != "" {
+				return r.Service, true
 			}
 		}
 	}
-	return ""
+	return "", known
 }
 
 // stopAllWhenSafe stops every service when it is safe (the controller's

@@ -29,11 +29,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	nodes := fs.Int("nodes", 1, "number of simulated nodes, each with its own listeners, keys and folder DIR/nodeK, --ids identities each, in one config of [[node]] blocks; the other flags and USR1/USR2 apply to every node (1: one [node], as without the flag)")
 	seed := fs.Int64("seed", 0, SeedHelp)
 	sharedKey := fs.Bool("shared-key", false, "node2 also holds and loads a copy of node1's first key file: one identity on two nodes, the fleet mistake the dashboard should flag (needs --nodes 2 or more)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage of postdeck sim:\n")
-		fs.PrintDefaults()
-		fmt.Fprint(fs.Output(), simSignalHelp)
-	}
+	common.UsageNotes(fs, simSignalHelp)
 	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
 		return code
 	}

@@ -35,8 +35,8 @@ func RunService(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.RandomXMode, "randomx-mode", "fast", "fast or light (light makes k2pow slower)")
 	reconnect := fs.Float64("reconnect-interval-s", 5, "seconds to wait before dialling the node again")
 	fs.IntVar(&o.MaxRetries, "max-retries", 0, "give up after this many failed connection attempts in a row (0 = never)")
-	watchPID := fs.Int("watch-pid", 0, "exit when the process with this pid exits")
-	speed := fs.Float64("speed", 1, "time compression of proving (default $POSTDECK_SIM_SPEED or 1)")
+	watchPID := fs.Int("watch-pid", 0, "exit when the process with this `pid` exits (0: never)")
+	speed := fs.Float64("speed", 1, "time compression of proving (default $POSTDECK_SIM_SPEED, else 1)")
 	// Remote k2pow is accepted as post-rs takes it; the simulation does its
 	// k2pow itself all the same.
 	fs.String("remote-k2pow", "", "URL of a k2pow-service (accepted; the simulation does k2pow itself)")
@@ -52,16 +52,12 @@ func RunService(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	for _, name := range []string{"version", "V"} {
 		fs.BoolVar(&showVersion, name, false, "print the version and exit")
 	}
-	if err := fs.Parse(args); err != nil {
-		return common.ExitForFlagErr(err)
+	if _, code, ok := common.ParseArgs(fs, g, args, false); !ok {
+		return code
 	}
 	if showVersion {
 		fmt.Fprintln(stdout, "post-service", SimServiceVersion())
 		return 0
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "postdeck sim-service: unexpected argument %q\n", fs.Arg(0))
-		return 1
 	}
 	for _, v := range tls {
 		if v != "" {

@@ -3,9 +3,11 @@ package status
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"postdeck/backend/config"
 	"postdeck/cmd/cmdtest"
 	"postdeck/cmd/simcmd"
 	"postdeck/model"
@@ -68,7 +70,11 @@ func TestStatusWithANodeDownShowsTheOthers(t *testing.T) {
 	if err := f.Sims[1].StopNode(); err != nil {
 		t.Fatal(err)
 	}
-	doc, _ := statusDoc(t, cfg)
+	doc, code := statusDoc(t, cfg)
+	// node1's key is on node2 too (critical): 2 comes before 4.
+	if code != model.ExitCritical {
+		t.Errorf("exit %d with an identity critical and a node down, want %d (critical first)", code, model.ExitCritical)
+	}
 	if doc.Nodes[1].Up || len(doc.Nodes[1].Errors) == 0 || !doc.Nodes[0].Up || !doc.Nodes[2].Up {
 		t.Fatalf("nodes %+v", doc.Nodes)
 	}
@@ -80,5 +86,28 @@ func TestStatusWithANodeDownShowsTheOthers(t *testing.T) {
 	out, _, _ := cmdtest.Postdeck(t, "status", "--config", cfg)
 	if !strings.Contains(out, "node node2: down, no answer yet") {
 		t.Errorf("status does not say node2 is down:\n%s", out)
+	}
+}
+
+// With several nodes and none critical, any one that cannot be reached
+// makes status exit 4; all up, 0.
+func TestStatusExitsFourWhenOneNodeOfSeveralIsDown(t *testing.T) {
+	// node1 and node3 only: node2, which holds node1's key too, is left out.
+	f, cfg := cmdtest.StartFleet(t, func(c *config.Config) {
+		c.MoreNodes = c.MoreNodes[1:]
+		c.Services = slices.DeleteFunc(c.Services, func(s config.ServiceConfig) bool { return s.Node == "node2" })
+	})
+	if doc, code := statusDoc(t, cfg); code != model.ExitOK || len(doc.Nodes) != 2 {
+		t.Fatalf("exit %d with nodes %+v, want 0 and two nodes up", code, doc.Nodes)
+	}
+	if err := f.Sims[2].StopNode(); err != nil {
+		t.Fatal(err)
+	}
+	doc, code := statusDoc(t, cfg)
+	if code != model.ExitNodeDown {
+		t.Errorf("exit %d with node3 down, want %d", code, model.ExitNodeDown)
+	}
+	if doc.Nodes[1].Name != "node3" || doc.Nodes[1].Up || !doc.Nodes[0].Up {
+		t.Errorf("nodes %+v, want node3 down", doc.Nodes)
 	}
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // Run prints one snapshot, as a table or as JSON, for scripts and cron.
-// Exit code: 0 fine, 2 when any identity is critical, 1 on usage/config errors.
+// Exit code: 0 fine, 2 when any identity is critical, 4 when none is but a
+// node cannot be reached (model.Snapshot.ExitCode), 1 on usage/config errors.
 func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("status", g, stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")

@@ -76,9 +76,14 @@ func TestStatusWithNodeDownStillShowsServices(t *testing.T) {
 	if err := s.StopNode(); err != nil {
 		t.Fatal(err)
 	}
+	// A node that cannot be reached is not fine: a cron check must see it,
+	// in the table as in JSON (model.ExitNodeDown).
+	if out, _, code := cmdtest.Postdeck(t, "status", "--config", cfg); code != model.ExitNodeDown {
+		t.Errorf("table: exit %d with the node down, want %d\n%s", code, model.ExitNodeDown, out)
+	}
 	out, _, code := cmdtest.Postdeck(t, "status", "--json", "--config", cfg)
-	if code != 0 {
-		t.Fatalf("exit %d with the node down and no identity critical", code)
+	if code != model.ExitNodeDown {
+		t.Fatalf("exit %d with the node down and no identity critical, want %d", code, model.ExitNodeDown)
 	}
 	var doc model.StatusDoc
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
