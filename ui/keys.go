@@ -70,8 +70,9 @@ type KeyMap struct {
 // DefaultKeyMap returns the dashboard's bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		// k is also up, except on the table when AddKey is on (it is matched first).
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑", "up")),
+		// j and k move everywhere, as in vim, less and k9s: no screen gives
+		// them another meaning.
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
@@ -102,10 +103,12 @@ func DefaultKeyMap() KeyMap {
 		Restart:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restart")),
 		Logs:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "logs")),
 		Auto:        key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "auto proving on/off")),
-		AddKey:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "add identity key…")),
-		Merge:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "merge nodes…")),
-		Migrate:     key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "migration wizard…")),
-		Reload:      key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "reload config")),
+		// i for identity: not k, which is up (over SSH k was up and locally it
+		// added a key, so the same press did two things).
+		AddKey:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "add identity key…")),
+		Merge:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "merge nodes…")),
+		Migrate: key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "migration wizard…")),
+		Reload:  key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "reload config")),
 
 		NextButton: key.NewBinding(key.WithKeys("tab", "right"), key.WithHelp("tab/→", "next button")),
 		PrevButton: key.NewBinding(key.WithKeys("shift+tab", "left"), key.WithHelp("shift+tab/←", "previous button")),

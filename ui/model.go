@@ -32,7 +32,7 @@ type Options struct {
 	// Actions start and stop services; nil makes the dashboard view-only:
 	// every action key is disabled and missing from the help and footer.
 	Actions Actions
-	// Config is the loaded config: adding a key (k), merging (m) and the
+	// Config is the loaded config: adding a key (i), merging (m) and the
 	// migration wizard (M) need its data folder, listeners and path; nil
 	// makes those keys say so.
 	Config *config.Config
@@ -146,9 +146,6 @@ func New(opts Options) *Model {
 	}
 	if m.actions == nil {
 		m.keys.DisableDanger()
-	}
-	if !m.keys.AddKey.Enabled() {
-		m.keys.Up.SetHelp("↑/k", "up") // k is up everywhere when it adds no key
 	}
 	if opts.Migrate {
 		m.migrateOnly = true

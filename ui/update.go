@@ -66,7 +66,7 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	case key.Matches(k, m.keys.Help):
 		m.mode = modeHelp
-	case key.Matches(k, m.keys.AddKey): // before Up: both have k
+	case key.Matches(k, m.keys.AddKey):
 		return m.showFlow(m.openKeyForm())
 	case key.Matches(k, m.keys.Merge):
 		return m.showFlow(m.openMergeForm())

@@ -189,7 +189,7 @@ func (m *Model) helpText() string {
 		b.WriteString(wrap("Stopping a service that is proving throws its work away, and one whose proof the node has not fetched yet throws the proof away. x asks first and shows why a stop is not safe: Stop works only when it is safe (checked again at that moment), Stop when safe queues it, Force stop asks you to type the identity's name. Actions apply to the selected rows (space, A; esc clears), else to the cursor row.", m.width))
 		if m.keys.AddKey.Enabled() {
 			b.WriteString("\n\n" + st.Section.Render("Keys, merging, migration") + "\n")
-			b.WriteString(wrap("k adds a PoST directory's identity.key to the node, m merges an old node's data folder into this one, M walks the guide's migration steps. Each shows what will happen and asks before changing anything; folder entries complete with tab. The node must be restarted to load new keys: postdeck says when it reports them.", m.width))
+			b.WriteString(wrap("i adds a PoST directory's identity.key to the node, m merges an old node's data folder into this one, M walks the guide's migration steps. Each shows what will happen and asks before changing anything; folder entries complete with tab. The node must be restarted to load new keys: postdeck says when it reports them.", m.width))
 		}
 	}
 	return b.String()
