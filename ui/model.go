@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"slices"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -30,8 +31,12 @@ type Options struct {
 	// Keys overrides DefaultKeyMap when not nil.
 	Keys *KeyMap
 	// Actions start and stop services; nil makes the dashboard view-only:
-	// every action key is disabled and missing from the help and footer.
+	// every action key is disabled and missing from the help and footer,
+	// and pressing one says so.
 	Actions Actions
+	// Logs reads services' logs when Actions is nil (a read-only session:
+	// reading a log changes nothing); with Actions, Actions reads them.
+	Logs LogReader
 	// Config is the loaded config: adding a key (i), merging (m) and the
 	// migration wizard (M) need its data folder, listeners and path; nil
 	// makes those keys say so.
@@ -92,12 +97,14 @@ type Model struct {
 	// fleet (0 with one node), fixed per snapshot so the body's height is.
 	nodeLineCount int
 
-	mode   mode
-	table  table
-	filter filterInput
-	detail detail
+	mode    mode
+	helpTop int // the help's first line shown: it scrolls
+	table   table
+	filter  filterInput
+	detail  detail
 
 	actions  Actions
+	logsFrom LogReader       // Actions, or Options.Logs in a read-only session; nil: no logs
 	selected map[string]bool // row keys selected for a bulk action
 	pending  int             // rows with a stop pending in the snapshot
 	overlays overlays        // the stop dialog, the flows: layer order and grace
@@ -144,8 +151,15 @@ func New(opts Options) *Model {
 	if opts.Keys != nil {
 		m.keys = *opts.Keys
 	}
+	m.keys.off = slices.Clone(m.keys.off) // Refuse appends: not into the caller's map
 	if m.actions == nil {
 		m.keys.DisableDanger()
+		if opts.Logs != nil {
+			m.logsFrom = opts.Logs
+			m.keys.enableLogs()
+		}
+	} else {
+		m.logsFrom = m.actions
 	}
 	if opts.Migrate {
 		m.migrateOnly = true
