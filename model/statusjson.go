@@ -124,10 +124,8 @@ const (
 
 // ExitCode is 2 when any identity has a critical flag, else 0.
 func (s *Snapshot) ExitCode() int {
-	for i := range s.Rows {
-		if s.Rows[i].Critical() {
-			return ExitCritical
-		}
+	if c := s.Count(); c.Critical > 0 {
+		return ExitCritical
 	}
 	return ExitOK
 }

@@ -177,9 +177,9 @@ func (m *Model) countSegments() []segment {
 	if c.Critical > 0 {
 		segs = append(segs, segment{text: fmt.Sprintf("%d critical", c.Critical), tone: themes.ToneDanger, prio: 9})
 	}
-	// Not c.Warned: a proof awaiting fetch is flagged but is no cause for
-	// alarm, and the header agrees with the table's markers.
-	if n := m.warnings; n > 0 {
+	// Warned as the table's "*" (Row.Warned): a proof awaiting fetch is
+	// flagged but is no cause for alarm.
+	if n := c.Warned; n > 0 {
 		segs = append(segs, segment{text: fmt.Sprintf("%d warning", n) + plural(n), tone: themes.ToneWarn, prio: 9})
 	}
 	segs = append(segs, segment{text: fmt.Sprintf("%d identities", c.Identities), prio: 3})

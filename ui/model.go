@@ -89,8 +89,7 @@ type Model struct {
 	width, height int
 
 	snap       *model.Snapshot
-	counts     model.Counts // of snap, counted once per snapshot
-	warnings   int          // rows marked as warned in the table (see warned)
+	counts     model.Counts // of snap, counted once per snapshot: every count shown is from it
 	received   time.Time
 	feedClosed bool
 	// nodeLineCount is how many lines the header gives the nodes of a
@@ -268,12 +267,6 @@ func (m *Model) setSnapshot(s model.Snapshot) {
 		m.setSize(m.width, m.height) // the body gives the header its lines
 	}
 	m.counts = s.Count()
-	m.warnings = 0
-	for i := range s.Rows {
-		if !s.Rows[i].Critical() && warned(&s.Rows[i]) {
-			m.warnings++
-		}
-	}
 	m.received = m.now()
 	m.pending = 0
 	for i := range s.Rows {
