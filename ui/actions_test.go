@@ -738,7 +738,7 @@ func TestHeaderShowsScheduler(t *testing.T) {
 		Actions: []model.Action{{Kind: model.ActionStart, Service: "data03"}},
 		Waits:   []model.Wait{{Service: "data04", Reason: "disk d1 is busy with data03 (max_proving_per_disk = 1)"}}}
 	m, _, _ := newActionTest(t, 240, 30, &s)
-	mustContain(t, screen(m), "auto on · start data03 · 1 waiting (data04: disk d1 is busy with data03")
+	mustContain(t, screen(m), "auto on · 1 waiting · data04 waits: disk d1 is busy with data03 (max_proving_per_disk = 1) · auto: start data03")
 
 	s.Scheduler = model.SchedulerStatus{}
 	m.Update(SnapshotMsg{s})

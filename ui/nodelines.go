@@ -58,7 +58,7 @@ func fleetSegments(nodes []model.NodeStatus) []segment {
 	}
 	segs := []segment{{text: fmt.Sprintf("%d nodes", len(nodes)), prio: 3}}
 	if down > 0 {
-		segs = append(segs, segment{text: fmt.Sprintf("%d DOWN", down), tone: themes.ToneDanger, prio: 8})
+		segs = append(segs, segment{text: fmt.Sprintf("%d DOWN", down), tone: themes.ToneDanger, prio: prioMust})
 	}
 	if unsynced > 0 {
 		segs = append(segs, segment{text: fmt.Sprintf("%d NOT SYNCED", unsynced), tone: themes.ToneWarn, prio: 7})
