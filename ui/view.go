@@ -212,20 +212,23 @@ func (m *Model) helpText() string {
 	b.WriteString(st.Section.Render("Keys") + st.Fg[themes.ToneMuted].Render("  (this help scrolls: ↑/↓ j/k, pgup/pgdn, g/G; esc leaves)") + "\n\n")
 	b.WriteString(m.fullHelp(m.keys.FullHelp()) + "\n\n")
 	if off := m.keys.offHelp(); len(off) > 0 {
-		b.WriteString(st.Section.Render("Off in this session") + "\n")
-		// One line per reason: a read-only session turns off nine keys.
+		// Keys only, one group per reason: the help lists what works, and
+		// names the rest so a dead key is not a surprise; pressed, each says
+		// why in the footer.
 		var whys []string
 		byWhy := map[string][]string{}
 		for _, r := range off {
 			if byWhy[r.why] == nil {
 				whys = append(whys, r.why)
 			}
-			byWhy[r.why] = append(byWhy[r.why], r.help.Key+" "+strings.TrimSuffix(r.help.Desc, "…"))
+			byWhy[r.why] = append(byWhy[r.why], r.help.Key)
 		}
-		for _, why := range whys {
-			b.WriteString(wrap(strings.Join(byWhy[why], ", ")+": "+why, m.width) + "\n")
+		groups := make([]string, len(whys))
+		for i, why := range whys {
+			groups[i] = strings.Join(byWhy[why], " ") + " (" + why + ")"
 		}
-		b.WriteByte('\n')
+		b.WriteString(st.Section.Render("Off in this session") + "\n")
+		b.WriteString(wrap(strings.Join(groups, "; ")+"; pressed, each says why.", m.width) + "\n\n")
 	}
 	var cols []string
 	for c := range model.NumColumns {
