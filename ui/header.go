@@ -31,6 +31,10 @@ const prioMust = 10
 
 const headerSep = " · "
 
+// sepWidth is the separator's width in cells ("·" is two bytes, one cell:
+// counting bytes dropped segments that fit).
+var sepWidth = cellWidth(headerSep)
+
 // readOnlyMarker starts the header of a read-only session.
 const readOnlyMarker = "READ-ONLY"
 
@@ -68,7 +72,7 @@ func (m *Model) statusSegments() []segment {
 			segs = append(segs, segment{text: "node " + n.Version, prio: 3})
 		}
 		if n.Synced {
-			segs = append(segs, segment{text: "synced", tone: themes.ToneOK, prio: 5})
+			segs = append(segs, segment{text: "synced", tone: themes.ToneOK, prio: 6})
 		} else {
 			segs = append(segs, segment{text: "NOT SYNCED", tone: themes.ToneWarn, prio: 7})
 		}
@@ -131,7 +135,9 @@ func cycleSegment(c *model.CycleInfo, now time.Time) (segment, bool) {
 		seg = segment{text: "cycle gap in " + countdown(c.RoundEnd.Sub(now)), tone: themes.ToneMuted, prio: 6}
 	case now.Before(c.GapCloses):
 		left := countdown(c.GapCloses.Sub(now))
-		seg = segment{text: "CYCLE GAP: closes in " + left, tone: themes.ToneAccent, prio: 8,
+		// The long form gives way early, to its short one: at 80 columns
+		// that leaves room for "synced" and the plan.
+		seg = segment{text: "CYCLE GAP: closes in " + left, tone: themes.ToneAccent, prio: 4,
 			short: "CYCLE GAP " + left + " left", shortPrio: 8}
 	default:
 		return segment{}, false // past: the next poll brings the next gap
@@ -163,7 +169,7 @@ func countdown(d time.Duration) string {
 // fresh is the age of fresh data: "updated just now", shrinking to "just
 // now" early on a narrow line so the countdown and the plan keep their room.
 func fresh(ago string) segment {
-	return segment{text: "updated " + ago, tone: themes.ToneMuted, prio: 7, short: ago, shortPrio: 9}
+	return segment{text: "updated " + ago, tone: themes.ToneMuted, prio: 5, short: ago, shortPrio: 9}
 }
 
 // feedSegments say how fresh the data is: stale after three missed polls.
@@ -291,10 +297,10 @@ func (m *Model) autoSegments() []segment {
 // cells, then styles each by its tone; titled styles the first as the title.
 func (m *Model) fitSegments(segs []segment, titled bool, width int) string {
 	keep := make([]bool, len(segs))
-	used := -len(headerSep)
+	used := -sepWidth
 	for i := range segs {
 		keep[i] = true
-		used += cellWidth(segs[i].text) + len(headerSep)
+		used += cellWidth(segs[i].text) + sepWidth
 	}
 	segs = slices.Clone(segs) // shrinking one changes its text
 	for used > width {
@@ -316,13 +322,13 @@ func (m *Model) fitSegments(segs []segment, titled bool, width int) string {
 			break
 		}
 		keep[low] = false
-		used -= cellWidth(segs[low].text) + len(headerSep)
+		used -= cellWidth(segs[low].text) + sepWidth
 	}
 	// One wide segment leaving can make room for narrower ones that left
 	// before it (a long waiting reason and the state counts): take them
 	// back, the most important first.
 	for _, i := range byPrio(segs) {
-		if w := cellWidth(segs[i].text) + len(headerSep); !keep[i] && used+w <= width {
+		if w := cellWidth(segs[i].text) + sepWidth; !keep[i] && used+w <= width {
 			keep[i] = true
 			used += w
 		}
