@@ -131,10 +131,8 @@ const (
 // risk now, which the operator can act on, while the document's nodes
 // still say which node is down.
 func (s *Snapshot) ExitCode() int {
-	for i := range s.Rows {
-		if s.Rows[i].Critical() {
-			return ExitCritical
-		}
+	if c := s.Count(); c.Critical > 0 {
+		return ExitCritical
 	}
 	nodes := s.Nodes
 	if len(nodes) == 0 { // a snapshot not made by Join

@@ -26,6 +26,8 @@ func (s *Snapshot) StatusText() string {
 			}
 		}
 	}
+	c := s.Count()
+	fmt.Fprintln(w, c.Text()) // the dashboard's header counts the same (Count)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	state := "NODE" // what the node says of the identity; ON NODE beside the NODE a fleet's rows are on
 	if fleet {

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
 	"charm.land/wish/v2"
@@ -261,18 +260,16 @@ func (s *Server) handle(sess ssh.Session) {
 	opts := s.o.Dashboard
 	opts.Snapshots = feed
 	opts.Theme = themes.ByName(s.o.Theme, noColor(env))
-	keys := ui.DefaultKeyMap()
-	// Adding a key, merging nodes and the wizard change files directly,
-	// not through Actions, so they could not be audited: not over SSH.
-	for _, b := range []*key.Binding{&keys.AddKey, &keys.Merge, &keys.Migrate} {
-		b.SetEnabled(false)
-	}
+	keys := sessionKeys()
 	opts.Keys = &keys
 	opts.Actions = nil
 	if access == Full && s.o.Actions != nil {
 		opts.Actions = &auditedActions{inner: s.o.Actions, log: s.o.Audit, who: w, identity: s.o.Identity, report: s.o.Report}
 	} else {
 		opts.ReadOnly = true
+		if s.o.Actions != nil {
+			opts.Logs = s.o.Actions // reading a log is watching: a read-only key may (as over the machine channel)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(sess.Context())
@@ -335,6 +332,17 @@ func (s *Server) handle(sess ssh.Session) {
 	}
 	s.audit(w, "session-end", reason)
 	_ = sess.Exit(0)
+}
+
+// sessionKeys is a session's key map. Adding a key, merging nodes and the
+// wizard change files directly, not through Actions, so they could not be
+// audited: not over SSH. Pressed, each says where it works.
+func sessionKeys() ui.KeyMap {
+	keys := ui.DefaultKeyMap()
+	keys.Refuse("run postdeck locally to add a key", &keys.AddKey)
+	keys.Refuse("run postdeck locally to merge", &keys.Merge)
+	keys.Refuse("run postdeck locally for the wizard", &keys.Migrate)
+	return keys
 }
 
 // watchIdle ends the session once no input came for IdleTimeout.

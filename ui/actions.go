@@ -35,6 +35,12 @@ type Actions interface {
 	LogSource(service string) (LogSource, error)
 }
 
+// LogReader finds where a service's log is. Actions is one; a read-only
+// session is given one alone (Options.Logs).
+type LogReader interface {
+	LogSource(service string) (LogSource, error)
+}
+
 // LogSource is backend's, named here so that wrappers of Actions (sshserve)
 // need not import backend.
 type LogSource = proc.LogSource

@@ -68,7 +68,7 @@ func TestKeyFormRefusesAKeyAnotherNodeHolds(t *testing.T) {
 	k := w.a[1]
 	pd := postDir(t, filepath.Join(w.root, "disks", "moved"), k.Public, k.Private)
 	m, _ := newFlowTest(t, w.world)
-	press(m, "k")
+	press(m, "i")
 	typeText(m, pd)
 	settle(t, m, press(m, "enter"), func() bool { return m.flow.(*keyFlow).stage == keyForm && m.flow.(*keyFlow).refusal != "" })
 	f := m.flow.(*keyFlow)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,14 +11,29 @@ import (
 )
 
 // segment is one fact of the header. When a line is too narrow the segments
-// with the lowest priority leave first, so the age and the alarms stay.
+// with the lowest priority give way first, so the age and the alarms stay: a
+// segment with a short form first shrinks to it (then at shortPrio), one
+// without leaves whole. None is cut, except the last left on a line narrower
+// than itself.
 type segment struct {
-	text string
-	tone themes.Tone
-	prio int
+	text      string
+	tone      themes.Tone
+	prio      int
+	short     string
+	shortPrio int
 }
 
+// prioMust is what the header keeps at 80 columns and more whatever else
+// wants the line: the demo, critical and warning counts, automatic
+// proving's state and how many services it holds back (and READ-ONLY,
+// pinned before every segment).
+const prioMust = 10
+
 const headerSep = " · "
+
+// sepWidth is the separator's width in cells ("·" is two bytes, one cell:
+// counting bytes dropped segments that fit).
+var sepWidth = cellWidth(headerSep)
 
 // readOnlyMarker starts the header of a read-only session.
 const readOnlyMarker = "READ-ONLY"
@@ -43,7 +59,7 @@ func (m *Model) headerView() string {
 
 // statusSegments: title, node version, sync, layer, peers and freshness.
 func (m *Model) statusSegments() []segment {
-	segs := []segment{{text: m.title, prio: 2}}
+	segs := []segment{m.titleSegment()}
 	if m.snap == nil {
 		segs = append(segs, segment{text: "waiting for the first poll…", tone: themes.ToneMuted, prio: 8})
 		return append(segs, m.feedSegments()...)
@@ -56,7 +72,7 @@ func (m *Model) statusSegments() []segment {
 			segs = append(segs, segment{text: "node " + n.Version, prio: 3})
 		}
 		if n.Synced {
-			segs = append(segs, segment{text: "synced", tone: themes.ToneOK, prio: 5})
+			segs = append(segs, segment{text: "synced", tone: themes.ToneOK, prio: 6})
 		} else {
 			segs = append(segs, segment{text: "NOT SYNCED", tone: themes.ToneWarn, prio: 7})
 		}
@@ -76,6 +92,18 @@ func (m *Model) statusSegments() []segment {
 		segs = append(segs, segment{text: b, tone: themes.ToneMuted, prio: 0})
 	}
 	return append(segs, m.feedSegments()...)
+}
+
+// titleSegment is the session's title. A demo's (cmd/demo titles it
+// "postdeck — demo (…)") shrinks to "postdeck — demo" and stays: a
+// simulated node must never pass for a real one. Any other title leaves a
+// narrow line early.
+func (m *Model) titleSegment() segment {
+	seg := segment{text: m.title, prio: 2}
+	if name, where, ok := strings.Cut(m.title, " — "); ok && (where == "demo" || strings.HasPrefix(where, "demo ")) {
+		seg.short, seg.shortPrio = name+" — demo", prioMust
+	}
+	return seg
 }
 
 // planSegment is the deadline plan beside the countdown: "plan: all 37
@@ -106,12 +134,19 @@ func cycleSegment(c *model.CycleInfo, now time.Time) (segment, bool) {
 	case now.Before(c.RoundEnd):
 		seg = segment{text: "cycle gap in " + countdown(c.RoundEnd.Sub(now)), tone: themes.ToneMuted, prio: 6}
 	case now.Before(c.GapCloses):
-		seg = segment{text: "CYCLE GAP: closes in " + countdown(c.GapCloses.Sub(now)), tone: themes.ToneAccent, prio: 8}
+		left := countdown(c.GapCloses.Sub(now))
+		// The long form gives way early, to its short one: at 80 columns
+		// that leaves room for "synced" and the plan.
+		seg = segment{text: "CYCLE GAP: closes in " + left, tone: themes.ToneAccent, prio: 4,
+			short: "CYCLE GAP " + left + " left", shortPrio: 8}
 	default:
 		return segment{}, false // past: the next poll brings the next gap
 	}
 	if c.Mismatch != "" {
 		seg.text += " (?)"
+		if seg.short != "" {
+			seg.short += " (?)"
+		}
 		seg.tone = themes.ToneWarn
 	}
 	return seg, true
@@ -131,6 +166,12 @@ func countdown(d time.Duration) string {
 	}
 }
 
+// fresh is the age of fresh data: "updated just now", shrinking to "just
+// now" early on a narrow line so the countdown and the plan keep their room.
+func fresh(ago string) segment {
+	return segment{text: "updated " + ago, tone: themes.ToneMuted, prio: 5, short: ago, shortPrio: 9}
+}
+
 // feedSegments say how fresh the data is: stale after three missed polls.
 func (m *Model) feedSegments() []segment {
 	if m.feedClosed {
@@ -147,9 +188,9 @@ func (m *Model) feedSegments() []segment {
 		// No poll missed. Not "0s", "1s", "0s…": a count that only ever
 		// flickers between two values says nothing, and redrawing the
 		// screen for it every second was a third of the dashboard's drawing.
-		return []segment{{text: "updated just now", tone: themes.ToneMuted, prio: 9}}
+		return []segment{fresh("just now")}
 	}
-	return []segment{{text: "updated " + age(d) + " ago", tone: themes.ToneMuted, prio: 9}}
+	return []segment{fresh(age(d) + " ago")}
 }
 
 // countSegments: source errors, alarms, then identities per state.
@@ -175,47 +216,79 @@ func (m *Model) countSegments() []segment {
 	}
 	c := &m.counts
 	if c.Critical > 0 {
-		segs = append(segs, segment{text: fmt.Sprintf("%d critical", c.Critical), tone: themes.ToneDanger, prio: 9})
+		segs = append(segs, segment{text: fmt.Sprintf("%d critical", c.Critical), tone: themes.ToneDanger, prio: prioMust})
 	}
-	// Not c.Warned: a proof awaiting fetch is flagged but is no cause for
-	// alarm, and the header agrees with the table's markers.
-	if n := m.warnings; n > 0 {
-		segs = append(segs, segment{text: fmt.Sprintf("%d warning", n) + plural(n), tone: themes.ToneWarn, prio: 9})
+	// Warned as the table's "*" (Row.Warned): a proof awaiting fetch is
+	// flagged but is no cause for alarm.
+	if n := c.Warned; n > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d warning", n) + plural(n), tone: themes.ToneWarn, prio: prioMust})
 	}
+	segs = append(segs, m.autoSegments()...)
 	segs = append(segs, segment{text: fmt.Sprintf("%d identities", c.Identities), prio: 3})
-	for _, s := range []struct {
-		st   model.NodeState
-		tone themes.Tone
-		prio int
-	}{
-		{model.NodeProving, themes.ToneAccent, 6}, {model.NodeIdle, themes.ToneText, 5},
-		{model.NodeUnused, themes.ToneMuted, 4}, {model.NodeAbsent, themes.ToneMuted, 4},
-		{model.NodeUnknown, themes.ToneMuted, 4},
-	} {
-		if n := c.Node[s.st]; n > 0 {
-			segs = append(segs, segment{text: fmt.Sprintf("%s %d", s.st, n), tone: s.tone, prio: s.prio})
+	for _, st := range model.NodeCounted {
+		if n := c.Node[st]; n > 0 {
+			tp := nodeStateLook[st]
+			segs = append(segs, segment{text: fmt.Sprintf("%s %d", st, n), tone: tp.tone, prio: tp.prio})
 		}
 	}
-	for _, s := range []struct {
-		st   model.ServiceState
-		tone themes.Tone
-		prio int
-	}{
-		{model.ServiceProving, themes.ToneAccent, 6}, {model.ServiceDone, themes.ToneOK, 6},
-		{model.ServiceUnreachable, themes.ToneWarn, 7}, {model.ServiceUnknown, themes.ToneWarn, 5},
-		{model.ServiceStopped, themes.ToneMuted, 4},
-	} {
-		if n := c.Service[s.st]; n > 0 {
-			segs = append(segs, segment{text: fmt.Sprintf("%s %d", s.st, n), tone: s.tone, prio: s.prio})
+	for _, st := range model.ServiceCounted {
+		if n := c.Service[st]; n > 0 {
+			tp := serviceStateLook[st]
+			segs = append(segs, segment{text: fmt.Sprintf("%s %d", st, n), tone: tp.tone, prio: tp.prio})
 		}
 	}
-	// What automatic proving does and why services wait.
-	if sc := &m.snap.Scheduler; m.actions != nil || sc.Auto {
-		tone := themes.ToneMuted
-		if sc.Auto {
-			tone = themes.ToneAccent
+	return segs
+}
+
+// look is how a state's count is drawn and how soon it gives way.
+type look struct {
+	tone themes.Tone
+	prio int
+}
+
+var (
+	nodeStateLook = map[model.NodeState]look{
+		model.NodeProving: {themes.ToneAccent, 6}, model.NodeIdle: {themes.ToneText, 5},
+		model.NodeUnused: {themes.ToneMuted, 4}, model.NodeAbsent: {themes.ToneMuted, 4}, model.NodeUnknown: {themes.ToneMuted, 4},
+	}
+	serviceStateLook = map[model.ServiceState]look{
+		model.ServiceProving: {themes.ToneAccent, 6}, model.ServiceDone: {themes.ToneOK, 6},
+		model.ServiceUnreachable: {themes.ToneWarn, 7}, model.ServiceUnknown: {themes.ToneWarn, 5}, model.ServiceStopped: {themes.ToneMuted, 4},
+	}
+)
+
+// autoSegments say what automatic proving does: on or off and how many
+// services it holds back stay at any width; the first one's reason is a
+// segment of its own, before the state counts, shown whole or not at all (each waiting row's
+// details say why in full), and what it is starting or stopping leaves
+// before the state counts do.
+func (m *Model) autoSegments() []segment {
+	sc := &m.snap.Scheduler
+	if m.actions == nil && !sc.Auto {
+		return nil
+	}
+	if !sc.Auto {
+		return []segment{{text: "auto off", tone: themes.ToneMuted, prio: prioMust}}
+	}
+	segs := []segment{{text: "auto on", tone: themes.ToneAccent, prio: prioMust}}
+	if len(sc.Waits) > 0 {
+		tone := themes.ToneAccent
+		for _, w := range sc.Waits {
+			if w.Held {
+				tone = themes.ToneWarn // held back by hand or a failed start: its row is critical
+			}
 		}
-		segs = append(segs, segment{text: printable(sc.Summary(), false), tone: tone, prio: 6})
+		w := &sc.Waits[0]
+		segs = append(segs,
+			segment{text: fmt.Sprintf("%d waiting", len(sc.Waits)), tone: tone, prio: prioMust},
+			segment{text: printable(w.Service+" waits: "+w.Reason, false), tone: themes.ToneMuted, prio: 7})
+	}
+	if len(sc.Actions) > 0 {
+		acts := make([]string, len(sc.Actions))
+		for i, a := range sc.Actions {
+			acts[i] = a.Kind.String() + " " + a.Service
+		}
+		segs = append(segs, segment{text: printable("auto: "+strings.Join(acts, ", "), false), tone: themes.ToneAccent, prio: 3})
 	}
 	return segs
 }
@@ -224,11 +297,12 @@ func (m *Model) countSegments() []segment {
 // cells, then styles each by its tone; titled styles the first as the title.
 func (m *Model) fitSegments(segs []segment, titled bool, width int) string {
 	keep := make([]bool, len(segs))
-	used := -len(headerSep)
+	used := -sepWidth
 	for i := range segs {
 		keep[i] = true
-		used += cellWidth(segs[i].text) + len(headerSep)
+		used += cellWidth(segs[i].text) + sepWidth
 	}
+	segs = slices.Clone(segs) // shrinking one changes its text
 	for used > width {
 		low := -1
 		for i := range segs {
@@ -236,11 +310,28 @@ func (m *Model) fitSegments(segs []segment, titled bool, width int) string {
 				low = i
 			}
 		}
-		if low < 0 || kept(keep) == 1 {
+		if low < 0 {
+			break
+		}
+		if s := &segs[low]; s.short != "" {
+			used += cellWidth(s.short) - cellWidth(s.text)
+			s.text, s.prio, s.short = s.short, s.shortPrio, ""
+			continue
+		}
+		if kept(keep) == 1 {
 			break
 		}
 		keep[low] = false
-		used -= cellWidth(segs[low].text) + len(headerSep)
+		used -= cellWidth(segs[low].text) + sepWidth
+	}
+	// One wide segment leaving can make room for narrower ones that left
+	// before it (a long waiting reason and the state counts): take them
+	// back, the most important first.
+	for _, i := range byPrio(segs) {
+		if w := cellWidth(segs[i].text) + sepWidth; !keep[i] && used+w <= width {
+			keep[i] = true
+			used += w
+		}
 	}
 	var b strings.Builder
 	for i, s := range segs {
@@ -258,6 +349,16 @@ func (m *Model) fitSegments(segs []segment, titled bool, width int) string {
 		}
 	}
 	return b.String()
+}
+
+// byPrio is the segments' indexes, the highest priority first.
+func byPrio(segs []segment) []int {
+	idx := make([]int, len(segs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return segs[b].prio - segs[a].prio })
+	return idx
 }
 
 func kept(keep []bool) int {

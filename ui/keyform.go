@@ -16,7 +16,7 @@ import (
 	"postdeck/themes"
 )
 
-// The add-key flow (k): a form for the PoST data directory, the key's name
+// The add-key flow (i): a form for the PoST data directory, the key's name
 // and whether to move identity.key to a backup; then the plan in full with
 // Cancel focused; the key written in a Cmd; an offer to add the matching
 // [[service]] (its snippet shown first); then the restart reminder, until a

@@ -25,7 +25,7 @@ func TestAddKeyFlow(t *testing.T) {
 	os.Mkdir(filepath.Join(w.root, "disks", "data4"), 0o700)
 	m, c := newFlowTest(t, w)
 
-	press(m, "k")
+	press(m, "i")
 	mustContain(t, screen(m), "Add an identity key", "PoST data directory", "Move identity.key", "[ ]")
 
 	// Tab completes folders: ambiguous first, then unique.
@@ -108,7 +108,7 @@ func TestAddKeyRefusalShowsReason(t *testing.T) {
 	k, other := mergetest.KeyFor("post", 1), mergetest.KeyFor("post", 2)
 	pd := postDir(t, filepath.Join(w.root, "data9"), other.Public, k.Private)
 	m, _ := newFlowTest(t, w)
-	press(m, "k")
+	press(m, "i")
 	typeText(m, pd)
 	settle(t, m, press(m, "enter"), shows(m, "not added"))
 	mustContain(t, screen(m), "✗ not added:", "belongs to", "PoST data directory")
@@ -125,7 +125,7 @@ func TestAddKeyRefusalShowsReason(t *testing.T) {
 func TestFlowKeysNeedConfig(t *testing.T) {
 	s := demo()
 	m, _, _ := newActionTest(t, 120, 30, &s)
-	for _, k := range []string{"k", "m", "M"} {
+	for _, k := range []string{"i", "m", "M"} {
 		press(m, k)
 		if m.flow != nil {
 			t.Fatalf("%s opened a flow without a config", k)
@@ -134,8 +134,8 @@ func TestFlowKeysNeedConfig(t *testing.T) {
 	}
 }
 
-// TestReadOnlyHidesFlowKeys: without Actions, k, m and M do nothing and
-// are not in the help; k moves up as before.
+// TestReadOnlyHidesFlowKeys: without Actions, i, m and M open nothing and
+// are not in the help; k moves up.
 func TestReadOnlyHidesFlowKeys(t *testing.T) {
 	w := newWorld(t, testkit.FreeAddr(t), 1)
 	m := New(Options{Theme: themes.Dark(), Config: w.cfg, Now: func() time.Time { return testNow }})
@@ -144,18 +144,38 @@ func TestReadOnlyHidesFlowKeys(t *testing.T) {
 	m.Update(SnapshotMsg{s})
 	press(m, "j", "j", "k")
 	mustContain(t, selectedLine(t, m), "post0001.key")
-	for _, k := range []string{"k", "m", "M"} {
-		if cmd := press(m, k); cmd != nil || m.flow != nil {
+	for _, k := range []string{"i", "m", "M"} {
+		if press(m, k); m.flow != nil {
 			t.Fatalf("%s acted in read-only mode", k)
 		}
 	}
 	press(m, "?")
 	v := screen(m)
-	mustContain(t, v, "↑/k")
-	mustNotContain(t, v, "add identity key", "merge nodes", "migration wizard")
+	mustContain(t, flat(v), "↑/k", "Off in this session", "i m M l (not in a read-only session)")
+	body := v[:strings.LastIndex(v, "\n")] // the footer still says why M did nothing
+	mustNotContain(t, body, "add identity key", "merge nodes", "migration wizard")
 
 	// With actions they are listed.
 	m2, _ := newFlowTest(t, w)
 	press(m2, "?")
-	mustContain(t, screen(m2), "k add identity key…", "m merge nodes…", "M migration wizard…")
+	mustContain(t, screen(m2), "i add identity key…", "m merge nodes…", "M migration wizard…")
+}
+
+// With every flow on (a local dashboard), k still moves up and opens
+// nothing: adding a key is i, so k means the same locally and over SSH.
+func TestKMovesUpWhereAddKeyIsOn(t *testing.T) {
+	w := newWorld(t, testkit.FreeAddr(t), 1)
+	m, _ := newFlowTest(t, w)
+	m.Update(SnapshotMsg{many(5)})
+	press(m, "j", "j", "k")
+	if m.flow != nil {
+		t.Fatal("k opened a flow")
+	}
+	mustContain(t, selectedLine(t, m), "post0001.key")
+	press(m, "?")
+	mustContain(t, screen(m), "↑/k", "i add identity key…")
+	press(m, "esc", "i")
+	if _, ok := m.flow.(*keyFlow); !ok {
+		t.Fatalf("i opened %T, not the add-key form", m.flow)
+	}
 }

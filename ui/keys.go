@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"slices"
+
 	"charm.land/bubbles/v2/key"
 )
 
@@ -65,13 +67,49 @@ type KeyMap struct {
 	ScrollLR key.Binding // ←/→ shift long lines sideways (help only)
 	Left     key.Binding
 	Right    key.Binding
+
+	// off is each binding turned off with a reason (Refuse): pressing one
+	// says why in the footer, and the help lists them, so no key is
+	// silently dead.
+	off []refusal
+}
+
+// refusal is a binding turned off in this session and why.
+type refusal struct {
+	keys []string
+	help key.Help
+	why  string
+}
+
+// Refuse turns bindings off and records why ("read-only session"): a press
+// of one then tells the user instead of doing nothing. A binding refused
+// already keeps its first reason, the more particular one (sshserve's "run
+// postdeck locally to merge" before the read-only session's).
+func (k *KeyMap) Refuse(why string, bs ...*key.Binding) {
+	for _, b := range bs {
+		if b.Enabled() {
+			k.off = append(k.off, refusal{keys: b.Keys(), help: b.Help(), why: why})
+		}
+		b.SetEnabled(false)
+	}
+}
+
+// refused is why the pressed key is off, if it is one Refuse turned off.
+func (k *KeyMap) refused(pressed string) (refusal, bool) {
+	for _, r := range k.off {
+		if slices.Contains(r.keys, pressed) {
+			return r, true
+		}
+	}
+	return refusal{}, false
 }
 
 // DefaultKeyMap returns the dashboard's bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		// k is also up, except on the table when AddKey is on (it is matched first).
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑", "up")),
+		// j and k move everywhere, as in vim, less and k9s: no screen gives
+		// them another meaning.
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
@@ -102,10 +140,12 @@ func DefaultKeyMap() KeyMap {
 		Restart:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restart")),
 		Logs:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "logs")),
 		Auto:        key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "auto proving on/off")),
-		AddKey:      key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "add identity key…")),
-		Merge:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "merge nodes…")),
-		Migrate:     key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "migration wizard…")),
-		Reload:      key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "reload config")),
+		// i for identity: not k, which is up (over SSH k was up and locally it
+		// added a key, so the same press did two things).
+		AddKey:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "add identity key…")),
+		Merge:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "merge nodes…")),
+		Migrate: key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "migration wizard…")),
+		Reload:  key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "reload config")),
 
 		NextButton: key.NewBinding(key.WithKeys("tab", "right"), key.WithHelp("tab/→", "next button")),
 		PrevButton: key.NewBinding(key.WithKeys("shift+tab", "left"), key.WithHelp("shift+tab/←", "previous button")),
@@ -123,18 +163,46 @@ func DefaultKeyMap() KeyMap {
 }
 
 // danger lists, in this one place, every binding that acts on post-services
-// or needs Actions to work: a view-only dashboard has none of them.
+// or needs Actions to work: a view-only dashboard has none of them. The
+// first ones are what a user presses on the table (refused with a reason);
+// the log view's keys follow.
 func (k *KeyMap) danger() []*key.Binding {
-	return []*key.Binding{&k.Select, &k.SelectAll, &k.ClearSelect, &k.Start, &k.Stop, &k.Restart, &k.Auto,
-		&k.Logs, &k.Follow, &k.Search, &k.NextHit, &k.PrevHit, &k.ScrollLR, &k.Left, &k.Right,
+	return append(k.acting(), k.logKeys()...)
+}
+
+// acting are the table's keys that act: a read-only session refuses them.
+func (k *KeyMap) acting() []*key.Binding {
+	return []*key.Binding{&k.Select, &k.SelectAll, &k.Start, &k.Stop, &k.Restart, &k.Auto,
 		&k.AddKey, &k.Merge, &k.Migrate}
 }
 
-// DisableDanger turns off every action binding, so the keys do nothing and
-// vanish from the help and the footer. New calls it when Options.Actions is nil.
+// logKeys open and drive the log view: reading, which a read-only session
+// may do when it has a LogReader.
+func (k *KeyMap) logKeys() []*key.Binding {
+	return []*key.Binding{&k.Logs, &k.Follow, &k.Search, &k.NextHit, &k.PrevHit, &k.ScrollLR, &k.Left, &k.Right}
+}
+
+// readOnlyWhy is what a refused key says in a session without Actions:
+// short, as the footer line is one line at 80 columns.
+const readOnlyWhy = "not in a read-only session"
+
+// DisableDanger turns off every action binding, so the keys vanish from the
+// help and the footer; pressing one says it is a read-only session. New
+// calls it when Options.Actions is nil.
 func (k *KeyMap) DisableDanger() {
-	for _, b := range k.danger() {
-		b.SetEnabled(false)
+	k.Refuse(readOnlyWhy, k.acting()...)
+	k.Refuse(readOnlyWhy, &k.Logs)
+	for _, b := range append(k.logKeys(), &k.ClearSelect) {
+		b.SetEnabled(false) // keys of a view or a selection that cannot open
+	}
+}
+
+// enableLogs turns the log view's keys back on in a read-only session that
+// can read logs: reading is not acting.
+func (k *KeyMap) enableLogs() {
+	k.off = slices.DeleteFunc(k.off, func(r refusal) bool { return slices.Equal(r.keys, k.Logs.Keys()) })
+	for _, b := range k.logKeys() {
+		b.SetEnabled(true)
 	}
 }
 
@@ -165,6 +233,9 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	}
 }
 
+// offHelp lists the bindings this session turned off, with why.
+func (k KeyMap) offHelp() []refusal { return k.off }
+
 // dialogHelp is the footer's hint line while a dialog is open.
 func (k KeyMap) dialogHelp() []key.Binding {
 	return []key.Binding{k.NextButton, k.Press, k.Dismiss}
@@ -176,6 +247,14 @@ func (k KeyMap) confirmHelp() []key.Binding {
 	press.SetHelp(press.Help().Key, "confirm")
 	back.SetHelp(back.Help().Key, "back to the buttons")
 	return []key.Binding{press, back}
+}
+
+// helpHelp is the footer's hint line on the help screen: how to scroll it.
+func (k KeyMap) helpHelp() []key.Binding {
+	scroll := key.NewBinding(key.WithKeys("j", "k"), key.WithHelp("↑↓/jk", "scroll"))
+	page := key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgup/pgdn", "page"))
+	ends := key.NewBinding(key.WithKeys("g", "G"), key.WithHelp("g/G", "top/end"))
+	return []key.Binding{k.Back, scroll, page, ends}
 }
 
 // logsHelp is the footer's hint line in the logs view.

@@ -70,7 +70,7 @@ type logTickMsg struct{ gen int }
 // openLogs shows the log of the cursor row's service.
 func (m *Model) openLogs() tea.Cmd {
 	r := m.table.selected()
-	if r == nil || m.actions == nil {
+	if r == nil || m.logsFrom == nil {
 		return nil
 	}
 	if r.Service == "" {
@@ -83,7 +83,7 @@ func (m *Model) openLogs() tea.Cmd {
 		ring: newLogRing(maxLogLines), split: lineSplitter{max: maxLineBytes},
 		width: l.width, height: l.height, input: newSearchInput(&m.theme)}
 	m.mode = modeLogs
-	a, svc := m.actions, r.Service
+	a, svc := m.logsFrom, r.Service
 	return func() tea.Msg {
 		src, err := a.LogSource(svc)
 		if err != nil { // not a service postdeck knows: no log of its own

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"postdeck/backend/proc"
+	"postdeck/themes"
 )
 
 func TestLogRingKeepsTheLastLines(t *testing.T) {
@@ -341,5 +343,25 @@ func TestLogsJournal(t *testing.T) {
 	poll(m)
 	if v := screen(m); strings.Count(v, "unit line 3") != 1 {
 		t.Errorf("a line shown twice:\n%s", v)
+	}
+}
+
+// A read-only session may read logs (reading acts on nothing) when it is
+// given a log reader, and still may not act.
+func TestReadOnlySessionReadsLogs(t *testing.T) {
+	fa := &fakeActions{logDir: t.TempDir()}
+	write(t, fa.logPath("svc1"), numbered(1, 30), false)
+	m := New(Options{Theme: themes.Dark(), Interval: 2 * time.Second, ReadOnly: true, Logs: fa,
+		Now: func() time.Time { return testNow.Add(time.Second) }})
+	m.Update(sizeMsg(100, 20))
+	m.Update(SnapshotMsg{demo()})
+	press(m, "down")
+	pump(m, press(m, "l"))
+	mustContain(t, screen(m), "logs svc1", "line 030")
+	press(m, "esc")
+	press(m, "s")
+	mustContain(t, screen(m), "s start: not in a read-only session")
+	if len(fa.got()) > 0 {
+		t.Fatalf("a read-only session called %v", fa.got())
 	}
 }

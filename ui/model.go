@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"slices"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -30,9 +31,13 @@ type Options struct {
 	// Keys overrides DefaultKeyMap when not nil.
 	Keys *KeyMap
 	// Actions start and stop services; nil makes the dashboard view-only:
-	// every action key is disabled and missing from the help and footer.
+	// every action key is disabled and missing from the help and footer,
+	// and pressing one says so.
 	Actions Actions
-	// Config is the loaded config: adding a key (k), merging (m) and the
+	// Logs reads services' logs when Actions is nil (a read-only session:
+	// reading a log changes nothing); with Actions, Actions reads them.
+	Logs LogReader
+	// Config is the loaded config: adding a key (i), merging (m) and the
 	// migration wizard (M) need its data folder, listeners and path; nil
 	// makes those keys say so.
 	Config *config.Config
@@ -84,21 +89,21 @@ type Model struct {
 	width, height int
 
 	snap       *model.Snapshot
-	counts     model.Counts // of snap, counted once per snapshot
-	warnings   int          // rows marked as warned in the table (see warned)
+	counts     model.Counts // of snap, counted once per snapshot: every count shown is from it
 	received   time.Time
 	feedClosed bool
 	// nodeLineCount is how many lines the header gives the nodes of a
 	// fleet (0 with one node), fixed per snapshot so the body's height is.
 	nodeLineCount int
-	nodeRows      map[string]int // rows per node of the snapshot (rowsPerNode)
 
-	mode   mode
-	table  table
-	filter filterInput
-	detail detail
+	mode    mode
+	helpTop int // the help's first line shown: it scrolls
+	table   table
+	filter  filterInput
+	detail  detail
 
 	actions  Actions
+	logsFrom LogReader       // Actions, or Options.Logs in a read-only session; nil: no logs
 	selected map[string]bool // row keys selected for a bulk action
 	pending  int             // rows with a stop pending in the snapshot
 	overlays overlays        // the stop dialog, the flows: layer order and grace
@@ -145,11 +150,15 @@ func New(opts Options) *Model {
 	if opts.Keys != nil {
 		m.keys = *opts.Keys
 	}
+	m.keys.off = slices.Clone(m.keys.off) // Refuse appends: not into the caller's map
 	if m.actions == nil {
 		m.keys.DisableDanger()
-	}
-	if !m.keys.AddKey.Enabled() {
-		m.keys.Up.SetHelp("↑/k", "up") // k is up everywhere when it adds no key
+		if opts.Logs != nil {
+			m.logsFrom = opts.Logs
+			m.keys.enableLogs()
+		}
+	} else {
+		m.logsFrom = m.actions
 	}
 	if opts.Migrate {
 		m.migrateOnly = true
@@ -253,18 +262,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // setSnapshot shows a new snapshot: the index is rebuilt once here.
 func (m *Model) setSnapshot(s model.Snapshot) {
 	m.snap = &s
-	m.nodeRows = rowsPerNode(&s)
 	if n := nodeLineCount(&s); n != m.nodeLineCount {
 		m.nodeLineCount = n
 		m.setSize(m.width, m.height) // the body gives the header its lines
 	}
 	m.counts = s.Count()
-	m.warnings = 0
-	for i := range s.Rows {
-		if !s.Rows[i].Critical() && warned(&s.Rows[i]) {
-			m.warnings++
-		}
-	}
 	m.received = m.now()
 	m.pending = 0
 	for i := range s.Rows {

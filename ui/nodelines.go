@@ -37,19 +37,6 @@ func nodeName(n *model.NodeStatus) string {
 // fleet says whether the snapshot holds several nodes.
 func (m *Model) fleet() bool { return m.snap != nil && len(m.snap.Nodes) > 1 }
 
-// rowsPerNode counts the snapshot's rows by node, once per snapshot (not
-// on every frame) for the node lines.
-func rowsPerNode(s *model.Snapshot) map[string]int {
-	if len(s.Nodes) < 2 {
-		return nil
-	}
-	rows := map[string]int{}
-	for i := range s.Rows {
-		rows[nodeCell(&s.Rows[i])]++
-	}
-	return rows
-}
-
 func nodeLineCount(s *model.Snapshot) int {
 	if len(s.Nodes) < 2 {
 		return 0
@@ -71,7 +58,7 @@ func fleetSegments(nodes []model.NodeStatus) []segment {
 	}
 	segs := []segment{{text: fmt.Sprintf("%d nodes", len(nodes)), prio: 3}}
 	if down > 0 {
-		segs = append(segs, segment{text: fmt.Sprintf("%d DOWN", down), tone: themes.ToneDanger, prio: 8})
+		segs = append(segs, segment{text: fmt.Sprintf("%d DOWN", down), tone: themes.ToneDanger, prio: prioMust})
 	}
 	if unsynced > 0 {
 		segs = append(segs, segment{text: fmt.Sprintf("%d NOT SYNCED", unsynced), tone: themes.ToneWarn, prio: 7})
@@ -93,7 +80,7 @@ func (m *Model) nodeLines() string {
 		slices.SortStableFunc(nodes, func(a, b model.NodeStatus) int { return cmp.Compare(nodeTrouble(&b), nodeTrouble(&a)) })
 		shown--
 	}
-	rows := m.nodeRows
+	rows := m.counts.ByNode
 	width := 0
 	for i := range nodes[:shown] {
 		width = max(width, cellWidth(nodeName(&nodes[i])))
@@ -101,7 +88,7 @@ func (m *Model) nodeLines() string {
 	var b strings.Builder
 	for i := range nodes[:shown] {
 		b.WriteByte('\n')
-		b.WriteString(m.fitSegments(m.nodeSegments(&nodes[i], rows[nodeName(&nodes[i])], width), false, m.width))
+		b.WriteString(m.fitSegments(m.nodeSegments(&nodes[i], rows[nodes[i].Label()], width), false, m.width))
 	}
 	if rest := nodes[shown:]; len(rest) > 0 {
 		b.WriteByte('\n')
@@ -123,7 +110,7 @@ func nodeTrouble(n *model.NodeStatus) int {
 
 // nodeSegments is one node's header line; its name is padded to width so
 // the lines' facts line up.
-func (m *Model) nodeSegments(n *model.NodeStatus, ids, width int) []segment {
+func (m *Model) nodeSegments(n *model.NodeStatus, c model.NodeCounts, width int) []segment {
 	name := printable(nodeName(n), false)
 	segs := []segment{{text: "  " + name + strings.Repeat(" ", max(0, width-cellWidth(name))), tone: themes.ToneAccent, prio: 10}}
 	if !n.Up() {
@@ -152,11 +139,19 @@ func (m *Model) nodeSegments(n *model.NodeStatus, ids, width int) []segment {
 		segs = append(segs, segment{text: fmt.Sprintf("layer %d", v.TopLayer), prio: 2},
 			segment{text: fmt.Sprintf("%d peers", v.Peers), prio: 3})
 	}
+	ids := c.Identities
 	word := "identities"
 	if ids == 1 {
 		word = "identity"
 	}
 	segs = append(segs, segment{text: fmt.Sprintf("%d %s", ids, word), prio: 4})
+	// The node's share of the header's alarms, from the same count.
+	if c.Critical > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d critical", c.Critical), tone: themes.ToneDanger, prio: 9})
+	}
+	if c.Warned > 0 {
+		segs = append(segs, segment{text: fmt.Sprintf("%d warning", c.Warned) + plural(c.Warned), tone: themes.ToneWarn, prio: 8})
+	}
 	if len(v.Errors) > 0 {
 		segs = append(segs, segment{text: compactError(v.Errors[0]), tone: themes.ToneWarn, prio: 6})
 	}

@@ -65,12 +65,31 @@ type pathInput struct {
 	input   textinput.Model
 	matches []string // after an ambiguous tab
 	note    string   // after a tab that found nothing
+	hint    string   // the placeholder in full: view fits it to the width
 }
 
 func newPathInput(th *themes.Theme, value, placeholder string) pathInput {
 	in := newInput(th, value)
 	in.Placeholder = placeholder
-	return pathInput{id: int(inputSeq.Add(1)), input: in}
+	return pathInput{id: int(inputSeq.Add(1)), input: in, hint: placeholder}
+}
+
+// view draws the input width cells wide. A hint wider than that is wrapped
+// at words, not cut: its first line is the placeholder and the rest comes
+// back as lines to draw under the input while it is empty (at 80 columns
+// "(tab completes)" lost its end).
+func (p *pathInput) view(width int) (line string, more []string) {
+	p.input.SetWidth(width)
+	if p.hint != "" {
+		// ansi.Wrap cuts only a word longer than the line; one cell stays
+		// free for the cursor drawn after the placeholder.
+		hl := strings.Split(wrap(p.hint, width-1), "\n")
+		p.input.Placeholder = hl[0]
+		if p.value() == "" {
+			more = hl[1:]
+		}
+	}
+	return p.input.View(), more
 }
 
 func (p *pathInput) value() string { return p.input.Value() }

@@ -4,7 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"postdeck/backend/testkit"
+	"postdeck/themes"
 )
 
 func TestCompleteDir(t *testing.T) {
@@ -85,5 +91,44 @@ func TestPathInputShowsMatches(t *testing.T) {
 	p.apply(r)
 	if p.value() != d+"/data1" || p.note != "" {
 		t.Errorf("a stale completion was applied: %q %q", p.value(), p.note)
+	}
+}
+
+// At 80 columns the add-key and merge forms' hints are whole: wrapped at
+// words under the entry, not cut at "(tab completes".
+func TestFormHintsAreWholeAt80(t *testing.T) {
+	w := newWorld(t, testkit.FreeAddr(t), 1)
+	for k, hint := range map[string]string{
+		"i": "the folder postcli initialized (tab completes)",
+		"m": "holds local.sql and identities/ (tab completes)",
+	} {
+		m, c := newFlowTest(t, w)
+		m.Update(sizeMsg(80, 24))
+		press(m, k)
+		c.advance(dialogGrace)
+		v := screen(m)
+		if !strings.Contains(flat(v), hint) {
+			t.Errorf("%s: the form's hint is not whole at 80 columns:\n%s", k, v)
+		}
+		assertFits(t, m, 80, 24)
+	}
+}
+
+// Step 7's hint, at any width its longest word fits in, reads whole over
+// its lines, each within the width.
+func TestServiceFolderHintWrapsAtWords(t *testing.T) {
+	for width := len("completes);") + 2; width <= 80; width++ {
+		th := themes.Dark()
+		p := newPathInput(&th, "", serviceFolderHint)
+		first, more := p.view(width)
+		lines := append([]string{strings.TrimSpace(ansi.Strip(first))}, more...)
+		if got := strings.Join(lines, " "); strings.Join(strings.Fields(got), " ") != serviceFolderHint {
+			t.Fatalf("at %d cells the hint reads %q", width, got)
+		}
+		for _, l := range lines {
+			if cellWidth(l) > width {
+				t.Fatalf("at %d cells a hint line is %d wide: %q", width, cellWidth(l), l)
+			}
+		}
 	}
 }

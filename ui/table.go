@@ -239,7 +239,7 @@ func toneOf(r *model.Row) themes.Tone {
 	switch {
 	case r.Critical():
 		return themes.ToneDanger
-	case warned(r), r.ServiceState == model.ServiceUnreachable, r.ServiceState == model.ServiceUnknown:
+	case r.Warned(), r.ServiceState == model.ServiceUnreachable, r.ServiceState == model.ServiceUnknown:
 		return themes.ToneWarn
 	case r.ServiceState == model.ServiceProving:
 		return themes.ToneAccent
@@ -251,23 +251,12 @@ func toneOf(r *model.Row) themes.Tone {
 	return themes.ToneText
 }
 
-// warned reports a flag that needs a look. A proof awaiting fetch is the
-// normal last step of proving, so it alone does not count.
-func warned(r *model.Row) bool {
-	for _, h := range r.Health {
-		if h != model.HealthAwaitingFetch {
-			return true
-		}
-	}
-	return false
-}
-
 // marker makes a row's severity readable without colour.
 func marker(r *model.Row) string {
 	switch {
 	case r.Critical():
 		return "!"
-	case warned(r):
+	case r.Warned():
 		return "*"
 	}
 	return " "

@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"postdeck/model"
+	"postdeck/themes"
 )
 
 // handleKey routes a key to the filter input, the open screen or the table.
@@ -24,9 +27,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	case modeEvents:
 		return m.eventsKey(k)
 	case modeHelp:
-		if key.Matches(k, m.keys.Help, m.keys.Back) {
-			m.mode = modeTable
-		}
+		m.helpKey(k)
 		return nil
 	case modeDetail:
 		switch {
@@ -65,8 +66,8 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Quit):
 		return tea.Quit
 	case key.Matches(k, m.keys.Help):
-		m.mode = modeHelp
-	case key.Matches(k, m.keys.AddKey): // before Up: both have k
+		m.mode, m.helpTop = modeHelp, 0
+	case key.Matches(k, m.keys.AddKey):
 		return m.showFlow(m.openKeyForm())
 	case key.Matches(k, m.keys.Merge):
 		return m.showFlow(m.openMergeForm())
@@ -117,8 +118,18 @@ func (m *Model) tableKey(k tea.KeyPressMsg) tea.Cmd {
 			m.mode = modeDetail
 			m.detail.open(r, m.width, m.bodyHeight()-1, m)
 		}
+	default:
+		m.sayRefused(k)
 	}
 	return nil
+}
+
+// sayRefused tells, in the footer, why a key this session turned off does
+// nothing: a dead key that says nothing reads as a bug.
+func (m *Model) sayRefused(k tea.KeyPressMsg) {
+	if r, ok := m.keys.refused(k.String()); ok {
+		m.setStatus(r.help.Key+" "+strings.TrimSuffix(r.help.Desc, "…")+": "+r.why, themes.ToneWarn)
+	}
 }
 
 // sortColumn maps the keys "1"… and "0" to their columns (Column.SortKey).

@@ -145,9 +145,14 @@ func (m *Model) detailBody(b *strings.Builder) {
 	b.WriteString(m.detail.vp.View())
 }
 
-// helpBody is the help text cut to the width on narrow screens.
+// helpBody is the window of the help text that fits the body, from
+// helpTop: the help scrolls (helpKey), so every section can be reached
+// at any size.
 func (m *Model) helpBody(b *strings.Builder) {
-	for i, line := range strings.Split(m.helpText(), "\n") {
+	lines := m.helpLines()
+	top := clamp(m.helpTop, 0, max(0, len(lines)-m.bodyHeight()))
+	end := min(len(lines), top+m.bodyHeight())
+	for i, line := range lines[top:end] {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
@@ -155,12 +160,76 @@ func (m *Model) helpBody(b *strings.Builder) {
 	}
 }
 
+// helpLines is the help text as screen lines, wrapped to the width.
+func (m *Model) helpLines() []string { return strings.Split(m.helpText(), "\n") }
+
+// helpKey scrolls the help or closes it.
+func (m *Model) helpKey(k tea.KeyPressMsg) {
+	last := max(0, len(m.helpLines())-m.bodyHeight())
+	top := clamp(m.helpTop, 0, last)
+	switch {
+	case key.Matches(k, m.keys.Help, m.keys.Back):
+		m.mode = modeTable
+	case key.Matches(k, m.keys.Up):
+		top--
+	case key.Matches(k, m.keys.Down):
+		top++
+	case key.Matches(k, m.keys.PageUp):
+		top -= m.bodyHeight() - 1
+	case key.Matches(k, m.keys.PageDown), k.String() == "space":
+		top += m.bodyHeight() - 1
+	case key.Matches(k, m.keys.Top):
+		top = 0
+	case key.Matches(k, m.keys.Bottom):
+		top = last
+	}
+	m.helpTop = clamp(top, 0, last)
+}
+
+// helpStatus is the footer's right side in the help: which lines show, and
+// that there is more (so a cut screen never reads as the end).
+func (m *Model) helpStatus() string {
+	n := len(m.helpLines())
+	h := m.bodyHeight()
+	if n <= h {
+		return ""
+	}
+	top := clamp(m.helpTop, 0, n-h)
+	more := "↓ more"
+	switch {
+	case top+h >= n:
+		more = "↑ end"
+	case top > 0:
+		more = "↑↓ more"
+	}
+	return fmt.Sprintf("%d-%d/%d %s", top+1, top+h, n, more)
+}
+
 // helpText is the full help from the keymap, plus what the markers mean.
 func (m *Model) helpText() string {
 	var b strings.Builder
 	st := &m.theme.Styles
-	b.WriteString(st.Section.Render("Keys") + "\n\n")
+	b.WriteString(st.Section.Render("Keys") + st.Fg[themes.ToneMuted].Render("  (this help scrolls: ↑/↓ j/k, pgup/pgdn, g/G; esc leaves)") + "\n\n")
 	b.WriteString(m.fullHelp(m.keys.FullHelp()) + "\n\n")
+	if off := m.keys.offHelp(); len(off) > 0 {
+		// Keys only, one group per reason: the help lists what works, and
+		// names the rest so a dead key is not a surprise; pressed, each says
+		// why in the footer.
+		var whys []string
+		byWhy := map[string][]string{}
+		for _, r := range off {
+			if byWhy[r.why] == nil {
+				whys = append(whys, r.why)
+			}
+			byWhy[r.why] = append(byWhy[r.why], r.help.Key)
+		}
+		groups := make([]string, len(whys))
+		for i, why := range whys {
+			groups[i] = strings.Join(byWhy[why], " ") + " (" + why + ")"
+		}
+		b.WriteString(st.Section.Render("Off in this session") + "\n")
+		b.WriteString(wrap(strings.Join(groups, "; ")+"; pressed, each says why.", m.width) + "\n\n")
+	}
 	var cols []string
 	for c := range model.NumColumns {
 		if c == model.ColFleet && !m.fleet() {
@@ -178,18 +247,20 @@ func (m *Model) helpText() string {
 	b.WriteString(wrap("A case-insensitive regular expression over name, id, states, service, dir, health flags and the last epoch; a leading ! keeps the rows that do not match. Rows filter as you type; enter keeps the filter, esc clears it.", m.width) + "\n\n")
 	b.WriteString(st.Section.Render("Last epoch") + "\n")
 	b.WriteString(wrap("LAST EPOCH is the newest complete publish epoch in the epoch ledger: ✓ and the rewards its ATX earned in the epoch after (SMH), ✗ and the first step that failed (no PoET registration, PoST proof failed, …), ? when postdeck was not running then and the node kept nothing. enter shows the epoch timeline and what to do; postdeck history prints it for every identity.", m.width) + "\n\n")
+	b.WriteString(st.Section.Render("Process columns") + "\n")
+	b.WriteString(wrap("On wide screens: PID (ext: started outside postdeck), UP (how long it has run), EXIT (how it last exited), RST (how many times it exited without being asked to: a crash or a kill from outside; starts and stops by postdeck, automatic proving's included, are not counted). A few RST on a healthy row are past crashes; one that keeps rising is a crash loop (l shows the log).", m.width) + "\n\n")
 	b.WriteString(st.Section.Render("Row markers") + "\n")
 	b.WriteString(wrap("> cursor   ! critical: rewards lost or ban risk now   * warning: needs a look   (enter shows what each flag means)", m.width))
 	if m.actions != nil {
-		b.WriteString("\n" + wrap("+ selected for the next action   » the cursor on a selected row   ⏸ after the state: a stop is pending and runs by itself once stopping is safe   ext in PID: started outside postdeck", m.width))
+		b.WriteString("\n" + wrap("+ selected for the next action   » the cursor on a selected row   ⏸ after the state: a stop is pending and runs by itself once stopping is safe", m.width))
 		b.WriteString("\n\n" + st.Section.Render("Automatic proving and the plan") + "\n")
 		b.WriteString(wrap("a starts a stopped service when the node wants its proof, at most max_proving_per_disk per disk and max_proving in all, in the plan's order: "+
-			model.PlanRule+". The header's plan says whether every proof of the coming cycle gap finishes in it; postdeck plan shows each proof's start, finish and why one will miss.", m.width))
+			model.PlanRule+". The header's plan says whether every proof of the coming cycle gap finishes in it; postdeck plan shows each proof's start, finish and why one will miss. The header says how many services wait for a slot; a waiting row's details (enter) say why.", m.width))
 		b.WriteString("\n\n" + st.Section.Render("Stopping safely") + "\n")
 		b.WriteString(wrap("Stopping a service that is proving throws its work away, and one whose proof the node has not fetched yet throws the proof away. x asks first and shows why a stop is not safe: Stop works only when it is safe (checked again at that moment), Stop when safe queues it, Force stop asks you to type the identity's name. Actions apply to the selected rows (space, A; esc clears), else to the cursor row.", m.width))
 		if m.keys.AddKey.Enabled() {
 			b.WriteString("\n\n" + st.Section.Render("Keys, merging, migration") + "\n")
-			b.WriteString(wrap("k adds a PoST directory's identity.key to the node, m merges an old node's data folder into this one, M walks the guide's migration steps. Each shows what will happen and asks before changing anything; folder entries complete with tab. The node must be restarted to load new keys: postdeck says when it reports them.", m.width))
+			b.WriteString(wrap("i adds a PoST directory's identity.key to the node, m merges an old node's data folder into this one, M walks the guide's migration steps. Each shows what will happen and asks before changing anything; folder entries complete with tab. The node must be restarted to load new keys: postdeck says when it reports them.", m.width))
 		}
 	}
 	return b.String()
@@ -244,6 +315,8 @@ func (m *Model) footerView() string {
 		right = fmt.Sprintf("%3.0f%%", m.detail.vp.ScrollPercent()*100)
 	case modeLogs:
 		right = m.logsStatus()
+	case modeHelp:
+		right = m.helpStatus()
 	}
 	if text, tone, ok := m.statusLine(); ok && !m.overlays.open() {
 		// A result or progress replaces the key hints; it may take the
@@ -304,7 +377,7 @@ func (m *Model) hints(width int) (string, int) {
 	case m.mode == modeDetail:
 		bindings = []key.Binding{m.keys.Back, m.keys.Up, m.keys.Down}
 	case m.mode == modeHelp:
-		bindings = []key.Binding{m.keys.Back, m.keys.ForceQuit}
+		bindings = m.keys.helpHelp()
 	case m.mode == modeEvents:
 		bindings = m.keys.eventsHelp()
 	}

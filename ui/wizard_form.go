@@ -129,8 +129,8 @@ func (f *form) lines(width int, th *themes.Theme) (out []string, cursorLine, cur
 			out = append(out, ansiTruncate(line, width))
 			continue
 		}
-		x.in.input.SetWidth(max(10, width-cellWidth(lead)-2))
-		line := st.Label.Render(lead) + x.in.input.View()
+		view, more := x.in.view(max(10, width-cellWidth(lead)-2))
+		line := st.Label.Render(lead) + view
 		if i == f.focus {
 			cursorLine = len(out)
 			if c := x.in.input.Cursor(); c != nil {
@@ -138,6 +138,9 @@ func (f *form) lines(width int, th *themes.Theme) (out []string, cursorLine, cur
 			}
 		}
 		out = append(out, ansiTruncate(line, width))
+		for _, l := range more {
+			out = append(out, strings.Repeat(" ", cellWidth(lead))+st.Fg[themes.ToneMuted].Render(l))
+		}
 		if i == f.focus {
 			for _, l := range x.in.notes(width - cellWidth(lead)) {
 				out = append(out, strings.Repeat(" ", cellWidth(lead))+st.Fg[themes.ToneMuted].Render(l))

@@ -37,6 +37,9 @@ type (
 
 func (s *servicesStep) name() string { return "services" }
 
+// serviceFolderHint is the hint in step 7's folder entry.
+const serviceFolderHint = "its PoST data folder (tab completes); empty + enter skips"
+
 func (s *servicesStep) enter(w *wizard, m *Model) tea.Cmd {
 	w.ids = nil
 	for _, r := range w.runs {
@@ -45,7 +48,7 @@ func (s *servicesStep) enter(w *wizard, m *Model) tea.Cmd {
 		}
 		for _, k := range r.sum.Keys {
 			w.ids = append(w.ids, wizID{key: k, source: r.from,
-				in: newPathInput(&m.theme, "", "its PoST data folder (tab completes); empty + enter skips")})
+				in: newPathInput(&m.theme, "", serviceFolderHint)})
 		}
 	}
 	s.ready, s.focus = false, 0
@@ -233,10 +236,13 @@ func (s *servicesStep) lines(w *wizard, t *text, width int, th *themes.Theme) (f
 	}
 	id := &w.ids[s.focus]
 	lead := "  PoST data of " + id.key.Name + ": "
-	id.in.input.SetWidth(max(10, width-cellWidth(lead)-2))
-	fixed = append(fixed, st.Label.Render(lead)+id.in.input.View())
+	view, more := id.in.view(max(10, width-cellWidth(lead)-2))
+	fixed = append(fixed, st.Label.Render(lead)+view)
 	if c := id.in.input.Cursor(); c != nil {
 		cl, cx = 0, cellWidth(lead)+c.X
+	}
+	for _, l := range more {
+		fixed = append(fixed, strings.Repeat(" ", cellWidth(lead))+st.Fg[themes.ToneMuted].Render(l))
 	}
 	for _, n := range id.in.notes(width - 4) {
 		fixed = append(fixed, "    "+st.Fg[themes.ToneMuted].Render(n))
