@@ -17,6 +17,7 @@ type ServiceRequest struct {
 	Public   []byte // the key's identity
 	Dir      string // the PoST data directory (absolute)
 	Operator string // the operator address; "" picks a free port
+	ProcRoot string // where running post-services are looked for; "/proc" when empty
 }
 
 // ServiceProposal is the [[service]] to add for a key, or the configured
@@ -26,7 +27,10 @@ type ServiceProposal struct {
 	// Existing is set when a configured service already has Dir: there is
 	// nothing to add (Note says so).
 	Existing *config.ServiceConfig
-	config   string
+	// Launch says where Service.Bin came from, or why it has none: the
+	// output shows it and the config's comment keeps it.
+	Launch string
+	config string
 }
 
 // Note says why nothing is proposed: a service already has the folder.
@@ -48,7 +52,8 @@ func (e *ServiceClashError) Unwrap() error { return e.Err }
 // cfg (load it fresh: a service added since postdeck started counts). The
 // one rule for `keys add`, the add-key form and the migration wizard: the
 // PoST data must belong to the key (its metadata's NodeId is the key's
-// public key), or its service would prove for another identity.
+// public key), or its service would prove for another identity. Its bin
+// and shared flags are proposed as proposeLaunch says.
 func ProposeService(cfg *config.Config, r ServiceRequest) (*ServiceProposal, error) {
 	meta, err := identities.ReadMetadata(r.Dir)
 	if err != nil {
@@ -74,5 +79,6 @@ func ProposeService(cfg *config.Config, r ServiceRequest) (*ServiceProposal, err
 	if err := config.ServiceClash(cfg, p.Service); err != nil {
 		return nil, &ServiceClashError{err}
 	}
+	p.Launch = proposeLaunch(cfg, &p.Service, r.ProcRoot)
 	return p, nil
 }

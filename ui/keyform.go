@@ -63,8 +63,8 @@ type keyFlow struct {
 	btns    buttonRow[keyAct]
 	res     *identities.AddKeyResult
 
-	svc     *config.ServiceConfig // the service offered, nil for none
-	svcNote string                // why none is offered, or what became of it
+	svc     *backend.ServiceProposal // the service offered, nil for none
+	svcNote string                   // why none is offered, or what became of it
 	svcTone themes.Tone
 
 	seen       bool // a snapshot has been checked since the key was added
@@ -84,7 +84,7 @@ type keyApplyMsg struct {
 }
 
 type keySvcPlanMsg struct {
-	svc  *config.ServiceConfig
+	svc  *backend.ServiceProposal
 	note string
 }
 
@@ -186,8 +186,8 @@ func (f *keyFlow) key(m *Model, k tea.KeyPressMsg) (tea.Cmd, reply) {
 			f.wait(m, "service not added: paste the block above into "+m.cfg.Path+" when you want it")
 		case pressed && act == keyAddService:
 			f.stage = keyServiceAdding
-			path, svc := m.cfg.Path, *f.svc
-			return m.flowDo(func() tea.Msg { return keySvcMsg{config.AppendService(path, svc)} }), reply{}
+			path, p := m.cfg.Path, *f.svc
+			return m.flowDo(func() tea.Msg { return keySvcMsg{config.AppendService(path, p.Service, p.Launch)} }), reply{}
 		}
 	case keyWaiting:
 		if esc || pressed && act == keyClose {
@@ -240,7 +240,7 @@ func (f *keyFlow) result(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, false
 		}
 		f.wait(m, "")
-		f.svcNote = fmt.Sprintf("added [[service]] %q (dir %s, operator %s) to %s", f.svc.Name, f.svc.Dir, f.svc.Operator, m.cfg.Path)
+		f.svcNote = fmt.Sprintf("added [[service]] %q (dir %s, operator %s) to %s", f.svc.Service.Name, f.svc.Service.Dir, f.svc.Service.Operator, m.cfg.Path)
 		f.svcTone = themes.ToneOK
 	}
 	return nil, false
@@ -264,7 +264,7 @@ func offerService(cfg *config.Config, plan *identities.AddKeyPlan) keySvcPlanMsg
 	case p.Existing != nil:
 		return keySvcPlanMsg{note: p.Note()}
 	}
-	return keySvcPlanMsg{svc: &p.Service}
+	return keySvcPlanMsg{svc: p}
 }
 
 func (f *keyFlow) snapshot(m *Model, s *model.Snapshot) {
@@ -382,7 +382,7 @@ func (f *keyFlow) afterLines(m *Model, t *text) {
 	t.blank()
 	if f.stage == keyServiceOffer || f.stage == keyServiceAdding && f.svc != nil {
 		t.section(" Add a [[service]] for it to " + m.cfg.Path + "?")
-		t.block(config.ServiceSnippet(f.svc.Name, f.svc.Dir, f.svc.Operator), themes.ToneText, 2)
+		t.block(config.ServiceSnippet(f.svc.Service, f.svc.Launch), themes.ToneText, 2)
 		return
 	}
 	if f.svcNote != "" {

@@ -141,7 +141,7 @@ func wizAddService(path string, key merge.KeyCopy, dir string) (string, error) {
 	case p.Existing != nil:
 		return "", errors.New(p.Note())
 	}
-	if err := config.AppendService(path, p.Service); err != nil {
+	if err := config.AppendService(path, p.Service, p.Launch); err != nil {
 		return "", err
 	}
 	svc := p.Service

@@ -19,20 +19,18 @@ const FirstOperatorPort = 50051
 
 // ServiceSnippet is a commented [[service]] block for a post-service, to be
 // appended to a config file. It starts with a blank line and ends with a
-// newline; an empty operator is written commented out.
-func ServiceSnippet(name, dir, operator string) string {
+// newline; an empty operator is written commented out. launch, when given,
+// says where its bin came from or why it has none (a comment, kept for
+// whoever reads the file later).
+func ServiceSnippet(svc ServiceConfig, launch string) string {
 	var w tomlWriter
 	w.blank()
-	w.comment("Added by `postdeck keys add`: the post-service for the PoST data in "+dir+".",
+	w.comment("Added by `postdeck keys add`: the post-service for the PoST data in "+svc.Dir+".",
 		"Run it with --dir set to dir and --operator-address set to operator (see post-service --help).")
-	w.line("[[service]]")
-	w.key("name", name)
-	w.key("dir", dir)
-	if operator == "" {
-		w.comment("No --operator-address known: postdeck cannot see this service's state.")
+	if launch != "" {
+		w.comment(launch + ".")
 	}
-	w.key("operator", operator)
-	w.line(`# bin = ""            # or systemd_unit = "": to let postdeck start and stop it`)
+	renderService(&w, &svc)
 	return w.String()
 }
 
@@ -104,13 +102,14 @@ func listening(port int) bool {
 // formatting included); only text is appended. It refuses when the file does
 // not load now, when svc clashes with a configured service, or when the
 // result would not load; the file is replaced atomically, keeping its mode.
-// An empty svc.Operator gets a free port (PickOperator).
-func AppendService(configPath string, svc ServiceConfig) error {
+// An empty svc.Operator gets a free port (PickOperator). launch is
+// ServiceSnippet's.
+func AppendService(configPath string, svc ServiceConfig, launch string) error {
 	if svc.Name == "" || svc.Dir == "" {
 		return errors.New("a service needs a name and a dir")
 	}
-	if strings.ContainsAny(svc.Name, "\n\r") || strings.ContainsAny(svc.Dir, "\n\r") {
-		return errors.New("a service name or dir cannot contain line breaks")
+	if strings.ContainsAny(svc.Name+svc.Dir+svc.Bin+launch, "\n\r") {
+		return errors.New("a service name, dir, bin or its note cannot contain line breaks")
 	}
 	path, err := filepath.EvalSymlinks(configPath) // replace the file, not a symlink to it
 	if err != nil {
@@ -142,7 +141,7 @@ func AppendService(configPath string, svc ServiceConfig) error {
 	if len(text) > 0 && text[len(text)-1] != '\n' {
 		text = append(text, '\n')
 	}
-	text = append(text, ServiceSnippet(svc.Name, svc.Dir, svc.Operator)...)
+	text = append(text, ServiceSnippet(svc, launch)...)
 	if err := checkAppended(path, text, len(cfg.Services), svc); err != nil {
 		return err
 	}
@@ -181,8 +180,8 @@ func checkAppended(path string, text []byte, before int, svc ServiceConfig) erro
 		return fmt.Errorf("config would have %d services instead of %d with the service added, so it is left alone", len(cfg.Services), before+1)
 	}
 	got := cfg.Services[before]
-	if got.Name != svc.Name || got.Dir != svc.Dir || got.Operator != DialAddress(svc.Operator) {
-		return fmt.Errorf("the added service would read back as %q %q %q, so the config is left alone", got.Name, got.Dir, got.Operator)
+	if got.Name != svc.Name || got.Dir != svc.Dir || got.Operator != DialAddress(svc.Operator) || got.Bin != svc.Bin {
+		return fmt.Errorf("the added service would read back as %q %q %q %q, so the config is left alone", got.Name, got.Dir, got.Operator, got.Bin)
 	}
 	return nil
 }

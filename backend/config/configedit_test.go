@@ -44,7 +44,7 @@ func ceWrite(t *testing.T, content string, mode os.FileMode) string {
 
 func TestAppendServiceKeepsTheFileAndLoads(t *testing.T) {
 	path := ceWrite(t, ceConfig, 0o640)
-	if err := AppendService(path, ServiceConfig{Name: "data3", Dir: "/mnt/d3/data3"}); err != nil {
+	if err := AppendService(path, ServiceConfig{Name: "data3", Dir: "/mnt/d3/data3"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)
@@ -76,7 +76,7 @@ func TestAppendServiceKeepsTheFileAndLoads(t *testing.T) {
 	testkit.NoTempFiles(t, filepath.Dir(path))
 
 	// A second append keeps the first one too.
-	if err := AppendService(path, ServiceConfig{Name: "data4", Dir: "/mnt/d4/data4", Operator: "127.0.0.1:50999"}); err != nil {
+	if err := AppendService(path, ServiceConfig{Name: "data4", Dir: "/mnt/d4/data4", Operator: "127.0.0.1:50999"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	got2, _ := os.ReadFile(path)
@@ -105,7 +105,7 @@ func TestAppendServiceRefusesClashes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := ceWrite(t, ceConfig, 0o600)
-			err := AppendService(path, c.svc)
+			err := AppendService(path, c.svc, "")
 			testkit.WantErr(t, err, c.want)
 			if got, _ := os.ReadFile(path); string(got) != ceConfig {
 				t.Error("config changed by a refused append")
@@ -113,7 +113,7 @@ func TestAppendServiceRefusesClashes(t *testing.T) {
 		})
 	}
 	path := ceWrite(t, ceConfig, 0o600)
-	err := AppendService(path, ServiceConfig{Name: "data1", Dir: "/mnt/d1/data1"})
+	err := AppendService(path, ServiceConfig{Name: "data1", Dir: "/mnt/d1/data1"}, "")
 	if !errors.Is(err, ErrServiceExists) {
 		t.Errorf("same name and dir: %v, want ErrServiceExists", err)
 	}
@@ -122,12 +122,12 @@ func TestAppendServiceRefusesClashes(t *testing.T) {
 func TestAppendServiceRefusesABrokenConfig(t *testing.T) {
 	broken := ceConfig + "\n[[service]]\nname = \"x\"\ndir = \"/x\"\noperater = \"127.0.0.1:1\"\n"
 	path := ceWrite(t, broken, 0o600)
-	err := AppendService(path, ServiceConfig{Name: "data3", Dir: "/mnt/d3/data3"})
+	err := AppendService(path, ServiceConfig{Name: "data3", Dir: "/mnt/d3/data3"}, "")
 	testkit.WantErr(t, err, "does not load now", "fix it first", "operater")
 	if got, _ := os.ReadFile(path); string(got) != broken {
 		t.Error("broken config changed")
 	}
-	err = AppendService(filepath.Join(t.TempDir(), "none.toml"), ServiceConfig{Name: "a", Dir: "/a"})
+	err = AppendService(filepath.Join(t.TempDir(), "none.toml"), ServiceConfig{Name: "a", Dir: "/a"}, "")
 	testkit.WantErr(t, err, "none.toml")
 }
 
@@ -137,7 +137,7 @@ func TestAppendServiceThroughSymlink(t *testing.T) {
 	if err := os.Symlink(path, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := AppendService(link, ServiceConfig{Name: "data3", Dir: "/d3", Operator: "127.0.0.1:50060"}); err != nil {
+	if err := AppendService(link, ServiceConfig{Name: "data3", Dir: "/d3", Operator: "127.0.0.1:50060"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -151,7 +151,7 @@ func TestAppendServiceThroughSymlink(t *testing.T) {
 func TestAppendServiceQuotesAwkwardText(t *testing.T) {
 	path := ceWrite(t, ceConfig+"\n", 0o600)
 	svc := ServiceConfig{Name: `disk "3"`, Dir: `/mnt/my disk\3`, Operator: "127.0.0.1:50061"}
-	if err := AppendService(path, svc); err != nil {
+	if err := AppendService(path, svc, ""); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := Load(path)
@@ -187,7 +187,7 @@ func TestPickOperatorSkipsUsedAndListening(t *testing.T) {
 }
 
 func TestServiceSnippetWithoutOperator(t *testing.T) {
-	s := ServiceSnippet("data3", "/mnt/d3", "")
+	s := ServiceSnippet(ServiceConfig{Name: "data3", Dir: "/mnt/d3"}, "")
 	if !strings.Contains(s, `# operator = ""`) || !strings.Contains(s, "cannot see this service's state") {
 		t.Errorf("snippet:\n%s", s)
 	}

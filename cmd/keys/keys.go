@@ -166,7 +166,7 @@ func cmdKeysAdd(g *common.Common, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stdout, "Placing it anyway (--%s %s): %s\n", common.PlaceAnywayFlag, override.OverridePrefix(), override.Reason())
 	}
 	if svc != nil && *addService {
-		fmt.Fprintf(stdout, "Then add this service to %s:%s", setup.configPath, config.ServiceSnippet(svc.Name, svc.Dir, svc.Operator))
+		fmt.Fprintf(stdout, "Then add this service to %s:%s", setup.configPath, config.ServiceSnippet(svc.Service, svc.Launch))
 	}
 	in := bufio.NewReader(stdin)
 	if !*yes && !ask(in, stdout, "Add this key? [y/N] ") {
@@ -238,8 +238,8 @@ func (s *keysSetup) guard(plan *identities.AddKeyPlan, typed string, stderr io.W
 // plannedService works out the [[service]] that goes with the key, or nil
 // with a note saying why there is none to add. With --add-service a
 // service that cannot be added is an error, found before the key is written.
-func plannedService(setup *keysSetup, plan *identities.AddKeyPlan, operator string, must bool) (*config.ServiceConfig, string, error) {
-	refuse := func(note string) (*config.ServiceConfig, string, error) {
+func plannedService(setup *keysSetup, plan *identities.AddKeyPlan, operator string, must bool) (*backend.ServiceProposal, string, error) {
+	refuse := func(note string) (*backend.ServiceProposal, string, error) {
 		if must {
 			return nil, "", fmt.Errorf("--add-service: %s", note)
 		}
@@ -263,19 +263,20 @@ func plannedService(setup *keysSetup, plan *identities.AddKeyPlan, operator stri
 	case p.Existing != nil:
 		return nil, p.Note(), nil
 	}
-	return &p.Service, "", nil
+	return p, "", nil
 }
 
 // offerService appends the service (--add-service), asks whether to
 // (interactive), or prints the block to paste. It returns the exit code.
-func offerService(setup *keysSetup, svc *config.ServiceConfig, note string, add, yes bool, in *bufio.Reader, stdout, stderr io.Writer) int {
-	if svc == nil {
+func offerService(setup *keysSetup, p *backend.ServiceProposal, note string, add, yes bool, in *bufio.Reader, stdout, stderr io.Writer) int {
+	if p == nil {
 		if note != "" {
 			fmt.Fprintln(stdout, "service:", note)
 		}
 		return 0
 	}
-	snippet := config.ServiceSnippet(svc.Name, svc.Dir, svc.Operator)
+	svc := &p.Service
+	snippet := config.ServiceSnippet(*svc, p.Launch)
 	if !add {
 		if yes {
 			fmt.Fprintf(stdout, "The matching service for %s (not added; --add-service adds it):%s", setup.configPath, snippet)
@@ -287,11 +288,12 @@ func offerService(setup *keysSetup, svc *config.ServiceConfig, note string, add,
 			return 0
 		}
 	}
-	if err := config.AppendService(setup.configPath, *svc); err != nil {
+	if err := config.AppendService(setup.configPath, *svc, p.Launch); err != nil {
 		fmt.Fprintf(stderr, "postdeck: the key is added, but the service is not: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "added [[service]] %q (dir %s, operator %s) to %s\n", svc.Name, svc.Dir, svc.Operator, setup.configPath)
+	fmt.Fprintf(stdout, "service %q: %s\n", svc.Name, p.Launch)
 	return 0
 }
 
