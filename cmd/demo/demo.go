@@ -27,7 +27,7 @@ import (
 // so two demos side by side look alike. Its folder, named in
 // the title, holds a PoST folder with a key to add and an old node's data
 // folder to merge (sim.Options.FlowFolders). Told no date
-// (POSTDECK_NOW), it runs in the next cycle gap (sim.ProvingDate). With
+// (POSTDECK_NOW), it runs an hour into a cycle gap (sim.ProvingDate). With
 // --nodes, several such nodes, and node2 also loads one of node1's keys.
 func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	fs := common.NewFlagSet("demo", g, stderr)
