@@ -134,44 +134,111 @@ func hasError(r model.Row, part string) bool {
 	return false
 }
 
-// hangingNode accepts connections and never answers: a node that hangs.
-func hangingNode(t *testing.T) sim.Layout {
+// hungNode is a node that hangs: it accepts connections and never answers
+// on them, until the test releases it.
+type hungNode struct {
+	sim.Layout
+	ln      net.Listener
+	mu      sync.Mutex
+	conns   []net.Conn
+	release func()
+}
+
+// hangingNode is a node that hangs until released: then, or at the end of
+// the test, it drops its connections and stops listening, so what still
+// waits on it fails at once.
+func hangingNode(t *testing.T) *hungNode {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
+	h := &hungNode{ln: ln}
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
+			h.mu.Lock()
+			h.conns = append(h.conns, c)
+			h.mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
+	var once sync.Once
+	h.release = func() {
+		once.Do(func() {
+			ln.Close()
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			for _, c := range h.conns {
+				c.Close()
+			}
+		})
+	}
+	t.Cleanup(h.release)
 	addr := ln.Addr().String()
-	return sim.Layout{PostListener: addr, PrivateListener: addr, PublicListener: addr, DataFolder: t.TempDir()}
+	h.Layout = sim.Layout{PostListener: addr, PrivateListener: addr, PublicListener: addr, DataFolder: t.TempDir()}
+	return h
 }
+
+// held is how many connections the node holds unanswered: one per listener
+// (post, private, public) once a client waits on all three.
+func (h *hungNode) held() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+// viewAsked says whether s was asked the three calls of a node's view.
+func viewAsked(s *sim.Sim) bool {
+	for _, m := range []string{"/spacemesh.v1.PostInfoService/PostStates", "/spacemesh.v1.SmesherService/SmesherIDs", "/spacemesh.v1.NodeService/Status"} {
+		if s.Calls(m) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// whileHung runs f while the hung nodes hang: they are released (and what
+// waits on them fails) only once every one of them holds a client on all
+// three listeners and every answering sim was asked its view, so the
+// answering nodes are asked beside nodes that hang, whatever the machine's
+// pace. Their own calls get a generous timeout: they must answer.
+func whileHung[T any](t *testing.T, what string, hung []*hungNode, answering []*sim.Sim, f func() T) T {
+	t.Helper()
+	done := make(chan T, 1)
+	go func() { done <- f() }()
+	testkit.WaitFor(t, "every node to be asked", func() bool {
+		for _, h := range hung {
+			if h.held() < 3 {
+				return false
+			}
+		}
+		for _, s := range answering {
+			if !viewAsked(s) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, h := range hung {
+		h.release()
+	}
+	return testkit.NoHang(t, what, func() T { return <-done })
+}
+
+// answerTimeout is the node timeout of nodes that must answer: generous,
+// the answers must not race it on a loaded machine.
+const answerTimeout = 20 * time.Second
 
 func TestANodeThatHangsHidesNoOtherNode(t *testing.T) {
 	a := startSimSeeded(t, 2, 1)
 	la := a.Layout()
 	a.SetNodeState(la.Services[1].NodeID, model.NodeProving)
-	p := fleetPoller(t, 300*time.Millisecond, hangingNode(t), la)
-	snap := testkit.NoHang(t, "a poll beside a hung node", func() model.Snapshot { return p.PollOnce(context.Background()) })
+	hung := hangingNode(t)
+	p := fleetPoller(t, answerTimeout, hung.Layout, la)
+	snap := whileHung(t, "a poll beside a hung node", []*hungNode{hung}, []*sim.Sim{a}, func() model.Snapshot { return p.PollOnce(context.Background()) })
 
 	if hung := snap.Nodes[0]; hung.Up() || len(hung.View.Errors) == 0 {
 		t.Fatalf("the hung node looks up: %+v", hung)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"postdeck/backend/testkit"
 	"postdeck/model"
@@ -14,7 +13,8 @@ import (
 
 // The fleet is asked over real simulated nodes: node2 loads a copy of
 // node1's first key, node3 hangs (its key folder is read all the same),
-// node4 hangs and has no data folder (nothing of it compared).
+// node4 hangs and has no data folder (nothing of it compared). The hung
+// nodes hang until both others have been asked.
 func TestAskFleetSaysWhoHoldsEachKeyAndWhoWasNotAsked(t *testing.T) {
 	a := startSimSeeded(t, 2, 1)
 	la := a.Layout()
@@ -38,8 +38,9 @@ func TestAskFleetSaysWhoHoldsEachKeyAndWhoWasNotAsked(t *testing.T) {
 	blind := hangingNode(t)
 	blind.DataFolder = ""
 
-	cfg := simFleetConfig(300*time.Millisecond, la, b.Layout(), hung, blind)
-	f := testkit.NoHang(t, "asking a fleet with hung nodes", func() *model.FleetKeys { return AskFleet(context.Background(), cfg) })
+	cfg := simFleetConfig(answerTimeout, la, b.Layout(), hung.Layout, blind.Layout)
+	f := whileHung(t, "asking a fleet with hung nodes", []*hungNode{hung, blind}, []*sim.Sim{a, b},
+		func() *model.FleetKeys { return AskFleet(context.Background(), cfg) })
 
 	shared := la.Services[0].NodeID
 	c := f.Conflict(shared, "node1")

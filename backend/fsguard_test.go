@@ -32,7 +32,8 @@ func hangingFile(t *testing.T, path string) {
 
 func TestPollerSurvivesAHungDisk(t *testing.T) {
 	s := testkit.StartSim(t, 3)
-	p, l := simPoller(t, s, 300*time.Millisecond)
+	// The operators all answer: a generous timeout, not one they race.
+	p, l := simPoller(t, s, 10*time.Second)
 	p.recheck = 0 // every cycle looks at every file
 	ctx := context.Background()
 	p.PollOnce(ctx) // a good read first: its identity is remembered

@@ -166,6 +166,10 @@ func (s *Sim) wanted(id *ident, tok uint64) []byte {
 	if id.reg != tok || !id.onNode || id.node != model.NodeProving {
 		return nil
 	}
+	if s.holdProofs && id.askedOn == tok && bytes.Equal(id.asked, id.challenge) {
+		return nil // asked once already: the proof is held
+	}
+	id.asked, id.askedOn = id.challenge, tok
 	return append([]byte(nil), id.challenge...)
 }
 

@@ -155,6 +155,9 @@ type Sim struct {
 
 	byPort map[int]*service // operator port → service; fixed after Start
 	regSeq uint64           // last Register token handed out; guarded by mu
+	// holdProofs: the node asks for no proof it has asked for already
+	// (see HoldProofs); guarded by mu.
+	holdProofs bool
 	// lastLayer is the top layer of the last step: the layers after it
 	// bring eligibilities and proposals; guarded by mu.
 	lastLayer uint32
@@ -371,6 +374,21 @@ func (s *Sim) SetNodeState(id []byte, st model.NodeState) {
 	}
 }
 
+// HoldProofs (RealServices) makes the node ask each registered service for
+// a proof once, and then no more until HoldProofs(false): a service starts
+// its proof, and keeps it (DoneProving) once it has it, while the node stays
+// PROVING. Tests use it to keep proofs under way for as long as they look.
+func (s *Sim) HoldProofs(hold bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdProofs = hold
+	if !hold {
+		for _, id := range s.ids {
+			id.kick() // the ones that waited ask again at once
+		}
+	}
+}
+
 // SetOperatorBody makes a service's /status answer exactly body; "" returns
 // to the body the cycle derives. Faults still take precedence. With
 // RealServices the sim serves no /status and this has no effect.
@@ -518,6 +536,10 @@ type ident struct {
 	reg uint64
 	// wake tells the identity's Register handler that its state changed.
 	wake chan struct{}
+	// asked is the challenge last asked for on the Register stream whose
+	// token is askedOn (see HoldProofs).
+	asked   []byte
+	askedOn uint64
 }
 
 // kick wakes the identity's Register handler, if any, without blocking.
