@@ -594,7 +594,7 @@ func TestSingleActionResultAndExpiry(t *testing.T) {
 	fa.fail = nil
 	fa.notes = map[string]string{"svc1": "not-on-node: the node does not know this identity"}
 	drain(t, m, press(m, "s"), nil)
-	mustContain(t, screen(m), "started svc1: not-on-node: the node does not know this identity")
+	mustContain(t, screen(m), "started svc1 — warning: not-on-node: the node does not know this identity")
 	// The next action replaces it at once.
 	press(m, "x")
 	c.advance(dialogGrace)
@@ -779,6 +779,6 @@ func TestDialogFitsSmallScreens(t *testing.T) {
 func TestStaleResultIsDropped(t *testing.T) {
 	s := demo()
 	m, _, _ := newActionTest(t, 120, 30, &s)
-	m.Update(actionResultMsg{op: 99, service: "svc0", err: fmt.Errorf("boom")})
+	m.Update(actionResultMsg{op: 99, service: "svc0", res: result{err: fmt.Errorf("boom")}})
 	mustNotContain(t, screen(m), "boom")
 }
