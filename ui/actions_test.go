@@ -13,6 +13,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"postdeck/backend/config"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -214,8 +215,14 @@ func actionDemo() model.Snapshot { return demo() }
 // when pressed instead of nothing; help lists them as off, not as keys.
 func TestViewOnlyHasNoActions(t *testing.T) {
 	s := demo()
-	m := newTest(t, 80, 24, &s)
-	for _, k := range []string{"s", "x", "r", "l", "a", "A", "space", "i", "m", "M"} {
+	m := New(Options{Theme: themes.Dark(), Interval: 2 * time.Second, Now: func() time.Time { return testNow.Add(time.Second) },
+		Reload: func() (*config.Config, []string, error) {
+			t.Error("a read-only session reloaded the config")
+			return nil, nil, nil
+		}})
+	m.Update(sizeMsg(80, 24))
+	m.Update(SnapshotMsg{s})
+	for _, k := range []string{"s", "x", "r", "l", "a", "A", "space", "i", "m", "M", "ctrl+r"} {
 		press(m, keyName(k))
 		if m.stopDialog() != nil || m.mode != modeTable || len(m.selected) > 0 || m.flow != nil {
 			t.Fatalf("%q changed the screen in view-only mode", k)
@@ -229,7 +236,7 @@ func TestViewOnlyHasNoActions(t *testing.T) {
 	press(m, "?")
 	v := screen(m)
 	mustContain(t, flat(v), "filter", "details", "Off in this session",
-		"space A s x r a i m M l (not in a read-only session); pressed, each says why.")
+		"space A s x r a i m M ctrl+r l (not in a read-only session); pressed, each says why.")
 	// The help lists what works: an action it names is one this session has.
 	mustNotContain(t, v, "start", "stop…", "auto proving", "add identity key", "merge nodes", "Stopping safely", "+ selected")
 }

@@ -171,9 +171,10 @@ func (k *KeyMap) danger() []*key.Binding {
 }
 
 // acting are the table's keys that act: a read-only session refuses them.
+// Reloading the config is one: it replaces the session's services.
 func (k *KeyMap) acting() []*key.Binding {
 	return []*key.Binding{&k.Select, &k.SelectAll, &k.Start, &k.Stop, &k.Restart, &k.Auto,
-		&k.AddKey, &k.Merge, &k.Migrate}
+		&k.AddKey, &k.Merge, &k.Migrate, &k.Reload}
 }
 
 // logKeys open and drive the log view: reading, which a read-only session
