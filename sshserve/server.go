@@ -350,7 +350,7 @@ func sessionKeys() ui.KeyMap {
 
 // ReloadWhy is what ctrl+r says over SSH: short, as the footer is one
 // line at 80 columns.
-const ReloadWhy = "postdeck serve reads its config only when it starts"
+const ReloadWhy = "postdeck serve reads its config only at launch"
 
 // watchIdle ends the session once no input came for IdleTimeout.
 func (s *Server) watchIdle(ctx context.Context, l *live) {
