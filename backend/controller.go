@@ -25,6 +25,10 @@ type UnsafeStopError struct {
 // SSH server's machine channel).
 func (e *UnsafeStopError) UnsafeStop() {}
 
+// StopReason is the verdict's reason, for those that word the refusal
+// themselves (the dashboard's footer, the machine channel's reply).
+func (e *UnsafeStopError) StopReason() string { return e.Reason }
+
 func (e *UnsafeStopError) Error() string {
 	return fmt.Sprintf("not stopping %s: %s (stop it when safe, or force it)", e.Service, e.Reason)
 }

@@ -32,7 +32,7 @@ type MachineReply struct {
 	Service string `json:"service"`
 	OK      bool   `json:"ok"`
 	Result  string `json:"result,omitempty"` // the outcome, as the CLI prints it
-	Reason  string `json:"reason,omitempty"` // a stop's: why it was safe, or why not yet
+	Reason  string `json:"reason,omitempty"` // a stop's verdict: why it was safe, why not yet (queued), or why refused (Unsafe)
 	// Warnings are a start's (model.StartOutcome's), as values: the
 	// central postdeck never reads them back out of Result.
 	Warnings []string `json:"warnings,omitempty"`

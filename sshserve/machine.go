@@ -159,8 +159,13 @@ func (s *Server) machineAction(sess ssh.Session, access Access, w who, verb stri
 	}
 	if err != nil {
 		reply.Error, reply.Result = err.Error(), ""
-		var unsafe interface{ UnsafeStop() }
-		reply.Unsafe = errors.As(err, &unsafe)
+		var unsafe interface {
+			UnsafeStop()
+			StopReason() string
+		}
+		if reply.Unsafe = errors.As(err, &unsafe); reply.Unsafe {
+			reply.Reason = unsafe.StopReason() // the verdict as a value: the central postdeck words it
+		}
 	}
 	reply.OK = err == nil
 	enc.Encode(reply)

@@ -336,14 +336,21 @@ func (s *Server) handle(sess ssh.Session) {
 
 // sessionKeys is a session's key map. Adding a key, merging nodes and the
 // wizard change files directly, not through Actions, so they could not be
-// audited: not over SSH. Pressed, each says where it works.
+// audited: not over SSH. Pressed, each says where it works. ctrl+r too:
+// the server reads its config only when it starts (its SIGHUP reads the
+// key files again, not the config), and no session may swap the others'.
 func sessionKeys() ui.KeyMap {
 	keys := ui.DefaultKeyMap()
 	keys.Refuse("run postdeck locally to add a key", &keys.AddKey)
 	keys.Refuse("run postdeck locally to merge", &keys.Merge)
 	keys.Refuse("run postdeck locally for the wizard", &keys.Migrate)
+	keys.Refuse(ReloadWhy, &keys.Reload)
 	return keys
 }
+
+// ReloadWhy is what ctrl+r says over SSH: short, as the footer is one
+// line at 80 columns.
+const ReloadWhy = "postdeck serve reads its config only at launch"
 
 // watchIdle ends the session once no input came for IdleTimeout.
 func (s *Server) watchIdle(ctx context.Context, l *live) {

@@ -70,24 +70,26 @@ const (
 
 // op is one user action over one or more services, in flight or done.
 type op struct {
-	id      int
-	verb    string // "stop"
-	gerund  string // "stopping"
-	past    string // "stopped"
-	total   int
-	done    int
-	ok      int
-	fails   []string // "svc: error", in arrival order
-	notes   []string // "svc: note"
-	skipped []string // rows without a service
+	id        int
+	kind      opKind
+	verb      string // "stop"
+	gerund    string // "stopping"
+	past      string // "stopped"
+	total     int
+	done      int
+	ok        int
+	unchanged int      // of ok: found running (a start) or stopped (a stop) already
+	fails     []string // each failure's sentence, in arrival order
+	notes     []string // "svc: warning"
+	skipped   []string // rows without a service
+	last      result   // the last result: the whole story of a one-service op
 }
 
 // actionResultMsg is the result of one Actions call of operation op.
 type actionResultMsg struct {
 	op      int
 	service string
-	note    string
-	err     error
+	res     result
 }
 
 // autoMsg reports automatic proving switched on or off.
@@ -121,48 +123,34 @@ func opWords(kind opKind, mode model.StopMode) (verb, gerund, past string) {
 	return "stop", "stopping", "stopped"
 }
 
-// call is the Actions call an operation makes for one service, with the
-// note the footer adds after "started svc": a start's warnings, a stop's
-// outcome.
-func call(a Actions, kind opKind, mode model.StopMode) func(ctx context.Context, svc string) (string, error) {
+// call is the Actions call an operation makes for one service; its
+// outcome comes back as values for the footer to word.
+func call(a Actions, kind opKind, mode model.StopMode) func(ctx context.Context, svc string) result {
 	switch kind {
 	case opStart:
-		return func(ctx context.Context, svc string) (string, error) {
+		return func(ctx context.Context, svc string) result {
 			o, err := a.Start(ctx, svc)
-			return o.Note(), err
+			return result{start: o, err: err}
 		}
 	case opRestart:
-		return func(ctx context.Context, svc string) (string, error) {
+		return func(ctx context.Context, svc string) result {
 			o, err := a.Restart(ctx, svc)
-			return o.Note(), err
+			return result{start: o, err: err}
 		}
 	case opForceRestart:
-		return func(ctx context.Context, svc string) (string, error) {
+		return func(ctx context.Context, svc string) result {
 			stopped, err := a.Stop(ctx, svc, model.StopForce)
 			if err != nil {
-				return "", err
+				return result{err: err}
 			}
 			started, err := a.Start(ctx, svc)
-			return joinNotes(stopped.String(), started.Note()), err
+			return result{start: started, stop: stopped, err: err}
 		}
 	}
-	return func(ctx context.Context, svc string) (string, error) {
+	return func(ctx context.Context, svc string) result {
 		o, err := a.Stop(ctx, svc, mode)
-		if err != nil {
-			return "", err
-		}
-		return o.String(), nil
+		return result{stop: o, err: err}
 	}
-}
-
-func joinNotes(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
 }
 
 // runOp starts an operation: one Cmd per service, all run by tea.Batch in
@@ -178,7 +166,7 @@ func (m *Model) runOp(kind opKind, mode model.StopMode, services, skipped []stri
 		return nil
 	}
 	m.opSeq++
-	o := &op{id: m.opSeq, total: len(services), skipped: skipped}
+	o := &op{id: m.opSeq, kind: kind, total: len(services), skipped: skipped}
 	o.verb, o.gerund, o.past = opWords(kind, mode)
 	m.ops = append(m.ops, o)
 	m.status = status{} // a new action replaces the last result
@@ -191,8 +179,7 @@ func (m *Model) runOp(kind opKind, mode model.StopMode, services, skipped []stri
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 			defer cancel()
-			note, err := fn(ctx, svc)
-			return actionResultMsg{op: o.id, service: svc, note: note, err: err}
+			return actionResultMsg{op: o.id, service: svc, res: fn(ctx, svc)}
 		}
 	}
 	return tea.Batch(cmds...)
@@ -226,16 +213,7 @@ func (m *Model) actionResult(msg actionResultMsg) {
 		return // not ours (a stale reply): drop it
 	}
 	o.done++
-	text := printable(firstLine(msg.note), false)
-	switch {
-	case msg.err != nil:
-		o.fails = append(o.fails, printable(msg.service+": "+firstLine(msg.err.Error()), false))
-	default:
-		o.ok++
-		if text != "" {
-			o.notes = append(o.notes, printable(msg.service, false)+": "+text)
-		}
-	}
+	o.count(msg.service, msg.res)
 	if o.done < o.total {
 		return
 	}
@@ -247,19 +225,26 @@ func (m *Model) actionResult(msg actionResultMsg) {
 	m.summary(o)
 }
 
-// single is the result of an operation on one service.
-func (m *Model) single(o *op, svc string) {
-	svc = printable(svc, false)
-	var text string
-	tone := themes.ToneOK
-	switch {
-	case len(o.fails) > 0:
-		text, tone = "could not "+o.verb+" "+o.fails[0], themes.ToneDanger
-	case len(o.notes) > 0:
-		text, tone = o.past+" "+o.notes[0], themes.ToneWarn
-	default:
-		text = o.past + " " + svc
+// count adds one service's result to the operation's tally.
+func (o *op) count(svc string, r result) {
+	o.last = r
+	if r.err != nil {
+		o.fails = append(o.fails, printable(firstLine(failure(o, svc, r.err)), false))
+		return
 	}
+	o.ok++
+	if r.unchanged(o.kind) {
+		o.unchanged++
+	}
+	for _, w := range r.start.Warnings {
+		o.notes = append(o.notes, printable(svc+": "+firstLine(w), false))
+	}
+}
+
+// single is the result of an operation on one service: one sentence.
+func (m *Model) single(o *op, svc string) {
+	text, tone := sentence(o, svc, o.last)
+	text = printable(firstLine(text), false)
 	if len(o.skipped) > 0 {
 		text += "; " + skipNote(o.skipped)
 	}
@@ -269,6 +254,9 @@ func (m *Model) single(o *op, svc string) {
 // summary is the result of a bulk operation: "started 98, 2 failed: …".
 func (m *Model) summary(o *op) {
 	text := fmt.Sprintf("%s %d", o.past, o.ok)
+	if o.unchanged > 0 {
+		text += fmt.Sprintf(" (%d %s)", o.unchanged, unchangedWords(o.kind))
+	}
 	tone := themes.ToneOK
 	if n := len(o.fails); n > 0 {
 		text += fmt.Sprintf(", %d failed: %s", n, listFirst(o.fails, listed))

@@ -13,6 +13,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"postdeck/backend/config"
 	"postdeck/model"
 	"postdeck/themes"
 )
@@ -214,8 +215,14 @@ func actionDemo() model.Snapshot { return demo() }
 // when pressed instead of nothing; help lists them as off, not as keys.
 func TestViewOnlyHasNoActions(t *testing.T) {
 	s := demo()
-	m := newTest(t, 80, 24, &s)
-	for _, k := range []string{"s", "x", "r", "l", "a", "A", "space", "i", "m", "M"} {
+	m := New(Options{Theme: themes.Dark(), Interval: 2 * time.Second, Now: func() time.Time { return testNow.Add(time.Second) },
+		Reload: func() (*config.Config, []string, error) {
+			t.Error("a read-only session reloaded the config")
+			return nil, nil, nil
+		}})
+	m.Update(sizeMsg(80, 24))
+	m.Update(SnapshotMsg{s})
+	for _, k := range []string{"s", "x", "r", "l", "a", "A", "space", "i", "m", "M", "ctrl+r"} {
 		press(m, keyName(k))
 		if m.stopDialog() != nil || m.mode != modeTable || len(m.selected) > 0 || m.flow != nil {
 			t.Fatalf("%q changed the screen in view-only mode", k)
@@ -229,7 +236,7 @@ func TestViewOnlyHasNoActions(t *testing.T) {
 	press(m, "?")
 	v := screen(m)
 	mustContain(t, flat(v), "filter", "details", "Off in this session",
-		"space A s x r a i m M l (not in a read-only session); pressed, each says why.")
+		"space A s x r a i m M ctrl+r l (not in a read-only session); pressed, each says why.")
 	// The help lists what works: an action it names is one this session has.
 	mustNotContain(t, v, "start", "stop…", "auto proving", "add identity key", "merge nodes", "Stopping safely", "+ selected")
 }
@@ -594,7 +601,7 @@ func TestSingleActionResultAndExpiry(t *testing.T) {
 	fa.fail = nil
 	fa.notes = map[string]string{"svc1": "not-on-node: the node does not know this identity"}
 	drain(t, m, press(m, "s"), nil)
-	mustContain(t, screen(m), "started svc1: not-on-node: the node does not know this identity")
+	mustContain(t, screen(m), "started svc1 — warning: not-on-node: the node does not know this identity")
 	// The next action replaces it at once.
 	press(m, "x")
 	c.advance(dialogGrace)
@@ -779,6 +786,6 @@ func TestDialogFitsSmallScreens(t *testing.T) {
 func TestStaleResultIsDropped(t *testing.T) {
 	s := demo()
 	m, _, _ := newActionTest(t, 120, 30, &s)
-	m.Update(actionResultMsg{op: 99, service: "svc0", err: fmt.Errorf("boom")})
+	m.Update(actionResultMsg{op: 99, service: "svc0", res: result{err: fmt.Errorf("boom")}})
 	mustNotContain(t, screen(m), "boom")
 }

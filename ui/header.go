@@ -94,14 +94,13 @@ func (m *Model) statusSegments() []segment {
 	return append(segs, m.feedSegments()...)
 }
 
-// titleSegment is the session's title. A demo's (cmd/demo titles it
-// "postdeck — demo (…)") shrinks to "postdeck — demo" and stays: a
-// simulated node must never pass for a real one. Any other title leaves a
-// narrow line early.
+// titleSegment is the session's title. A demo's (Options.Demo) shrinks to
+// "postdeck — demo" and stays: a simulated node must never pass for a
+// real one. Any other title leaves a narrow line early.
 func (m *Model) titleSegment() segment {
 	seg := segment{text: m.title, prio: 2}
-	if name, where, ok := strings.Cut(m.title, " — "); ok && (where == "demo" || strings.HasPrefix(where, "demo ")) {
-		seg.short, seg.shortPrio = name+" — demo", prioMust
+	if m.demo {
+		seg.short, seg.shortPrio = "postdeck — demo", prioMust
 	}
 	return seg
 }

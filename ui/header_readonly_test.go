@@ -89,7 +89,7 @@ func TestHeaderKeepsWhatMattersAtEveryWidth(t *testing.T) {
 	for _, ro := range []bool{true, false} {
 		for _, w := range []int{80, 120, 200} {
 			m := New(Options{Theme: themes.Dark(), Interval: 2 * time.Second, ReadOnly: ro, Actions: actionsUnless(ro),
-				Title: "postdeck — demo (simulated node)", Now: func() time.Time { return testNow.Add(time.Second) }})
+				Demo: true, Title: "postdeck — demo (simulated node in /tmp/postdeck-sim-1234567890)", Now: func() time.Time { return testNow.Add(time.Second) }})
 			m.Update(tea.WindowSizeMsg{Width: w, Height: 30})
 			m.Update(SnapshotMsg{snap})
 			lines := strings.Split(screen(m), "\n")

@@ -120,8 +120,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 	if c, ok := specialKeys[k]; ok {
 		return tea.KeyPressMsg{Code: c}
 	}
-	if k == "ctrl+c" {
-		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	if c, ok := strings.CutPrefix(k, "ctrl+"); ok {
+		return tea.KeyPressMsg{Code: rune(c[0]), Mod: tea.ModCtrl}
 	}
 	if k == "shift+tab" {
 		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
@@ -134,7 +134,7 @@ func keyMsg(k string) tea.KeyPressMsg {
 func press(m *Model, keys ...string) tea.Cmd {
 	var cmd tea.Cmd
 	for _, k := range keys {
-		if _, ok := specialKeys[k]; ok || k == "ctrl+c" || k == "shift+tab" || len([]rune(k)) == 1 {
+		if _, ok := specialKeys[k]; ok || strings.HasPrefix(k, "ctrl+") || k == "shift+tab" || len([]rune(k)) == 1 {
 			_, cmd = m.Update(keyMsg(k))
 			continue
 		}

@@ -151,7 +151,7 @@ func TestReadOnlyHidesFlowKeys(t *testing.T) {
 	}
 	press(m, "?")
 	v := screen(m)
-	mustContain(t, flat(v), "↑/k", "Off in this session", "i m M l (not in a read-only session)")
+	mustContain(t, flat(v), "↑/k", "Off in this session", "i m M ctrl+r l (not in a read-only session)")
 	body := v[:strings.LastIndex(v, "\n")] // the footer still says why M did nothing
 	mustNotContain(t, body, "add identity key", "merge nodes", "migration wizard")
 

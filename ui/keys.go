@@ -130,7 +130,7 @@ func DefaultKeyMap() KeyMap {
 
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, even while typing")),
 
 		Select:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select row")),
 		SelectAll:   key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select all shown")),
@@ -171,9 +171,10 @@ func (k *KeyMap) danger() []*key.Binding {
 }
 
 // acting are the table's keys that act: a read-only session refuses them.
+// Reloading the config is one: it replaces the session's services.
 func (k *KeyMap) acting() []*key.Binding {
 	return []*key.Binding{&k.Select, &k.SelectAll, &k.Start, &k.Stop, &k.Restart, &k.Auto,
-		&k.AddKey, &k.Merge, &k.Migrate}
+		&k.AddKey, &k.Merge, &k.Migrate, &k.Reload}
 }
 
 // logKeys open and drive the log view: reading, which a read-only session
@@ -226,7 +227,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Sort, k.Filter, k.ClearFilter, k.Accept},
-		{k.Detail, k.Events, k.Back, k.Help, k.Reload, k.Quit},
+		{k.Detail, k.Events, k.Back, k.Help, k.Reload, k.Quit, k.ForceQuit},
 		{k.Select, k.SelectAll, k.ClearSelect, k.Start, k.Stop, k.Restart, k.Auto},
 		{k.Logs, k.Follow, k.Search, k.NextHit, k.PrevHit, k.ScrollLR},
 		{k.AddKey, k.Merge, k.Migrate},

@@ -26,6 +26,10 @@ type Options struct {
 	// width and no other header item can push it out (a view-only SSH
 	// session: Actions nil alone only hides the keys).
 	ReadOnly bool
+	// Demo says the session shows a simulated node (cmd/demo): the header
+	// keeps "postdeck — demo" at every width, so a simulated node never
+	// passes for a real one.
+	Demo bool
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
 	// Keys overrides DefaultKeyMap when not nil.
@@ -81,6 +85,7 @@ type Model struct {
 	interval  time.Duration
 	title     string
 	readOnly  bool
+	demo      bool
 	now       func() time.Time
 	keys      KeyMap
 	help      help.Model
@@ -135,6 +140,7 @@ func New(opts Options) *Model {
 		interval: opts.Interval,
 		title:    opts.Title,
 		readOnly: opts.ReadOnly,
+		demo:     opts.Demo,
 		now:      opts.Now,
 		keys:     DefaultKeyMap(),
 		help:     help.New(),

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -24,6 +25,9 @@ type RefusedError struct {
 	Host, Service    string
 	Message          string
 	Unsafe, ReadOnly bool
+	// Reason is an unsafe stop's verdict, as the host's reply carries it
+	// ("" from a host too old to send it).
+	Reason string
 }
 
 func (e *RefusedError) Error() string {
@@ -32,6 +36,15 @@ func (e *RefusedError) Error() string {
 
 // UnsafeStop marks a stop the host's safe-stop rule refused.
 func (e *RefusedError) UnsafeStop() {}
+
+// StopReason is the verdict the host refused the stop on ("" when not
+// unsafe, or not told).
+func (e *RefusedError) StopReason() string {
+	if !e.Unsafe {
+		return ""
+	}
+	return e.Reason
+}
 
 // exec runs one command on the host in a session of its own, on the
 // watch's connection, and returns what it wrote. ctx bounds it: the
@@ -70,6 +83,9 @@ func (h *Host) exec(ctx context.Context, cmd string) ([]byte, error) {
 // act runs start, stop or restart of service there and reads its reply.
 func (h *Host) act(ctx context.Context, cmd, service string) (model.MachineReply, error) {
 	out, err := h.exec(ctx, cmd+" "+shellQuote(service))
+	if re := (*RefusedError)(nil); errors.As(err, &re) && re.Service == "" {
+		re.Service = service // exec names the host alone: "data05 on rig2: the host does not answer"
+	}
 	if err != nil {
 		return model.MachineReply{}, err
 	}
@@ -78,7 +94,7 @@ func (h *Host) act(ctx context.Context, cmd, service string) (model.MachineReply
 		return r, fmt.Errorf("host %s answered %s with something that is not a postdeck reply: %q", h.cfg.Name, cmd, bytes.TrimSpace(out))
 	}
 	if !r.OK {
-		return r, &RefusedError{Host: h.cfg.Name, Service: service, Message: r.Error, Unsafe: r.Unsafe, ReadOnly: r.ReadOnly}
+		return r, &RefusedError{Host: h.cfg.Name, Service: service, Message: r.Error, Unsafe: r.Unsafe, ReadOnly: r.ReadOnly, Reason: r.Reason}
 	}
 	return r, nil
 }

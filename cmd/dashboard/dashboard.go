@@ -27,15 +27,16 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return common.Fail(stderr, err)
 	}
-	return With(g, cfg, "postdeck — "+cfg.Path, proc.DefaultStateDir(), stderr)
+	return With(g, cfg, ui.Options{Title: "postdeck — " + cfg.Path}, proc.DefaultStateDir(), stderr)
 }
 
 // With runs the poller, the controller, the extras (events, cycle
 // countdown, alerts, metrics on g's --metrics-listen when set) and the
 // TUI until the user quits, all on g's clock. Services it started keep
 // running after it: they are detached. A config read from a file is read
-// again on ctrl+r and on SIGHUP (see live).
-func With(g *common.Common, cfg *config.Config, title, stateDir string, stderr io.Writer) int {
+// again on ctrl+r and on SIGHUP (see live). look is what the caller
+// says of the screen (Title; Demo for the simulator's); With sets the rest.
+func With(g *common.Common, cfg *config.Config, look ui.Options, stateDir string, stderr io.Writer) int {
 	oneProcessor()
 	if err := common.NeedTerminal("the dashboard", "; in scripts use `postdeck status`"); err != nil {
 		return common.Fail(stderr, err)
@@ -49,7 +50,8 @@ func With(g *common.Common, cfg *config.Config, title, stateDir string, stderr i
 		Snapshots: l.out,
 		Theme:     themes.ByName(cfg.UI.Theme, os.Getenv("NO_COLOR") != ""),
 		Interval:  cfg.Poll.Interval.Duration,
-		Title:     title,
+		Title:     look.Title,
+		Demo:      look.Demo,
 		Now:       g.Clock.Now,
 		Actions:   l,
 		Config:    cfg,

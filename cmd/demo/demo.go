@@ -14,6 +14,7 @@ import (
 	"postdeck/cmd/dashboard"
 	"postdeck/cmd/simcmd"
 	"postdeck/sim"
+	"postdeck/ui"
 )
 
 // Run runs a simulated node in-process and opens the dashboard on it: no
@@ -66,7 +67,7 @@ func Run(g *common.Common, args []string, stdout, stderr io.Writer) int {
 	}
 	// The demo's state (pid files, logs) lives in the sim's temp folder, never
 	// in the user's own state folder.
-	return dashboard.With(g, cfg, title, filepath.Join(f.Root, "state"), stderr)
+	return dashboard.With(g, cfg, ui.Options{Title: title, Demo: true}, filepath.Join(f.Root, "state"), stderr)
 }
 
 // start runs the demo's nodes from o and makes their config: the demo's

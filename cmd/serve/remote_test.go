@@ -123,6 +123,9 @@ func TestACentralPostdeckActsOnARemoteServeWithinItsRules(t *testing.T) {
 	if !errors.As(err, &refused) || !refused.Unsafe {
 		t.Fatalf("stop while proving: %v, want the host's unsafe refusal", err)
 	}
+	if !strings.Contains(refused.StopReason(), "proving") {
+		t.Errorf("the refusal's reason %q does not say the service is proving", refused.StopReason())
+	}
 
 	// Its log is read over the same connection, from where the last read ended.
 	src := h.LogSource(r.svc.Name)

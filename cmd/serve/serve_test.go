@@ -140,13 +140,27 @@ func fingerprint(t *testing.T, pubPath string) string {
 	return strings.Fields(string(out))[1]
 }
 
-func TestServeOverOpenSSH(t *testing.T) {
+// needSSH skips a test that drives OpenSSH's client where it is missing
+// (CI installs it, so there it fails).
+func needSSH(t *testing.T) {
+	t.Helper()
 	if _, err := exec.LookPath("ssh"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("ssh is missing in CI: .ci/run should install openssh-client")
 		}
 		t.Skip("ssh not installed")
 	}
+}
+
+// sshTerm is the OpenSSH client in a terminal of width w, logged in with
+// key: the dashboard as a user over SSH sees it.
+func (s *served) sshTerm(t *testing.T, w int, key string) *cmdtest.Term {
+	t.Helper()
+	return cmdtest.NewTerm(t, w, 30, "ssh -tt "+strings.Join(s.sshCmd(key), " ")+"; echo SSH-EXITED; sleep 60")
+}
+
+func TestServeOverOpenSSH(t *testing.T) {
+	needSSH(t)
 	// A seed of its own: another package's test proving the same identity
 	// at the same moment would make the supervisor refuse the second.
 	simr, err := sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, RealServices: true, Seed: 23,
@@ -243,10 +257,7 @@ func TestServeOverOpenSSH(t *testing.T) {
 		}
 	})
 
-	sshLine := func(key string) string {
-		return "ssh -tt " + strings.Join(srv.sshCmd(key), " ") + "; echo SSH-EXITED; sleep 60"
-	}
-	fullTerm := cmdtest.NewTerm(t, 120, 30, sshLine(full))
+	fullTerm := srv.sshTerm(t, 120, full)
 	fullTerm.WaitFor("the table over SSH", cmdtest.Contains(svc.Name, "postdeck"))
 
 	// Start the service from the full session: the audit log gets the line.
@@ -260,7 +271,7 @@ func TestServeOverOpenSSH(t *testing.T) {
 	proving := rowHas(svc.Name, "proving")
 	fullTerm.WaitFor("the service to prove", proving)
 
-	roTerm := cmdtest.NewTerm(t, 120, 30, sshLine(ro))
+	roTerm := srv.sshTerm(t, 120, ro)
 	roTerm.WaitFor("the read-only table", cmdtest.Contains(svc.Name, "READ-ONLY"))
 	roTerm.WaitFor("the proving row", proving)
 	// x then ?: a stop dialog opened by x would take the ? too, so the help
