@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -65,14 +64,8 @@ type ctlRig struct {
 // services are spread over four disks.
 func newCtlRig(t *testing.T, ids int, auto bool, disks ...string) *ctlRig {
 	t.Helper()
-	// Keys of its own: the supervisor refuses a second process for an
-	// identity another test (this package's run in parallel, or another
-	// package's) may be running at the same moment, and fixed seeds
-	// collide (31+n was 37 for the sixth rig, cmd/serve's fleet test's).
-	// Random, then, and logged so a failing world can be had again.
-	seed := rand.Int64()
-	t.Logf("simulator seed %d", seed)
-	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, RealServices: true, Seed: seed,
+	// Keys of its own (fixed seeds 31+n collided with cmd/serve's).
+	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, RealServices: true, Seed: testkit.Seed(t),
 		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond, Now: testkit.Clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"postdeck/backend/config"
 	"postdeck/backend/nodeapi"
+	"postdeck/backend/testkit"
 	"postdeck/cmd/cmdtest"
 	"postdeck/model"
 	"postdeck/sim"
@@ -37,7 +38,7 @@ func smesherIDs(t *testing.T, n config.NodeConfig) model.NodeView {
 // its node, and node1's first identity loaded by node2 too (IDLE there),
 // not by node3.
 func TestDemoThreeNodesShareAKey(t *testing.T) {
-	f, cfg, err := start(3, sim.Options{IDs: 4, Speed: 1, Demo: true, RealServices: true, Seed: 1, Now: cmdtest.Clock.Now})
+	f, cfg, err := start(3, sim.Options{IDs: 4, Speed: 1, Demo: true, RealServices: true, Seed: testkit.Seed(t), Now: cmdtest.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"postdeck/backend/config"
+	"postdeck/backend/testkit"
 	"postdeck/cmd/cmdtest"
 	"postdeck/cmd/simcmd"
 	"postdeck/model"
@@ -25,7 +26,7 @@ import (
 func TestDemoPlanMissesOnTheCrowdedDisk(t *testing.T) {
 	now := time.Date(2026, 12, 21, 6, 0, 0, 0, time.UTC)
 	gap := now.Add(2 * time.Hour)
-	s, err := sim.Start(context.Background(), sim.Options{IDs: 12, Demo: true, RealServices: true, Seed: 1,
+	s, err := sim.Start(context.Background(), sim.Options{IDs: 12, Demo: true, RealServices: true, Seed: testkit.Seed(t),
 		Dir: t.TempDir(), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 // dashboard in tmux over three simulated nodes (node2 holding node1's
 // first key too) and a remote postdeck serve, at 80, 120 and 200 columns.
 func TestTheDashboardShowsTheFleetAndOutlivesALostNodeAndHost(t *testing.T) {
-	r := startRemoteServe(t, 37)
+	r := startRemoteServe(t)
 	f, path := cmdtest.StartFleet(t, func(cfg *config.Config) {
 		cfg.Poll.Interval.Duration = 300 * time.Millisecond
 		cfg.Poll.NodeTimeout.Duration = time.Second

@@ -14,7 +14,7 @@ import (
 // the service's log (reading is watching).
 func TestAReadOnlySessionSaysWhyAKeyIsOffAtEveryWidth(t *testing.T) {
 	needSSH(t)
-	r := startRemoteServe(t, 47)
+	r := startRemoteServe(t)
 	refusals := []struct{ key, says string }{
 		{"x", "x stop: not in a read-only session"},
 		{"C-r", "ctrl+r reload config: " + sshserve.ReloadWhy},

@@ -15,6 +15,7 @@ import (
 	"postdeck/backend/config"
 	"postdeck/backend/proc"
 	"postdeck/backend/remote"
+	"postdeck/backend/testkit"
 	"postdeck/cmd/cmdtest"
 	"postdeck/cmd/simcmd"
 	"postdeck/model"
@@ -31,11 +32,11 @@ type remoteServe struct {
 	knownHosts string
 }
 
-func startRemoteServe(t *testing.T, seed int64) *remoteServe {
+func startRemoteServe(t *testing.T) *remoteServe {
 	t.Helper()
 	r := &remoteServe{}
 	var err error
-	r.sim, err = sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, RealServices: true, Seed: seed,
+	r.sim, err = sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, RealServices: true, Seed: testkit.Seed(t),
 		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +104,7 @@ func (r *remoteServe) row(h *remote.Host) (model.Row, bool) {
 }
 
 func TestACentralPostdeckActsOnARemoteServeWithinItsRules(t *testing.T) {
-	r := startRemoteServe(t, 29)
+	r := startRemoteServe(t)
 	h := r.watch(t, r.full, r.knownHosts)
 	cmdtest.WaitFor(t, "the remote row", func() bool { _, ok := r.row(h); return ok })
 	ctx := context.Background()
@@ -163,7 +164,7 @@ func TestACentralPostdeckActsOnARemoteServeWithinItsRules(t *testing.T) {
 }
 
 func TestAnUnknownHostKeyIsRefusedWithItsFingerprint(t *testing.T) {
-	r := startRemoteServe(t, 31)
+	r := startRemoteServe(t)
 	empty := filepath.Join(t.TempDir(), "known_hosts")
 	os.WriteFile(empty, nil, 0o600)
 	h := r.watch(t, r.full, empty)
@@ -183,7 +184,7 @@ func TestAnUnknownHostKeyIsRefusedWithItsFingerprint(t *testing.T) {
 // keys add refuses a key another host's node holds, as it refuses one of
 // another local node.
 func TestKeysAddRefusesAKeyAnotherHostHolds(t *testing.T) {
-	r := startRemoteServe(t, 43)
+	r := startRemoteServe(t)
 	post := filepath.Join(t.TempDir(), "moved")
 	os.MkdirAll(post, 0o700)
 	for src, dst := range map[string]string{filepath.Join(r.svc.Dir, model.MetadataFile): model.MetadataFile, r.svc.KeyFile: "identity.key"} {

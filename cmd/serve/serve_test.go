@@ -16,6 +16,7 @@ import (
 
 	"postdeck/backend/config"
 	"postdeck/backend/proc"
+	"postdeck/backend/testkit"
 	"postdeck/cmd/cmdtest"
 	"postdeck/cmd/simcmd"
 	"postdeck/model"
@@ -161,9 +162,9 @@ func (s *served) sshTerm(t *testing.T, w int, key string) *cmdtest.Term {
 
 func TestServeOverOpenSSH(t *testing.T) {
 	needSSH(t)
-	// A seed of its own: another package's test proving the same identity
-	// at the same moment would make the supervisor refuse the second.
-	simr, err := sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, RealServices: true, Seed: 23,
+	// A seed of its own: another test proving the same identity at the same
+	// moment would make the supervisor refuse the second.
+	simr, err := sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, RealServices: true, Seed: testkit.Seed(t),
 		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"postdeck/backend"
 	"postdeck/backend/config"
+	"postdeck/backend/testkit"
 	"postdeck/cmd/cmdtest"
 	"postdeck/cmd/common"
 	"postdeck/cmd/simcmd"
@@ -35,7 +36,7 @@ func newRig(t *testing.T, ids int, auto bool, disks ...string) *rig {
 	t.Helper()
 	// A seed of its own (not sim's or serve's 3 or 23): the supervisor
 	// refuses a second process for an identity another package's test runs.
-	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, RealServices: true, Seed: 21,
+	s, err := sim.Start(context.Background(), sim.Options{IDs: ids, Manual: true, RealServices: true, Seed: testkit.Seed(t),
 		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond, Now: cmdtest.Clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"postdeck/backend/testkit"
 	"postdeck/cmd/cmdtest"
 	"postdeck/model"
 	"postdeck/sim"
@@ -44,7 +45,7 @@ func operatorStatus(addr string) (model.OperatorStatus, bool) {
 // startRealSim runs a sim that waits for real post-service processes.
 func startRealSim(t *testing.T) (*sim.Sim, sim.ServiceLayout) {
 	t.Helper()
-	s, err := sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, RealServices: true, Seed: 9,
+	s, err := sim.Start(context.Background(), sim.Options{IDs: 1, Manual: true, RealServices: true, Seed: testkit.Seed(t),
 		Dir: t.TempDir(), ProofRequestInterval: 100 * time.Millisecond, Now: cmdtest.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
