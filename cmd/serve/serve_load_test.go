@@ -311,25 +311,24 @@ func TestServeSurvivesChurnAndAClientThatNeverReads(t *testing.T) {
 	// Everything the sessions started ends with them: not one goroutine of
 	// a session is left (but the one bubbletea leaks, see census)…
 	var c census
-	deadline := time.Now().Add(30 * time.Second)
-	for c = takeCensus(); len(c.session) > 0 || len(c.teaReadLoop) > leftBefore+1; c = takeCensus() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines of the sessions still there 30 s after they ended:\n%s",
-				len(c.session)+len(c.teaReadLoop)-leftBefore, strings.Join(append(c.session, c.teaReadLoop...), "\n\n"))
+	defer func() {
+		if t.Failed() { // what was still there at the last look
+			t.Logf("%d before; session goroutines:\n%s\n\nthe rest (shared pools left out):\n%s", before,
+				strings.Join(append(c.session, c.teaReadLoop[min(leftBefore, len(c.teaReadLoop)):]...), "\n\n"), strings.Join(c.rest, "\n\n"))
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	}()
+	cmdtest.WaitFor(t, "the sessions' goroutines to end", func() bool {
+		c = takeCensus()
+		return len(c.session) == 0 && len(c.teaReadLoop) <= leftBefore+1
+	})
 	// …and, beside the shared pools, which grow and shrink with the load
 	// whatever the sessions do, no more goroutines than before them: what a
 	// session starts elsewhere ends with it too. (The slack is for what
 	// the server does for no session: a timer's, a ticker's.)
-	for ; len(c.rest) > before+3; c = takeCensus() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines after the sessions ended (shared pools left out), %d before:\n%s",
-				len(c.rest), before, strings.Join(c.rest, "\n\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	cmdtest.WaitFor(t, "the goroutines beside the shared pools to be back to their number before the sessions (+3)", func() bool {
+		c = takeCensus()
+		return len(c.rest) <= before+3
+	})
 	t.Logf("goroutines (shared pools left out): %d before, %d after; %d in shared pools, %d left by bubbletea",
 		before, len(c.rest), c.shared, len(c.teaReadLoop)-leftBefore)
 }
