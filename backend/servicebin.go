@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -133,7 +134,7 @@ func configuredLaunch(cfg *config.Config) ([]namedLaunch, string) {
 	case len(with) == 0:
 		return nil, "no configured [[service]] has a bin"
 	case len(bins) > 1:
-		return nil, fmt.Sprintf("the configured services' bins differ (%s)", strings.Join(sortedKeys(bins), ", "))
+		return nil, fmt.Sprintf("the configured services' bins differ (%s)", strings.Join(slices.Sorted(maps.Keys(bins)), ", "))
 	}
 	return with, ""
 }
@@ -173,16 +174,7 @@ func runningLaunch(cfg *config.Config, procRoot string) ([]namedLaunch, string) 
 	case len(found) == 0:
 		return nil, "no post-service whose executable can be read runs " + where
 	case len(bins) > 1:
-		return nil, fmt.Sprintf("the post-services running %s run different bins (%s)", where, strings.Join(sortedKeys(bins), ", "))
+		return nil, fmt.Sprintf("the post-services running %s run different bins (%s)", where, strings.Join(slices.Sorted(maps.Keys(bins)), ", "))
 	}
 	return found, ""
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
