@@ -63,8 +63,7 @@ func (o StartOutcome) String() string {
 	return s
 }
 
-// AlreadyRunningText is a start's words when the service was running; a
-// host's reply carries it (backend/remote reads it back).
+// AlreadyRunningText is a start's words when the service was running.
 const AlreadyRunningText = "already running"
 
 // Note is the warnings alone, "" when there are none: all a screen that
