@@ -33,12 +33,12 @@ func sentence(o *op, svc string, r result) (string, themes.Tone) {
 	}
 	switch o.kind {
 	case opStart:
-		return startSentence("started "+svc, svc+" already running", r.start)
+		return startSentence("started "+svc, svc+" "+model.AlreadyRunningText, r.start)
 	case opRestart:
 		return startSentence("restarted "+svc, "restarted "+svc+" (it was running again already)", r.start)
 	case opForceRestart:
 		if r.stop.Result == model.StopNotRunning {
-			return startSentence(svc+" was not running: started it", svc+" already running", r.start)
+			return startSentence(svc+" was not running: started it", svc+" "+model.AlreadyRunningText, r.start)
 		}
 		return startSentence("force-restarted "+svc, "force-restarted "+svc+" (it was running again already)", r.start)
 	}
@@ -116,5 +116,5 @@ func unchangedWords(kind opKind) string {
 	if kind == opStop {
 		return "not running"
 	}
-	return "already running"
+	return model.AlreadyRunningText
 }
