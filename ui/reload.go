@@ -27,7 +27,11 @@ type ReloadedMsg struct {
 // session, which takes a poll's time or two.
 func (m *Model) reloadCmd() tea.Cmd {
 	if m.reload == nil {
-		m.setStatus("this session cannot reload the config: restart postdeck to read it again", themes.ToneWarn)
+		why := "this session cannot reload the config: restart postdeck to read it again"
+		if m.demo {
+			why = "the demo's config is built in: there is no file to read again"
+		}
+		m.setStatus(why, themes.ToneWarn)
 		return nil
 	}
 	m.setStatus("reloading the config…", themes.ToneAccent)
