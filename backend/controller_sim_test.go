@@ -364,8 +364,8 @@ func TestAutomaticProvingHoldsOffAServiceThatFailsToStart(t *testing.T) {
 			if snap.ExitCode() != model.ExitCritical {
 				t.Errorf("a service that cannot start while the node wants its proof must stay critical")
 			}
-			if !strings.Contains(snap.Scheduler.Summary(), "start failed") {
-				t.Errorf("header summary %q does not say the start failed", snap.Scheduler.Summary())
+			if !strings.Contains(w[0].Reason, "start failed") {
+				t.Errorf("the header's wait reason %q does not say the start failed", w[0].Reason)
 			}
 			return
 		case <-deadline:

@@ -40,38 +40,12 @@ type Wait struct {
 	Held bool
 }
 
-// SchedulerStatus is shown in the header: whether automatic proving is on,
-// what it last did and why services wait.
+// SchedulerStatus is what the header says of automatic proving (ui's
+// autoSegments): whether it is on, what it last did and why services wait.
 type SchedulerStatus struct {
 	Auto    bool
 	Actions []Action
 	Waits   []Wait
-}
-
-// Summary is one line for the header.
-func (s SchedulerStatus) Summary() string {
-	if !s.Auto {
-		return "auto off"
-	}
-	parts := []string{"auto on"}
-	for _, a := range s.Actions {
-		parts = append(parts, a.Kind.String()+" "+a.Service)
-	}
-	if n := len(s.Waits); n > 0 {
-		// The header has one line: the first reason, cut short; each row's
-		// detail view has its own in full.
-		parts = append(parts, fmt.Sprintf("%d waiting (%s: %s)", n, s.Waits[0].Service, shorten(s.Waits[0].Reason, 60)))
-	}
-	return strings.Join(parts, " · ")
-}
-
-// shorten cuts s to at most n runes, marking the cut.
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 // Schedule decides, from one snapshot, which services automatic proving

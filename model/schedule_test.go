@@ -58,8 +58,8 @@ func TestScheduleCountsRunningProvers(t *testing.T) {
 	if len(st.Waits) != 2 || !strings.Contains(st.Waits[1].Reason, "max_proving = 2") {
 		t.Errorf("waits %+v", st.Waits)
 	}
-	if !strings.Contains(st.Summary(), "auto on · start b1 · 2 waiting") {
-		t.Errorf("summary %q", st.Summary())
+	if !st.Auto || len(st.Actions) != 1 || st.Waits[0].Service != "a2" {
+		t.Errorf("status %+v, want auto on, start b1 and a2 waiting first", st)
 	}
 }
 
@@ -86,9 +86,6 @@ func TestScheduleLeavesUnmanagedAndDuplicates(t *testing.T) {
 	dup.Health = []Health{HealthDuplicate}
 	if got := Schedule([]Row{ext, dup}, Limits{}, nil, nil).Actions; len(got) != 0 {
 		t.Errorf("actions %+v, want none: no launch settings / equivocation risk", got)
-	}
-	if s := (SchedulerStatus{}).Summary(); s != "auto off" {
-		t.Errorf("summary %q", s)
 	}
 }
 
