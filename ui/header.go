@@ -258,9 +258,9 @@ var (
 
 // autoSegments say what automatic proving does: on or off and how many
 // services it holds back stay at any width; the first one's reason is a
-// segment of its own, before the state counts, shown whole or not at all (each waiting row's
-// details say why in full), and what it is starting or stopping leaves
-// before the state counts do.
+// segment of its own, before the state counts, shown whole or not at all
+// (each waiting row's details say why in full); what it is starting or
+// stopping leaves before the state counts do.
 func (m *Model) autoSegments() []segment {
 	sc := &m.snap.Scheduler
 	if m.actions == nil && !sc.Auto {
