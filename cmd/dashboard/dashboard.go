@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 
 	"postdeck/backend/config"
 	"postdeck/backend/proc"
@@ -63,7 +64,16 @@ func With(g *common.Common, cfg *config.Config, look ui.Options, stateDir string
 	defer cancel()
 	prog := tea.NewProgram(ui.New(opts), tea.WithContext(ctx))
 	if opts.Reload != nil {
+		tty := term.IsTerminal(os.Stdin.Fd())
 		stop := onHangup(func() {
+			// A SIGHUP is also what a terminal that hung up (a dropped SSH
+			// login, a closed window) sends: then leave, as a program that
+			// does not reload on SIGHUP would, instead of running on
+			// without a screen.
+			if tty && !term.IsTerminal(os.Stdin.Fd()) {
+				prog.Quit()
+				return
+			}
 			c, w, err := l.reload()
 			prog.Send(ui.ReloadedMsg{Config: c, Warnings: w, Err: err})
 		})
@@ -76,7 +86,7 @@ func With(g *common.Common, cfg *config.Config, look ui.Options, stateDir string
 }
 
 // onHangup calls f on each SIGHUP (the way daemons are told to read their
-// config again) until stop.
+// config again, and the way a terminal says it hung up) until stop.
 func onHangup(f func()) (stop func()) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP)

@@ -1,8 +1,12 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,7 +115,14 @@ func TestServicesOutliveTheDashboardsTerminal(t *testing.T) {
 	tm.WaitFor("the dashboard", cmdtest.Contains("post01.key", "auto on"))
 	r.sim.SetNodeState(svc.NodeID, model.NodeProving)
 	tm.WaitFor("automatic proving to start the service", cmdtest.Contains("data01   proving"))
+	dashboard, err := strconv.Atoi(strings.TrimSpace(tm.Tmux("display-message", "-p", "-t", tm.Name, "#{pane_pid}")))
+	if err != nil {
+		t.Fatalf("the dashboard's pid: %v", err)
+	}
 	tm.Tmux("kill-session", "-t", tm.Name)
+	// The terminal's hangup (a SIGHUP, which also asks for a reload) ends
+	// the dashboard: none runs on without a screen, acting on the services.
+	cmdtest.WaitFor(t, "the dashboard to exit with its terminal", func() bool { return exited(dashboard) })
 
 	// A fresh postdeck over the dashboard's state folder finds it.
 	r.stateDir = filepath.Join(state, "postdeck")
@@ -124,6 +135,17 @@ func TestServicesOutliveTheDashboardsTerminal(t *testing.T) {
 	if err := syscall.Kill(row.Proc.PID, 0); err != nil {
 		t.Errorf("service process %d gone after delivering: %v", row.Proc.PID, err)
 	}
+}
+
+// exited says the process is gone or a zombie (an orphan's reaper may be
+// slow to take it).
+func exited(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	after := stat[bytes.LastIndexByte(stat, ')')+1:]
+	return len(after) > 1 && after[1] == 'Z'
 }
 
 // TestStartStopLogsCommands drives the command line as a script would.
