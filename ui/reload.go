@@ -49,7 +49,8 @@ func (m *Model) reloaded(msg ReloadedMsg) {
 		return
 	}
 	m.cfg = msg.Config
-	text := fmt.Sprintf("config reloaded: %d services, %d nodes, %d hosts", len(msg.Config.Services), len(msg.Config.AllNodes()), len(msg.Config.Hosts))
+	svcs, nodes, hosts := len(msg.Config.Services), len(msg.Config.AllNodes()), len(msg.Config.Hosts)
+	text := fmt.Sprintf("config reloaded: %d service%s, %d node%s, %d host%s", svcs, plural(svcs), nodes, plural(nodes), hosts, plural(hosts))
 	if len(msg.Warnings) > 0 {
 		text += "; warning: " + msg.Warnings[0]
 		m.setStatus(text, themes.ToneWarn)
